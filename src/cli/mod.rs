@@ -1,0 +1,47 @@
+//! The command-line edge: argument parsing (clap), progress bars (indicatif),
+//! human tables and `--json` output. Only this module prints; it calls the
+//! library stages and turns their events and results into views.
+mod exit_codes;
+mod progress;
+mod report;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub use exit_codes::exit_code_for;
+pub use progress::CliReporter;
+
+/// qforge: quantized neural networks → FPGA firmware for particle-physics triggers.
+#[derive(Parser, Debug)]
+#[command(name = "qforge", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse synthesis reports (Vivado HLS, Vitis HLS, Vivado, Bambu, Yosys) into one record each.
+    Report(report::ReportArgs),
+}
+
+/// Parse arguments, run the command, map errors to exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Report(args) => report::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            exit_code_for(&err)
+        }
+    }
+}
+
+/// Print one JSON object on stdout (the `--json` contract).
+pub(crate) fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! qforge: a small quantized neural network in, FPGA firmware out, and its cost
+//! proven from the synthesis tools' own reports.
+//!
+//! Modules are pipeline stages and data flows one way:
+//! `data` → `quant`/`model` → `train` → `estimate` → `search` → `hls`/`rtl` →
+//! `tools` → `reports` → `store` → `calibrate` (which feeds `estimate`);
+//! `pipeline` orchestrates them and `cli` is the edge (only it prints).
+pub mod cli;
+pub mod error;
+pub mod events;
+pub mod reports;

@@ -1,0 +1,1 @@
+//! Synthesis report parsing (filled in by the reports stage).
