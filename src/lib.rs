@@ -8,4 +8,5 @@
 pub mod cli;
 pub mod error;
 pub mod events;
+pub mod quant;
 pub mod reports;

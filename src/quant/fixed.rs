@@ -1,0 +1,368 @@
+//! Bit-exact `ap_fixed<W,I,Q,O>` / `ap_ufixed<W,I,Q,O>` arithmetic on raw integers.
+//!
+//! A value is a raw two's-complement integer `raw` with `frac = W - I` fractional
+//! bits: value = raw · 2^-frac. Casting between types applies the target's
+//! quantization (rounding) mode to dropped fractional bits, then its overflow
+//! mode to the integer range, exactly as the Xilinx headers do; tests compare
+//! against the real `ap_fixed.h` compiled with g++.
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// `ap_fixed` quantization modes (what happens to fractional bits that are dropped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum Rounding {
+    /// Truncate toward minus infinity (the ap_fixed default).
+    #[default]
+    #[serde(rename = "AP_TRN")]
+    Trn,
+    /// Truncate toward zero.
+    #[serde(rename = "AP_TRN_ZERO")]
+    TrnZero,
+    /// Round to nearest, ties toward plus infinity.
+    #[serde(rename = "AP_RND")]
+    Rnd,
+    /// Round to nearest, ties toward zero.
+    #[serde(rename = "AP_RND_ZERO")]
+    RndZero,
+    /// Round to nearest, ties toward minus infinity.
+    #[serde(rename = "AP_RND_MIN_INF")]
+    RndMinInf,
+    /// Round to nearest, ties away from zero.
+    #[serde(rename = "AP_RND_INF")]
+    RndInf,
+    /// Round to nearest, ties to even (convergent; what QKeras' `tf.round` does).
+    #[serde(rename = "AP_RND_CONV")]
+    RndConv,
+}
+
+/// `ap_fixed` overflow modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum Overflow {
+    /// Keep the low W bits (the ap_fixed default).
+    #[default]
+    #[serde(rename = "AP_WRAP")]
+    Wrap,
+    /// Clamp to the type's range.
+    #[serde(rename = "AP_SAT")]
+    Sat,
+    /// Overflowing values become zero.
+    #[serde(rename = "AP_SAT_ZERO")]
+    SatZero,
+    /// Clamp to a range symmetric around zero (signed types lose their minimum).
+    #[serde(rename = "AP_SAT_SYM")]
+    SatSym,
+}
+
+impl Rounding {
+    pub fn cpp_name(self) -> &'static str {
+        match self {
+            Rounding::Trn => "AP_TRN",
+            Rounding::TrnZero => "AP_TRN_ZERO",
+            Rounding::Rnd => "AP_RND",
+            Rounding::RndZero => "AP_RND_ZERO",
+            Rounding::RndMinInf => "AP_RND_MIN_INF",
+            Rounding::RndInf => "AP_RND_INF",
+            Rounding::RndConv => "AP_RND_CONV",
+        }
+    }
+    pub const ALL: [Rounding; 7] = [
+        Rounding::Trn,
+        Rounding::TrnZero,
+        Rounding::Rnd,
+        Rounding::RndZero,
+        Rounding::RndMinInf,
+        Rounding::RndInf,
+        Rounding::RndConv,
+    ];
+}
+
+impl Overflow {
+    pub fn cpp_name(self) -> &'static str {
+        match self {
+            Overflow::Wrap => "AP_WRAP",
+            Overflow::Sat => "AP_SAT",
+            Overflow::SatZero => "AP_SAT_ZERO",
+            Overflow::SatSym => "AP_SAT_SYM",
+        }
+    }
+    pub const ALL: [Overflow; 4] = [Overflow::Wrap, Overflow::Sat, Overflow::SatZero, Overflow::SatSym];
+}
+
+/// A fixed-point type: `width` bits, `integer` of them left of the binary point
+/// (may be negative or exceed `width`, as ap_fixed allows), signed or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FixedType {
+    pub width: u32,
+    pub integer: i32,
+    pub signed: bool,
+    #[serde(default)]
+    pub rounding: Rounding,
+    #[serde(default)]
+    pub overflow: Overflow,
+}
+
+/// Largest width this model supports: raw values and products must fit in i64.
+pub const MAX_WIDTH: u32 = 62;
+
+impl FixedType {
+    pub const fn new(width: u32, integer: i32, signed: bool) -> Self {
+        FixedType { width, integer, signed, rounding: Rounding::Trn, overflow: Overflow::Wrap }
+    }
+    pub const fn signed(width: u32, integer: i32) -> Self {
+        Self::new(width, integer, true)
+    }
+    pub const fn unsigned(width: u32, integer: i32) -> Self {
+        Self::new(width, integer, false)
+    }
+    pub const fn with_modes(mut self, rounding: Rounding, overflow: Overflow) -> Self {
+        self.rounding = rounding;
+        self.overflow = overflow;
+        self
+    }
+
+    /// Number of fractional bits (W - I); negative when the LSB weighs more than 1.
+    pub fn frac(&self) -> i32 {
+        self.width as i32 - self.integer
+    }
+
+    pub fn min_raw(&self) -> i64 {
+        if self.signed {
+            -(1i64 << (self.width - 1))
+        } else {
+            0
+        }
+    }
+
+    pub fn max_raw(&self) -> i64 {
+        if self.signed {
+            (1i64 << (self.width - 1)) - 1
+        } else {
+            ((1u64 << self.width) - 1) as i64
+        }
+    }
+
+    /// The real value of a raw integer of this type.
+    pub fn to_f64(&self, raw: i64) -> f64 {
+        raw as f64 * (-self.frac() as f64).exp2()
+    }
+
+    /// The smallest step of this type (value of one LSB).
+    pub fn lsb(&self) -> f64 {
+        (-self.frac() as f64).exp2()
+    }
+
+    /// Convert a raw value with `from_frac` fractional bits into this type,
+    /// applying this type's rounding and overflow modes (ap_fixed assignment).
+    pub fn cast_raw(&self, raw: i64, from_frac: i32) -> i64 {
+        let shift = from_frac - self.frac();
+        let value: i128 = if shift > 0 {
+            round_shift(raw as i128, shift as u32, self.rounding)
+        } else {
+            (raw as i128) << ((-shift) as u32).min(64)
+        };
+        self.apply_overflow(value)
+    }
+
+    fn apply_overflow(&self, value: i128) -> i64 {
+        let (min, max) = (self.min_raw() as i128, self.max_raw() as i128);
+        if value >= min && value <= max {
+            // ap_fixed's AP_SAT_SYM also forbids the most negative code.
+            if self.overflow == Overflow::SatSym && self.signed && value == min {
+                return (min + 1) as i64;
+            }
+            return value as i64;
+        }
+        match self.overflow {
+            Overflow::Wrap => wrap(value, self.width, self.signed),
+            Overflow::Sat => value.clamp(min, max) as i64,
+            Overflow::SatZero => 0,
+            Overflow::SatSym => {
+                if self.signed {
+                    value.clamp(-max, max) as i64
+                } else {
+                    value.clamp(min, max) as i64
+                }
+            }
+        }
+    }
+
+    /// Convert a real number into this type (as assigning a `double` to an ap_fixed:
+    /// the exact binary value of the double is rounded with this type's mode).
+    pub fn from_f64(&self, x: f64) -> i64 {
+        if x.is_nan() {
+            return 0;
+        }
+        // Scale exactly by a power of two, then split into integer and a fraction
+        // carried with 32 extra bits, which is exact for any f64 this model sees.
+        let scaled = x * (self.frac() as f64).exp2();
+        let max_abs = (self.max_raw() as f64 + 2.0).max(-(self.min_raw() as f64) + 2.0) * 4.0;
+        if scaled.abs() > max_abs {
+            let v: i128 = if scaled > 0.0 { (max_abs as i128) * 2 } else { -(max_abs as i128) * 2 };
+            return self.apply_overflow(v);
+        }
+        const EXTRA: i32 = 32;
+        let fine = scaled * (EXTRA as f64).exp2();
+        let fine_int = fine as i128; // exact: |fine| < 2^(62+32+3) fits the f64 mantissa grid
+        debug_assert_eq!(fine_int as f64, fine.trunc());
+        self.apply_overflow(round_shift(fine_int, EXTRA as u32, self.rounding))
+    }
+
+    /// The C++ spelling: `ap_fixed<W,I>`, `ap_ufixed<W,I,AP_RND_CONV,AP_SAT>`.
+    pub fn cpp(&self) -> String {
+        let base = if self.signed { "ap_fixed" } else { "ap_ufixed" };
+        if self.overflow != Overflow::Wrap {
+            format!("{base}<{},{},{},{}>", self.width, self.integer, self.rounding.cpp_name(), self.overflow.cpp_name())
+        } else if self.rounding != Rounding::Trn {
+            format!("{base}<{},{},{}>", self.width, self.integer, self.rounding.cpp_name())
+        } else {
+            format!("{base}<{},{}>", self.width, self.integer)
+        }
+    }
+
+    /// Smallest type that holds every value of `self` and `other` exactly.
+    pub fn union(&self, other: &FixedType) -> FixedType {
+        let signed = self.signed || other.signed;
+        let int_of = |t: &FixedType| t.integer + (signed && !t.signed) as i32;
+        let integer = int_of(self).max(int_of(other));
+        let frac = self.frac().max(other.frac());
+        FixedType::new((integer + frac) as u32, integer, signed)
+    }
+}
+
+impl fmt::Display for FixedType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.cpp())
+    }
+}
+
+/// Keep the low `width` bits of `value`, sign-extending when `signed`.
+fn wrap(value: i128, width: u32, signed: bool) -> i64 {
+    let mask: i128 = (1i128 << width) - 1;
+    let low = value & mask;
+    if signed && (low >> (width - 1)) & 1 == 1 {
+        (low - (1i128 << width)) as i64
+    } else {
+        low as i64
+    }
+}
+
+/// Divide by 2^shift with the given rounding of the dropped bits.
+fn round_shift(value: i128, shift: u32, rounding: Rounding) -> i128 {
+    if shift >= 120 {
+        return match rounding {
+            Rounding::TrnZero | Rounding::RndZero | Rounding::RndConv | Rounding::Rnd | Rounding::RndInf | Rounding::RndMinInf => 0,
+            Rounding::Trn => {
+                if value < 0 {
+                    -1
+                } else {
+                    0
+                }
+            }
+        };
+    }
+    let floor = value >> shift;
+    let rem = value - (floor << shift); // 0 <= rem < 2^shift
+    if rem == 0 {
+        return floor;
+    }
+    let half = 1i128 << (shift - 1);
+    let negative = value < 0;
+    match rounding {
+        Rounding::Trn => floor,
+        Rounding::TrnZero => {
+            if negative {
+                floor + 1
+            } else {
+                floor
+            }
+        }
+        _ if rem > half => floor + 1,
+        _ if rem < half => floor,
+        // Exactly half-way.
+        Rounding::Rnd => floor + 1,
+        Rounding::RndZero => {
+            if negative {
+                floor + 1
+            } else {
+                floor
+            }
+        }
+        Rounding::RndMinInf => floor,
+        Rounding::RndInf => {
+            if negative {
+                floor
+            } else {
+                floor + 1
+            }
+        }
+        Rounding::RndConv => {
+            if floor & 1 == 0 {
+                floor
+            } else {
+                floor + 1
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_modes_at_ties() {
+        // 2.5 and -2.5 in a type with 1 fractional bit, cast to 0 fractional bits.
+        let t = |r| FixedType::signed(8, 8).with_modes(r, Overflow::Wrap);
+        let cases = [
+            (Rounding::Trn, 2, -3),
+            (Rounding::TrnZero, 2, -2),
+            (Rounding::Rnd, 3, -2),
+            (Rounding::RndZero, 2, -2),
+            (Rounding::RndMinInf, 2, -3),
+            (Rounding::RndInf, 3, -3),
+            (Rounding::RndConv, 2, -2),
+        ];
+        for (mode, pos, neg) in cases {
+            assert_eq!(t(mode).cast_raw(5, 1), pos, "{mode:?} of 2.5");
+            assert_eq!(t(mode).cast_raw(-5, 1), neg, "{mode:?} of -2.5");
+        }
+        // 3.5 with convergent rounding goes to 4 (even).
+        assert_eq!(t(Rounding::RndConv).cast_raw(7, 1), 4);
+    }
+
+    #[test]
+    fn overflow_modes() {
+        let t = |o| FixedType::signed(4, 4).with_modes(Rounding::Trn, o);
+        assert_eq!(t(Overflow::Wrap).cast_raw(9, 0), -7);
+        assert_eq!(t(Overflow::Sat).cast_raw(9, 0), 7);
+        assert_eq!(t(Overflow::Sat).cast_raw(-20, 0), -8);
+        assert_eq!(t(Overflow::SatZero).cast_raw(-20, 0), 0);
+        assert_eq!(t(Overflow::SatSym).cast_raw(-20, 0), -7);
+        assert_eq!(t(Overflow::SatSym).cast_raw(-8, 0), -7);
+        let u = FixedType::unsigned(6, 0).with_modes(Rounding::RndConv, Overflow::Sat);
+        assert_eq!(u.cast_raw(-3, 6), 0);
+        assert_eq!(u.cast_raw(200, 6), 63);
+    }
+
+    #[test]
+    fn from_f64_matches_definition() {
+        let t = FixedType::signed(6, 1).with_modes(Rounding::RndConv, Overflow::Sat);
+        assert_eq!(t.from_f64(0.5), 16);
+        assert_eq!(t.from_f64(1.0 / 64.0), 0); // 0.5 LSB ties to even 0
+        assert_eq!(t.from_f64(3.0 / 64.0), 2); // 1.5 LSB ties to even 2
+        assert_eq!(t.from_f64(5.0), 31);
+        assert_eq!(t.from_f64(-5.0), -32);
+        let plain = FixedType::signed(16, 6);
+        assert_eq!(plain.from_f64(-0.0001), -1); // AP_TRN floors
+        assert_eq!(plain.to_f64(plain.from_f64(1.25)), 1.25);
+    }
+
+    #[test]
+    fn cpp_spelling() {
+        assert_eq!(FixedType::signed(27, 12).cpp(), "ap_fixed<27,12>");
+        assert_eq!(
+            FixedType::unsigned(6, 0).with_modes(Rounding::RndConv, Overflow::Sat).cpp(),
+            "ap_ufixed<6,0,AP_RND_CONV,AP_SAT>"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! Parse QKeras quantizer spellings, e.g. `quantized_bits(6,0,alpha=1)`,
+//! `quantized_relu(6)`, `quantized_po2(4, max_value=1)`, `float`, as users write
+//! them in Python, positional or keyword arguments alike.
+use super::quantizer::{Alpha, Quantizer};
+
+/// Parse one quantizer; the error says what is wrong and what is accepted.
+pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
+    let text = text.trim();
+    if matches!(text, "float" | "none" | "None" | "" | "linear") {
+        return Ok(Quantizer::Float);
+    }
+    let open = text.find('(').ok_or_else(|| format!("`{text}` is not a quantizer: expected e.g. quantized_bits(6,0,alpha=1)"))?;
+    if !text.ends_with(')') {
+        return Err(format!("`{text}`: missing closing parenthesis"));
+    }
+    let name = text[..open].trim();
+    let args = split_args(&text[open + 1..text.len() - 1]);
+    let quantizer = match name {
+        "quantized_bits" => {
+            let a = Args::bind(&args, &["bits", "integer", "symmetric", "keep_negative", "alpha"], name)?;
+            let alpha = match a.get("alpha") {
+                None | Some("1") | Some("1.0") | Some("None") => Alpha::One,
+                Some(s) if unquote(s) == "auto_po2" => Alpha::AutoPo2,
+                Some(other) => return Err(format!("{name}: alpha={other} is not supported: use alpha=1 or alpha=\"auto_po2\"")),
+            };
+            Quantizer::QuantizedBits {
+                bits: a.uint("bits", 8)?,
+                integer: a.int("integer", 0)?,
+                symmetric: a.boolean("symmetric", false)?,
+                keep_negative: a.boolean("keep_negative", true)?,
+                alpha,
+            }
+        }
+        "quantized_relu" => {
+            let a = Args::bind(&args, &["bits", "integer", "use_sigmoid", "negative_slope"], name)?;
+            if a.get("use_sigmoid").is_some_and(|v| v != "0" && v != "False") {
+                return Err(format!("{name}: use_sigmoid is not supported"));
+            }
+            if a.get("negative_slope").is_some_and(|v| v.parse::<f64>().map_or(true, |s| s != 0.0)) {
+                return Err(format!("{name}: negative_slope other than 0 is not supported"));
+            }
+            Quantizer::QuantizedRelu { bits: a.uint("bits", 8)?, integer: a.int("integer", 0)? }
+        }
+        "quantized_po2" => {
+            let a = Args::bind(&args, &["bits", "max_value"], name)?;
+            let max_value = match a.get("max_value") {
+                None | Some("None") => None,
+                Some(v) => Some(v.parse::<f64>().map_err(|_| format!("{name}: max_value `{v}` is not a number"))?),
+            };
+            Quantizer::QuantizedPo2 { bits: a.uint("bits", 8)?, max_value }
+        }
+        other => {
+            return Err(format!(
+                "unknown quantizer `{other}`: use quantized_bits, quantized_relu, quantized_po2 or float"
+            ))
+        }
+    };
+    quantizer.validate().map_err(|e| format!("{text}: {e}"))?;
+    Ok(quantizer)
+}
+
+fn unquote(s: &str) -> &str {
+    s.trim_matches(|c| c == '"' || c == '\'')
+}
+
+fn split_args(inner: &str) -> Vec<String> {
+    inner.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+}
+
+/// Arguments bound to parameter names, Python-style.
+struct Args<'a> {
+    name: &'a str,
+    values: Vec<(&'static str, String)>,
+}
+
+impl<'a> Args<'a> {
+    fn bind(args: &[String], params: &[&'static str], name: &'a str) -> Result<Self, String> {
+        let mut values: Vec<(&'static str, String)> = Vec::new();
+        let mut seen_keyword = false;
+        for (i, arg) in args.iter().enumerate() {
+            if let Some((k, v)) = arg.split_once('=') {
+                seen_keyword = true;
+                let k = k.trim();
+                let param = params
+                    .iter()
+                    .find(|p| **p == k)
+                    .ok_or_else(|| format!("{name}: unknown argument `{k}` (accepted: {})", params.join(", ")))?;
+                values.push((param, v.trim().to_string()));
+            } else {
+                if seen_keyword {
+                    return Err(format!("{name}: positional argument `{arg}` after a keyword argument"));
+                }
+                let param = params.get(i).ok_or_else(|| format!("{name}: too many arguments"))?;
+                values.push((param, arg.clone()));
+            }
+        }
+        Ok(Args { name, values })
+    }
+    fn get(&self, key: &str) -> Option<&str> {
+        self.values.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+    }
+    fn int(&self, key: &str, default: i32) -> Result<i32, String> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v.parse::<i32>().map_err(|_| format!("{}: {key}=`{v}` is not an integer", self.name)),
+        }
+    }
+    fn uint(&self, key: &str, default: u32) -> Result<u32, String> {
+        let v = self.int(key, default as i32)?;
+        u32::try_from(v).map_err(|_| format!("{}: {key} must not be negative, got {v}", self.name))
+    }
+    fn boolean(&self, key: &str, default: bool) -> Result<bool, String> {
+        match self.get(key) {
+            None => Ok(default),
+            Some("1" | "True" | "true") => Ok(true),
+            Some("0" | "False" | "false") => Ok(false),
+            Some(v) => Err(format!("{}: {key}=`{v}` must be 0/1 or True/False", self.name)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_qkeras_spellings() {
+        assert_eq!(parse_quantizer("quantized_bits(6,0,alpha=1)").unwrap(), Quantizer::bits(6, 0));
+        assert_eq!(parse_quantizer("quantized_bits(6, 0, 0, 1, 1)").unwrap(), Quantizer::bits(6, 0));
+        assert_eq!(parse_quantizer("quantized_relu(6)").unwrap(), Quantizer::relu(6, 0));
+        assert_eq!(
+            parse_quantizer("quantized_bits(4,0,1,alpha='auto_po2')").unwrap(),
+            Quantizer::QuantizedBits { bits: 4, integer: 0, symmetric: true, keep_negative: true, alpha: Alpha::AutoPo2 }
+        );
+        assert_eq!(parse_quantizer("quantized_po2(4,1)").unwrap(), Quantizer::QuantizedPo2 { bits: 4, max_value: Some(1.0) });
+        assert_eq!(parse_quantizer("float").unwrap(), Quantizer::Float);
+        let q = Quantizer::QuantizedBits { bits: 5, integer: 2, symmetric: true, keep_negative: false, alpha: Alpha::One };
+        assert_eq!(parse_quantizer(&q.spelling()).unwrap(), q);
+    }
+
+    #[test]
+    fn rejects_bad_quantizers() {
+        assert!(parse_quantizer("quantized_bits(0,0)").unwrap_err().contains("between 1 and 32"));
+        assert!(parse_quantizer("quantized_bits(40,0)").is_err());
+        assert!(parse_quantizer("quantized_bits(4,6)").unwrap_err().contains("integer bits"));
+        assert!(parse_quantizer("quantized_tanh(4)").unwrap_err().contains("unknown quantizer"));
+        assert!(parse_quantizer("quantized_bits(4,0,foo=1)").unwrap_err().contains("unknown argument"));
+        assert!(parse_quantizer("quantized_bits(4,0").is_err());
+    }
+}

@@ -1,0 +1,330 @@
+//! QKeras quantizers: `quantized_bits`, `quantized_relu`, `quantized_po2` and
+//! unquantized floats, with QKeras' forward semantics and hls4ml's type mapping.
+use super::fixed::{FixedType, Overflow, Rounding};
+use serde::{Deserialize, Serialize};
+
+/// Scale of a `quantized_bits` quantizer.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Alpha {
+    /// `alpha=1` (or None): the fixed-point grid as given.
+    One,
+    /// `alpha="auto_po2"`: a power-of-two scale per output channel, fitted to the weights.
+    AutoPo2,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "class", rename_all = "snake_case")]
+pub enum Quantizer {
+    /// No quantization (float). Not synthesizable as is.
+    Float,
+    /// `quantized_bits(bits, integer, symmetric, keep_negative, alpha)`.
+    QuantizedBits { bits: u32, integer: i32, symmetric: bool, keep_negative: bool, alpha: Alpha },
+    /// `quantized_relu(bits, integer)`.
+    QuantizedRelu { bits: u32, integer: i32 },
+    /// `quantized_po2(bits, max_value)`.
+    QuantizedPo2 { bits: u32, max_value: Option<f64> },
+}
+
+impl Quantizer {
+    pub fn bits(bits: u32, integer: i32) -> Self {
+        Quantizer::QuantizedBits { bits, integer, symmetric: false, keep_negative: true, alpha: Alpha::One }
+    }
+    pub fn relu(bits: u32, integer: i32) -> Self {
+        Quantizer::QuantizedRelu { bits, integer }
+    }
+
+    pub fn is_float(&self) -> bool {
+        matches!(self, Quantizer::Float)
+    }
+
+    /// Number of bits a value quantized this way occupies (32 for float).
+    pub fn bit_width(&self) -> u32 {
+        match self {
+            Quantizer::Float => 32,
+            Quantizer::QuantizedBits { bits, .. } | Quantizer::QuantizedRelu { bits, .. } | Quantizer::QuantizedPo2 { bits, .. } => *bits,
+        }
+    }
+
+    /// Check the parameters; the message says what to change.
+    pub fn validate(&self) -> Result<(), String> {
+        let check_bits = |bits: u32| {
+            if bits == 0 || bits > 32 {
+                Err(format!("bits must be between 1 and 32, got {bits}"))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Quantizer::Float => Ok(()),
+            Quantizer::QuantizedBits { bits, integer, keep_negative, alpha, symmetric } => {
+                check_bits(*bits)?;
+                let magnitude_bits = *bits as i32 - *keep_negative as i32;
+                if *integer < 0 || *integer > magnitude_bits {
+                    return Err(format!(
+                        "integer bits ({integer}) must be between 0 and bits{} ({magnitude_bits}): use more bits or fewer integer bits",
+                        if *keep_negative { " - 1 for the sign" } else { "" }
+                    ));
+                }
+                if *alpha == Alpha::AutoPo2 && !*symmetric && *bits < 2 {
+                    return Err("alpha=\"auto_po2\" needs at least 2 bits".into());
+                }
+                Ok(())
+            }
+            Quantizer::QuantizedRelu { bits, integer } => {
+                check_bits(*bits)?;
+                if *integer < 0 || *integer > *bits as i32 {
+                    return Err(format!("integer bits ({integer}) must be between 0 and bits ({bits})"));
+                }
+                Ok(())
+            }
+            Quantizer::QuantizedPo2 { bits, max_value } => {
+                check_bits(*bits)?;
+                if *bits < 2 {
+                    return Err("quantized_po2 needs at least 2 bits (sign and exponent)".into());
+                }
+                if *bits > 6 {
+                    return Err(format!("quantized_po2 with {bits} bits spans exponents beyond 2^±31: use at most 6 bits"));
+                }
+                if matches!(max_value, Some(v) if !(*v > 0.0)) {
+                    return Err("quantized_po2 max_value must be positive".into());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Exponent range of a po2 quantizer, as QKeras computes it.
+    pub fn po2_exponents(bits: u32, max_value: Option<f64>) -> (i32, i32) {
+        let need_sign = match max_value {
+            Some(v) => (v > 1.0) as i32,
+            None => 1,
+        };
+        let effect = bits as i32 - 1 - need_sign;
+        let (min_exp, mut max_exp) = (-(1i32 << effect), (1i32 << effect) - 1);
+        if let Some(v) = max_value {
+            max_exp = max_exp.min(v.log2().floor() as i32);
+        }
+        (min_exp, max_exp)
+    }
+
+    /// QKeras forward pass on one value (for `alpha=1`/po2/relu; auto_po2 scales
+    /// are per channel: see [`auto_po2_scales`]).
+    pub fn quantize(&self, x: f32) -> f32 {
+        match *self {
+            Quantizer::Float => x,
+            Quantizer::QuantizedBits { bits, integer, symmetric, keep_negative, .. } => {
+                let unsigned_bits = bits as i32 - keep_negative as i32;
+                if unsigned_bits > 0 {
+                    let m = (unsigned_bits as f32).exp2();
+                    let m_i = (integer as f32).exp2();
+                    let p = x * m / m_i;
+                    let lo = if keep_negative { -m + symmetric as i32 as f32 } else { 0.0 };
+                    m_i * p.round_ties_even().clamp(lo, m - 1.0) / m
+                } else {
+                    // One bit: binary.
+                    let s = if x < 0.0 { -1.0 } else { 1.0 };
+                    if keep_negative {
+                        s
+                    } else {
+                        (s + 1.0) / 2.0
+                    }
+                }
+            }
+            Quantizer::QuantizedRelu { bits, integer } => {
+                let m = (bits as f32).exp2();
+                let m_i = (integer as f32).exp2();
+                let p = x * m / m_i;
+                m_i * (p.round_ties_even() / m).clamp(0.0, 1.0 - 1.0 / m)
+            }
+            Quantizer::QuantizedPo2 { bits, max_value } => {
+                let (min_exp, max_exp) = Self::po2_exponents(bits, max_value);
+                let sign = if x < 0.0 { -1.0 } else { 1.0 };
+                let mut a = x.abs();
+                if let Some(v) = max_value {
+                    a = a.min(v as f32);
+                }
+                let e = if a < 1e-7 { min_exp as f32 } else { a.log2().round_ties_even().clamp(min_exp as f32, max_exp as f32) };
+                sign * e.exp2()
+            }
+        }
+    }
+
+    /// The hls4ml type of values produced by this quantizer (`None` for float).
+    /// Weights (`quantized_bits`, `quantized_po2`) keep ap_fixed's default modes,
+    /// activations get `AP_RND_CONV, AP_SAT` as hls4ml's config does.
+    pub fn fixed_type(&self, as_activation: bool) -> Option<FixedType> {
+        match *self {
+            Quantizer::Float => None,
+            Quantizer::QuantizedBits { bits, integer, keep_negative, .. } => {
+                let t = if keep_negative {
+                    FixedType::signed(bits, integer + 1)
+                } else {
+                    FixedType::unsigned(bits, integer)
+                };
+                Some(if as_activation { t.with_modes(Rounding::RndConv, Overflow::Sat) } else { t })
+            }
+            Quantizer::QuantizedRelu { bits, integer } => {
+                Some(FixedType::unsigned(bits, integer).with_modes(Rounding::RndConv, Overflow::Sat))
+            }
+            Quantizer::QuantizedPo2 { bits, max_value } => {
+                // hls4ml keeps po2 weights as exponents; we hold the same values in
+                // a fixed-point type wide enough for every power of two in range.
+                let (min_exp, max_exp) = Self::po2_exponents(bits, max_value);
+                Some(FixedType::signed((max_exp - min_exp + 2) as u32, max_exp + 2))
+            }
+        }
+    }
+
+    /// QKeras-style spelling, e.g. `quantized_bits(6,0,alpha=1)`.
+    pub fn spelling(&self) -> String {
+        match self {
+            Quantizer::Float => "float".into(),
+            Quantizer::QuantizedBits { bits, integer, symmetric, keep_negative, alpha } => {
+                let mut s = format!("quantized_bits({bits},{integer}");
+                if *symmetric {
+                    s.push_str(",symmetric=1");
+                }
+                if !*keep_negative {
+                    s.push_str(",keep_negative=0");
+                }
+                s.push_str(match alpha {
+                    Alpha::One => ",alpha=1)",
+                    Alpha::AutoPo2 => ",alpha='auto_po2')",
+                });
+                s
+            }
+            Quantizer::QuantizedRelu { bits, integer } => format!("quantized_relu({bits},{integer})"),
+            Quantizer::QuantizedPo2 { bits, max_value: None } => format!("quantized_po2({bits})"),
+            Quantizer::QuantizedPo2 { bits, max_value: Some(v) } => format!("quantized_po2({bits},{v})"),
+        }
+    }
+}
+
+/// Per-output-channel power-of-two scales for `alpha="auto_po2"`, following
+/// QKeras: start from 2^round(log2(2·max|w|/levels)), then five rounds of
+/// least-squares refits of the scale, each rounded to a power of two.
+/// `kernel` is row-major `[n_in][n_out]`; returns one exponent per output.
+pub fn auto_po2_exponents(kernel: &[f32], n_in: usize, n_out: usize, bits: u32, integer: i32) -> Vec<i32> {
+    let levels = ((1u64 << (bits - 1)) - 1) as f32 * 2.0;
+    let m_i = (integer as f32).exp2();
+    let half = levels / 2.0;
+    (0..n_out)
+        .map(|o| {
+            let col: Vec<f32> = (0..n_in).map(|i| kernel[i * n_out + o] / m_i).collect();
+            let max_abs = col.iter().fold(0f32, |a, v| a.max(v.abs()));
+            let po2 = |s: f32| (s + 1e-7).log2().round_ties_even();
+            let mut e = po2(max_abs * 2.0 / levels);
+            for _ in 0..5 {
+                let scale = e.exp2();
+                let z: Vec<f32> = col
+                    .iter()
+                    .map(|x| {
+                        let v = (x.abs() / scale + 0.5).floor();
+                        x.signum() * if v < half { v } else { half }
+                    })
+                    .collect();
+                let (xz, zz) = col.iter().zip(&z).fold((0f32, 0f32), |(a, b), (x, q)| (a + x * q, b + q * q));
+                if zz > 0.0 {
+                    e = po2(xz / zz);
+                }
+            }
+            e as i32 + integer
+        })
+        .collect()
+}
+
+/// Quantize with auto_po2 alpha: w = 2^e_c · z, z integer in ±(2^(bits-1)-1).
+pub fn auto_po2_quantize(kernel: &[f32], n_out: usize, exponents: &[i32], bits: u32) -> Vec<f32> {
+    let zmax = ((1u64 << (bits - 1)) - 1) as f32;
+    kernel
+        .iter()
+        .enumerate()
+        .map(|(k, &w)| {
+            let scale = (exponents[k % n_out] as f32).exp2();
+            (w / scale).round_ties_even().clamp(-zmax, zmax) * scale
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantized_bits_6_0_grid_and_clip() {
+        let q = Quantizer::bits(6, 0);
+        // Step 1/32, range [-1, 31/32].
+        assert_eq!(q.quantize(0.1), 3.0 / 32.0); // 3.2 -> 3
+        assert_eq!(q.quantize(2.0), 31.0 / 32.0);
+        assert_eq!(q.quantize(-2.0), -1.0);
+        // Ties go to even: 0.5/32 -> 0, 1.5/32 -> 2/32.
+        assert_eq!(q.quantize(0.5 / 32.0), 0.0);
+        assert_eq!(q.quantize(1.5 / 32.0), 2.0 / 32.0);
+        assert_eq!(q.quantize(-1.5 / 32.0), -2.0 / 32.0);
+        assert_eq!(q.fixed_type(false).unwrap().cpp(), "ap_fixed<6,1>");
+    }
+
+    #[test]
+    fn quantized_bits_symmetric_and_unsigned() {
+        let q = Quantizer::QuantizedBits { bits: 4, integer: 1, symmetric: true, keep_negative: true, alpha: Alpha::One };
+        // m = 8, m_i = 2: step 0.25, range [-7/4, 7/4] (symmetric drops -2).
+        assert_eq!(q.quantize(-5.0), -1.75);
+        assert_eq!(q.quantize(5.0), 1.75);
+        let u = Quantizer::QuantizedBits { bits: 4, integer: 0, symmetric: false, keep_negative: false, alpha: Alpha::One };
+        assert_eq!(u.quantize(-0.3), 0.0);
+        assert_eq!(u.quantize(0.99), 15.0 / 16.0);
+    }
+
+    #[test]
+    fn quantized_relu_grid() {
+        let q = Quantizer::relu(6, 0);
+        assert_eq!(q.quantize(-1.0), 0.0);
+        assert_eq!(q.quantize(0.5), 0.5);
+        assert_eq!(q.quantize(1.0), 63.0 / 64.0);
+        assert_eq!(q.quantize(2.5 / 64.0), 2.0 / 64.0); // tie to even
+        assert_eq!(q.fixed_type(true).unwrap().cpp(), "ap_ufixed<6,0,AP_RND_CONV,AP_SAT>");
+        let q3 = Quantizer::relu(8, 2);
+        assert_eq!(q3.quantize(10.0), 4.0 - 1.0 / 64.0);
+    }
+
+    #[test]
+    fn quantized_po2_range() {
+        let q = Quantizer::QuantizedPo2 { bits: 4, max_value: None };
+        assert_eq!(Quantizer::po2_exponents(4, None), (-4, 3));
+        assert_eq!(q.quantize(0.3), 0.25);
+        assert_eq!(q.quantize(-100.0), -8.0);
+        assert_eq!(q.quantize(0.0), 1.0 / 16.0);
+        assert_eq!(q.quantize(0.001), 1.0 / 16.0);
+        let t = q.fixed_type(false).unwrap();
+        for e in -4..=3 {
+            let v = (e as f64).exp2();
+            assert_eq!(t.to_f64(t.from_f64(v)), v);
+            assert_eq!(t.to_f64(t.from_f64(-v)), -v);
+        }
+        assert_eq!(Quantizer::po2_exponents(4, Some(1.0)), (-8, 0));
+    }
+
+    #[test]
+    fn validation_messages() {
+        assert!(Quantizer::bits(0, 0).validate().unwrap_err().contains("between 1 and 32"));
+        assert!(Quantizer::bits(33, 0).validate().is_err());
+        assert!(Quantizer::bits(4, 5).validate().unwrap_err().contains("integer bits"));
+        assert!(Quantizer::relu(4, 5).validate().is_err());
+        assert!(Quantizer::bits(6, 0).validate().is_ok());
+    }
+
+    #[test]
+    fn auto_po2_scales_are_powers_of_two() {
+        // Two channels with very different magnitudes get different exponents.
+        let kernel = [0.9f32, 0.01, -0.5, 0.02, 0.3, -0.015];
+        let e = auto_po2_exponents(&kernel, 3, 2, 4, 0);
+        assert!(e[0] > e[1], "{e:?}");
+        let q = auto_po2_quantize(&kernel, 2, &e, 4);
+        for (k, v) in q.iter().enumerate() {
+            let z = v / (e[k % 2] as f32).exp2();
+            assert_eq!(z, z.round());
+            assert!(z.abs() <= 7.0);
+        }
+    }
+}
