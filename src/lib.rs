@@ -8,5 +8,6 @@
 pub mod cli;
 pub mod error;
 pub mod events;
+pub mod model;
 pub mod quant;
 pub mod reports;

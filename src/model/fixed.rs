@@ -1,0 +1,320 @@
+//! The fixed-point network: integer arithmetic with ap_fixed semantics, layer by
+//! layer, exactly what the generated HLS C++ and RTL compute. Types follow
+//! hls4ml: weights/biases from their quantizers, accumulators sized by hls4ml's
+//! precision inference (lossless), activations from their quantizers.
+use super::network::TrainedModel;
+use super::softmax::{ceil_log2, SoftmaxTables};
+use super::spec::Activation;
+use crate::error::{Error, Result};
+use crate::quant::{Alpha, FixedType, Quantizer};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// hls4ml's default precision for anything without a quantizer.
+pub const DEFAULT_TYPE: FixedType = FixedType::signed(16, 6);
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FixedLayer {
+    pub name: String,
+    pub n_in: usize,
+    pub n_out: usize,
+    pub in_type: FixedType,
+    pub weight_type: FixedType,
+    pub bias_type: FixedType,
+    pub accum_type: FixedType,
+    /// Type after the activation (the accumulator type when it is not quantized).
+    pub out_type: FixedType,
+    pub activation: Activation,
+    /// Raw weights, row-major `[n_in][n_out]`, in `weight_type`.
+    pub weights: Vec<i64>,
+    /// Raw biases in `bias_type`.
+    pub biases: Vec<i64>,
+    #[serde(skip)]
+    kernel: Kernel,
+}
+
+/// How a layer's sums are computed: a fast i32 path when nothing can overflow it.
+#[derive(Clone, Debug, Default)]
+struct Kernel {
+    w32: Vec<i32>,
+    bias_at_acc: Vec<i64>,
+    product_shift: u32,
+    fits_i32: bool,
+    exact: bool,
+}
+
+/// hls4ml's accumulator type for a dense layer (infer_precision.py).
+pub fn infer_accum_type(input: &FixedType, weight: &FixedType, bias: &FixedType, n_in: usize, has_bias: bool) -> FixedType {
+    let log_ops = ceil_log2(n_in) as i32;
+    let mut width = weight.width as i32 + input.width as i32 + log_ops;
+    let mut integer = weight.integer + input.integer + log_ops;
+    let mut signed = weight.signed || input.signed;
+    let frac = width - integer;
+    if has_bias {
+        integer = (integer + (bias.signed && !signed) as i32).max(bias.integer + (signed && !bias.signed) as i32) + 1;
+        width = integer + frac.max(bias.width as i32 - bias.integer);
+        signed = signed || bias.signed;
+    }
+    FixedType::new(width as u32, integer, signed)
+}
+
+fn quantizer_type(q: &Quantizer, as_activation: bool) -> FixedType {
+    q.fixed_type(as_activation).unwrap_or(DEFAULT_TYPE)
+}
+
+impl FixedLayer {
+    /// Compute one sample: `x` raw in `in_type`, writes accumulators (raw, `accum_type`)
+    /// and outputs (raw, `out_type`).
+    pub fn forward(&self, x: &[i64], acc: &mut [i64], out: &mut [i64]) {
+        let mut sums = vec![0i32; self.n_out];
+        self.forward_with(x, acc, out, &mut sums);
+    }
+
+    /// [`forward`](Self::forward) with caller-owned scratch (`sums.len() >= n_out`).
+    fn forward_with(&self, x: &[i64], acc: &mut [i64], out: &mut [i64], sums: &mut [i32]) {
+        let k = &self.kernel;
+        let acc_frac = self.accum_type.frac();
+        if k.fits_i32 {
+            let sums = &mut sums[..self.n_out];
+            sums.fill(0);
+            for (i, &xi) in x.iter().enumerate() {
+                if xi == 0 {
+                    continue; // ReLU outputs are often zero: skip their row.
+                }
+                let xi = xi as i32;
+                let row = &k.w32[i * self.n_out..(i + 1) * self.n_out];
+                for (s, &w) in sums.iter_mut().zip(row) {
+                    *s += xi * w;
+                }
+            }
+            for ((a, &s), &b) in acc.iter_mut().zip(sums.iter()).zip(&k.bias_at_acc) {
+                *a = self.accum_type.cast_raw(((s as i64) << k.product_shift) + b, acc_frac);
+            }
+        } else {
+            let prod_frac = self.in_type.frac() + self.weight_type.frac();
+            for (o, a) in acc.iter_mut().enumerate() {
+                let mut sum: i128 = k.bias_at_acc[o] as i128;
+                for (i, &xi) in x.iter().enumerate() {
+                    let p = xi * self.weights[i * self.n_out + o];
+                    sum += if k.exact {
+                        (p as i128) << k.product_shift
+                    } else {
+                        self.accum_type.cast_raw(p, prod_frac) as i128
+                    };
+                }
+                *a = self.accum_type.cast_raw(wrap_i128(sum), acc_frac);
+            }
+        }
+        match self.activation {
+            Activation::Relu => {
+                for (o, &a) in out.iter_mut().zip(acc.iter()) {
+                    *o = self.out_type.cast_raw(a.max(0), acc_frac);
+                }
+            }
+            Activation::Linear | Activation::Softmax => {
+                for (o, &a) in out.iter_mut().zip(acc.iter()) {
+                    *o = self.out_type.cast_raw(a, acc_frac);
+                }
+            }
+        }
+    }
+}
+
+/// Values beyond i64 only arise from accumulators wider than this model allows.
+fn wrap_i128(v: i128) -> i64 {
+    v as i64
+}
+
+struct Scratch {
+    cur: Vec<i64>,
+    next: Vec<i64>,
+    acc: Vec<i64>,
+    sums: Vec<i32>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FixedNetwork {
+    pub input_type: FixedType,
+    pub layers: Vec<FixedLayer>,
+    /// Present when the last layer ends in softmax.
+    pub softmax: Option<SoftmaxTables>,
+}
+
+/// Per-sample results of a batch: raw outputs of the last dense layer
+/// (`logits`) and of the network (`outputs`, after softmax if any).
+#[derive(Clone, Debug, Default)]
+pub struct FixedOutputs {
+    pub n_out: usize,
+    pub logits: Vec<i64>,
+    pub outputs: Vec<i64>,
+}
+
+impl FixedOutputs {
+    pub fn predicted_class(&self, sample: usize) -> usize {
+        argmax(&self.outputs[sample * self.n_out..(sample + 1) * self.n_out])
+    }
+}
+
+/// Index of the first maximum (the firmware's argmax).
+pub fn argmax(v: &[i64]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+impl FixedNetwork {
+    pub fn from_model(model: &TrainedModel) -> Result<FixedNetwork> {
+        let spec = &model.spec;
+        let mut in_type = spec.input_type;
+        let mut layers = Vec::new();
+        for (params, block) in model.layers.iter().zip(&spec.blocks) {
+            let fail = |m: String| Error::Config(format!("layer `{}`: {m}", block.name));
+            let weight_type = match (&block.kernel_quantizer, &params.po2_exponents) {
+                (Quantizer::QuantizedBits { bits, alpha: Alpha::AutoPo2, .. }, Some(exps)) => {
+                    let lo = *exps.iter().min().unwrap_or(&0);
+                    let hi = *exps.iter().max().unwrap_or(&0);
+                    // w = z · 2^e with |z| < 2^(bits-1): sign + (bits-1) + spread of exponents.
+                    let integer = hi + *bits as i32;
+                    FixedType::signed((integer - lo) as u32, integer)
+                }
+                (q, _) => quantizer_type(q, false),
+            };
+            if matches!(block.bias_quantizer, Quantizer::QuantizedBits { alpha: Alpha::AutoPo2, .. }) {
+                return Err(fail("alpha=\"auto_po2\" is supported for kernels only, not biases".into()));
+            }
+            let bias_type = quantizer_type(&block.bias_quantizer, false);
+            let weights: Vec<i64> = params.kernel_q.iter().map(|&w| weight_type.from_f64(w as f64)).collect();
+            let biases: Vec<i64> = params.bias_q.iter().map(|&b| bias_type.from_f64(b as f64)).collect();
+            for (raw, &v) in weights.iter().zip(&params.kernel_q) {
+                if weight_type.to_f64(*raw) != v as f64 && !block.kernel_quantizer.is_float() {
+                    return Err(fail(format!("weight {v} is not representable in {weight_type}: re-quantize the model")));
+                }
+            }
+            let has_bias = biases.iter().any(|&b| b != 0);
+            let accum_type = infer_accum_type(&in_type, &weight_type, &bias_type, params.n_in, has_bias);
+            if accum_type.width > 48 {
+                return Err(fail(format!("accumulator {accum_type} is wider than 48 bits: use narrower types")));
+            }
+            let out_type = match block.activation_quantizer {
+                Quantizer::Float => accum_type,
+                ref q => quantizer_type(q, true),
+            };
+            let mut layer = FixedLayer {
+                name: block.name.clone(),
+                n_in: params.n_in,
+                n_out: params.n_out,
+                in_type,
+                weight_type,
+                bias_type,
+                accum_type,
+                out_type,
+                activation: block.activation,
+                weights,
+                biases,
+                kernel: Kernel::default(),
+            };
+            layer.kernel = build_kernel(&layer);
+            in_type = out_type;
+            layers.push(layer);
+        }
+        let last = layers.last().expect("spec has layers");
+        let softmax = (last.activation == Activation::Softmax).then(|| SoftmaxTables::new(last.n_out, last.out_type));
+        Ok(FixedNetwork { input_type: spec.input_type, layers, softmax })
+    }
+
+    pub fn n_inputs(&self) -> usize {
+        self.layers[0].n_in
+    }
+    pub fn n_outputs(&self) -> usize {
+        self.layers.last().map(|l| l.n_out).unwrap_or(0)
+    }
+    /// Type of the network's outputs.
+    pub fn output_type(&self) -> FixedType {
+        match &self.softmax {
+            Some(s) => s.out_type,
+            None => self.layers.last().expect("layers").out_type,
+        }
+    }
+
+    /// Standardised float inputs → raw inputs in the input type.
+    pub fn quantize_inputs(&self, x: &[f32]) -> Vec<i64> {
+        x.iter().map(|&v| self.input_type.from_f64(v as f64)).collect()
+    }
+
+    fn scratch(&self) -> Scratch {
+        let widest = self.layers.iter().map(|l| l.n_out.max(l.n_in)).max().unwrap_or(0);
+        Scratch { cur: vec![0; widest], next: vec![0; widest], acc: vec![0; widest], sums: vec![0; widest] }
+    }
+
+    /// Run one sample with reusable buffers.
+    fn run_one(&self, x: &[i64], logits: &mut [i64], out: &mut [i64], s: &mut Scratch) {
+        s.cur[..x.len()].copy_from_slice(x);
+        let mut width = x.len();
+        for layer in &self.layers {
+            layer.forward_with(&s.cur[..width], &mut s.acc[..layer.n_out], &mut s.next[..layer.n_out], &mut s.sums);
+            std::mem::swap(&mut s.cur, &mut s.next);
+            width = layer.n_out;
+        }
+        logits.copy_from_slice(&s.cur[..width]);
+        match &self.softmax {
+            Some(t) => t.apply(&s.cur[..width], out),
+            None => out.copy_from_slice(&s.cur[..width]),
+        }
+    }
+
+    /// Run a batch of raw inputs (row-major, `n_inputs` per sample), in parallel.
+    pub fn predict_raw(&self, inputs: &[i64]) -> FixedOutputs {
+        let (n_in, n_out) = (self.n_inputs(), self.n_outputs());
+        let n = inputs.len() / n_in;
+        let mut logits = vec![0i64; n * n_out];
+        let mut outputs = vec![0i64; n * n_out];
+        const CHUNK: usize = 512;
+        inputs
+            .par_chunks(CHUNK * n_in)
+            .zip(logits.par_chunks_mut(CHUNK * n_out))
+            .zip(outputs.par_chunks_mut(CHUNK * n_out))
+            .for_each(|((xs, ls), os)| {
+                let mut scratch = self.scratch();
+                for ((x, l), o) in xs.chunks(n_in).zip(ls.chunks_mut(n_out)).zip(os.chunks_mut(n_out)) {
+                    self.run_one(x, l, o, &mut scratch);
+                }
+            });
+        FixedOutputs { n_out, logits, outputs }
+    }
+}
+
+fn build_kernel(layer: &FixedLayer) -> Kernel {
+    let acc_frac = layer.accum_type.frac();
+    let prod_frac = layer.in_type.frac() + layer.weight_type.frac();
+    let exact = acc_frac >= prod_frac;
+    let product_shift = (acc_frac - prod_frac).max(0) as u32;
+    let bias_at_acc: Vec<i64> = layer.biases.iter().map(|&b| layer.accum_type.cast_raw(b, layer.bias_type.frac())).collect();
+    // Largest possible |Σ x·w| before shifting, to decide whether i32 holds it.
+    let max_x = layer.in_type.max_raw().max(-layer.in_type.min_raw()) as i128;
+    let max_w = layer.weights.iter().map(|w| w.abs()).max().unwrap_or(0) as i128;
+    let bound = max_x * max_w * layer.n_in as i128;
+    let fits_i32 = exact && bound < (1i128 << 31) && ((bound << product_shift) < (1i128 << 62));
+    let w32 = if fits_i32 { layer.weights.iter().map(|&w| w as i32).collect() } else { Vec::new() };
+    Kernel { w32, bias_at_acc, product_shift, fits_i32, exact }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accumulators_match_hls4ml_for_the_jet_model() {
+        // hls4ml 1.3.0 derives <27,12>, <19,8>, <18,7>, <18,7> for the Q6 jet tagger.
+        let w = FixedType::signed(6, 1);
+        let relu = FixedType::unsigned(6, 0);
+        assert_eq!(infer_accum_type(&FixedType::signed(16, 6), &w, &w, 16, true), FixedType::signed(27, 12));
+        assert_eq!(infer_accum_type(&relu, &w, &w, 64, true), FixedType::signed(19, 8));
+        assert_eq!(infer_accum_type(&relu, &w, &w, 32, true), FixedType::signed(18, 7));
+        // No bias: no extra integer bit.
+        assert_eq!(infer_accum_type(&relu, &w, &w, 32, false), FixedType::signed(17, 6));
+    }
+}

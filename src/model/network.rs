@@ -1,0 +1,132 @@
+//! A trained model as `model.json` holds it: the spec, the input scaling, and
+//! per layer the float weights (batch normalization folded in) and the quantized
+//! weights the firmware will hold. Written by `train`, read by every later stage.
+use super::spec::{DenseBlock, ModelSpec};
+use crate::error::{Error, Result};
+use crate::quant::quantizer::{auto_po2_exponents, auto_po2_quantize};
+use crate::quant::{Alpha, Quantizer};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub const MODEL_FORMAT: &str = "qforge-model";
+pub const MODEL_VERSION: u32 = 1;
+
+/// Standardisation fitted on the training split: x' = (x - mean) / std.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scaler {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl Scaler {
+    pub fn identity(n: usize) -> Self {
+        Scaler { mean: vec![0.0; n], std: vec![1.0; n] }
+    }
+    /// Standardise rows of `x` (row-major, `mean.len()` columns) in place.
+    pub fn apply(&self, x: &mut [f32]) {
+        let n = self.mean.len();
+        for row in x.chunks_mut(n) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
+    }
+}
+
+/// One dense layer's parameters. Kernels are row-major `[n_in][n_out]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerParams {
+    pub name: String,
+    pub n_in: usize,
+    pub n_out: usize,
+    pub kernel: Vec<f32>,
+    pub bias: Vec<f32>,
+    /// The kernel after its quantizer: the values the firmware holds.
+    pub kernel_q: Vec<f32>,
+    pub bias_q: Vec<f32>,
+    /// Per-output power-of-two scale exponents (alpha="auto_po2" kernels only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub po2_exponents: Option<Vec<i32>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainedModel {
+    pub format: String,
+    pub version: u32,
+    pub spec: ModelSpec,
+    pub feature_names: Vec<String>,
+    pub scaler: Scaler,
+    pub layers: Vec<LayerParams>,
+    /// Metrics measured at training time (accuracy, AUC, ...), for the record.
+    #[serde(default)]
+    pub metrics: serde_json::Value,
+}
+
+/// Quantize a float kernel and bias with a block's quantizers, as the firmware holds them.
+pub fn quantize_params(block: &DenseBlock, kernel: &[f32], bias: &[f32], n_in: usize) -> (Vec<f32>, Vec<f32>, Option<Vec<i32>>) {
+    let n_out = block.units;
+    let (kernel_q, exps) = match block.kernel_quantizer {
+        Quantizer::QuantizedBits { bits, integer, alpha: Alpha::AutoPo2, .. } => {
+            let e = auto_po2_exponents(kernel, n_in, n_out, bits, integer);
+            (auto_po2_quantize(kernel, n_out, &e, bits), Some(e))
+        }
+        ref q => (kernel.iter().map(|&w| q.quantize(w)).collect(), None),
+    };
+    let bias_q = bias.iter().map(|&b| block.bias_quantizer.quantize(b)).collect();
+    (kernel_q, bias_q, exps)
+}
+
+impl TrainedModel {
+    pub fn load(path: &Path) -> Result<TrainedModel> {
+        let text = crate::error::read_to_string(path)?;
+        let model: TrainedModel = serde_json::from_str(&text)
+            .map_err(|e| Error::input_at(path, Some(e.line()), None, format!("not a qforge model.json: {e}")))?;
+        model.check(path)?;
+        Ok(model)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).expect("model serializes");
+        crate::error::write_atomic(path, &json)
+    }
+
+    /// Structural checks: format, shapes, quantized values consistent with the spec.
+    fn check(&self, path: &Path) -> Result<()> {
+        let bad = |field: &str, msg: String| Error::input_at(path, None, Some(field), msg);
+        if self.format != MODEL_FORMAT || self.version != MODEL_VERSION {
+            return Err(bad("format", format!("expected {MODEL_FORMAT} version {MODEL_VERSION}, found {} {}", self.format, self.version)));
+        }
+        if self.layers.len() != self.spec.blocks.len() {
+            return Err(bad("layers", format!("{} layers for {} dense blocks in the spec", self.layers.len(), self.spec.blocks.len())));
+        }
+        if self.scaler.mean.len() != self.spec.inputs || self.scaler.std.len() != self.spec.inputs {
+            return Err(bad("scaler", format!("scaler has {} entries for {} inputs", self.scaler.mean.len(), self.spec.inputs)));
+        }
+        for (i, (l, n_in)) in self.layers.iter().zip(self.spec.block_inputs()).enumerate() {
+            let f = format!("layers[{i}]");
+            let n_out = self.spec.blocks[i].units;
+            if l.n_in != n_in || l.n_out != n_out {
+                return Err(bad(&f, format!("shape {}x{} but the spec says {n_in}x{n_out}", l.n_in, l.n_out)));
+            }
+            for (name, v, n) in [("kernel", &l.kernel, n_in * n_out), ("kernel_q", &l.kernel_q, n_in * n_out), ("bias", &l.bias, n_out), ("bias_q", &l.bias_q, n_out)] {
+                if v.len() != n {
+                    return Err(bad(&format!("{f}.{name}"), format!("{} values, expected {n}", v.len())));
+                }
+                if v.iter().any(|x| !x.is_finite()) {
+                    return Err(bad(&format!("{f}.{name}"), "contains NaN or infinity".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-quantize every layer from its float weights (after a spec change).
+    pub fn requantize(&mut self) {
+        for (layer, block) in self.layers.iter_mut().zip(&self.spec.blocks) {
+            let (kq, bq, e) = quantize_params(block, &layer.kernel, &layer.bias, layer.n_in);
+            layer.kernel_q = kq;
+            layer.bias_q = bq;
+            layer.po2_exponents = e;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The firmware's softmax, computed with lookup tables as the HLS C++ and the
+//! RTL do, so that every output bit can be compared.
+//!
+//! For inputs x (raw, `in_type`): d_j = max(x) - x_j is cut to `diff_type`
+//! (truncation, saturation) and indexes an exp(-d) table; the exact sum of the
+//! table values, cut to `sum_index_type`, indexes a 1/sum table; each output is
+//! exp_j · (1/sum) rounded into `out_type`. Tables are computed here once and
+//! written verbatim into the firmware.
+use crate::quant::{FixedType, Overflow, Rounding};
+use serde::{Deserialize, Serialize};
+
+/// Address bits of both tables (1024 entries, one BRAM18 each at 18 bits).
+pub const TABLE_BITS: u32 = 10;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SoftmaxTables {
+    pub n: usize,
+    pub in_type: FixedType,
+    pub diff_type: FixedType,
+    pub exp_type: FixedType,
+    pub sum_type: FixedType,
+    pub sum_index_type: FixedType,
+    pub inv_type: FixedType,
+    pub out_type: FixedType,
+    pub exp_table: Vec<i64>,
+    pub inv_table: Vec<i64>,
+}
+
+/// ceil(log2(n)) for n >= 1.
+pub fn ceil_log2(n: usize) -> u32 {
+    usize::BITS - (n.max(1) - 1).leading_zeros()
+}
+
+impl SoftmaxTables {
+    pub fn new(n: usize, in_type: FixedType) -> Self {
+        let sat_trn = |t: FixedType| t.with_modes(Rounding::Trn, Overflow::Sat);
+        // exp(-d) for d in [0, 16): below e^-16 the term is negligible next to 1.
+        let diff_type = sat_trn(FixedType::unsigned(TABLE_BITS, 4));
+        let exp_type = FixedType::unsigned(18, 1).with_modes(Rounding::Rnd, Overflow::Sat);
+        let grow = ceil_log2(n);
+        let sum_type = FixedType::unsigned(18 + grow, 1 + grow as i32);
+        // The sum lies in [1, n]: index it with ceil(log2(n+1)) integer bits.
+        let sum_index_type = sat_trn(FixedType::unsigned(TABLE_BITS, ceil_log2(n + 1) as i32));
+        let inv_type = FixedType::unsigned(18, 1).with_modes(Rounding::Rnd, Overflow::Sat);
+        let out_type = FixedType::unsigned(16, 0).with_modes(Rounding::Rnd, Overflow::Sat);
+        let size = 1usize << TABLE_BITS;
+        let exp_table = (0..size).map(|k| exp_type.from_f64((-diff_type.to_f64(k as i64)).exp())).collect();
+        // Each entry is 1/sum at the middle of the interval its index covers.
+        let inv_table = (0..size)
+            .map(|k| {
+                let mid = sum_index_type.to_f64(k as i64) + sum_index_type.lsb() / 2.0;
+                inv_type.from_f64(1.0 / mid.max(1.0))
+            })
+            .collect();
+        SoftmaxTables { n, in_type, diff_type, exp_type, sum_type, sum_index_type, inv_type, out_type, exp_table, inv_table }
+    }
+
+    /// Softmax of `x` (raw, `in_type`) into `out` (raw, `out_type`).
+    pub fn apply(&self, x: &[i64], out: &mut [i64]) {
+        let f_in = self.in_type.frac();
+        let x_max = x.iter().copied().max().unwrap_or(0);
+        let mut exps = [0i64; 64];
+        let exps = &mut exps[..x.len().min(64)];
+        let mut sum = 0i64;
+        for (e, &xj) in exps.iter_mut().zip(x) {
+            let idx = self.diff_type.cast_raw(x_max - xj, f_in) as usize;
+            *e = self.exp_table[idx];
+            sum += *e;
+        }
+        let inv_idx = self.sum_index_type.cast_raw(sum, self.exp_type.frac()) as usize;
+        let inv = self.inv_table[inv_idx];
+        let prod_frac = self.exp_type.frac() + self.inv_type.frac();
+        for (o, e) in out.iter_mut().zip(exps.iter()) {
+            *o = self.out_type.cast_raw(e * inv, prod_frac);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_to_float_softmax() {
+        let in_type = FixedType::signed(18, 7);
+        let t = SoftmaxTables::new(5, in_type);
+        let xs = [1.5f64, -0.25, 0.0, 3.0, -4.0];
+        let raw: Vec<i64> = xs.iter().map(|&v| in_type.from_f64(v)).collect();
+        let mut out = vec![0; 5];
+        t.apply(&raw, &mut out);
+        let denom: f64 = xs.iter().map(|v| v.exp()).sum();
+        for (o, x) in out.iter().zip(xs) {
+            let got = t.out_type.to_f64(*o);
+            let want = x.exp() / denom;
+            assert!((got - want).abs() < 0.02, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn table_shapes() {
+        let t = SoftmaxTables::new(5, FixedType::signed(16, 6));
+        assert_eq!(t.exp_table.len(), 1024);
+        assert_eq!(t.exp_table[0], 1 << 17); // exp(0) = 1.0
+        assert_eq!(t.sum_index_type.integer, 3);
+        assert_eq!(ceil_log2(1), 0);
+        assert_eq!(ceil_log2(16), 4);
+        assert_eq!(ceil_log2(17), 5);
+    }
+}

@@ -1,0 +1,308 @@
+//! The model description a user writes (TOML): inputs, layers and the QKeras
+//! quantizers of each layer's kernel, bias and activation, plus training
+//! settings. Parsing validates everything and names the file, line and field of
+//! any fault. Output: a [`ModelSpec`] of dense blocks, with batch normalization
+//! marked for folding into the dense layer before it.
+use crate::error::{Error, Result};
+use crate::quant::parse::parse_quantizer;
+use crate::quant::{FixedType, Overflow, Quantizer, Rounding};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use toml::Spanned;
+
+/// What follows a dense layer's sum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Linear,
+    Relu,
+    Softmax,
+}
+
+/// One dense layer with what is folded into it and the activation after it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DenseBlock {
+    pub name: String,
+    pub units: usize,
+    pub kernel_quantizer: Quantizer,
+    pub bias_quantizer: Quantizer,
+    /// A batch normalization after the dense layer, folded into it for export.
+    pub batchnorm: bool,
+    pub activation: Activation,
+    /// Quantizer of the activation output (`Float` = keep the accumulator type).
+    pub activation_quantizer: Quantizer,
+}
+
+/// Training settings (all optional in the file).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainingSpec {
+    pub learning_rate: f32,
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub patience: usize,
+    pub l1: f32,
+    pub l2: f32,
+    pub seed: u64,
+}
+
+impl Default for TrainingSpec {
+    fn default() -> Self {
+        TrainingSpec { learning_rate: 0.003, batch_size: 1024, epochs: 30, patience: 3, l1: 1e-4, l2: 0.0, seed: 42 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub name: String,
+    pub inputs: usize,
+    pub input_type: FixedType,
+    pub classes: Vec<String>,
+    pub blocks: Vec<DenseBlock>,
+    pub training: TrainingSpec,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    name: Option<String>,
+    inputs: Spanned<i64>,
+    input_type: Option<Spanned<String>>,
+    classes: Option<Vec<String>>,
+    layers: Vec<RawLayer>,
+    #[serde(default)]
+    training: TrainingSpec,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLayer {
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    name: Option<String>,
+    units: Option<Spanned<i64>>,
+    kernel_quantizer: Option<Spanned<String>>,
+    bias_quantizer: Option<Spanned<String>>,
+    activation: Option<Spanned<String>>,
+    quantizer: Option<Spanned<String>>,
+}
+
+impl ModelSpec {
+    pub fn from_file(path: &Path) -> Result<ModelSpec> {
+        let text = crate::error::read_to_string(path)?;
+        Self::from_toml(&text, path)
+    }
+
+    pub fn from_toml(text: &str, path: &Path) -> Result<ModelSpec> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let raw: RawSpec = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(s.start));
+            Error::input_at(path, line, None, e.message().to_string())
+        })?;
+        let fail = |span: std::ops::Range<usize>, field: &str, msg: String| {
+            Error::input_at(path, Some(line_of(span.start)), Some(field), msg)
+        };
+        if *raw.inputs.get_ref() < 1 {
+            return Err(fail(raw.inputs.span(), "inputs", "the number of inputs must be at least 1".into()));
+        }
+        let input_type = match &raw.input_type {
+            None => FixedType::signed(16, 6),
+            Some(s) => parse_fixed_type(s.get_ref())
+                .map_err(|m| fail(s.span(), "input_type", m))?,
+        };
+        let quantizer = |s: &Option<Spanned<String>>, field: &str| -> Result<Quantizer> {
+            match s {
+                None => Ok(Quantizer::Float),
+                Some(s) => parse_quantizer(s.get_ref()).map_err(|m| fail(s.span(), field, m)),
+            }
+        };
+        let mut blocks: Vec<DenseBlock> = Vec::new();
+        for (i, layer) in raw.layers.iter().enumerate() {
+            let field = |f: &str| format!("layers[{i}].{f}");
+            match layer.kind.get_ref().as_str() {
+                "dense" => {
+                    let units = layer
+                        .units
+                        .as_ref()
+                        .ok_or_else(|| fail(layer.kind.span(), &field("units"), "a dense layer needs `units`".into()))?;
+                    if *units.get_ref() < 1 {
+                        return Err(fail(units.span(), &field("units"), "units must be at least 1".into()));
+                    }
+                    let mut block = DenseBlock {
+                        name: layer.name.clone().unwrap_or_else(|| format!("dense_{}", blocks.len() + 1)),
+                        units: *units.get_ref() as usize,
+                        kernel_quantizer: quantizer(&layer.kernel_quantizer, &field("kernel_quantizer"))?,
+                        bias_quantizer: quantizer(&layer.bias_quantizer, &field("bias_quantizer"))?,
+                        batchnorm: false,
+                        activation: Activation::Linear,
+                        activation_quantizer: Quantizer::Float,
+                    };
+                    if let Some(a) = &layer.activation {
+                        block.activation = parse_activation(a.get_ref()).map_err(|m| fail(a.span(), &field("activation"), m))?;
+                        block.activation_quantizer = quantizer(&layer.quantizer, &field("quantizer"))?;
+                    }
+                    blocks.push(block);
+                }
+                "batchnorm" | "batch_normalization" => {
+                    let prev = blocks.last_mut().filter(|b| !b.batchnorm && b.activation == Activation::Linear);
+                    let prev = prev.ok_or_else(|| {
+                        fail(layer.kind.span(), &field("type"), "batchnorm must directly follow a dense layer (it is folded into it)".into())
+                    })?;
+                    prev.batchnorm = true;
+                }
+                "activation" => {
+                    let a = layer
+                        .activation
+                        .as_ref()
+                        .ok_or_else(|| fail(layer.kind.span(), &field("activation"), "an activation layer needs `activation`".into()))?;
+                    let act = parse_activation(a.get_ref()).map_err(|m| fail(a.span(), &field("activation"), m))?;
+                    let q = quantizer(&layer.quantizer, &field("quantizer"))?;
+                    let prev = blocks.last_mut().filter(|b| b.activation == Activation::Linear && b.activation_quantizer.is_float());
+                    let prev = prev.ok_or_else(|| {
+                        fail(layer.kind.span(), &field("type"), "an activation must follow a dense (or batchnorm) layer".into())
+                    })?;
+                    prev.activation = act;
+                    prev.activation_quantizer = q;
+                }
+                other => {
+                    return Err(fail(
+                        layer.kind.span(),
+                        &field("type"),
+                        format!("unknown layer type `{other}`: use dense, batchnorm or activation"),
+                    ))
+                }
+            }
+        }
+        if blocks.is_empty() {
+            return Err(Error::input_at(path, None, Some("layers"), "the model has no dense layer"));
+        }
+        for (i, b) in blocks.iter().enumerate() {
+            if b.activation == Activation::Softmax && i + 1 != blocks.len() {
+                return Err(Error::input_at(path, None, Some("layers"), format!("softmax is only supported after the last dense layer, not after `{}`", b.name)));
+            }
+        }
+        let n_out = blocks.last().map(|b| b.units).unwrap_or(0);
+        let classes = raw.classes.unwrap_or_else(|| (0..n_out).map(|c| c.to_string()).collect());
+        if classes.len() != n_out {
+            return Err(Error::input_at(path, None, Some("classes"), format!("{} class names for {} outputs", classes.len(), n_out)));
+        }
+        let t = &raw.training;
+        if !(t.learning_rate > 0.0) || t.batch_size == 0 || t.epochs == 0 || t.l1 < 0.0 || t.l2 < 0.0 {
+            return Err(Error::input_at(path, None, Some("training"), "learning_rate, batch_size and epochs must be positive, l1/l2 non-negative"));
+        }
+        Ok(ModelSpec {
+            name: raw.name.unwrap_or_else(|| "model".into()),
+            inputs: *raw.inputs.get_ref() as usize,
+            input_type,
+            classes,
+            blocks,
+            training: raw.training,
+        })
+    }
+
+    pub fn n_outputs(&self) -> usize {
+        self.blocks.last().map(|b| b.units).unwrap_or(0)
+    }
+
+    /// Inputs of each block: the model inputs, then the previous block's units.
+    pub fn block_inputs(&self) -> Vec<usize> {
+        std::iter::once(self.inputs).chain(self.blocks.iter().map(|b| b.units)).take(self.blocks.len()).collect()
+    }
+
+    /// Multiply-accumulates per inference.
+    pub fn macs(&self) -> usize {
+        self.block_inputs().iter().zip(&self.blocks).map(|(n, b)| n * b.units).sum()
+    }
+}
+
+fn parse_activation(s: &str) -> std::result::Result<Activation, String> {
+    match s {
+        "relu" => Ok(Activation::Relu),
+        "linear" => Ok(Activation::Linear),
+        "softmax" => Ok(Activation::Softmax),
+        other => Err(format!("unknown activation `{other}`: use relu, linear or softmax")),
+    }
+}
+
+/// Parse `ap_fixed<W,I>`, `ap_ufixed<W,I,AP_RND,AP_SAT>`, or hls4ml's `fixed<16,6>`.
+pub fn parse_fixed_type(s: &str) -> std::result::Result<FixedType, String> {
+    let s = s.trim().replace(' ', "");
+    let (signed, rest) = if let Some(r) = s.strip_prefix("ap_fixed<").or_else(|| s.strip_prefix("fixed<")) {
+        (true, r)
+    } else if let Some(r) = s.strip_prefix("ap_ufixed<").or_else(|| s.strip_prefix("ufixed<")) {
+        (false, r)
+    } else {
+        return Err(format!("`{s}` is not a fixed-point type: write e.g. ap_fixed<16,6>"));
+    };
+    let inner = rest.strip_suffix('>').ok_or_else(|| format!("`{s}`: missing `>`"))?;
+    let parts: Vec<&str> = inner.split(',').collect();
+    if parts.len() < 2 || parts.len() > 4 {
+        return Err(format!("`{s}`: expected <width,integer[,rounding[,overflow]]>"));
+    }
+    let width: u32 = parts[0].parse().map_err(|_| format!("`{s}`: width `{}` is not a number", parts[0]))?;
+    let integer: i32 = parts[1].parse().map_err(|_| format!("`{s}`: integer bits `{}` is not a number", parts[1]))?;
+    if width == 0 || width > 32 {
+        return Err(format!("`{s}`: width must be between 1 and 32"));
+    }
+    let rounding = match parts.get(2) {
+        None => Rounding::Trn,
+        Some(r) => *Rounding::ALL.iter().find(|m| m.cpp_name() == *r).ok_or_else(|| format!("`{s}`: unknown rounding mode `{r}`"))?,
+    };
+    let overflow = match parts.get(3) {
+        None => Overflow::Wrap,
+        Some(o) => *Overflow::ALL.iter().find(|m| m.cpp_name() == *o).ok_or_else(|| format!("`{s}`: unknown overflow mode `{o}`"))?,
+    };
+    Ok(FixedType::new(width, integer, signed).with_modes(rounding, overflow))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ModelSpec> {
+        ModelSpec::from_toml(text, Path::new("m.toml"))
+    }
+
+    #[test]
+    fn jet_example_parses() {
+        let spec = ModelSpec::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/jet_tagger.toml")).unwrap();
+        assert_eq!(spec.blocks.iter().map(|b| b.units).collect::<Vec<_>>(), vec![64, 32, 32, 5]);
+        assert_eq!(spec.macs(), 4256);
+        assert_eq!(spec.blocks[0].activation, Activation::Relu);
+        assert_eq!(spec.blocks[3].activation, Activation::Softmax);
+        assert_eq!(spec.input_type.cpp(), "ap_fixed<16,6>");
+    }
+
+    #[test]
+    fn errors_name_line_and_field() {
+        let text = "inputs = 4\n[[layers]]\ntype = \"conv\"\nunits = 3\n";
+        let e = parse(text).unwrap_err().to_string();
+        assert!(e.contains("m.toml:3") && e.contains("layers[0].type") && e.contains("unknown layer type"), "{e}");
+        let text = "inputs = 4\n[[layers]]\ntype = \"dense\"\nunits = 3\nkernel_quantizer = \"quantized_bits(0,0)\"\n";
+        let e = parse(text).unwrap_err().to_string();
+        assert!(e.contains("m.toml:5") && e.contains("kernel_quantizer") && e.contains("between 1 and 32"), "{e}");
+        let e = parse("inputs = 4\n[[layers]]\ntype = \"dense\"\nunits = 3\nkernel_quantizer = \"quantized_bits(4,6)\"\n").unwrap_err().to_string();
+        assert!(e.contains("integer bits"), "{e}");
+        let e = parse("inputs = 4\nbogus = 1\n").unwrap_err().to_string();
+        assert!(e.contains("m.toml:2") && e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn batchnorm_folds_into_previous_dense() {
+        let text = "inputs = 2\n[[layers]]\ntype = \"dense\"\nunits = 3\n[[layers]]\ntype = \"batchnorm\"\n[[layers]]\ntype = \"activation\"\nactivation = \"relu\"\n";
+        let spec = parse(text).unwrap();
+        assert!(spec.blocks[0].batchnorm);
+        assert_eq!(spec.blocks[0].activation, Activation::Relu);
+        assert!(parse("inputs = 2\n[[layers]]\ntype = \"batchnorm\"\n").is_err());
+    }
+
+    #[test]
+    fn fixed_type_spellings() {
+        assert_eq!(parse_fixed_type("ap_fixed<16,6>").unwrap(), FixedType::signed(16, 6));
+        assert_eq!(parse_fixed_type("fixed<16,6>").unwrap(), FixedType::signed(16, 6));
+        let t = parse_fixed_type("ap_ufixed<6,0,AP_RND_CONV,AP_SAT>").unwrap();
+        assert_eq!(t.cpp(), "ap_ufixed<6,0,AP_RND_CONV,AP_SAT>");
+        assert!(parse_fixed_type("ap_fixed<0,0>").is_err());
+        assert!(parse_fixed_type("int8").is_err());
+    }
+}
