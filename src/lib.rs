@@ -6,6 +6,7 @@
 //! `tools` → `reports` → `store` → `calibrate` (which feeds `estimate`);
 //! `pipeline` orchestrates them and `cli` is the edge (only it prints).
 pub mod cli;
+pub mod data;
 pub mod error;
 pub mod events;
 pub mod model;
