@@ -12,3 +12,4 @@ pub mod events;
 pub mod model;
 pub mod quant;
 pub mod reports;
+pub mod train;

@@ -1,9 +1,11 @@
 //! The command-line edge: argument parsing (clap), progress bars (indicatif),
 //! human tables and `--json` output. Only this module prints; it calls the
 //! library stages and turns their events and results into views.
+mod common;
 mod exit_codes;
 mod progress;
 mod report;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,6 +23,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Train a quantized model with quantization-aware training; writes model.json.
+    Train(train::TrainArgs),
+    /// Float and bit-exact fixed-point accuracy of a trained model on the test split.
+    Eval(train::EvalArgs),
+    /// Write per-sample fixed-point outputs (raw bits and decoded values) to a CSV.
+    Predict(train::PredictArgs),
     /// Parse synthesis reports (Vivado HLS, Vitis HLS, Vivado, Bambu, Yosys) into one record each.
     Report(report::ReportArgs),
 }
@@ -29,6 +37,9 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Train(args) => train::run_train(args),
+        Command::Eval(args) => train::run_eval(args),
+        Command::Predict(args) => train::run_predict(args),
         Command::Report(args) => report::run(args),
     };
     match result {

@@ -70,9 +70,14 @@ pub fn quantize_params(block: &DenseBlock, kernel: &[f32], bias: &[f32], n_in: u
             let e = auto_po2_exponents(kernel, n_in, n_out, bits, integer);
             (auto_po2_quantize(kernel, n_out, &e, bits), Some(e))
         }
-        ref q => (kernel.iter().map(|&w| q.quantize(w)).collect(), None),
+        ref q => {
+            let mut k = kernel.to_vec();
+            q.quantize_slice(&mut k);
+            (k, None)
+        }
     };
-    let bias_q = bias.iter().map(|&b| block.bias_quantizer.quantize(b)).collect();
+    let mut bias_q = bias.to_vec();
+    block.bias_quantizer.quantize_slice(&mut bias_q);
     (kernel_q, bias_q, exps)
 }
 

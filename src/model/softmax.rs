@@ -34,8 +34,8 @@ pub fn ceil_log2(n: usize) -> u32 {
 impl SoftmaxTables {
     pub fn new(n: usize, in_type: FixedType) -> Self {
         let sat_trn = |t: FixedType| t.with_modes(Rounding::Trn, Overflow::Sat);
-        // exp(-d) for d in [0, 16): below e^-16 the term is negligible next to 1.
-        let diff_type = sat_trn(FixedType::unsigned(TABLE_BITS, 4));
+        // exp(-d) for d in [0, 8) in steps of 1/128: beyond, e^-8 is negligible next to 1.
+        let diff_type = sat_trn(FixedType::unsigned(TABLE_BITS, 3));
         let exp_type = FixedType::unsigned(18, 1).with_modes(Rounding::Rnd, Overflow::Sat);
         let grow = ceil_log2(n);
         let sum_type = FixedType::unsigned(18 + grow, 1 + grow as i32);

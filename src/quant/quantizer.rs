@@ -150,6 +150,36 @@ impl Quantizer {
         }
     }
 
+    /// [`quantize`](Self::quantize) over a slice, with a fast path for the
+    /// fixed-point grids (same results: round half to even, then clip).
+    pub fn quantize_slice(&self, xs: &mut [f32]) {
+        let grid = match *self {
+            Quantizer::QuantizedBits { bits, integer, symmetric, keep_negative, .. } if bits - keep_negative as u32 > 0 => {
+                let m = ((bits - keep_negative as u32) as f32).exp2();
+                let lo = if keep_negative { -m + symmetric as i32 as f32 } else { 0.0 };
+                Some((m / (integer as f32).exp2(), lo, m - 1.0))
+            }
+            Quantizer::QuantizedRelu { bits, integer } => {
+                let m = (bits as f32).exp2();
+                Some((m / (integer as f32).exp2(), 0.0, m - 1.0))
+            }
+            _ => None,
+        };
+        match grid {
+            // Adding and subtracting 1.5·2^23 rounds half to even for |p| < 2^22.
+            Some((scale, lo, hi)) if hi < (1 << 21) as f32 => {
+                const MAGIC: f32 = 12_582_912.0;
+                let inv = 1.0 / scale;
+                for x in xs.iter_mut() {
+                    let p = (*x * scale).clamp(lo - 1.0, hi + 1.0);
+                    let r = (p + MAGIC) - MAGIC;
+                    *x = r.clamp(lo, hi) * inv;
+                }
+            }
+            _ => xs.iter_mut().for_each(|x| *x = self.quantize(*x)),
+        }
+    }
+
     /// The hls4ml type of values produced by this quantizer (`None` for float).
     /// Weights (`quantized_bits`, `quantized_po2`) keep ap_fixed's default modes,
     /// activations get `AP_RND_CONV, AP_SAT` as hls4ml's config does.
@@ -303,6 +333,19 @@ mod tests {
             assert_eq!(t.to_f64(t.from_f64(-v)), -v);
         }
         assert_eq!(Quantizer::po2_exponents(4, Some(1.0)), (-8, 0));
+    }
+
+    #[test]
+    fn fast_slice_path_equals_scalar() {
+        let qs = [Quantizer::bits(6, 0), Quantizer::relu(6, 0), Quantizer::relu(8, 2), Quantizer::bits(12, 3), Quantizer::bits(20, 4)];
+        let xs: Vec<f32> = (-4000..4000).map(|i| i as f32 / 997.0).chain([0.5 / 32.0, 1.5 / 32.0, -2.5 / 32.0, 1e9, -1e9]).collect();
+        for q in qs {
+            let mut fast = xs.clone();
+            q.quantize_slice(&mut fast);
+            for (x, f) in xs.iter().zip(&fast) {
+                assert_eq!(q.quantize(*x), *f, "{q:?} at {x}");
+            }
+        }
     }
 
     #[test]

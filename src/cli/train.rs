@@ -1,0 +1,143 @@
+//! `qforge train`, `qforge eval`, `qforge predict`.
+use super::common::{DataArgs, OutArgs};
+use super::{print_json, CliReporter};
+use crate::model::{FixedNetwork, ModelSpec, TrainedModel};
+use crate::train::session::{evaluate_model, prepare_data, test_split_for, train_and_evaluate, Evaluation};
+use clap::Args;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Model description (TOML), e.g. examples/jet_tagger.toml.
+    #[arg(long, default_value = "examples/jet_tagger.toml")]
+    pub spec: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+    /// Override the number of epochs in the spec.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Override the training seed in the spec.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Trained model (model.json written by `qforge train`).
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// Trained model (model.json).
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// CSV of per-sample fixed-point outputs (raw integer bits and decoded values).
+    #[arg(long, default_value = "qforge-out/predictions.csv")]
+    pub output: PathBuf,
+    /// Also write the raw input bits, one sample per line (for C and RTL simulation).
+    #[arg(long)]
+    pub inputs_raw: Option<PathBuf>,
+    /// Use only the first N test samples.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn eval_text(e: &Evaluation) -> String {
+    let mut s = format!(
+        "test samples      {}\nfloat accuracy    {:.2}%\nfixed accuracy    {:.2}%\ndisagreement      {:.3}%\nROC AUC per class",
+        e.samples,
+        100.0 * e.float_accuracy,
+        100.0 * e.fixed_accuracy,
+        100.0 * e.disagreement
+    );
+    for (c, auc) in &e.per_class_auc {
+        let _ = write!(s, "  {c}: {}", auc.map_or("n/a".into(), |a| format!("{a:.4}")));
+    }
+    s
+}
+
+pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let mut spec = ModelSpec::from_file(&args.spec)?;
+    if let Some(seed) = args.seed {
+        spec.training.seed = seed;
+    }
+    let source = args.data.source()?;
+    let data = prepare_data(&source, &spec, args.data.split_seed)?;
+    let reporter = CliReporter::new(args.json);
+    eprintln!(
+        "training {} on {} ({} train / {} validation / {} test)",
+        spec.name,
+        source.describe(),
+        data.splits.train.len(),
+        data.splits.val.len(),
+        data.splits.test.len()
+    );
+    let (model, report, eval) = train_and_evaluate(&spec, &data, args.epochs, &reporter)?;
+    let path = args.out.out.join("model.json");
+    model.save(&path)?;
+    if args.json {
+        print_json(&serde_json::json!({
+            "model": path,
+            "spec": args.spec,
+            "data": source.describe(),
+            "evaluation": eval,
+            "training": report,
+        }))?;
+    } else {
+        println!("{}\nbest epoch {} of {}, {:.1} s\nwrote {}", eval_text(&eval), report.best_epoch, report.epochs.len(), report.seconds, path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let model = TrainedModel::load(&args.model)?;
+    let source = args.data.source()?;
+    let test = test_split_for(&model, &source, args.data.split_seed)?;
+    let eval = evaluate_model(&model, &test)?;
+    if args.json {
+        print_json(&serde_json::json!({ "model": args.model, "data": source.describe(), "evaluation": eval }))?;
+    } else {
+        println!("{}", eval_text(&eval));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
+    let model = TrainedModel::load(&args.model)?;
+    let source = args.data.source()?;
+    let mut test = test_split_for(&model, &source, args.data.split_seed)?;
+    if let Some(n) = args.limit {
+        test = test.head(n);
+    }
+    let net = FixedNetwork::from_model(&model)?;
+    let written = crate::model::predict_io::write_predictions(&net, &test, &args.output, args.inputs_raw.as_deref())?;
+    if args.json {
+        print_json(&serde_json::json!({
+            "predictions": args.output,
+            "inputs_raw": args.inputs_raw,
+            "samples": written.samples,
+            "fixed_accuracy": written.accuracy,
+            "output_type": net.output_type().cpp(),
+        }))?;
+    } else {
+        println!("wrote {} samples to {} (fixed accuracy {:.2}%)", written.samples, args.output.display(), 100.0 * written.accuracy);
+    }
+    Ok(ExitCode::SUCCESS)
+}
