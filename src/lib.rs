@@ -9,3 +9,5 @@ pub mod cli;
 pub mod error;
 pub mod events;
 pub mod reports;
+pub mod hls;
+pub mod tools;
