@@ -10,6 +10,14 @@ use qforge::tools::{synth, Outcome, SynthOptions, ToolEnv, ToolKind};
 use std::time::{Duration, Instant};
 use tools_support::*;
 
+/// Fail with the logs when the job failed.
+fn assert_ok(job: &qforge::tools::SynthRun) {
+    if let Some(failure) = &job.failure {
+        let logs: Vec<String> = job.steps.iter().map(|s| std::fs::read_to_string(&s.result.log_path).unwrap_or_default()).collect();
+        panic!("{failure}\n--- logs ---\n{}", logs.join("\n---\n"));
+    }
+}
+
 fn options(tool: ToolKind, env: ToolEnv) -> SynthOptions {
     let mut opts = SynthOptions::new(tool);
     opts.env = env;
@@ -25,7 +33,7 @@ fn vivado_hls_runs_csynth_and_finds_the_csynth_report() {
     let record = project.path().join("record.txt");
     let job = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
 
-    assert_eq!(job.failure, None);
+    assert_ok(&job);
     assert_eq!(job.outcome(), Outcome::Success);
     let step = &job.steps[0];
     assert_eq!(step.tool_version.as_deref(), Some("2019.2"));
@@ -64,7 +72,7 @@ fn vitis_hls_then_vivado_with_vsynth() {
     opts.vsynth = true;
     let job = synth(project.path(), &opts, &Silent).unwrap();
 
-    assert_eq!(job.failure, None, "{job:?}");
+    assert_ok(&job);
     assert_eq!(job.steps.len(), 2);
     assert_eq!(job.steps[0].invocation.args, ["-f", "build_prj.tcl"]);
     assert_eq!(job.steps[0].tool_version.as_deref(), Some("2024.1"));
@@ -93,7 +101,7 @@ fn vitis_run_is_used_when_vitis_hls_is_absent() {
     let bin = doubles_bin(&["vitis-run"]);
     let record = project.path().join("record.txt");
     let job = synth(project.path(), &options(ToolKind::VitisHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
-    assert_eq!(job.failure, None);
+    assert_ok(&job);
     assert_eq!(job.steps[0].invocation.args, ["--mode", "hls", "--tcl", "build_prj.tcl"]);
     assert_eq!(job.steps[0].tool_version.as_deref(), Some("2024.2"));
     assert!(record_commands(&record).contains(&"csynth_design".to_string()));
@@ -111,7 +119,7 @@ fn vivado_power_step_places_routes_and_reads_the_saif() {
     opts.saif = Some(project.path().join("activity.saif"));
     let job = synth(project.path(), &opts, &Silent).unwrap();
 
-    assert_eq!(job.failure, None, "{job:?}");
+    assert_ok(&job);
     let args = &job.steps[0].invocation.args;
     assert_eq!(args[..4], ["-mode", "batch", "-source", "vivado_synth.tcl"]);
     assert!(args.contains(&"power=1".to_string()));
@@ -132,7 +140,7 @@ fn vivado_power_without_saif_is_vectorless() {
     let mut opts = options(ToolKind::Vivado, double_env(bin.path(), &record, "ok"));
     opts.power = true;
     let job = synth(project.path(), &opts, &Silent).unwrap();
-    assert_eq!(job.failure, None);
+    assert_ok(&job);
     let commands = record_commands(&record);
     assert!(commands.contains(&"report_power".to_string()) && !commands.contains(&"read_saif".to_string()));
     let log = std::fs::read_to_string(&job.steps[0].result.log_path).unwrap();
@@ -146,7 +154,7 @@ fn bambu_gets_top_device_clock_and_evaluation_and_its_results_are_found() {
     let record = project.path().join("record.txt");
     let job = synth(project.path(), &options(ToolKind::Bambu, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
 
-    assert_eq!(job.failure, None, "{job:?}");
+    assert_ok(&job);
     let step = &job.steps[0];
     assert_eq!(step.tool_version.as_deref(), Some("2023.1"));
     let args = &step.invocation.args;
@@ -164,7 +172,7 @@ fn bambu_gets_top_device_clock_and_evaluation_and_its_results_are_found() {
 fn tcl_syntax_error_in_an_override_template_fails_the_run() {
     let (project, params) = tiny_project(HlsBackend::VivadoHls);
     let overrides = tempfile::tempdir().unwrap();
-    let broken = qforge::hls::template_source("build_prj.tcl").unwrap().replace("if {$opt(synth)} {", "if {$opt(synth)} {{");
+    let broken = qforge::hls::template_source("build_prj.tcl").unwrap().replace("if {$opt(synth)} {", "if {$opt(synth)} [");
     std::fs::write(overrides.path().join("build_prj.tcl"), broken).unwrap();
     qforge::hls::render_project_scripts(&params, project.path(), Some(overrides.path())).unwrap();
     let bin = doubles_bin(&["vivado_hls"]);
@@ -268,7 +276,7 @@ fn a_report_left_by_an_earlier_run_does_not_count() {
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
     let first = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
-    assert_eq!(first.failure, None);
+    assert_ok(&first);
     std::thread::sleep(Duration::from_millis(1100));
     let mut opts = options(ToolKind::VivadoHls, double_env(bin.path(), &record, "noreport"));
     opts.force = true;
@@ -327,7 +335,7 @@ fn a_non_empty_run_folder_needs_force() {
 
     opts.force = true;
     let job = synth(project.path(), &opts, &Silent).unwrap();
-    assert_eq!(job.failure, None);
+    assert_ok(&job);
     assert!(!run_dir.path().join("keep.txt").exists());
 }
 

@@ -92,6 +92,9 @@ fn lines_are_classified() {
     assert_eq!(classify_line(ToolKind::VivadoHls, "FLEXlm error: -15,570. System Error: 115 \"\" (license server down)"), LineKind::License);
     assert_eq!(classify_line(ToolKind::VivadoHls, "ERROR: [HLS 214-124] use of undeclared identifier"), LineKind::Error);
     assert_eq!(classify_line(ToolKind::Bambu, "Error: front-end compiler returned an error"), LineKind::Error);
+    assert_eq!(classify_line(ToolKind::Yosys, "b.v:1: ERROR: syntax error, unexpected ';'"), LineKind::Error);
+    assert_eq!(classify_line(ToolKind::Bambu, "firmware/myproject.cpp:3:5: error: use of undeclared identifier 'x'"), LineKind::Error);
+    assert_eq!(classify_line(ToolKind::Vivado, "INFO: [Synth 8-6155] done synthesizing module 'error_handler'"), LineKind::Other);
     assert_eq!(classify_line(ToolKind::Vivado, "CRITICAL WARNING: [Constraints 18-5210] No constraints"), LineKind::Warning);
     assert_eq!(classify_line(ToolKind::VitisHls, "***** C/RTL SYNTHESIS *****"), LineKind::Step("C/RTL SYNTHESIS".into()));
     assert_eq!(classify_line(ToolKind::VitisHls, "***** C/RTL SYNTHESIS COMPLETED IN 0h0m5s *****"), LineKind::Other);

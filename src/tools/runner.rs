@@ -91,7 +91,11 @@ pub enum LineKind {
 pub fn classify_line(tool: ToolKind, line: &str) -> LineKind {
     let trimmed = line.trim();
     let lower = trimmed.to_ascii_lowercase();
-    let is_error = trimmed.starts_with("ERROR:") || trimmed.starts_with("Error:") || trimmed.starts_with("error:");
+    // "ERROR: ..." (Xilinx, Yosys scripts), "Error: ..." (Bambu), and
+    // "file:line: ERROR: ..." / "file:1:2: error: ..." (Yosys frontends, compilers).
+    let is_error = ["ERROR:", "Error:", "error:"]
+        .iter()
+        .any(|tag| trimmed.starts_with(tag) || trimmed.contains(&format!(": {tag} ")));
     if lower.contains("license") && (is_error || lower.contains("flexlm") || lower.contains("[common 17-345]")) {
         return LineKind::License;
     }

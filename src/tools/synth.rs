@@ -203,11 +203,9 @@ fn run_step(job: &mut SynthRun, mut inv: Invocation, located: &Located, opts: &S
         let kept = if reports.is_empty() { String::new() } else { format!(" (its {} report(s) are kept, flagged)", reports.len()) };
         Some(format!("{} ({version}) {}{kept}{hint}; see the log {log}", inv.tool, result.outcome.describe()))
     };
+    // The failure itself is the caller's to show (the CLI prints it as the error).
     reporter.event(Event::End {
-        message: match &failure {
-            None => format!("{} {}: {} in {:.1} s", inv.tool, inv.step, result.outcome.describe(), result.elapsed_secs),
-            Some(message) => message.clone(),
-        },
+        message: format!("{} {}: {} in {:.1} s", inv.tool, inv.step, result.outcome.describe(), result.elapsed_secs),
     });
     let flagged = !result.outcome.is_success() && !reports.is_empty();
     job.reports.extend(reports.iter().cloned());

@@ -49,7 +49,12 @@ pub fn script(job: &YosysJob, stat_json: &Path) -> Result<String> {
         text.push_str(&format!("read_verilog {}\n", quote(file)));
     }
     text.push_str(&format!("synth_xilinx -family {} -top {} -flatten\n", job.family, job.top));
-    text.push_str(&format!("tee -q -o {} stat -json\n", quote(stat_json)));
+    // `tee -o` takes the file name literally (quotes would become part of it).
+    let stat = stat_json.display().to_string();
+    if stat.contains(char::is_whitespace) {
+        return Err(Error::Config(format!("yosys cannot write its statistics to a path with spaces: {stat}")));
+    }
+    text.push_str(&format!("tee -q -o {stat} stat -json\n"));
     Ok(text)
 }
 

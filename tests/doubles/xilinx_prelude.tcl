@@ -34,7 +34,12 @@ proc need {what} {
 proc copy_fixture {name dest} {
     if {$::fixtures eq ""} { fail "QFORGE_FIXTURES is not set" }
     file mkdir [file dirname $dest]
-    file copy -force [file join $::fixtures $name] $dest
+    # Written anew, as the tool writes it (file copy would keep the fixture's old mtime).
+    set in [open [file join $::fixtures $name] rb]
+    set out [open $dest wb]
+    fcopy $in $out
+    close $in
+    close $out
 }
 
 # Vivado HLS / Vitis HLS
