@@ -8,6 +8,6 @@
 pub mod cli;
 pub mod error;
 pub mod events;
-pub mod reports;
 pub mod hls;
+pub mod reports;
 pub mod tools;

@@ -23,10 +23,28 @@ fn tcl_complete(path: &Path) -> bool {
 fn defaults_are_hls4ml_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let written = render_project_scripts(&ScriptParams::default(), dir.path(), None).unwrap();
-    let names: Vec<String> = written.iter().map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
-    assert_eq!(names, ["build_prj.tcl", "build_opt.tcl", "project.tcl", "vivado_synth.tcl", "constraints/clock.xdc", "qforge_scripts.json"]);
+    let names: Vec<String> =
+        written.iter().map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "build_prj.tcl",
+            "build_opt.tcl",
+            "project.tcl",
+            "vivado_synth.tcl",
+            "constraints/clock.xdc",
+            "qforge_scripts.json"
+        ]
+    );
     let project = read(&dir.path().join("project.tcl"));
-    for line in ["set project_name \"myproject\"", "set prj_dir \"myproject_prj\"", "set part \"xcvu13p-flga2577-2-e\"", "set clock_period 5", "set clock_uncertainty 12.5%", "set io_type \"io_parallel\""] {
+    for line in [
+        "set project_name \"myproject\"",
+        "set prj_dir \"myproject_prj\"",
+        "set part \"xcvu13p-flga2577-2-e\"",
+        "set clock_period 5",
+        "set clock_uncertainty 12.5%",
+        "set io_type \"io_parallel\"",
+    ] {
         assert!(project.contains(line), "{line} missing from\n{project}");
     }
     let build = read(&dir.path().join("build_prj.tcl"));
@@ -35,7 +53,10 @@ fn defaults_are_hls4ml_defaults() {
     assert!(build.contains("add_files -tb myproject_test.cpp -cflags \"-std=c++0x\""));
     assert!(build.contains("set_clock_uncertainty $clock_uncertainty default"));
     assert!(!build.contains("config_schedule"), "Vitis-only settings stay out of the Vivado HLS script");
-    assert_eq!(read(&dir.path().join("constraints/clock.xdc")).lines().last().unwrap(), "create_clock -period 5 -name default [get_ports ap_clk]");
+    assert_eq!(
+        read(&dir.path().join("constraints/clock.xdc")).lines().last().unwrap(),
+        "create_clock -period 5 -name default [get_ports ap_clk]"
+    );
     let synth = read(&dir.path().join("vivado_synth.tcl"));
     assert!(synth.contains("report_utilization -file vivado_synth.rpt"));
     assert!(synth.contains("report_power -file ${project_name}_power_routed.rpt"));
@@ -79,7 +100,11 @@ fn unchanged_files_are_not_rewritten() {
 fn an_override_folder_replaces_templates_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let overrides = tempfile::tempdir().unwrap();
-    std::fs::write(overrides.path().join("clock.xdc"), "create_clock -period {{ clock_period }} -name fast [get_ports clk]\n").unwrap();
+    std::fs::write(
+        overrides.path().join("clock.xdc"),
+        "create_clock -period {{ clock_period }} -name fast [get_ports clk]\n",
+    )
+    .unwrap();
     render_project_scripts(&ScriptParams::default(), dir.path(), Some(overrides.path())).unwrap();
     assert_eq!(read(&dir.path().join("constraints/clock.xdc")), "create_clock -period 5 -name fast [get_ports clk]\n");
     assert!(read(&dir.path().join("build_prj.tcl")).contains("csynth_design"), "the others stay embedded");

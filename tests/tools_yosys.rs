@@ -67,7 +67,9 @@ fn yosys_errors_are_tool_errors_and_families_are_checked() {
     let job = YosysJob { verilog_files: vec![broken.clone()], top: "broken".into(), family: "xcup".into() };
     let inv = yosys::prepare(&located, &job, dir.path(), dir.path(), Duration::from_secs(60), &env).unwrap();
     match run(&inv, &Silent).unwrap().outcome {
-        Outcome::ToolError { first_error_line: Some(line), .. } => assert!(line.contains("broken.v:1: ERROR: syntax error"), "{line}"),
+        Outcome::ToolError { first_error_line: Some(line), .. } => {
+            assert!(line.contains("broken.v:1: ERROR: syntax error"), "{line}")
+        }
         other => panic!("expected a tool error, got {other:?}"),
     }
     let bad_family = YosysJob { family: "stratix".into(), ..job };

@@ -25,7 +25,7 @@ pub enum Command {
     /// Parse synthesis reports (Vivado HLS, Vitis HLS, Vivado, Bambu, Yosys) into one record each.
     Report(report::ReportArgs),
     /// Run a synthesis tool (Vivado HLS, Vitis HLS, Vivado, Bambu, Yosys) on a project and list its reports.
-    Synth(synth::SynthArgs),
+    Synth(Box<synth::SynthArgs>),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -33,7 +33,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Report(args) => report::run(args),
-        Command::Synth(args) => synth::run(args),
+        Command::Synth(args) => synth::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -124,7 +124,11 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
                 step.result.log_path.display()
             );
             for report in &step.reports {
-                println!("  report{} {}", if step.flagged { " (flagged: the run failed)" } else { "" }, report.display());
+                println!(
+                    "  report{} {}",
+                    if step.flagged { " (flagged: the run failed)" } else { "" },
+                    report.display()
+                );
             }
         }
     }

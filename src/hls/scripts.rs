@@ -241,7 +241,11 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
 /// `overrides` where it has a file of the same name) and return their paths:
 /// `build_prj.tcl`, `build_opt.tcl`, `project.tcl`, `vivado_synth.tcl`,
 /// `constraints/clock.xdc` and `qforge_scripts.json`. Unchanged files are not rewritten.
-pub fn render_project_scripts(params: &ScriptParams, project_dir: &Path, overrides: Option<&Path>) -> Result<Vec<PathBuf>> {
+pub fn render_project_scripts(
+    params: &ScriptParams,
+    project_dir: &Path,
+    overrides: Option<&Path>,
+) -> Result<Vec<PathBuf>> {
     params.validate()?;
     let templates = TemplateSet::new(overrides)?;
     let context = params.context();

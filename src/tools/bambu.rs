@@ -12,12 +12,8 @@ use crate::hls::ScriptParams;
 use std::path::Path;
 use std::time::Duration;
 
-pub const SEARCH: Search<'static> = Search {
-    tool: ToolKind::Bambu,
-    executable: "bambu",
-    override_var: "QFORGE_BAMBU",
-    install_vars: &["PANDA_HOME"],
-};
+pub const SEARCH: Search<'static> =
+    Search { tool: ToolKind::Bambu, executable: "bambu", override_var: "QFORGE_BAMBU", install_vars: &["PANDA_HOME"] };
 
 /// The device Bambu uses when the Xilinx part has no Bambu device of its own:
 /// an UltraScale+ part like the VU13P hls4ml targets.
@@ -80,7 +76,8 @@ pub fn prepare(
         }
         args.push(path.display().to_string());
     }
-    let device = options.device.clone().unwrap_or_else(|| device_for_part(&params.part).unwrap_or(DEFAULT_DEVICE).to_string());
+    let device =
+        options.device.clone().unwrap_or_else(|| device_for_part(&params.part).unwrap_or(DEFAULT_DEVICE).to_string());
     args.push(format!("--top-fname={}", params.top));
     args.push(format!("--device-name={device}"));
     args.push(format!("--clock-period={}", params.clock_period_ns));
@@ -89,7 +86,9 @@ pub fn prepare(
     args.push(format!("-I{}", project_dir.join("firmware").display()));
     if options.simulate {
         let Some(tb) = &params.testbench else {
-            return Err(Error::Config("bambu --simulate needs the project's testbench (ScriptParams.testbench)".into()));
+            return Err(Error::Config(
+                "bambu --simulate needs the project's testbench (ScriptParams.testbench)".into(),
+            ));
         };
         args.push("--simulate".into());
         args.push(format!("--generate-tb={}", project_dir.join(tb).display()));

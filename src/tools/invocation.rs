@@ -80,7 +80,10 @@ impl Invocation {
     /// A POSIX shell script that reruns this invocation by hand.
     pub fn replay_script(&self) -> String {
         let mut script = String::from("#!/bin/sh\n");
-        script.push_str(&format!("# Rerun {} ({}) as qforge ran it; qforge's timeout was {} s.\n", self.tool, self.step, self.timeout_secs));
+        script.push_str(&format!(
+            "# Rerun {} ({}) as qforge ran it; qforge's timeout was {} s.\n",
+            self.tool, self.step, self.timeout_secs
+        ));
         script.push_str(&format!("cd {} || exit 1\n", shell_quote(&self.cwd.to_string_lossy())));
         script.push_str("exec");
         if !self.env.is_empty() {

@@ -20,14 +20,23 @@ use std::time::{Duration, Instant};
 pub enum Outcome {
     Success,
     /// Non-zero exit; the first `ERROR:`/`Error:` line of the log when there is one.
-    ToolError { exit_code: Option<i32>, first_error_line: Option<String> },
+    ToolError {
+        exit_code: Option<i32>,
+        first_error_line: Option<String>,
+    },
     /// The tool could not check out a license.
-    LicenseFailure { line: String },
+    LicenseFailure {
+        line: String,
+    },
     /// Stopped by qforge after the timeout.
-    Timeout { after_secs: u64 },
+    Timeout {
+        after_secs: u64,
+    },
     /// Ended by a signal it did not get from qforge (a crash, the OOM killer),
     /// or a wrapper script's `128 + signal` exit status.
-    Killed { signal: i32 },
+    Killed {
+        signal: i32,
+    },
 }
 
 impl Outcome {
@@ -145,7 +154,16 @@ fn step_of(tool: ToolKind, line: &str) -> Option<String> {
             }
         }
         ToolKind::Bambu => {
-            let known = ["Parsing", "Scheduling", "Module binding", "Register binding", "Generating", "Simulation", "Synthesis", "Summary of resources"];
+            let known = [
+                "Parsing",
+                "Scheduling",
+                "Module binding",
+                "Register binding",
+                "Generating",
+                "Simulation",
+                "Synthesis",
+                "Summary of resources",
+            ];
             known.iter().any(|k| line.starts_with(k)).then(|| line.trim_end_matches(':').to_string())
         }
     }
@@ -178,7 +196,12 @@ pub fn run(inv: &Invocation, reporter: &dyn Reporter) -> Result<RunResult> {
     }
     let started = Instant::now();
     let handle = expr.reader().map_err(|e| {
-        Error::Tool(format!("{}: could not start {}: {e}; {}", inv.tool, inv.program.display(), inv.tool.install_hint()))
+        Error::Tool(format!(
+            "{}: could not start {}: {e}; {}",
+            inv.tool,
+            inv.program.display(),
+            inv.tool.install_hint()
+        ))
     })?;
     let pgid = handle.pids().first().copied().map(|p| p as i32);
     reporter.event(Event::Progress { done: 0, message: format!("{} {}: started", inv.tool, inv.step) });
@@ -191,7 +214,9 @@ pub fn run(inv: &Invocation, reporter: &dyn Reporter) -> Result<RunResult> {
         let reader = scope.spawn(|| tee_log(inv, &handle, log_file, reporter, &summary));
         let mut term_sent: Option<Instant> = None;
         let status = loop {
-            if let Some(output) = handle.try_wait().map_err(|e| Error::Tool(format!("{}: waiting for the tool: {e}", inv.tool)))? {
+            if let Some(output) =
+                handle.try_wait().map_err(|e| Error::Tool(format!("{}: waiting for the tool: {e}", inv.tool)))?
+            {
                 break output.status;
             }
             let now = Instant::now();
@@ -282,7 +307,8 @@ fn tee_log(
             LineKind::Step(step) => {
                 log.flush().ok();
                 steps_done += 1;
-                reporter.event(Event::Progress { done: steps_done, message: format!("{} {}: {step}", inv.tool, inv.step) });
+                reporter
+                    .event(Event::Progress { done: steps_done, message: format!("{} {}: {step}", inv.tool, inv.step) });
                 s.steps.push(step);
             }
             LineKind::License => {
@@ -316,7 +342,9 @@ fn classify_outcome(status: std::process::ExitStatus, timed_out: bool, timeout_s
         Some(0) => Outcome::Success,
         // The vendor tools are shell-script wrappers: a crash of the real
         // binary reaches us as the shell's 128 + signal.
-        Some(c) if (129..=128 + 31).contains(&c) && log.first_error_line.is_none() => Outcome::Killed { signal: c - 128 },
+        Some(c) if (129..=128 + 31).contains(&c) && log.first_error_line.is_none() => {
+            Outcome::Killed { signal: c - 128 }
+        }
         _ => Outcome::ToolError { exit_code: code, first_error_line: log.first_error_line.clone() },
     }
 }
@@ -324,10 +352,11 @@ fn classify_outcome(status: std::process::ExitStatus, timed_out: bool, timeout_s
 /// Run a short command (a version probe) and return its merged output, or
 /// `None` when it cannot start or does not finish within `timeout`.
 pub fn capture(program: &Path, args: &[&str], env: &ToolEnv, timeout: Duration) -> Option<String> {
-    let mut expr = duct::cmd(program, args).stdin_null().stderr_to_stdout().stdout_capture().unchecked().before_spawn(|c| {
-        c.process_group(0);
-        Ok(())
-    });
+    let mut expr =
+        duct::cmd(program, args).stdin_null().stderr_to_stdout().stdout_capture().unchecked().before_spawn(|c| {
+            c.process_group(0);
+            Ok(())
+        });
     for (name, value) in env.overrides() {
         expr = expr.env(name, value);
     }

@@ -155,52 +155,110 @@ pub fn synth(project_dir: &Path, opts: &SynthOptions, reporter: &dyn Reporter) -
     let first = match opts.tool {
         ToolKind::VivadoHls => {
             params.backend = HlsBackend::VivadoHls;
-            super::vivado_hls::prepare(&located, &project_dir, &params, &BuildOptions::synth_only(), &run_dir, opts.timeout, &opts.env)?
+            super::vivado_hls::prepare(
+                &located,
+                &project_dir,
+                &params,
+                &BuildOptions::synth_only(),
+                &run_dir,
+                opts.timeout,
+                &opts.env,
+            )?
         }
         ToolKind::VitisHls => {
             params.backend = HlsBackend::VitisHls;
             let templates = opts.templates.as_deref();
-            super::vitis_hls::prepare(&located, &project_dir, &params, &BuildOptions::synth_only(), templates, &run_dir, opts.timeout, &opts.env)?
+            super::vitis_hls::prepare(
+                &located,
+                &project_dir,
+                &params,
+                &BuildOptions::synth_only(),
+                templates,
+                &run_dir,
+                opts.timeout,
+                &opts.env,
+            )?
         }
-        ToolKind::Vivado => vivado::prepare(&located, &project_dir, &params, &vivado_options, &run_dir, opts.timeout, &opts.env)?,
-        ToolKind::Bambu => bambu::prepare(&located, &project_dir, &params, &opts.bambu, &run_dir, opts.timeout, &opts.env)?,
+        ToolKind::Vivado => {
+            vivado::prepare(&located, &project_dir, &params, &vivado_options, &run_dir, opts.timeout, &opts.env)?
+        }
+        ToolKind::Bambu => {
+            bambu::prepare(&located, &project_dir, &params, &opts.bambu, &run_dir, opts.timeout, &opts.env)?
+        }
         ToolKind::Yosys => {
-            let job = YosysJob { verilog_files: yosys_sources(&project_dir, &params, opts)?, top: params.top.clone(), family: opts.yosys_family.clone() };
+            let job = YosysJob {
+                verilog_files: yosys_sources(&project_dir, &params, opts)?,
+                top: params.top.clone(),
+                family: opts.yosys_family.clone(),
+            };
             yosys::prepare(&located, &job, &project_dir, &run_dir, opts.timeout, &opts.env)?
         }
     };
-    let mut job = SynthRun { tool: opts.tool, project_dir: project_dir.clone(), run_dir: run_dir.clone(), steps: Vec::new(), reports: Vec::new(), failure: None };
+    let mut job = SynthRun {
+        tool: opts.tool,
+        project_dir: project_dir.clone(),
+        run_dir: run_dir.clone(),
+        steps: Vec::new(),
+        reports: Vec::new(),
+        failure: None,
+    };
     let ok = run_step(&mut job, first, &located, opts, reporter)?;
     if let (true, Some(vivado_located)) = (ok, vivado_located) {
-        let inv = vivado::prepare(&vivado_located, &project_dir, &params, &vivado_options, &run_dir, opts.timeout, &opts.env)?;
+        let inv = vivado::prepare(
+            &vivado_located,
+            &project_dir,
+            &params,
+            &vivado_options,
+            &run_dir,
+            opts.timeout,
+            &opts.env,
+        )?;
         run_step(&mut job, inv, &vivado_located, opts, reporter)?;
     }
     Ok(job)
 }
 
 /// Run one invocation, record it in `job`; returns whether the job may go on.
-fn run_step(job: &mut SynthRun, mut inv: Invocation, located: &Located, opts: &SynthOptions, reporter: &dyn Reporter) -> Result<bool> {
+fn run_step(
+    job: &mut SynthRun,
+    mut inv: Invocation,
+    located: &Located,
+    opts: &SynthOptions,
+    reporter: &dyn Reporter,
+) -> Result<bool> {
     inv.grace_secs = opts.grace.as_secs();
     inv.write_record(&job.run_dir)?;
     let version = located.version.as_deref().unwrap_or("version unknown");
     reporter.event(Event::Begin { label: format!("{} {}", inv.tool, inv.step), total: 0 });
     let since = SystemTime::now();
     let result = runner::run(&inv, reporter)?;
+    // The one place the report parser plugs in: each path goes to
+    // `crate::reports::parse_path` once the reports stage has landed.
     let reports = collect_reports(&inv, Some(since));
     let log = inv.log_path.display().to_string();
     let failure = if result.outcome.is_success() {
         let missing = missing_reports(&inv, since);
         (!missing.is_empty()).then(|| {
             let names: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
-            format!("{} ({version}) exited 0 but wrote no report: expected {}; see the log {log}", inv.tool, names.join(", "))
+            format!(
+                "{} ({version}) exited 0 but wrote no report: expected {}; see the log {log}",
+                inv.tool,
+                names.join(", ")
+            )
         })
     } else {
         let hint = match &result.outcome {
-            Outcome::LicenseFailure { .. } => format!("; check the license (XILINXD_LICENSE_FILE / LM_LICENSE_FILE) for {}", inv.tool),
+            Outcome::LicenseFailure { .. } => {
+                format!("; check the license (XILINXD_LICENSE_FILE / LM_LICENSE_FILE) for {}", inv.tool)
+            }
             Outcome::Timeout { .. } => "; raise --timeout if the design is large".to_string(),
             _ => String::new(),
         };
-        let kept = if reports.is_empty() { String::new() } else { format!(" (its {} report(s) are kept, flagged)", reports.len()) };
+        let kept = if reports.is_empty() {
+            String::new()
+        } else {
+            format!(" (its {} report(s) are kept, flagged)", reports.len())
+        };
         Some(format!("{} ({version}) {}{kept}{hint}; see the log {log}", inv.tool, result.outcome.describe()))
     };
     // The failure itself is the caller's to show (the CLI prints it as the error).
@@ -241,7 +299,10 @@ fn check_scripts(project_dir: &Path, opts: &SynthOptions) -> Result<()> {
     for name in needed {
         let path = project_dir.join(name);
         if !path.is_file() {
-            return Err(Error::input(path, "missing: render the project's scripts first (qforge's HLS stage writes them)"));
+            return Err(Error::input(
+                path,
+                "missing: render the project's scripts first (qforge's HLS stage writes them)",
+            ));
         }
     }
     Ok(())
@@ -267,7 +328,11 @@ fn prepare_run_dir(run_dir: &Path, project_dir: &Path, force: bool) -> Result<()
         }
         for entry in std::fs::read_dir(&canonical).map_err(|e| Error::io(&canonical, e))? {
             let path = entry.map_err(|e| Error::io(&canonical, e))?.path();
-            let removed = if path.is_dir() && !path.is_symlink() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            let removed = if path.is_dir() && !path.is_symlink() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
             removed.map_err(|e| Error::io(&path, e))?;
         }
     }
@@ -277,9 +342,14 @@ fn prepare_run_dir(run_dir: &Path, project_dir: &Path, force: bool) -> Result<()
 /// The Verilog Yosys reads: the given files, else the HLS tool's RTL, else `<project>/rtl/*.v`.
 fn yosys_sources(project_dir: &Path, params: &ScriptParams, opts: &SynthOptions) -> Result<Vec<PathBuf>> {
     if !opts.verilog.is_empty() {
-        return Ok(opts.verilog.iter().map(|p| if p.is_absolute() { p.clone() } else { project_dir.join(p) }).collect());
+        return Ok(opts
+            .verilog
+            .iter()
+            .map(|p| if p.is_absolute() { p.clone() } else { project_dir.join(p) })
+            .collect());
     }
-    let candidates = [project_dir.join(&params.project_name).join("solution1").join("syn").join("verilog"), project_dir.join("rtl")];
+    let candidates =
+        [project_dir.join(&params.project_name).join("solution1").join("syn").join("verilog"), project_dir.join("rtl")];
     for dir in &candidates {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .into_iter()
@@ -293,5 +363,8 @@ fn yosys_sources(project_dir: &Path, params: &ScriptParams, opts: &SynthOptions)
             return Ok(files);
         }
     }
-    Err(Error::input(project_dir, format!("no Verilog for yosys in {} or {}", candidates[0].display(), candidates[1].display())))
+    Err(Error::input(
+        project_dir,
+        format!("no Verilog for yosys in {} or {}", candidates[0].display(), candidates[1].display()),
+    ))
 }

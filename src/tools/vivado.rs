@@ -56,9 +56,8 @@ pub fn prepare(
     env: &ToolEnv,
 ) -> Result<Invocation> {
     // qforge keeps the log itself; Vivado's own vivado.log/.jou would land in the project.
-    let mut args: Vec<String> = ["-mode", "batch", "-source", "vivado_synth.tcl", "-nojournal", "-nolog"]
-        .map(String::from)
-        .to_vec();
+    let mut args: Vec<String> =
+        ["-mode", "batch", "-source", "vivado_synth.tcl", "-nojournal", "-nolog"].map(String::from).to_vec();
     if options.power {
         args.push("-tclargs".into());
         args.push("power=1".into());

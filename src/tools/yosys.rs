@@ -7,15 +7,14 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub const SEARCH: Search<'static> = Search {
-    tool: ToolKind::Yosys,
-    executable: "yosys",
-    override_var: "QFORGE_YOSYS",
-    install_vars: &[],
-};
+pub const SEARCH: Search<'static> =
+    Search { tool: ToolKind::Yosys, executable: "yosys", override_var: "QFORGE_YOSYS", install_vars: &[] };
 
 /// The families `synth_xilinx -family` takes.
-pub const FAMILIES: &[&str] = &["xcup", "xcu", "xc7", "xc6s", "xc6v", "xc5v", "xc4v", "xc3s", "xc3sa", "xc3sda", "xc3se", "xc2v", "xc2vp", "xcv", "xcve"];
+pub const FAMILIES: &[&str] = &[
+    "xcup", "xcu", "xc7", "xc6s", "xc6v", "xc5v", "xc4v", "xc3s", "xc3sa", "xc3sda", "xc3se", "xc2v", "xc2vp", "xcv",
+    "xcve",
+];
 
 /// Find `yosys` and read `yosys -V`.
 pub fn locate(env: &ToolEnv) -> Result<Located> {
@@ -59,7 +58,14 @@ pub fn script(job: &YosysJob, stat_json: &Path) -> Result<String> {
 }
 
 /// Write `<run_dir>/synth.ys` and prepare `yosys -s synth.ys` in `work_dir`.
-pub fn prepare(located: &Located, job: &YosysJob, work_dir: &Path, run_dir: &Path, timeout: Duration, env: &ToolEnv) -> Result<Invocation> {
+pub fn prepare(
+    located: &Located,
+    job: &YosysJob,
+    work_dir: &Path,
+    run_dir: &Path,
+    timeout: Duration,
+    env: &ToolEnv,
+) -> Result<Invocation> {
     let stat_json = run_dir.join("stat.json");
     let script_path = run_dir.join("synth.ys");
     crate::error::write_atomic(&script_path, script(job, &stat_json)?.as_bytes())?;
