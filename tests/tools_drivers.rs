@@ -390,3 +390,64 @@ fn force_never_empties_the_project_itself() {
     assert!(err.to_string().contains("holds the project"), "{err}");
     assert!(project.path().join("build_prj.tcl").exists());
 }
+
+#[test]
+fn a_vivado_license_failure_is_recognised() {
+    let (project, _) = tiny_project(HlsBackend::VivadoHls);
+    fake_hls_rtl(project.path());
+    let bin = doubles_bin(&["vivado"]);
+    let record = project.path().join("record.txt");
+    let job =
+        synth(project.path(), &options(ToolKind::Vivado, double_env(bin.path(), &record, "license")), &Silent).unwrap();
+    assert!(matches!(job.outcome(), Outcome::LicenseFailure { ref line } if line.contains("Synthesis")));
+    assert!(job.reports.is_empty());
+}
+
+#[test]
+fn bambu_failures_name_the_error_or_the_missing_results() {
+    let (project, _) = tiny_project(HlsBackend::VivadoHls);
+    let bin = doubles_bin(&["bambu"]);
+    let record = project.path().join("record.txt");
+    let job = synth(project.path(), &options(ToolKind::Bambu, double_env(bin.path(), &record, "tool_error")), &Silent)
+        .unwrap();
+    assert_eq!(
+        job.outcome(),
+        Outcome::ToolError {
+            exit_code: Some(1),
+            first_error_line: Some("Error: front-end compiler returned an error".into())
+        }
+    );
+
+    let mut opts = options(ToolKind::Bambu, double_env(bin.path(), &record, "noreport"));
+    opts.force = true;
+    let job = synth(project.path(), &opts, &Silent).unwrap();
+    let failure = job.failure.unwrap();
+    assert!(failure.contains("wrote no report") && failure.contains("bambu_results_*.xml"), "{failure}");
+}
+
+#[test]
+fn bambu_takes_the_device_given_and_simulates_the_testbench() {
+    let (project, _) = tiny_project(HlsBackend::VivadoHls);
+    let bin = doubles_bin(&["bambu"]);
+    let record = project.path().join("record.txt");
+    let mut opts = options(ToolKind::Bambu, double_env(bin.path(), &record, "ok"));
+    opts.bambu.device = Some("xc7z020-1clg484-VVD".into());
+    opts.bambu.simulate = true;
+    let job = synth(project.path(), &opts, &Silent).unwrap();
+    assert_ok(&job);
+    let args = &job.steps[0].invocation.args;
+    assert!(args.contains(&"--device-name=xc7z020-1clg484-VVD".to_string()), "{args:?}");
+    assert!(args.contains(&"--simulate".to_string()) && args.contains(&"--evaluation".to_string()), "{args:?}");
+    assert!(args.iter().any(|a| a.starts_with("--generate-tb=") && a.ends_with("myproject_test.cpp")), "{args:?}");
+}
+
+#[test]
+fn scripts_missing_from_the_project_are_named() {
+    let project = tempfile::tempdir().unwrap();
+    let bin = doubles_bin(&["vivado_hls"]);
+    let record = project.path().join("record.txt");
+    let err = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "ok")), &Silent)
+        .unwrap_err();
+    assert!(matches!(err, Error::Input { .. }) && err.to_string().contains("build_prj.tcl"), "{err}");
+    assert!(!project.path().join("runs").exists());
+}
