@@ -5,6 +5,7 @@ mod common;
 mod exit_codes;
 mod progress;
 mod report;
+mod synth;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ pub enum Command {
     Predict(train::PredictArgs),
     /// Parse synthesis reports (Vivado HLS, Vitis HLS, Vivado, Bambu, Yosys) into one record each.
     Report(report::ReportArgs),
+    /// Run a synthesis tool (Vivado HLS, Vitis HLS, Vivado, Bambu, Yosys) on a project and list its reports.
+    Synth(Box<synth::SynthArgs>),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -41,6 +44,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => train::run_eval(args),
         Command::Predict(args) => train::run_predict(args),
         Command::Report(args) => report::run(args),
+        Command::Synth(args) => synth::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,188 @@
+//! `qforge synth PROJECT --tool TOOL`: run a synthesis tool on a project folder
+//! and list the reports it wrote. A spinner on stderr shows the tool's current
+//! step; `--json` prints one JSON object on stdout.
+use crate::events::{Event, Reporter};
+use crate::tools::{self, SynthOptions, ToolEnv, ToolKind};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub struct SynthArgs {
+    /// The project folder (with build_prj.tcl etc. for the Xilinx tools).
+    pub project: PathBuf,
+    /// The tool to run.
+    #[arg(long, value_parser = ["vivado_hls", "vitis_hls", "vivado", "bambu", "yosys"])]
+    pub tool: String,
+    /// After C synthesis, run Vivado logic synthesis on the RTL.
+    #[arg(long)]
+    pub vsynth: bool,
+    /// With Vivado: also place, route and report power (SAIF from --saif, else vectorless).
+    #[arg(long)]
+    pub power: bool,
+    /// Switching activity file for the power estimate.
+    #[arg(long)]
+    pub saif: Option<PathBuf>,
+    /// Seconds each tool run may take before it is stopped.
+    #[arg(long, default_value_t = 86_400)]
+    pub timeout: u64,
+    /// Seconds between SIGTERM and SIGKILL when a tool is stopped.
+    #[arg(long, default_value_t = tools::synth::GRACE_SECS)]
+    pub grace: u64,
+    /// Where logs, replay.sh and invocation.json go [default: PROJECT/runs/TOOL].
+    #[arg(long)]
+    pub run_dir: Option<PathBuf>,
+    /// Empty a non-empty run folder first.
+    #[arg(long)]
+    pub force: bool,
+    /// Folder of templates overriding the embedded ones by file name.
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+    /// The top function, if not the project's.
+    #[arg(long)]
+    pub top: Option<String>,
+    /// Bambu's device name (e.g. xcu55c-2Lfsvh2892-VVD) [default: from the part].
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Bambu: also simulate the testbench (adds the cycle count).
+    #[arg(long)]
+    pub simulate: bool,
+    /// Yosys: synth_xilinx family (xcup, xcu, xc7, ...).
+    #[arg(long, default_value = "xcup")]
+    pub family: String,
+    /// Yosys: Verilog files to read [default: the HLS RTL or PROJECT/rtl/*.v].
+    #[arg(long = "verilog")]
+    pub verilog: Vec<PathBuf>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
+    let tool: ToolKind = args.tool.parse()?;
+    let mut options = SynthOptions::new(tool);
+    options.vsynth = args.vsynth;
+    options.power = args.power;
+    options.saif = args.saif;
+    options.timeout = Duration::from_secs(args.timeout);
+    options.grace = Duration::from_secs(args.grace);
+    options.run_dir = args.run_dir;
+    options.force = args.force;
+    options.templates = args.templates;
+    options.env = ToolEnv::from_process();
+    options.top = args.top;
+    options.bambu.device = args.device;
+    options.bambu.simulate = args.simulate;
+    options.yosys_family = args.family;
+    options.verilog = args.verilog;
+
+    let reporter = Spinner::new();
+    let job = match tools::synth(&args.project, &options, &reporter) {
+        Ok(job) => job,
+        Err(err) if args.json => {
+            super::print_json(&serde_json::json!({ "tool": tool, "error": err.to_string(), "reports": [] }))?;
+            return Err(err.into());
+        }
+        Err(err) => return Err(err.into()),
+    };
+    reporter.finish();
+    if args.json {
+        super::print_json(&serde_json::json!({
+            "tool": job.tool,
+            "project": job.project_dir,
+            "run_dir": job.run_dir,
+            "outcome": job.outcome(),
+            "failure": job.failure,
+            "reports": job.reports,
+            "steps": job.steps.iter().map(|s| serde_json::json!({
+                "tool": s.invocation.tool,
+                "step": s.invocation.step,
+                "program": s.invocation.program,
+                "version": s.tool_version,
+                "outcome": s.result.outcome,
+                "exit_code": s.result.exit_code,
+                "elapsed_secs": s.result.elapsed_secs,
+                "log": s.result.log_path,
+                "first_error_line": s.result.first_error_line,
+                "reports": s.reports,
+                "flagged": s.flagged,
+            })).collect::<Vec<_>>(),
+        }))?;
+    } else {
+        for step in &job.steps {
+            println!(
+                "{} {} ({}): {} in {:.1} s, log {}",
+                step.invocation.tool,
+                step.invocation.step,
+                step.tool_version.as_deref().unwrap_or("version unknown"),
+                step.result.outcome.describe(),
+                step.result.elapsed_secs,
+                step.result.log_path.display()
+            );
+            for report in &step.reports {
+                println!(
+                    "  report{} {}",
+                    if step.flagged { " (flagged: the run failed)" } else { "" },
+                    report.display()
+                );
+            }
+        }
+    }
+    match job.into_result() {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The spinner: the tool's current step on one line of stderr, hidden when
+/// stderr is not a terminal or `CI` is set; error lines still go to stderr.
+struct Spinner {
+    bar: Mutex<Option<ProgressBar>>,
+    visible: bool,
+}
+
+impl Spinner {
+    fn new() -> Self {
+        Spinner { bar: Mutex::new(None), visible: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() }
+    }
+    fn finish(&self) {
+        if let Some(bar) = self.bar.lock().unwrap().take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Reporter for Spinner {
+    fn event(&self, event: Event) {
+        let mut slot = self.bar.lock().unwrap();
+        match event {
+            Event::Begin { label, .. } => {
+                let target = if self.visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+                let bar = ProgressBar::with_draw_target(None, target);
+                bar.set_style(ProgressStyle::with_template("{spinner} {prefix} {elapsed} {wide_msg}").unwrap());
+                bar.set_prefix(label);
+                bar.enable_steady_tick(Duration::from_millis(120));
+                *slot = Some(bar);
+            }
+            Event::Progress { message, .. } => {
+                if let Some(bar) = slot.as_ref() {
+                    bar.set_message(message);
+                }
+            }
+            Event::End { message } => {
+                if let Some(bar) = slot.take() {
+                    bar.finish_and_clear();
+                }
+                eprintln!("{message}");
+            }
+            Event::Log(line) => match slot.as_ref() {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            },
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Driver for Yosys (open source, installed everywhere qforge is tested): a
+//! generated script reads the Verilog, runs `synth_xilinx -family <family>
+//! -top <top> -flatten` and writes `stat -json` to `stat.json` in the run folder.
+use super::locate::{self, Located, Search};
+use super::{ExpectedReport, Invocation, ToolEnv, ToolKind};
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const SEARCH: Search<'static> =
+    Search { tool: ToolKind::Yosys, executable: "yosys", override_var: "QFORGE_YOSYS", install_vars: &[] };
+
+/// The families `synth_xilinx -family` takes.
+pub const FAMILIES: &[&str] = &[
+    "xcup", "xcu", "xc7", "xc6s", "xc6v", "xc5v", "xc4v", "xc3s", "xc3sa", "xc3sda", "xc3se", "xc2v", "xc2vp", "xcv",
+    "xcve",
+];
+
+/// Find `yosys` and read `yosys -V`.
+pub fn locate(env: &ToolEnv) -> Result<Located> {
+    let program = locate::find(&SEARCH, env)?;
+    Ok(locate::probe_version(ToolKind::Yosys, &program, &["-V"], env))
+}
+
+/// What to synthesise.
+#[derive(Debug, Clone)]
+pub struct YosysJob {
+    pub verilog_files: Vec<PathBuf>,
+    pub top: String,
+    /// `xcup` (UltraScale+), `xcu`, `xc7`, …
+    pub family: String,
+}
+
+/// The Yosys script for `job`, writing its statistics to `stat_json`.
+pub fn script(job: &YosysJob, stat_json: &Path) -> Result<String> {
+    if !FAMILIES.contains(&job.family.as_str()) {
+        return Err(Error::Config(format!("yosys family `{}` is not one of {}", job.family, FAMILIES.join(", "))));
+    }
+    if job.verilog_files.is_empty() {
+        return Err(Error::Config("yosys: no Verilog files to synthesise".into()));
+    }
+    let quote = |p: &Path| format!("\"{}\"", p.display());
+    let mut text = String::from("# Written by qforge: Xilinx synthesis with Yosys.\n");
+    for file in &job.verilog_files {
+        if !file.is_file() {
+            return Err(Error::input(file, "Verilog file not found"));
+        }
+        text.push_str(&format!("read_verilog {}\n", quote(file)));
+    }
+    text.push_str(&format!("synth_xilinx -family {} -top {} -flatten\n", job.family, job.top));
+    // `tee -o` takes the file name literally (quotes would become part of it).
+    let stat = stat_json.display().to_string();
+    if stat.contains(char::is_whitespace) {
+        return Err(Error::Config(format!("yosys cannot write its statistics to a path with spaces: {stat}")));
+    }
+    text.push_str(&format!("tee -q -o {stat} stat -json\n"));
+    Ok(text)
+}
+
+/// Write `<run_dir>/synth.ys` and prepare `yosys -s synth.ys` in `work_dir`.
+pub fn prepare(
+    located: &Located,
+    job: &YosysJob,
+    work_dir: &Path,
+    run_dir: &Path,
+    timeout: Duration,
+    env: &ToolEnv,
+) -> Result<Invocation> {
+    let stat_json = run_dir.join("stat.json");
+    let script_path = run_dir.join("synth.ys");
+    crate::error::write_atomic(&script_path, script(job, &stat_json)?.as_bytes())?;
+    Ok(Invocation {
+        tool: ToolKind::Yosys,
+        step: "synth".to_string(),
+        program: located.program.clone(),
+        args: vec!["-s".to_string(), script_path.display().to_string()],
+        env: env.overrides().clone(),
+        cwd: work_dir.to_path_buf(),
+        timeout_secs: timeout.as_secs().max(1),
+        grace_secs: super::synth::GRACE_SECS,
+        log_path: run_dir.join("yosys.log"),
+        expected_reports: vec![ExpectedReport::required(stat_json)],
+    })
+}

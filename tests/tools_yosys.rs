@@ -1,0 +1,77 @@
+//! The yosys driver against the real Yosys (installed on every machine that
+//! tests qforge): an 8-bit registered adder through synth_xilinx.
+use qforge::events::Silent;
+use qforge::tools::yosys::{self, YosysJob};
+use qforge::tools::{run, synth, Outcome, SynthOptions, ToolEnv, ToolKind};
+use std::path::Path;
+use std::time::Duration;
+
+const ADDER: &str = "module adder8(input clk, input [7:0] a, input [7:0] b, output reg [8:0] sum);
+  always @(posedge clk) sum <= a + b;
+endmodule
+";
+
+fn stat_cells(stat: &Path) -> u64 {
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(stat).unwrap()).unwrap();
+    json["design"]["num_cells"].as_u64().expect("stat -json has design.num_cells")
+}
+
+#[test]
+fn real_yosys_synthesises_an_adder_to_xilinx_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let verilog = dir.path().join("adder8.v");
+    std::fs::write(&verilog, ADDER).unwrap();
+    let run_dir = dir.path().join("run");
+    std::fs::create_dir(&run_dir).unwrap();
+    let env = ToolEnv::from_process();
+    let located = yosys::locate(&env).expect("yosys must be installed");
+    assert!(located.version.as_deref().is_some_and(|v| v.starts_with("0.")), "{located:?}");
+    let job = YosysJob { verilog_files: vec![verilog], top: "adder8".into(), family: "xcup".into() };
+    let inv = yosys::prepare(&located, &job, dir.path(), &run_dir, Duration::from_secs(300), &env).unwrap();
+    let result = run(&inv, &Silent).unwrap();
+    assert_eq!(result.outcome, Outcome::Success, "log: {}", result.log_path.display());
+    assert!(result.steps.iter().any(|s| s.contains("SYNTH_XILINX")), "{:?}", result.steps);
+    let stat = run_dir.join("stat.json");
+    assert!(stat.is_file());
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&stat).unwrap()).unwrap();
+    let cells = &json["design"]["num_cells_by_type"];
+    assert!(stat_cells(&stat) > 0);
+    assert!(cells.get("FDRE").is_some(), "the register maps to FDRE: {cells}");
+    assert!(cells.as_object().unwrap().keys().any(|k| k.starts_with("CARRY8") || k.starts_with("LUT")), "{cells}");
+}
+
+#[test]
+fn synth_with_yosys_on_a_project_rtl_folder() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir(project.path().join("rtl")).unwrap();
+    std::fs::write(project.path().join("rtl/adder8.v"), ADDER).unwrap();
+    let mut opts = SynthOptions::new(ToolKind::Yosys);
+    opts.top = Some("adder8".into());
+    opts.yosys_family = "xc7".into();
+    opts.timeout = Duration::from_secs(300);
+    let job = synth(project.path(), &opts, &Silent).unwrap();
+    assert_eq!(job.failure, None, "{job:?}");
+    let stat = job.run_dir.join("stat.json");
+    assert_eq!(job.reports, vec![stat.clone()]);
+    assert!(stat_cells(&stat) > 0);
+    assert!(job.run_dir.join("synth.replay.sh").is_file());
+}
+
+#[test]
+fn yosys_errors_are_tool_errors_and_families_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.v");
+    std::fs::write(&broken, "module broken(input a; endmodule\n").unwrap();
+    let env = ToolEnv::from_process();
+    let located = yosys::locate(&env).unwrap();
+    let job = YosysJob { verilog_files: vec![broken.clone()], top: "broken".into(), family: "xcup".into() };
+    let inv = yosys::prepare(&located, &job, dir.path(), dir.path(), Duration::from_secs(60), &env).unwrap();
+    match run(&inv, &Silent).unwrap().outcome {
+        Outcome::ToolError { first_error_line: Some(line), .. } => {
+            assert!(line.contains("broken.v:1: ERROR: syntax error"), "{line}")
+        }
+        other => panic!("expected a tool error, got {other:?}"),
+    }
+    let bad_family = YosysJob { family: "stratix".into(), ..job };
+    assert!(yosys::script(&bad_family, &dir.path().join("s.json")).unwrap_err().to_string().contains("xcup"));
+}
