@@ -123,8 +123,8 @@ enum NameMatch {
 
 fn name_match(name: &str) -> Option<NameMatch> {
     let n = name.to_ascii_lowercase();
-    let report = (n.ends_with(".xml") && (n.ends_with("csynth.xml") || n.ends_with("_export.xml") || n.starts_with("bambu_results")))
-        || (n.ends_with(".rpt") && (n.contains("util") || n.contains("power") || n == "vivado_synth.rpt"));
+    let report = (n.ends_with(".xml") && (n.ends_with("csynth.xml") || n.ends_with("_export.xml") || n.contains("bambu_results")))
+        || (n.ends_with(".rpt") && (n.contains("util") || n.contains("power") || n.ends_with("vivado_synth.rpt")));
     if report {
         Some(NameMatch::Report)
     } else if (n.ends_with("_report.xml")) || (n.ends_with(".json") && n.contains("stat")) {

@@ -107,11 +107,11 @@ pub(crate) fn parse_time_ns(
 /// Scale from a time unit to nanoseconds.
 pub(crate) fn unit_to_ns(unit: &str) -> Option<f64> {
     match unit.trim().to_ascii_lowercase().as_str() {
-        "ns" | "" => Some(1.0),
-        "ps" => Some(1e-3),
-        "us" => Some(1e3),
-        "ms" => Some(1e6),
-        "s" => Some(1e9),
+        "ns" | "nsec" | "" => Some(1.0),
+        "ps" | "psec" => Some(1e-3),
+        "us" | "usec" => Some(1e3),
+        "ms" | "msec" => Some(1e6),
+        "s" | "sec" => Some(1e9),
         _ => None,
     }
 }
