@@ -183,6 +183,21 @@ pub(crate) fn check_vivado_complete(path: &Path, text: &str) -> Result<()> {
     if lines.get(last).is_some_and(|l| l.trim_start().starts_with('|')) {
         return Err(Error::input_at(path, Some(last + 1), None, "truncated report: file ends inside a table"));
     }
+    // A file cut inside a table's closing border (that border is shorter
+    // than the table's top one, or there is no table under it), or right
+    // after a section heading.
+    let last_line = lines.get(last).copied().unwrap_or("");
+    let cut = |what: &str| Error::input_at(path, Some(last + 1), None, format!("truncated report: file ends {what}"));
+    if last_line.starts_with('+') {
+        let top = (0..=last).rev().take_while(|&k| lines[k].starts_with('|') || lines[k].starts_with('+')).last();
+        let top = top.unwrap_or(last);
+        let has_rows = lines[top..=last].iter().any(|l| l.starts_with('|'));
+        if !has_rows || lines[top].trim_end().len() != last_line.trim_end().len() {
+            return Err(cut("inside a table border"));
+        }
+    } else if !last_line.trim().is_empty() && last_line.trim().chars().all(|c| c == '-') {
+        return Err(cut("after a section heading"));
+    }
     let Some(toc) = lines.iter().position(|l| l.trim() == "Table of Contents") else { return Ok(()) };
     let entries: Vec<&str> = lines[toc + 1..]
         .iter()
@@ -192,6 +207,9 @@ pub(crate) fn check_vivado_complete(path: &Path, text: &str) -> Result<()> {
         .collect();
     let body_start = toc + 2 + entries.len();
     let body = lines.get(body_start..).unwrap_or(&[]);
+    if entries.iter().any(|e| *e == last_line.trim()) {
+        return Err(cut("after a section heading"));
+    }
     for entry in entries {
         if !body.iter().any(|l| l.trim() == entry) {
             return Err(Error::input_at(
