@@ -163,7 +163,7 @@ fn empty_folder_and_mixed_inputs() {
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     std::fs::write(empty.join("notes.txt"), "nothing here").unwrap();
-    let scan = scan_paths(&[empty.clone()]);
+    let scan = scan_paths(std::slice::from_ref(&empty));
     assert!(scan.reports.is_empty());
     assert_eq!(scan.errors.len(), 1);
     assert!(scan.errors[0].to_string().contains("empty"));

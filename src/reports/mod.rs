@@ -149,12 +149,8 @@ pub fn find_reports(dir: &Path) -> Result<Vec<PathBuf>> {
         }
         match entry.file_name().to_str().and_then(name_match) {
             Some(NameMatch::Report) => out.push(entry.into_path()),
-            Some(NameMatch::Maybe) => {
-                if parse_file(entry.path()).is_ok() {
-                    out.push(entry.into_path());
-                }
-            }
-            None => {}
+            Some(NameMatch::Maybe) if parse_file(entry.path()).is_ok() => out.push(entry.into_path()),
+            Some(NameMatch::Maybe) | None => {}
         }
     }
     Ok(out)

@@ -278,7 +278,19 @@ pub struct PowerReport {
     pub clocks: Vec<ClockConstraint>,
 }
 
+impl PowerReport {
+    /// Energy per inference from this report's dynamic power and main clock,
+    /// for a design started every `ii_cycles` cycles; `None` when the report
+    /// states no dynamic power or no main clock. See
+    /// [`energy_per_inference_j`](super::energy_per_inference_j) for the assumptions.
+    pub fn energy_per_inference_j(&self, ii_cycles: u64) -> Option<f64> {
+        super::energy_per_inference_j(self.dynamic_power_w?, ii_cycles, self.clock_ns?)
+    }
+}
+
 /// A parsed report of any kind.
+// Records are built once and moved rarely; boxing would only add noise for callers.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ParsedReport {

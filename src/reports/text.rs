@@ -128,28 +128,6 @@ pub(crate) fn first_cell_raw(line: &str) -> Option<&str> {
     line.strip_prefix('|')?.split('|').next()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_utf16_with_bom_and_rejects_latin1() {
-        let p = Path::new("x");
-        let utf16: Vec<u8> = [0xFFu8, 0xFE].into_iter().chain("<a/>".encode_utf16().flat_map(|u| u.to_le_bytes())).collect();
-        assert_eq!(decode(p, &utf16).unwrap(), "<a/>");
-        let err = decode(p, b"line1\nline2 \xE9\n").unwrap_err().to_string();
-        assert!(err.contains("x:2"), "{err}");
-    }
-
-    #[test]
-    fn unstated_values_are_none_and_garbage_is_an_error() {
-        let p = Path::new("x");
-        assert_eq!(parse_count(p, None, "f", "undef").unwrap(), None);
-        assert_eq!(parse_count(p, None, "f", " 12 ").unwrap(), Some(12));
-        assert!(parse_count(p, Some(3), "f", "12x").is_err());
-        assert_eq!(parse_time_ns(p, None, "f", "0.110 us", "ns").unwrap(), Some(110.0));
-    }
-}
 
 /// The `| Key : value` header block Vivado writes at the top of every text
 /// report (Tool Version, Design, Device, Design State, ...).
@@ -221,4 +199,27 @@ pub(crate) fn check_vivado_complete(path: &Path, text: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_utf16_with_bom_and_rejects_latin1() {
+        let p = Path::new("x");
+        let utf16: Vec<u8> = [0xFFu8, 0xFE].into_iter().chain("<a/>".encode_utf16().flat_map(|u| u.to_le_bytes())).collect();
+        assert_eq!(decode(p, &utf16).unwrap(), "<a/>");
+        let err = decode(p, b"line1\nline2 \xE9\n").unwrap_err().to_string();
+        assert!(err.contains("x:2"), "{err}");
+    }
+
+    #[test]
+    fn unstated_values_are_none_and_garbage_is_an_error() {
+        let p = Path::new("x");
+        assert_eq!(parse_count(p, None, "f", "undef").unwrap(), None);
+        assert_eq!(parse_count(p, None, "f", " 12 ").unwrap(), Some(12));
+        assert!(parse_count(p, Some(3), "f", "12x").is_err());
+        assert_eq!(parse_time_ns(p, None, "f", "0.110 us", "ns").unwrap(), Some(110.0));
+    }
 }

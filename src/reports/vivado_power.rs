@@ -179,7 +179,7 @@ pub fn main_clock(clocks: &[ClockConstraint]) -> Option<f64> {
 /// an input is negative or not finite.
 pub fn energy_per_inference_j(dynamic_power_w: f64, ii_cycles: u64, clock_ns: f64) -> Option<f64> {
     let valid = dynamic_power_w.is_finite() && dynamic_power_w >= 0.0 && clock_ns.is_finite() && clock_ns >= 0.0;
-    valid.then(|| dynamic_power_w * ii_cycles as f64 * clock_ns * 1e-9)
+    valid.then_some(dynamic_power_w * ii_cycles as f64 * clock_ns * 1e-9)
 }
 
 #[cfg(test)]
