@@ -77,8 +77,12 @@ fn read_table(path: &Path, first_line: usize, block: &[&str], report: &mut Power
         block.iter().enumerate().filter(|(_, l)| l.starts_with('|')).map(|(k, l)| (first_line + k, *l)).collect();
     let Some(&(_, first)) = rows.first() else { return Ok(()) };
     let header = table_cells(first).unwrap_or_default();
+    // The Summary is a key/value table without a header row; recognise it by its keys.
+    let is_summary = rows.iter().any(|(_, r)| {
+        table_cells(r).and_then(|c| c.first().copied()).is_some_and(|k| k == "Total On-Chip Power (W)" || k == "Dynamic (W)")
+    });
     match header.first().copied() {
-        Some("Total On-Chip Power (W)") => {
+        _ if is_summary => {
             for &(line, row) in &rows {
                 let Some(cells) = table_cells(row) else { continue };
                 let (Some(key), Some(value)) = (cells.first(), cells.get(1)) else { continue };
