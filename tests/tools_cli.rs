@@ -49,6 +49,14 @@ fn synth_json_lists_the_reports() {
     assert!(reports.iter().any(|r| r.ends_with("vivado_synth.rpt")), "{reports:?}");
     assert_eq!(json["steps"][0]["version"], "2024.1");
     assert_eq!(json["steps"][1]["tool"], "vivado");
+    // The reports the doubles wrote are parsed: the real fixtures' numbers come back.
+    let parsed = json["parsed"].as_array().unwrap();
+    let hls = parsed.iter().find(|r| r["tool"] == "vitis_hls").expect("csynth parsed");
+    assert_eq!(hls["lut"], 17966);
+    assert_eq!(hls["dsp"], 467);
+    let vivado = parsed.iter().find(|r| r["tool"] == "vivado").expect("vivado_synth.rpt parsed");
+    assert_eq!(vivado["lut"], 8565);
+    assert!(json["parse_errors"].as_array().unwrap().is_empty());
 }
 
 #[test]

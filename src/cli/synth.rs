@@ -90,6 +90,11 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
         Err(err) => return Err(err.into()),
     };
     reporter.finish();
+    // The tool's own reports, parsed: the numbers it measured.
+    let parsed = crate::reports::scan_paths(&job.reports);
+    for err in &parsed.errors {
+        eprintln!("warning: {err}");
+    }
     if args.json {
         super::print_json(&serde_json::json!({
             "tool": job.tool,
@@ -98,6 +103,8 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
             "outcome": job.outcome(),
             "failure": job.failure,
             "reports": job.reports,
+            "parsed": parsed.reports.iter().map(|r| r.to_json()).collect::<Vec<_>>(),
+            "parse_errors": parsed.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
             "steps": job.steps.iter().map(|s| serde_json::json!({
                 "tool": s.invocation.tool,
                 "step": s.invocation.step,
@@ -130,6 +137,9 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
                     report.display()
                 );
             }
+        }
+        for r in &parsed.reports {
+            println!("  parsed {}", r.to_json());
         }
     }
     match job.into_result() {
