@@ -192,19 +192,19 @@ impl FixedType {
         if x.is_nan() {
             return 0;
         }
-        // Scale exactly by a power of two, then split into integer and a fraction
-        // carried with 32 extra bits, which is exact for any f64 this model sees.
-        let scaled = x * (self.frac() as f64).exp2();
-        let max_abs = (self.max_raw() as f64 + 2.0).max(-(self.min_raw() as f64) + 2.0) * 4.0;
-        if scaled.abs() > max_abs {
-            let v: i128 = if scaled > 0.0 { (max_abs as i128) * 2 } else { -(max_abs as i128) * 2 };
+        // Scaling by powers of two is exact in f64, and so is converting a value
+        // below 2^122 to i128: keep 32 extra fractional bits for the rounding.
+        const EXTRA: i32 = 32;
+        let fine = x * ((self.frac() + EXTRA) as f64).exp2();
+        if fine.abs() >= 2f64.powi(122) {
+            // Far outside any type here: saturate (wrapping it is meaningless).
+            let v: i128 = if fine > 0.0 { i128::MAX >> 8 } else { -(i128::MAX >> 8) };
             return self.apply_overflow(v);
         }
-        const EXTRA: i32 = 32;
-        let fine = scaled * (EXTRA as f64).exp2();
-        let fine_int = fine as i128; // exact: |fine| < 2^(62+32+3) fits the f64 mantissa grid
-        debug_assert_eq!(fine_int as f64, fine.trunc());
-        self.apply_overflow(round_shift(fine_int, EXTRA as u32, self.rounding))
+        // One more bit, set when bits were dropped, keeps ties and exact values apart.
+        let whole = fine.trunc();
+        let sticky = if fine != whole { fine.signum() as i128 } else { 0 };
+        self.apply_overflow(round_shift(((whole as i128) << 1) + sticky, EXTRA as u32 + 1, self.rounding))
     }
 
     /// The C++ spelling: `ap_fixed<W,I>`, `ap_ufixed<W,I,AP_RND_CONV,AP_SAT>`.
@@ -355,6 +355,11 @@ mod tests {
         let plain = FixedType::signed(16, 6);
         assert_eq!(plain.from_f64(-0.0001), -1); // AP_TRN floors
         assert_eq!(plain.to_f64(plain.from_f64(1.25)), 1.25);
+        // A hair above a tie rounds up, even when the hair is below 2^-32 LSB.
+        let r = FixedType::signed(8, 8).with_modes(Rounding::RndConv, Overflow::Wrap);
+        assert_eq!(r.from_f64(2.5), 2);
+        assert_eq!(r.from_f64(2.5 + 1e-12), 3);
+        assert_eq!(r.from_f64(-2.5 - 1e-12), -3);
     }
 
     #[test]
