@@ -318,3 +318,70 @@ mod tests {
         assert_eq!(infer_accum_type(&relu, &w, &w, 32, false), FixedType::signed(17, 6));
     }
 }
+
+#[cfg(test)]
+mod hand_computed {
+    use super::*;
+    use crate::model::network::{LayerParams, Scaler, MODEL_FORMAT, MODEL_VERSION};
+    use crate::model::spec::{DenseBlock, ModelSpec, TrainingSpec};
+
+    /// 2 inputs → 2 outputs, quantized_bits(4,1) weights (step 1/4), quantized_relu(4,1).
+    fn tiny() -> TrainedModel {
+        let block = DenseBlock {
+            name: "d".into(),
+            units: 2,
+            kernel_quantizer: Quantizer::bits(4, 1),
+            bias_quantizer: Quantizer::bits(4, 1),
+            batchnorm: false,
+            activation: Activation::Relu,
+            activation_quantizer: Quantizer::relu(4, 1),
+        };
+        let spec = ModelSpec {
+            name: "tiny".into(),
+            inputs: 2,
+            input_type: FixedType::signed(8, 3),
+            classes: vec!["a".into(), "b".into()],
+            blocks: vec![block],
+            training: TrainingSpec::default(),
+        };
+        // kernel [in][out] = [[0.5, -0.25], [1.25, 0.75]], bias [0.25, -0.5]
+        let k = vec![0.5, -0.25, 1.25, 0.75];
+        let b = vec![0.25, -0.5];
+        TrainedModel {
+            format: MODEL_FORMAT.into(),
+            version: MODEL_VERSION,
+            spec,
+            feature_names: vec!["x0".into(), "x1".into()],
+            scaler: Scaler::identity(2),
+            layers: vec![LayerParams { name: "d".into(), n_in: 2, n_out: 2, kernel: k.clone(), bias: b.clone(), kernel_q: k, bias_q: b, po2_exponents: None }],
+            metrics: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn dense_relu_by_hand() {
+        let net = FixedNetwork::from_model(&tiny()).unwrap();
+        let l = &net.layers[0];
+        // Input ap_fixed<8,3> (5 fractional bits), weights ap_fixed<4,2> (2 fractional bits).
+        assert_eq!(l.weight_type, FixedType::signed(4, 2));
+        // Accumulator: 4+8+1 = 13 bits, 2+3+1 = 6 integer; the bias adds one integer bit.
+        assert_eq!(l.accum_type, FixedType::signed(14, 7));
+        assert_eq!(l.out_type.cpp(), "ap_ufixed<4,1,AP_RND_CONV,AP_SAT>");
+        // x = (1.40625, -0.5): raw 45 and -16 at 5 fractional bits.
+        let x = net.quantize_inputs(&[1.40625, -0.5]);
+        assert_eq!(x, vec![45, -16]);
+        let out = net.predict_raw(&x);
+        // out0 = 1.40625*0.5 + (-0.5)*1.25 + 0.25 = 0.328125 → ReLU output with 3
+        //        fractional bits: 2.625 LSB rounds to 3 (0.375).
+        // out1 = 1.40625*(-0.25) + (-0.5)*0.75 - 0.5 = -1.2265625 → ReLU → 0.
+        assert_eq!(out.logits, vec![3, 0]);
+        // Raw accumulators at 7 fractional bits: 0.328125·128 = 42 and -157.
+        let mut acc = vec![0; 2];
+        let mut o = vec![0; 2];
+        l.forward(&x, &mut acc, &mut o);
+        assert_eq!(acc, vec![42, -157]);
+        // Saturation: 7·0.5 + 3·1.25 + 0.25 = 7.5 clips to the ReLU's maximum 15/8.
+        let big = net.predict_raw(&net.quantize_inputs(&[7.0, 3.0]));
+        assert_eq!(big.logits[0], 15);
+    }
+}
