@@ -6,7 +6,7 @@ use super::network::TrainedModel;
 use super::softmax::{ceil_log2, SoftmaxTables};
 use super::spec::Activation;
 use crate::error::{Error, Result};
-use crate::quant::{Alpha, FixedType, Quantizer};
+use crate::quant::{Alpha, Caster, FixedType, Quantizer};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -34,13 +34,16 @@ pub struct FixedLayer {
 }
 
 /// How a layer's sums are computed: a fast i32 path when nothing can overflow it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Kernel {
+    out_cast: Caster,
     w32: Vec<i32>,
     bias_at_acc: Vec<i64>,
     product_shift: u32,
     fits_i32: bool,
     exact: bool,
+    /// Every possible sum lies inside the accumulator type.
+    acc_cannot_wrap: bool,
 }
 
 /// hls4ml's accumulator type for a dense layer (infer_precision.py).
@@ -76,19 +79,11 @@ impl FixedLayer {
         let acc_frac = self.accum_type.frac();
         if k.fits_i32 {
             let sums = &mut sums[..self.n_out];
-            sums.fill(0);
-            for (i, &xi) in x.iter().enumerate() {
-                if xi == 0 {
-                    continue; // ReLU outputs are often zero: skip their row.
-                }
-                let xi = xi as i32;
-                let row = &k.w32[i * self.n_out..(i + 1) * self.n_out];
-                for (s, &w) in sums.iter_mut().zip(row) {
-                    *s += xi * w;
-                }
-            }
+            multiply_accumulate(x, &k.w32, sums);
             for ((a, &s), &b) in acc.iter_mut().zip(sums.iter()).zip(&k.bias_at_acc) {
-                *a = self.accum_type.cast_raw(((s as i64) << k.product_shift) + b, acc_frac);
+                let sum = ((s as i64) << k.product_shift) + b;
+                // hls4ml sizes accumulators so they never wrap; a narrower one does.
+                *a = if k.acc_cannot_wrap { sum } else { self.accum_type.cast_raw(sum, acc_frac) };
             }
         } else {
             let prod_frac = self.in_type.frac() + self.weight_type.frac();
@@ -105,17 +100,40 @@ impl FixedLayer {
                 *a = self.accum_type.cast_raw(wrap_i128(sum), acc_frac);
             }
         }
-        match self.activation {
-            Activation::Relu => {
-                for (o, &a) in out.iter_mut().zip(acc.iter()) {
-                    *o = self.out_type.cast_raw(a.max(0), acc_frac);
-                }
-            }
-            Activation::Linear | Activation::Softmax => {
-                for (o, &a) in out.iter_mut().zip(acc.iter()) {
-                    *o = self.out_type.cast_raw(a, acc_frac);
-                }
-            }
+        k.out_cast.cast_slice(acc, out, self.activation == Activation::Relu);
+    }
+}
+
+/// sums[o] = Σ_i x[i]·w[i][o] in i32 (the caller checked nothing overflows).
+/// Runs the AVX2 build of the loop when the processor has it.
+fn multiply_accumulate(x: &[i64], w: &[i32], sums: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor supports AVX2, checked just above.
+            return unsafe { multiply_accumulate_avx2(x, w, sums) };
+        }
+    }
+    multiply_accumulate_portable(x, w, sums)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn multiply_accumulate_avx2(x: &[i64], w: &[i32], sums: &mut [i32]) {
+    multiply_accumulate_portable(x, w, sums)
+}
+
+#[inline(always)]
+fn multiply_accumulate_portable(x: &[i64], w: &[i32], sums: &mut [i32]) {
+    let n_out = sums.len();
+    sums.fill(0);
+    for (&xi, row) in x.iter().zip(w.chunks_exact(n_out)) {
+        if xi == 0 {
+            continue; // ReLU outputs are often zero: skip their row.
+        }
+        let xi = xi as i32;
+        for (s, &wv) in sums.iter_mut().zip(row) {
+            *s = s.wrapping_add(xi.wrapping_mul(wv));
         }
     }
 }
@@ -215,7 +233,7 @@ impl FixedNetwork {
                 activation: block.activation,
                 weights,
                 biases,
-                kernel: Kernel::default(),
+                kernel: Kernel::placeholder(),
             };
             layer.kernel = build_kernel(&layer);
             in_type = out_type;
@@ -287,6 +305,20 @@ impl FixedNetwork {
     }
 }
 
+impl Kernel {
+    fn placeholder() -> Kernel {
+        Kernel {
+            out_cast: Caster::new(DEFAULT_TYPE, 0),
+            w32: vec![],
+            bias_at_acc: vec![],
+            product_shift: 0,
+            fits_i32: false,
+            exact: false,
+            acc_cannot_wrap: false,
+        }
+    }
+}
+
 fn build_kernel(layer: &FixedLayer) -> Kernel {
     let acc_frac = layer.accum_type.frac();
     let prod_frac = layer.in_type.frac() + layer.weight_type.frac();
@@ -299,7 +331,12 @@ fn build_kernel(layer: &FixedLayer) -> Kernel {
     let bound = max_x * max_w * layer.n_in as i128;
     let fits_i32 = exact && bound < (1i128 << 31) && ((bound << product_shift) < (1i128 << 62));
     let w32 = if fits_i32 { layer.weights.iter().map(|&w| w as i32).collect() } else { Vec::new() };
-    Kernel { w32, bias_at_acc, product_shift, fits_i32, exact }
+    let max_bias = bias_at_acc.iter().map(|b| b.unsigned_abs() as i128).max().unwrap_or(0);
+    let max_sum = (bound << product_shift) + max_bias;
+    let acc = &layer.accum_type;
+    let acc_cannot_wrap = exact && max_sum <= acc.max_raw() as i128 && (!acc.signed || -max_sum >= acc.min_raw() as i128) && (acc.signed || max_sum == 0);
+    let out_cast = Caster::new(layer.out_type, acc_frac);
+    Kernel { out_cast, w32, bias_at_acc, product_shift, fits_i32, exact, acc_cannot_wrap }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! table values, cut to `sum_index_type`, indexes a 1/sum table; each output is
 //! exp_j · (1/sum) rounded into `out_type`. Tables are computed here once and
 //! written verbatim into the firmware.
-use crate::quant::{FixedType, Overflow, Rounding};
+use crate::quant::{Caster, FixedType, Overflow, Rounding};
 use serde::{Deserialize, Serialize};
 
 /// Address bits of both tables (1024 entries, one BRAM18 each at 18 bits).
@@ -57,21 +57,21 @@ impl SoftmaxTables {
 
     /// Softmax of `x` (raw, `in_type`) into `out` (raw, `out_type`).
     pub fn apply(&self, x: &[i64], out: &mut [i64]) {
-        let f_in = self.in_type.frac();
+        let diff = Caster::new(self.diff_type, self.in_type.frac());
         let x_max = x.iter().copied().max().unwrap_or(0);
         let mut exps = [0i64; 64];
         let exps = &mut exps[..x.len().min(64)];
         let mut sum = 0i64;
         for (e, &xj) in exps.iter_mut().zip(x) {
-            let idx = self.diff_type.cast_raw(x_max - xj, f_in) as usize;
+            let idx = diff.cast(x_max - xj) as usize;
             *e = self.exp_table[idx];
             sum += *e;
         }
         let inv_idx = self.sum_index_type.cast_raw(sum, self.exp_type.frac()) as usize;
         let inv = self.inv_table[inv_idx];
-        let prod_frac = self.exp_type.frac() + self.inv_type.frac();
+        let out_cast = Caster::new(self.out_type, self.exp_type.frac() + self.inv_type.frac());
         for (o, e) in out.iter_mut().zip(exps.iter()) {
-            *o = self.out_type.cast_raw(e * inv, prod_frac);
+            *o = out_cast.cast(e * inv);
         }
     }
 }

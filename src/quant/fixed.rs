@@ -155,6 +155,15 @@ impl FixedType {
     /// applying this type's rounding and overflow modes (ap_fixed assignment).
     pub fn cast_raw(&self, raw: i64, from_frac: i32) -> i64 {
         let shift = from_frac - self.frac();
+        // Fast path in i64 for the common case (every layer cast of a network).
+        if (-30..63).contains(&shift) && raw.unsigned_abs() < (1u64 << 32) {
+            let v = if shift > 0 { round_shift_i64(raw, shift as u32, self.rounding) } else { raw << -shift };
+            let (min, max) = (self.min_raw(), self.max_raw());
+            if v >= min && v <= max && !(self.overflow == Overflow::SatSym && self.signed && v == min) {
+                return v;
+            }
+            return self.apply_overflow(v as i128);
+        }
         let value: i128 = if shift > 0 {
             round_shift(raw as i128, shift as u32, self.rounding)
         } else {
@@ -246,6 +255,108 @@ fn wrap(value: i128, width: u32, signed: bool) -> i64 {
     }
 }
 
+/// A precomputed cast from one fixed frac into a type, for hot loops: the
+/// common in-range case is a shift, a rounding decision and a compare.
+#[derive(Clone, Copy, Debug)]
+pub struct Caster {
+    to: FixedType,
+    from_frac: i32,
+    shift: u32,
+    min: i64,
+    max: i64,
+}
+
+impl Caster {
+    pub fn new(to: FixedType, from_frac: i32) -> Caster {
+        let shift = (from_frac - to.frac()).max(0) as u32;
+        // AP_SAT_SYM forbids the most negative code: leave it to the slow path.
+        let sym = to.overflow == Overflow::SatSym && to.signed;
+        Caster { to, from_frac, shift, min: to.min_raw() + sym as i64, max: to.max_raw() }
+    }
+
+    /// Same result as `to.cast_raw(raw, from_frac)`.
+    #[inline(always)]
+    pub fn cast(&self, raw: i64) -> i64 {
+        if self.shift > 0 && self.shift < 63 && raw.unsigned_abs() < (1u64 << 62) {
+            let v = round_shift_i64(raw, self.shift, self.to.rounding);
+            if v >= self.min && v <= self.max {
+                return v;
+            }
+            if self.to.overflow == Overflow::Sat {
+                return v.clamp(self.min, self.max);
+            }
+        }
+        self.to.cast_raw(raw, self.from_frac)
+    }
+}
+
+impl Caster {
+    /// Cast a whole slice (optionally through a ReLU first). The rounding and
+    /// overflow modes are matched once, outside the loop, for the common cases.
+    pub fn cast_slice(&self, input: &[i64], out: &mut [i64], relu: bool) {
+        let simple = self.shift > 0 && self.shift < 32 && self.to.overflow == Overflow::Sat;
+        let bound = 1i64 << 40;
+        if simple && input.iter().all(|v| v.abs() < bound) {
+            let (shift, min, max) = (self.shift, self.min, self.max);
+            let half = 1i64 << (shift - 1);
+            let mask = (1i64 << shift) - 1;
+            match self.to.rounding {
+                Rounding::RndConv => {
+                    for (o, &a) in out.iter_mut().zip(input) {
+                        let a = if relu { a.max(0) } else { a };
+                        let floor = a >> shift;
+                        let rem = a & mask;
+                        let up = (rem > half) | ((rem == half) & (floor & 1 == 1));
+                        *o = (floor + up as i64).clamp(min, max);
+                    }
+                    return;
+                }
+                Rounding::Trn => {
+                    for (o, &a) in out.iter_mut().zip(input) {
+                        let a = if relu { a.max(0) } else { a };
+                        *o = (a >> shift).clamp(min, max);
+                    }
+                    return;
+                }
+                Rounding::Rnd => {
+                    for (o, &a) in out.iter_mut().zip(input) {
+                        let a = if relu { a.max(0) } else { a };
+                        *o = ((a + half) >> shift).clamp(min, max);
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
+        for (o, &a) in out.iter_mut().zip(input) {
+            *o = self.cast(if relu { a.max(0) } else { a });
+        }
+    }
+}
+
+/// [`round_shift`] for i64 and 0 < shift < 63 (no i128 arithmetic).
+#[inline(always)]
+fn round_shift_i64(value: i64, shift: u32, rounding: Rounding) -> i64 {
+    let floor = value >> shift;
+    let rem = value & ((1i64 << shift) - 1);
+    if rem == 0 {
+        return floor;
+    }
+    let half = 1i64 << (shift - 1);
+    let negative = value < 0;
+    let up = match rounding {
+        Rounding::Trn => false,
+        Rounding::TrnZero => negative,
+        _ if rem != half => rem > half,
+        Rounding::Rnd => true,
+        Rounding::RndZero => negative,
+        Rounding::RndMinInf => false,
+        Rounding::RndInf => !negative,
+        Rounding::RndConv => floor & 1 == 1,
+    };
+    floor + up as i64
+}
+
 /// Divide by 2^shift with the given rounding of the dropped bits.
 fn round_shift(value: i128, shift: u32, rounding: Rounding) -> i128 {
     if shift >= 120 {
@@ -328,6 +439,31 @@ mod tests {
         }
         // 3.5 with convergent rounding goes to 4 (even).
         assert_eq!(t(Rounding::RndConv).cast_raw(7, 1), 4);
+    }
+
+    #[test]
+    fn caster_equals_cast_raw() {
+        for r in Rounding::ALL {
+            for o in Overflow::ALL {
+                for (w, i, signed) in [(6, 0, false), (6, 1, true), (18, 7, true), (4, 4, true)] {
+                    let t = FixedType::new(w, i, signed).with_modes(r, o);
+                    for from_frac in [t.frac(), t.frac() + 1, t.frac() + 5, t.frac() - 2] {
+                        let c = Caster::new(t, from_frac);
+                        let raws: Vec<i64> = (-3000..3000).collect();
+                        let mut plain = vec![0; raws.len()];
+                        let mut relu = vec![0; raws.len()];
+                        c.cast_slice(&raws, &mut plain, false);
+                        c.cast_slice(&raws, &mut relu, true);
+                        for (k, &raw) in raws.iter().enumerate() {
+                            let want = t.cast_raw(raw, from_frac);
+                            assert_eq!(c.cast(raw), want, "{t} from frac {from_frac} raw {raw}");
+                            assert_eq!(plain[k], want, "slice: {t} from frac {from_frac} raw {raw}");
+                            assert_eq!(relu[k], t.cast_raw(raw.max(0), from_frac), "relu slice: {t} raw {raw}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -7,5 +7,5 @@ pub mod fixed;
 pub mod parse;
 pub mod quantizer;
 
-pub use fixed::{FixedType, Overflow, Rounding};
+pub use fixed::{Caster, FixedType, Overflow, Rounding};
 pub use quantizer::{Alpha, Quantizer};
