@@ -8,6 +8,7 @@
 //
 //   {{ top }}_test [INPUTS [RESULTS [EXPECTED]]]
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -66,6 +67,7 @@ int main(int argc, char **argv) {
     std::vector<long long> outputs(n * (N_OUTPUTS + 1));
 
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    std::clock_t cpu_start = std::clock();
     for (size_t s = 0; s < n; s++) {
         input_t x[N_INPUT_1_1];
         result_t y[N_OUTPUTS];
@@ -79,6 +81,7 @@ int main(int argc, char **argv) {
         outputs[s * (N_OUTPUTS + 1) + N_OUTPUTS] = nnet::argmax<result_t, argmax_config>(y);
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double cpu_seconds = double(std::clock() - cpu_start) / CLOCKS_PER_SEC;
 
     std::ofstream results(results_path);
     if (!results.is_open()) {
@@ -92,7 +95,7 @@ int main(int argc, char **argv) {
         results << "\n";
     }
     results.close();
-    std::printf("QFORGE_CSIM samples=%lu loop_seconds=%.6f\n", (unsigned long)n, seconds);
+    std::printf("QFORGE_CSIM samples=%lu loop_seconds=%.6f loop_cpu_seconds=%.6f\n", (unsigned long)n, seconds, cpu_seconds);
 
     std::vector<std::vector<long long> > expected;
     if (expected_path && read_rows(expected_path, N_OUTPUTS + 1, expected)) {

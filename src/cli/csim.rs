@@ -62,7 +62,10 @@ pub fn run(args: CsimArgs) -> anyhow::Result<ExitCode> {
             println!("  sample {}: expected {:?}, got {:?}", m.sample, m.expected, m.got);
         }
         println!("compile time      {:.2} s", result.compile_secs);
-        println!("csim wall time    {:.3} s (loop {:.3} s, {:.0} samples/s)", result.run_secs, result.loop_secs, result.samples_per_sec);
+        println!(
+            "csim wall time    {:.3} s (loop {:.3} s wall, {:.3} s CPU: {:.0} samples/s wall, {:.0} samples/s CPU)",
+            result.run_secs, result.loop_secs, result.loop_cpu_secs, result.samples_per_sec, result.samples_per_cpu_sec
+        );
     }
     if result.mismatches > 0 {
         return Err(Error::Mismatch(format!(

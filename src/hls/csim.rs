@@ -66,9 +66,13 @@ pub struct CsimResult {
     pub compile_secs: f64,
     /// Wall time of the testbench process (reading, simulating, writing).
     pub run_secs: f64,
-    /// Time of the testbench's loop over the samples alone.
+    /// Wall time of the testbench's loop over the samples alone.
     pub loop_secs: f64,
+    /// CPU time of that loop (what a shared, loaded machine does not inflate).
+    pub loop_cpu_secs: f64,
+    /// Samples per second of the loop, by wall time and by CPU time.
     pub samples_per_sec: f64,
+    pub samples_per_cpu_sec: f64,
     pub compiler: PathBuf,
     pub ap_types: PathBuf,
     pub binary: PathBuf,
@@ -136,7 +140,8 @@ pub fn run_csim(project: &Path, net: &FixedNetwork, raw_inputs: &[i64], options:
     if !run.success() {
         return Err(Error::Tool(format!("the C simulation {} failed (exit {:?}):\n{}", binary.display(), run.exit_code, run.tail(15))));
     }
-    let loop_secs = parse_loop_seconds(&run.output).unwrap_or(run.elapsed_secs);
+    let loop_secs = parse_csim_field(&run.output, "loop_seconds").unwrap_or(run.elapsed_secs);
+    let loop_cpu_secs = parse_csim_field(&run.output, "loop_cpu_seconds").unwrap_or(loop_secs);
 
     let n_out = net.n_outputs();
     let text = crate::error::read_to_string(&results)?;
@@ -169,6 +174,8 @@ pub fn run_csim(project: &Path, net: &FixedNetwork, raw_inputs: &[i64], options:
         run_secs: run.elapsed_secs,
         loop_secs,
         samples_per_sec: if loop_secs > 0.0 { n as f64 / loop_secs } else { 0.0 },
+        samples_per_cpu_sec: if loop_cpu_secs > 0.0 { n as f64 / loop_cpu_secs } else { 0.0 },
+        loop_cpu_secs,
         compiler,
         ap_types: options.ap_types.clone(),
         binary,
@@ -176,7 +183,10 @@ pub fn run_csim(project: &Path, net: &FixedNetwork, raw_inputs: &[i64], options:
     })
 }
 
-/// `QFORGE_CSIM samples=N loop_seconds=S` from the testbench's output.
-fn parse_loop_seconds(output: &str) -> Option<f64> {
-    output.lines().find_map(|line| line.strip_prefix("QFORGE_CSIM ")?.split_whitespace().find_map(|w| w.strip_prefix("loop_seconds=")?.parse().ok()))
+/// A `name=value` field of the testbench's `QFORGE_CSIM ...` line.
+fn parse_csim_field(output: &str, name: &str) -> Option<f64> {
+    let prefix = format!("{name}=");
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix("QFORGE_CSIM ")?.split_whitespace().find_map(|w| w.strip_prefix(prefix.as_str())?.parse().ok()))
 }
