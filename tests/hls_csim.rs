@@ -31,9 +31,48 @@ fn generate_and_simulate(model: &Path, args: &[&str]) -> serde_json::Value {
 }
 
 #[test]
-fn q6_jet_model_latency_reuse_1_is_bit_exact() {
+fn q6_jet_model_latency_reuse_1_matches_qforge_predict_bit_for_bit() {
     let model = trained("q6", &jet_spec());
-    generate_and_simulate(&model, &["--part", "xcvu9p-flga2104-2L-e", "--clock", "5", "--reuse", "1", "--strategy", "latency", "--io", "parallel"]);
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("prj");
+    let args = ["--part", "xcvu9p-flga2104-2L-e", "--clock", "5", "--reuse", "1", "--strategy", "latency", "--io", "parallel"];
+    let out = hls(&model, &project, &args);
+    assert_eq!(out.status.code(), Some(0), "qforge hls failed: {}", text(&out.stderr));
+    // The inputs and outputs `qforge predict` writes, fed to the C simulation.
+    let (csv, inputs) = (dir.path().join("predictions.csv"), dir.path().join("inputs_raw.txt"));
+    let predict = qforge()
+        .args(["predict", "--limit", "10000", "--samples", SAMPLES, "--model"])
+        .arg(&model)
+        .arg("--output")
+        .arg(&csv)
+        .arg("--inputs-raw")
+        .arg(&inputs)
+        .output()
+        .unwrap();
+    assert_eq!(predict.status.code(), Some(0), "{}", text(&predict.stderr));
+    let run = qforge()
+        .args(["csim", "--json", "--project"])
+        .arg(&project)
+        .arg("--inputs-raw")
+        .arg(&inputs)
+        .arg("--predictions")
+        .arg(&csv)
+        .arg("--ap-types")
+        .arg(ap_types())
+        .output()
+        .unwrap();
+    let json = one_json_object(&run);
+    assert_eq!(run.status.code(), Some(0), "{json}\n{}", text(&run.stderr));
+    assert_eq!(json["samples"], 10_000);
+    assert_eq!(json["mismatches"], 0, "{json}");
+    assert_eq!(json["predictions_mismatches"], 0, "{json}");
+    eprintln!(
+        "csim Q6 latency: 10000 samples, 0 mismatches vs predict, compile {:.1} s, run {:.2} s, loop {:.0} samples/s ({:.0} per CPU s)",
+        json["compile_secs"].as_f64().unwrap(),
+        json["run_secs"].as_f64().unwrap(),
+        json["samples_per_sec"].as_f64().unwrap(),
+        json["samples_per_cpu_sec"].as_f64().unwrap()
+    );
 }
 
 #[test]

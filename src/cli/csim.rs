@@ -26,6 +26,9 @@ pub struct CsimArgs {
     /// Raw inputs (`qforge predict --inputs-raw` format) instead of the test split.
     #[arg(long)]
     pub inputs_raw: Option<PathBuf>,
+    /// Also compare with this `qforge predict` CSV of the same inputs.
+    #[arg(long)]
+    pub predictions: Option<PathBuf>,
     /// Folder holding the Xilinx ap_types headers (ap_fixed.h).
     #[arg(long, env = "QFORGE_AP_TYPES")]
     pub ap_types: Option<PathBuf>,
@@ -52,7 +55,8 @@ pub fn run(args: CsimArgs) -> anyhow::Result<ExitCode> {
         raw.truncate(n * net.n_inputs());
     }
     let reporter = CliReporter::new(args.json);
-    let result = run_csim(&args.project, &net, &raw, &CsimOptions::new(ap_types), &reporter)?;
+    let options = CsimOptions { predictions_csv: args.predictions.clone(), ..CsimOptions::new(ap_types) };
+    let result = run_csim(&args.project, &net, &raw, &options, &reporter)?;
     if args.json {
         print_json(&serde_json::to_value(&result)?)?;
     } else {
@@ -61,11 +65,17 @@ pub fn run(args: CsimArgs) -> anyhow::Result<ExitCode> {
         for m in &result.first_mismatches {
             println!("  sample {}: expected {:?}, got {:?}", m.sample, m.expected, m.got);
         }
+        if let Some(m) = result.predictions_mismatches {
+            println!("vs predict CSV    {m} samples differ");
+        }
         println!("compile time      {:.2} s", result.compile_secs);
         println!(
             "csim wall time    {:.3} s (loop {:.3} s wall, {:.3} s CPU: {:.0} samples/s wall, {:.0} samples/s CPU)",
             result.run_secs, result.loop_secs, result.loop_cpu_secs, result.samples_per_sec, result.samples_per_cpu_sec
         );
+    }
+    if let Some(m) = result.predictions_mismatches.filter(|&m| m > 0) {
+        return Err(Error::Mismatch(format!("{m} of {} samples of the C simulation differ from the predictions CSV", result.samples)).into());
     }
     if result.mismatches > 0 {
         return Err(Error::Mismatch(format!(

@@ -37,11 +37,13 @@ pub struct CsimOptions {
     pub ap_types: PathBuf,
     pub optimization: String,
     pub timeout: Duration,
+    /// A `qforge predict` CSV of the same inputs to compare with as well.
+    pub predictions_csv: Option<PathBuf>,
 }
 
 impl CsimOptions {
     pub fn new(ap_types: PathBuf) -> Self {
-        CsimOptions { ap_types, optimization: "-O2".into(), timeout: Duration::from_secs(1800) }
+        CsimOptions { ap_types, optimization: "-O2".into(), timeout: Duration::from_secs(1800), predictions_csv: None }
     }
 }
 
@@ -63,6 +65,8 @@ pub struct CsimResult {
     /// Individual output values that differ.
     pub mismatched_values: usize,
     pub first_mismatches: Vec<SampleMismatch>,
+    /// Samples that differ from the `qforge predict` CSV, when one was given.
+    pub predictions_mismatches: Option<usize>,
     pub compile_secs: f64,
     /// Wall time of the testbench process (reading, simulating, writing).
     pub run_secs: f64,
@@ -149,27 +153,30 @@ pub fn run_csim(project: &Path, net: &FixedNetwork, raw_inputs: &[i64], options:
     if got.len() != n * (n_out + 1) {
         return Err(Error::input(&results, format!("{} result lines for {n} samples", got.len() / (n_out + 1))));
     }
-    let expected = net.predict_raw(raw_inputs);
-    let (mut mismatches, mut mismatched_values, mut first) = (0, 0, Vec::new());
-    for s in 0..n {
-        let mut want = expected.outputs[s * n_out..(s + 1) * n_out].to_vec();
-        want.push(expected.predicted_class(s) as i64);
-        let have = &got[s * (n_out + 1)..(s + 1) * (n_out + 1)];
-        let differing = want.iter().zip(have).filter(|(a, b)| a != b).count();
-        if differing > 0 {
-            mismatches += 1;
-            mismatched_values += differing;
-            if first.len() < 5 {
-                first.push(SampleMismatch { sample: s, expected: want, got: have.to_vec() });
-            }
-        }
+    let predicted = net.predict_raw(raw_inputs);
+    let mut expected = Vec::with_capacity(n * (n_out + 1));
+    for sample in 0..n {
+        expected.extend_from_slice(&predicted.outputs[sample * n_out..(sample + 1) * n_out]);
+        expected.push(predicted.predicted_class(sample) as i64);
     }
+    let (mismatches, mismatched_values, first) = compare_rows(&expected, &got, n_out + 1);
+    let predictions_mismatches = match &options.predictions_csv {
+        Some(csv) => {
+            let rows = predictions_csv_rows(csv, n_out)?;
+            if rows.len() < got.len() {
+                return Err(Error::input(csv, format!("{} samples, fewer than the {n} simulated", rows.len() / (n_out + 1))));
+            }
+            Some(compare_rows(&rows[..got.len()], &got, n_out + 1).0)
+        }
+        None => None,
+    };
     Ok(CsimResult {
         project: project.to_path_buf(),
         samples: n,
         mismatches,
         mismatched_values,
         first_mismatches: first,
+        predictions_mismatches,
         compile_secs: compile.elapsed_secs,
         run_secs: run.elapsed_secs,
         loop_secs,
@@ -181,6 +188,45 @@ pub fn run_csim(project: &Path, net: &FixedNetwork, raw_inputs: &[i64], options:
         binary,
         results,
     })
+}
+
+/// Compare two row-major tables of `width` values a row: (differing rows,
+/// differing values, the first five differing rows).
+fn compare_rows(expected: &[i64], got: &[i64], width: usize) -> (usize, usize, Vec<SampleMismatch>) {
+    let (mut rows, mut values, mut first) = (0, 0, Vec::new());
+    for (sample, (want, have)) in expected.chunks(width).zip(got.chunks(width)).enumerate() {
+        let differing = want.iter().zip(have).filter(|(a, b)| a != b).count();
+        if differing > 0 {
+            rows += 1;
+            values += differing;
+            if first.len() < 5 {
+                first.push(SampleMismatch { sample, expected: want.to_vec(), got: have.to_vec() });
+            }
+        }
+    }
+    (rows, values, first)
+}
+
+/// The `out_raw_*` and `predicted` columns of a `qforge predict` CSV, as rows
+/// of raw outputs followed by the class.
+pub fn predictions_csv_rows(path: &Path, n_out: usize) -> Result<Vec<i64>> {
+    let text = crate::error::read_to_string(path)?;
+    let mut lines = text.lines().enumerate();
+    let header: Vec<&str> = lines.next().map(|(_, l)| l.split(',').collect()).unwrap_or_default();
+    let column = |name: &str| {
+        header.iter().position(|h| *h == name).ok_or_else(|| Error::input_at(path, Some(1), Some(name), "column missing: not a `qforge predict` CSV"))
+    };
+    let mut columns = (0..n_out).map(|j| column(&format!("out_raw_{j}"))).collect::<Result<Vec<_>>>()?;
+    columns.push(column("predicted")?);
+    let mut rows = Vec::new();
+    for (i, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
+        let cells: Vec<&str> = line.split(',').collect();
+        for &c in &columns {
+            let cell = cells.get(c).ok_or_else(|| Error::input_at(path, Some(i + 1), Some(header[c]), "missing value"))?;
+            rows.push(cell.trim().parse::<i64>().map_err(|e| Error::input_at(path, Some(i + 1), Some(header[c]), format!("not an integer: {e}")))?);
+        }
+    }
+    Ok(rows)
 }
 
 /// A `name=value` field of the testbench's `QFORGE_CSIM ...` line.
