@@ -322,3 +322,20 @@ fn the_testbench_checks_itself_as_vivado_csim_runs_it() {
     let run = std::process::Command::new(&binary).current_dir(&project).output().unwrap();
     assert_eq!(run.status.code(), Some(1), "{}", text(&run.stdout));
 }
+
+#[test]
+fn csim_without_ap_types_names_the_fix() {
+    let model = trained("q6", &jet_spec());
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("prj");
+    assert_eq!(hls(&model, &project, &["--tb-samples", "0"]).status.code(), Some(0));
+    let missing = dir.path().join("no_headers");
+    let out = qforge().args(["csim", "--project"]).arg(&project).env("QFORGE_AP_TYPES", &missing).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "a missing dependency is a tool failure");
+    let err = text(&out.stderr);
+    assert!(err.contains("ap_fixed.h") && err.contains("scripts/setup-ap-types.sh") && err.contains("QFORGE_AP_TYPES"), "{err}");
+    assert!(!project.join("csim").exists(), "nothing is built without headers");
+    let out = qforge().args(["csim", "--project"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("qforge_hls.json"), "{}", text(&out.stderr));
+}
