@@ -2,7 +2,9 @@
 //! human tables and `--json` output. Only this module prints; it calls the
 //! library stages and turns their events and results into views.
 mod common;
+mod csim;
 mod exit_codes;
+mod hls;
 mod progress;
 mod report;
 mod synth;
@@ -34,6 +36,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Run a synthesis tool (Vivado HLS, Vitis HLS, Vivado, Bambu, Yosys) on a project and list its reports.
     Synth(Box<synth::SynthArgs>),
+    /// Write an hls4ml-shaped HLS project (C++ firmware, testbench, Tcl, XDC) for a trained model.
+    Hls(Box<hls::HlsArgs>),
+    /// C-simulate an HLS project with g++ and compare every output bit with the Rust model.
+    Csim(Box<csim::CsimArgs>),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -45,6 +51,8 @@ pub fn main() -> ExitCode {
         Command::Predict(args) => train::run_predict(args),
         Command::Report(args) => report::run(args),
         Command::Synth(args) => synth::run(*args),
+        Command::Hls(args) => hls::run(*args),
+        Command::Csim(args) => csim::run(*args),
     };
     match result {
         Ok(code) => code,

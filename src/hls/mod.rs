@@ -1,14 +1,24 @@
-//! HLS project scripts: the Tcl and XDC templates that drive Vivado HLS, Vitis
-//! HLS and Vivado (embedded in the binary, replaceable by a user's folder), and
-//! the function that renders them into a project folder.
+//! HLS: the C++ project writer and its C simulation, plus the Tcl and XDC
+//! scripts that drive Vivado HLS, Vitis HLS and Vivado.
 //!
-//! Input: [`ScriptParams`] from the HLS generator (or the defaults hls4ml uses).
-//! Output: `build_prj.tcl`, `build_opt.tcl`, `project.tcl`, `vivado_synth.tcl`,
-//! `constraints/clock.xdc` and `qforge_scripts.json` in the project folder,
-//! which `tools` then runs.
+//! Input: a trained model (`model::TrainedModel` → `model::FixedNetwork`) and
+//! [`HlsConfig`] (part, clock, reuse, strategy). Output: an hls4ml-shaped
+//! project folder ([`write_project`]: firmware C++, weights as raw bits,
+//! testbench, `build_prj.tcl`, `vivado_synth.tcl`, `constraints/clock.xdc`,
+//! `qforge_scripts.json`) that `tools` runs, and [`csim`] results compared bit
+//! for bit with the Rust fixed-point model. Templates are embedded (`tcl/`,
+//! `constraints/`, `hls-templates/`) and replaceable by a user's folder.
+pub mod config;
+pub mod csim;
+pub mod parts;
+pub mod project;
 pub mod scripts;
 pub mod templates;
 
+pub use config::{reuse_factor_valid, valid_reuse_factors, HlsConfig, Strategy};
+pub use csim::{find_ap_types, run_csim, CsimOptions, CsimResult};
+pub use parts::{find_part, Part, PARTS};
+pub use project::{load_meta, write_project, HlsProject, ProjectMeta, WriteOptions, HLS_META_FILE};
 pub use scripts::{
     load_script_params, render_project_scripts, write_build_options, write_if_changed, BuildOptions, HlsBackend,
     ScriptParams, PARAMS_FILE,

@@ -1,4 +1,4 @@
-//! The script templates, embedded with `include_str!` so the binary needs no
+//! The script and C++ templates (`tcl/`, `constraints/`, `hls-templates/`), embedded with `include_str!` so the binary needs no
 //! files beside it. A `--templates DIR` folder overrides them by name: a file
 //! in DIR with a template's name replaces the embedded one.
 use crate::error::{Error, Result};
@@ -12,10 +12,36 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("project.tcl", include_str!("../../tcl/project.tcl")),
     ("vivado_synth.tcl", include_str!("../../tcl/vivado_synth.tcl")),
     ("clock.xdc", include_str!("../../constraints/clock.xdc")),
+    ("myproject.cpp", include_str!("../../hls-templates/myproject.cpp")),
+    ("myproject.h", include_str!("../../hls-templates/myproject.h")),
+    ("myproject_test.cpp", include_str!("../../hls-templates/myproject_test.cpp")),
+    ("defines.h", include_str!("../../hls-templates/defines.h")),
+    ("parameters.h", include_str!("../../hls-templates/parameters.h")),
+    ("nnet_common.h", include_str!("../../hls-templates/nnet_utils/nnet_common.h")),
+    ("nnet_dense.h", include_str!("../../hls-templates/nnet_utils/nnet_dense.h")),
+    ("nnet_activation.h", include_str!("../../hls-templates/nnet_utils/nnet_activation.h")),
+    ("nnet_softmax.h", include_str!("../../hls-templates/nnet_utils/nnet_softmax.h")),
+    ("README.md", include_str!("../../hls-templates/README.md")),
 ];
 
 /// The names a `--templates` folder may override.
-pub const TEMPLATE_NAMES: &[&str] = &["build_prj.tcl", "build_opt.tcl", "project.tcl", "vivado_synth.tcl", "clock.xdc"];
+pub const TEMPLATE_NAMES: &[&str] = &[
+    "build_prj.tcl",
+    "build_opt.tcl",
+    "project.tcl",
+    "vivado_synth.tcl",
+    "clock.xdc",
+    "myproject.cpp",
+    "myproject.h",
+    "myproject_test.cpp",
+    "defines.h",
+    "parameters.h",
+    "nnet_common.h",
+    "nnet_dense.h",
+    "nnet_activation.h",
+    "nnet_softmax.h",
+    "README.md",
+];
 
 /// The embedded text of a template, or `None` for an unknown name.
 pub fn template_source(name: &str) -> Option<&'static str> {

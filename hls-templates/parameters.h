@@ -1,0 +1,52 @@
+// parameters.h: per-layer configuration of {{ top }} (sizes, types, reuse
+// factor, strategy) and the weights. Written by qforge.
+#ifndef PARAMETERS_H_
+#define PARAMETERS_H_
+
+#include "defines.h"
+#include "nnet_utils/nnet_activation.h"
+#include "nnet_utils/nnet_dense.h"
+#include "nnet_utils/nnet_softmax.h"
+
+// Weights and biases, as raw bits
+{%- for d in dense %}
+#include "weights/w{{ d.index }}.h"
+#include "weights/b{{ d.index }}.h"
+{%- endfor %}
+{%- if softmax %}
+#include "weights/softmax_tables{{ softmax.index }}.h"
+{%- endif %}
+{% for d in dense %}
+// {{ d.name }}: {{ d.n_in }} x {{ d.n_out }}
+struct config{{ d.index }} : nnet::dense_config {
+    static const unsigned n_in = {{ d.n_in }};
+    static const unsigned n_out = {{ d.n_out }};
+    static const unsigned reuse_factor = {{ d.reuse }};
+    static const unsigned strategy = nnet::{{ d.strategy }};
+    static const unsigned multiplier_limit = {{ d.multiplier_limit }};
+    typedef layer{{ d.index }}_weight_t weight_t;
+    typedef layer{{ d.index }}_bias_t bias_t;
+    typedef layer{{ d.index }}_accum_t accum_t;
+    typedef layer{{ d.index }}_weight_raw_t weight_raw_t;
+    typedef layer{{ d.index }}_bias_raw_t bias_raw_t;
+};
+{% endfor %}
+{%- for a in activations %}
+struct {{ a.kind }}_config{{ a.index }} : nnet::activ_config {
+    static const unsigned n_in = {{ a.n }};
+};
+{% endfor %}
+{%- if softmax %}
+struct softmax_config{{ softmax.index }} : nnet::softmax_config {
+    static const unsigned n_in = {{ softmax.n }};
+    static const unsigned table_size = {{ softmax.table_size }};
+    typedef softmax{{ softmax.index }}_diff_t diff_t;
+    typedef softmax{{ softmax.index }}_exp_t exp_t;
+    typedef softmax{{ softmax.index }}_sum_t sum_t;
+    typedef softmax{{ softmax.index }}_inv_index_t inv_index_t;
+    typedef softmax{{ softmax.index }}_inv_t inv_t;
+    typedef softmax{{ softmax.index }}_exp_raw_t exp_raw_t;
+    typedef softmax{{ softmax.index }}_inv_raw_t inv_raw_t;
+};
+{% endif %}
+#endif
