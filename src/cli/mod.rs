@@ -2,9 +2,11 @@
 //! human tables and `--json` output. Only this module prints; it calls the
 //! library stages and turns their events and results into views.
 mod common;
+mod estimate;
 mod exit_codes;
 mod progress;
 mod report;
+mod search;
 mod synth;
 mod train;
 
@@ -34,6 +36,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Run a synthesis tool (Vivado HLS, Vitis HLS, Vivado, Bambu, Yosys) on a project and list its reports.
     Synth(Box<synth::SynthArgs>),
+    /// Estimate energy (QTools), bits, BOPs/EBOPs, FPGA resources and latency of a model.
+    Estimate(estimate::EstimateArgs),
+    /// Search per-layer quantizers (AutoQKeras-style) under a cost goal and a hardware budget.
+    Search(search::SearchArgs),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -45,6 +51,8 @@ pub fn main() -> ExitCode {
         Command::Predict(args) => train::run_predict(args),
         Command::Report(args) => report::run(args),
         Command::Synth(args) => synth::run(*args),
+        Command::Estimate(args) => estimate::run(args),
+        Command::Search(args) => search::run(args),
     };
     match result {
         Ok(code) => code,
