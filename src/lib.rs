@@ -8,10 +8,12 @@
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod estimate;
 pub mod events;
 pub mod hls;
 pub mod model;
 pub mod quant;
 pub mod reports;
+pub mod search;
 pub mod tools;
 pub mod train;

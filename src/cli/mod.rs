@@ -3,10 +3,12 @@
 //! library stages and turns their events and results into views.
 mod common;
 mod csim;
+mod estimate;
 mod exit_codes;
 mod hls;
 mod progress;
 mod report;
+mod search;
 mod synth;
 mod train;
 
@@ -40,6 +42,10 @@ pub enum Command {
     Hls(Box<hls::HlsArgs>),
     /// C-simulate an HLS project with g++ and compare every output bit with the Rust model.
     Csim(Box<csim::CsimArgs>),
+    /// Estimate energy (QTools), bits, BOPs/EBOPs, FPGA resources and latency of a model.
+    Estimate(estimate::EstimateArgs),
+    /// Search per-layer quantizers (AutoQKeras-style) under a cost goal and a hardware budget.
+    Search(search::SearchArgs),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -53,6 +59,8 @@ pub fn main() -> ExitCode {
         Command::Synth(args) => synth::run(*args),
         Command::Hls(args) => hls::run(*args),
         Command::Csim(args) => csim::run(*args),
+        Command::Estimate(args) => estimate::run(args),
+        Command::Search(args) => search::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,73 @@
+//! `qforge estimate`: energy, bits, BOPs/EBOPs, resources and latency of a model.
+use super::{print_json, CliReporter};
+use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, MemoryMode, Strategy, Target};
+use crate::model::{ModelSpec, TrainedModel};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args, Debug)]
+pub struct EstimateArgs {
+    /// Trained model (model.json): constant weights known, zero weights free.
+    #[arg(long, conflicts_with = "spec", required_unless_present = "spec")]
+    pub model: Option<PathBuf>,
+    /// Model description (TOML): types only, every weight taken as non-zero and full width.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// FPGA part (any package/speed of a known device).
+    #[arg(long, default_value = estimate::parts::PAPER_PART)]
+    pub part: String,
+    /// Clock period in ns.
+    #[arg(long, default_value_t = 5.0)]
+    pub clock: f64,
+    #[arg(long, default_value_t = 1)]
+    pub reuse_factor: u32,
+    #[arg(long, value_enum, default_value = "latency")]
+    pub strategy: Strategy,
+    /// Calibration file (TOML) replacing the built-in coefficients.
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    /// Where weights live for the energy model (QTools `weights_on_memory`).
+    #[arg(long, value_enum, default_value = "fixed")]
+    pub weights_memory: MemoryMode,
+    /// Where activations live (QTools `activations_on_memory`).
+    #[arg(long, value_enum, default_value = "fixed")]
+    pub activations_memory: MemoryMode,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
+    let _reporter = CliReporter::new(args.json);
+    let cal = Calibration::load_or_default(args.calibration.as_deref())?;
+    let target = Target::new(&args.part, args.clock, args.reuse_factor, args.strategy)?;
+    let layers = match (&args.model, &args.spec) {
+        (Some(m), _) => estimate::layers_from_model(&TrainedModel::load(m)?)?,
+        (None, Some(s)) => estimate::layers_from_spec(&ModelSpec::from_file(s)?)?,
+        (None, None) => unreachable!("clap requires --model or --spec"),
+    };
+    let energy = EnergyOptions { weights_on_memory: args.weights_memory, activations_on_memory: args.activations_memory, rd_wr_on_io: false };
+    let est = estimate::estimate(&layers, &cal, &target, &energy, &BitsOptions::default())?;
+    if args.json {
+        print_json(&serde_json::to_value(&est)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let t = &est.totals;
+    println!("{:<12} {:>6} {:>10} {:>10} {:>9} {:>8} {:>8} {:>6} {:>7}", "layer", "mults", "energy pJ", "EBOPs", "w bits", "LUT", "FF", "DSP", "cycles");
+    for l in &est.layers {
+        println!(
+            "{:<12} {:>6} {:>10.2} {:>10.0} {:>9} {:>8.0} {:>8.0} {:>6.0} {:>7.2}",
+            l.name, l.multiplications, l.energy.total, l.ebops, l.weight_bits, l.resources.lut, l.resources.ff, l.resources.dsp, l.resources.latency_cycles
+        );
+    }
+    println!(
+        "{:<12} {:>6} {:>10.2} {:>10.0} {:>9} {:>8.0} {:>8.0} {:>6.0} {:>7}",
+        "total", t.multiplications, t.energy_pj, t.ebops, t.weight_bits, t.lut, t.ff, t.dsp, t.latency_cycles
+    );
+    println!(
+        "{}: LUT {:.2}%  FF {:.2}%  DSP {:.2}%  BRAM18 {:.0} ({:.2}%)  latency {} cycles = {:.1} ns, II {}  BOPs {:.0}  size {} bits",
+        target.part.name, t.utilisation.lut_percent, t.utilisation.ff_percent, t.utilisation.dsp_percent, t.bram18, t.utilisation.bram18_percent,
+        t.latency_cycles, t.latency_ns, t.ii_cycles, t.bops, t.size_bits
+    );
+    Ok(ExitCode::SUCCESS)
+}

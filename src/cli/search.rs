@@ -1,0 +1,88 @@
+//! `qforge search`: AutoQKeras-style quantization search with a progress bar over trials.
+use super::{print_json, CliReporter};
+use crate::estimate::Calibration;
+use crate::search::score::Goal;
+use crate::search::space::{SearchSpace, TunerKind};
+use crate::search::{run_search, summary_json, SearchOptions};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// Search space (TOML), e.g. examples/jet_space.toml.
+    #[arg(long)]
+    pub space: PathBuf,
+    /// Output folder: trials.jsonl, trials/, best/, pareto/, search.svg, summary.json.
+    #[arg(long, default_value = "qforge-out/search")]
+    pub out: PathBuf,
+    /// Continue the search whose trials are in --out (finished trials are not retrained).
+    #[arg(long)]
+    pub resume: bool,
+    /// Override the space's number of trials.
+    #[arg(long)]
+    pub max_trials: Option<usize>,
+    #[arg(long, value_enum)]
+    pub tuner: Option<TunerKind>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Epochs per trial (Hyperband: the most epochs).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Synthetic samples for the search.
+    #[arg(long)]
+    pub samples: Option<usize>,
+    #[arg(long, value_enum)]
+    pub goal: Option<Goal>,
+    /// Return the Pareto front of (accuracy, cost): its models go to pareto/.
+    #[arg(long)]
+    pub pareto: bool,
+    /// Calibration file (TOML) replacing the built-in coefficients.
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let reporter = CliReporter::new(args.json);
+    let cal = Calibration::load_or_default(args.calibration.as_deref())?;
+    let space = SearchSpace::from_file(&args.space)?;
+    let opts = SearchOptions {
+        out: args.out.clone(),
+        resume: args.resume,
+        max_trials: args.max_trials,
+        tuner: args.tuner,
+        seed: args.seed,
+        epochs: args.epochs,
+        samples: args.samples,
+        goal: args.goal,
+        pareto: args.pareto.then_some(true),
+        data: None,
+    };
+    let outcome = run_search(&space, &opts, &cal, &reporter)?;
+    let summary = summary_json(&outcome);
+    if args.json {
+        print_json(&summary)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = &outcome.reference;
+    println!("reference: {:.2}% at cost {:.4} (energy {:.1} pJ, {} bits)", 100.0 * r.accuracy, r.cost, r.energy_pj, r.size_bits);
+    if let Some(b) = outcome.best.map(|id| &outcome.trials[id]) {
+        println!(
+            "best: trial {} {:.2}% at cost {:.4} (energy {:.1} pJ, {:.1}x cheaper), score {:.4}",
+            b.id,
+            100.0 * b.accuracy.unwrap_or(0.0),
+            b.cost,
+            b.energy_pj,
+            r.energy_pj / b.energy_pj,
+            b.score.unwrap_or(0.0)
+        );
+        for l in &b.layers {
+            println!("  {:<10} kernel {:<28} bias {:<28} activation {}", l.layer, l.kernel, l.bias, l.activation);
+        }
+    }
+    println!("Pareto front: trials {:?}", outcome.pareto);
+    println!("{} trials in {:.1} s; results in {}", outcome.trials.len(), outcome.wall_seconds, outcome.out.display());
+    Ok(ExitCode::SUCCESS)
+}

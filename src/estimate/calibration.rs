@@ -1,0 +1,163 @@
+//! The calibration file: every coefficient of the energy and resource models,
+//! with a version and a record of where the numbers came from. The default is
+//! `calibration/default.toml`, embedded in the binary; `--calibration FILE`
+//! replaces it. The `calibrate` stage refits the coefficients from real reports
+//! and writes a new file with [`Calibration::save`].
+use super::resources::FEATURE_NAMES;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const CALIBRATION_VERSION: u32 = 1;
+pub const DEFAULT_CALIBRATION: &str = include_str!("../../calibration/default.toml");
+
+/// QTools' energy table (pJ). Polynomials are numpy.poly1d coefficient lists,
+/// highest power first, as qkeras/qtools/settings.py and config_public.py hold them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnergyCoefficients {
+    pub process: String,
+    pub fpm_add: Vec<f64>,
+    pub fpm_mul: Vec<f64>,
+    pub fp16_add: Vec<f64>,
+    pub fp16_mul: Vec<f64>,
+    pub fp32_add: Vec<f64>,
+    pub fp32_mul: Vec<f64>,
+    pub sram_rd: Vec<f64>,
+    pub dram_rd: Vec<f64>,
+    pub sram_mul_factor: f64,
+    pub dram_mul_factor: f64,
+    pub min_sram_size: f64,
+    pub mux_gate_factor: f64,
+}
+
+/// numpy.poly1d evaluation (coefficients highest power first).
+pub fn poly(coefficients: &[f64], x: f64) -> f64 {
+    coefficients.iter().fold(0.0, |acc, c| acc * x + c)
+}
+
+/// Coefficients of one device family. Each estimate is Σ coefficient × feature;
+/// the coefficient of feature `f` (see [`FEATURE_NAMES`]) is keyed `per_f`, and a
+/// missing coefficient counts as 0.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyCoefficients {
+    /// Products with both operands at most this wide go to LUTs (a rule, not fitted).
+    pub lut_mult_max_bits: u32,
+    /// Products with one operand at most this wide go to LUTs.
+    pub lut_mult_small_operand_bits: u32,
+    /// The DSP slice's multiplier operand widths (27x18 on DSP48E2, 25x18 on DSP48E1).
+    pub dsp_a_bits: u32,
+    pub dsp_b_bits: u32,
+    pub lut: BTreeMap<String, f64>,
+    pub ff: BTreeMap<String, f64>,
+    pub dsp: BTreeMap<String, f64>,
+    pub bram18: BTreeMap<String, f64>,
+    /// Latency in clock cycles.
+    pub latency: BTreeMap<String, f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    pub version: u32,
+    /// Where the numbers came from (hand-set, or fitted from which reports).
+    pub origin: String,
+    pub energy: EnergyCoefficients,
+    /// Keyed by device family (`parts::Family::key`).
+    pub resources: BTreeMap<String, FamilyCoefficients>,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Calibration::parse(DEFAULT_CALIBRATION, Path::new("calibration/default.toml")).expect("the embedded calibration parses")
+    }
+}
+
+impl Calibration {
+    /// Load `path`, or the embedded default when `None`.
+    pub fn load_or_default(path: Option<&Path>) -> Result<Calibration> {
+        match path {
+            Some(p) => Calibration::load(p),
+            None => Ok(Calibration::default()),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Calibration> {
+        let text = crate::error::read_to_string(path)?;
+        Calibration::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Calibration> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let cal: Calibration = toml::from_str(text)
+            .map_err(|e| Error::input_at(path, e.span().map(|s| line_of(s.start)), None, e.message().to_string()))?;
+        cal.validate(path)?;
+        Ok(cal)
+    }
+
+    fn validate(&self, path: &Path) -> Result<()> {
+        if self.version != CALIBRATION_VERSION {
+            return Err(Error::input_at(path, None, Some("version"), format!("calibration version {} is not supported (expected {CALIBRATION_VERSION})", self.version)));
+        }
+        if self.origin.trim().is_empty() {
+            return Err(Error::input_at(path, None, Some("origin"), "say where the numbers came from"));
+        }
+        for (family, c) in &self.resources {
+            for (section, map) in [("lut", &c.lut), ("ff", &c.ff), ("dsp", &c.dsp), ("bram18", &c.bram18), ("latency", &c.latency)] {
+                for (name, value) in map {
+                    let field = format!("resources.{family}.{section}.{name}");
+                    if !name.strip_prefix("per_").is_some_and(|f| FEATURE_NAMES.contains(&f)) {
+                        return Err(Error::input_at(path, None, Some(&field), format!("unknown coefficient `{name}`: write per_<feature> with a feature from {}", FEATURE_NAMES.join(", "))));
+                    }
+                    if !value.is_finite() {
+                        return Err(Error::input_at(path, None, Some(&field), "coefficient is not a finite number"));
+                    }
+                }
+            }
+            if c.dsp_a_bits == 0 || c.dsp_b_bits == 0 {
+                return Err(Error::input_at(path, None, Some(&format!("resources.{family}")), "DSP operand widths must be positive"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the calibration (TOML), keeping its version and origin.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = toml::to_string_pretty(self).map_err(|e| Error::Config(format!("calibration does not serialize: {e}")))?;
+        crate::error::write_atomic(path, text.as_bytes())
+    }
+
+    pub fn family(&self, key: &str) -> Result<&FamilyCoefficients> {
+        self.resources
+            .get(key)
+            .ok_or_else(|| Error::Config(format!("the calibration has no [resources.{key}] section for this part's family")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_parses_and_round_trips() {
+        let cal = Calibration::default();
+        assert_eq!(cal.version, 1);
+        assert!(cal.origin.contains("horowitz"));
+        assert!((poly(&cal.energy.fpm_mul, 8.0) - 0.2).abs() < 1e-9);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cal.toml");
+        cal.save(&path).unwrap();
+        assert_eq!(Calibration::load(&path).unwrap(), cal);
+    }
+
+    #[test]
+    fn bad_files_name_the_field() {
+        let bad = DEFAULT_CALIBRATION.replace("per_mult_lut = 2.0", "per_mystery = 2.0");
+        let e = Calibration::parse(&bad, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(e.contains("c.toml") && e.contains("per_mystery"), "{e}");
+        let bad = DEFAULT_CALIBRATION.replace("version = 1", "version = 7");
+        assert!(Calibration::parse(&bad, Path::new("c.toml")).unwrap_err().to_string().contains("version"));
+    }
+}

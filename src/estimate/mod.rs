@@ -1,0 +1,342 @@
+//! Cost estimates of a quantized network, before any synthesis: QTools-style
+//! inference energy, weight bits, BOPs/EBOPs, the AutoQKeras "bits" size, and
+//! FPGA resources (LUT, FF, DSP, BRAM18) and latency on a target part.
+//!
+//! Input: a [`ModelSpec`] (types only: what the search uses before training) or
+//! a trained [`TrainedModel`] (constant weights known: zero weights are free).
+//! Output: an [`Estimate`] per layer and in total; the CLI (`qforge estimate`)
+//! prints it, the search scores and prunes trials with it.
+//!
+//! ## The resource model is linear in its coefficients
+//! For every layer, [`resources::layer_features`] counts a feature vector
+//! ([`LayerFeatures`]: LUT multiplications, Σ b_w·b_x of LUT products, DSP
+//! slices, adders and their bits, ReLU bits, softmax tables, adder-tree levels,
+//! ...). Every quantity is then
+//!
+//! ```text
+//!     lut = Σ_f coefficient_lut[f] · feature[f]      (likewise ff, dsp, bram18, latency)
+//! ```
+//!
+//! with the coefficients of the part's family read from the calibration file
+//! (`calibration/default.toml`, `[resources.<family>.<quantity>]`, key
+//! `per_<feature>`). Totals are sums over layers, so a calibration can refit
+//! every coefficient by linear regression of reported totals on summed features
+//! ([`Estimate::feature_totals`]). The energy model's coefficients (QTools'
+//! polynomials) also live in the calibration file.
+pub mod calibration;
+pub mod energy;
+pub mod parts;
+pub mod resources;
+
+pub use calibration::Calibration;
+pub use energy::{EnergyOptions, LayerEnergy, MemoryMode};
+pub use parts::{Family, Part};
+pub use resources::{LayerFeatures, Resources, FEATURE_NAMES};
+
+use crate::error::{Error, Result};
+use crate::model::fixed::{infer_accum_type, DEFAULT_TYPE};
+use crate::model::{Activation, FixedNetwork, ModelSpec, TrainedModel};
+use crate::quant::{FixedType, Quantizer};
+use serde::{Deserialize, Serialize};
+
+/// hls4ml's implementation strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    Latency,
+    Resource,
+}
+
+/// What the firmware is built for.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Target {
+    pub part: Part,
+    pub clock_ns: f64,
+    pub reuse_factor: u32,
+    pub strategy: Strategy,
+}
+
+impl Target {
+    pub fn new(part: &str, clock_ns: f64, reuse_factor: u32, strategy: Strategy) -> Result<Target> {
+        if !(clock_ns > 0.0) {
+            return Err(Error::Config(format!("clock period must be positive, got {clock_ns} ns")));
+        }
+        if reuse_factor == 0 {
+            return Err(Error::Config("reuse factor must be at least 1".into()));
+        }
+        Ok(Target { part: parts::lookup(part)?, clock_ns, reuse_factor, strategy })
+    }
+
+    /// The paper's target: VU9P, 5 ns, reuse factor 1, latency strategy.
+    pub fn paper() -> Target {
+        Target::new(parts::PAPER_PART, 5.0, 1, Strategy::Latency).expect("the paper's part is known")
+    }
+}
+
+/// The AutoQKeras "bits" goal's settings (forgiving_bits.py defaults: 8 bits each).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BitsOptions {
+    pub input_bits: u32,
+    pub output_bits: u32,
+    pub ref_bits: u32,
+}
+
+impl Default for BitsOptions {
+    fn default() -> Self {
+        BitsOptions { input_bits: 8, output_bits: 8, ref_bits: 8 }
+    }
+}
+
+/// One dense layer as the estimator sees it: types, and weights when known.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerInput {
+    pub name: String,
+    pub n_in: usize,
+    pub n_out: usize,
+    pub in_type: FixedType,
+    pub kernel_quantizer: Quantizer,
+    pub bias_quantizer: Quantizer,
+    pub activation_quantizer: Quantizer,
+    pub weight_type: FixedType,
+    pub bias_type: FixedType,
+    pub accum_type: FixedType,
+    pub out_type: FixedType,
+    pub activation: Activation,
+    /// Raw constant weights, row-major `[n_in][n_out]` (None before training).
+    pub weights: Option<Vec<i64>>,
+    pub biases: Option<Vec<i64>>,
+}
+
+/// Layers of a spec from its types alone (hls4ml's type rules, as `FixedNetwork` applies them).
+pub fn layers_from_spec(spec: &ModelSpec) -> Result<Vec<LayerInput>> {
+    let mut in_type = spec.input_type;
+    let mut layers = Vec::new();
+    for (block, n_in) in spec.blocks.iter().zip(spec.block_inputs()) {
+        let weight_type = block.kernel_quantizer.fixed_type(false).unwrap_or(DEFAULT_TYPE);
+        let bias_type = block.bias_quantizer.fixed_type(false).unwrap_or(DEFAULT_TYPE);
+        let accum_type = infer_accum_type(&in_type, &weight_type, &bias_type, n_in, true);
+        if accum_type.width > 48 {
+            return Err(Error::Config(format!("layer `{}`: accumulator {accum_type} is wider than 48 bits: use narrower types", block.name)));
+        }
+        let out_type = block.activation_quantizer.fixed_type(true).unwrap_or(accum_type);
+        layers.push(LayerInput {
+            name: block.name.clone(),
+            n_in,
+            n_out: block.units,
+            in_type,
+            kernel_quantizer: block.kernel_quantizer.clone(),
+            bias_quantizer: block.bias_quantizer.clone(),
+            activation_quantizer: block.activation_quantizer.clone(),
+            weight_type,
+            bias_type,
+            accum_type,
+            out_type,
+            activation: block.activation,
+            weights: None,
+            biases: None,
+        });
+        in_type = out_type;
+    }
+    Ok(layers)
+}
+
+/// Layers of a trained model with its constant weights and exact types.
+pub fn layers_from_model(model: &TrainedModel) -> Result<Vec<LayerInput>> {
+    let net = FixedNetwork::from_model(model)?;
+    Ok(net
+        .layers
+        .iter()
+        .zip(&model.spec.blocks)
+        .map(|(l, block)| LayerInput {
+            name: l.name.clone(),
+            n_in: l.n_in,
+            n_out: l.n_out,
+            in_type: l.in_type,
+            kernel_quantizer: block.kernel_quantizer.clone(),
+            bias_quantizer: block.bias_quantizer.clone(),
+            activation_quantizer: block.activation_quantizer.clone(),
+            weight_type: l.weight_type,
+            bias_type: l.bias_type,
+            accum_type: l.accum_type,
+            out_type: l.out_type,
+            activation: l.activation,
+            weights: Some(l.weights.clone()),
+            biases: Some(l.biases.clone()),
+        })
+        .collect())
+}
+
+/// Estimates of one layer.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerEstimate {
+    pub name: String,
+    pub n_in: usize,
+    pub n_out: usize,
+    pub in_type: String,
+    pub weight_type: String,
+    pub accum_type: String,
+    pub out_type: String,
+    pub multiplications: u64,
+    /// Σ over multiplications of b_w·b_x (full widths).
+    pub bops: f64,
+    /// Σ over non-zero constant weights of bits(w)·b_x (bits(w): magnitude bits of
+    /// the weight's odd part); equal to `bops` when weights are unknown.
+    pub ebops: f64,
+    pub zero_weights: u64,
+    /// Bits of the stored kernel and bias.
+    pub weight_bits: u64,
+    /// AutoQKeras size of the dense layer (parameters) and of its activation layer (activations).
+    pub size_parameter_bits: u64,
+    pub size_activation_bits: u64,
+    pub energy: LayerEnergy,
+    pub features: LayerFeatures,
+    pub resources: Resources,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Utilisation {
+    pub lut_percent: f64,
+    pub ff_percent: f64,
+    pub dsp_percent: f64,
+    pub bram18_percent: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Totals {
+    pub energy_pj: f64,
+    pub multiplications: u64,
+    pub bops: f64,
+    pub ebops: f64,
+    pub weight_bits: u64,
+    /// The AutoQKeras "bits" goal: Σ parameter bits + Σ activation bits (input layer included).
+    pub size_bits: u64,
+    pub size_parameter_bits: u64,
+    pub size_activation_bits: u64,
+    pub lut: f64,
+    pub ff: f64,
+    pub dsp: f64,
+    pub bram18: f64,
+    pub latency_cycles: u64,
+    pub latency_ns: f64,
+    /// Initiation interval in cycles (the reuse factor).
+    pub ii_cycles: u64,
+    pub utilisation: Utilisation,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Estimate {
+    pub target: Target,
+    pub energy_options: EnergyOptions,
+    pub calibration_origin: String,
+    /// True when constant weights were known (zero weights free, effective widths).
+    pub weights_known: bool,
+    pub layers: Vec<LayerEstimate>,
+    pub totals: Totals,
+}
+
+impl Estimate {
+    /// Σ of each feature over layers, named: the regressors for calibration.
+    pub fn feature_totals(&self) -> Vec<(&'static str, f64)> {
+        let mut sums = [0.0; 16];
+        for l in &self.layers {
+            for (s, v) in sums.iter_mut().zip(l.features.values()) {
+                *s += v;
+            }
+        }
+        FEATURE_NAMES.iter().copied().zip(sums).collect()
+    }
+}
+
+/// The AutoQKeras bit count of a quantizer: its bits, or `ref_bits` when unquantized.
+fn size_bits(q: &Quantizer, ref_bits: u32) -> u64 {
+    if q.is_float() {
+        ref_bits as u64
+    } else {
+        q.bit_width() as u64
+    }
+}
+
+/// Estimate every cost of `layers` on `target`.
+pub fn estimate(layers: &[LayerInput], cal: &Calibration, target: &Target, energy_opts: &EnergyOptions, bits: &BitsOptions) -> Result<Estimate> {
+    let family = cal.family(target.part.family.key())?;
+    let n = layers.len();
+    let mut out = Vec::with_capacity(n);
+    let mut total_res = Resources::default();
+    // forgiving_bits.py: the InputLayer counts input_bits per input.
+    let mut size_act = layers.first().map_or(0, |l| l.n_in as u64 * bits.input_bits as u64);
+    let mut size_par = 0u64;
+    for (i, layer) in layers.iter().enumerate() {
+        let energy = energy::layer_energy(&cal.energy, energy_opts, layer, i == 0, i + 1 == n);
+        let features = resources::layer_features(layer, target, family);
+        let res = Resources::from_features(&features, family);
+        total_res.add(&res);
+        let mults = (layer.n_in * layer.n_out) as u64;
+        let bx = layer.in_type.width as f64;
+        let bops = mults as f64 * layer.weight_type.width as f64 * bx;
+        let (ebops, zeros) = match &layer.weights {
+            Some(w) => (w.iter().map(|&r| resources::effective_bits(r) as f64 * bx).sum(), w.iter().filter(|&&r| r == 0).count() as u64),
+            None => (bops, 0),
+        };
+        let par = mults * size_bits(&layer.kernel_quantizer, bits.ref_bits) + layer.n_out as u64 * size_bits(&layer.bias_quantizer, bits.ref_bits);
+        let act = match layer.activation {
+            Activation::Linear => 0,
+            Activation::Softmax => bits.output_bits as u64 * layer.n_out as u64,
+            Activation::Relu => size_bits(&layer.activation_quantizer, bits.ref_bits) * layer.n_out as u64,
+        };
+        size_par += par;
+        size_act += act;
+        out.push(LayerEstimate {
+            name: layer.name.clone(),
+            n_in: layer.n_in,
+            n_out: layer.n_out,
+            in_type: layer.in_type.cpp(),
+            weight_type: layer.weight_type.cpp(),
+            accum_type: layer.accum_type.cpp(),
+            out_type: layer.out_type.cpp(),
+            multiplications: mults,
+            bops,
+            ebops,
+            zero_weights: zeros,
+            weight_bits: mults * layer.weight_type.width as u64 + layer.n_out as u64 * layer.bias_type.width as u64,
+            size_parameter_bits: par,
+            size_activation_bits: act,
+            energy,
+            features,
+            resources: res,
+        });
+    }
+    let latency_cycles = total_res.latency_cycles.ceil().max(0.0) as u64;
+    let part = &target.part;
+    let pct = |used: f64, total: u64| 100.0 * used / total as f64;
+    let totals = Totals {
+        energy_pj: out.iter().map(|l| l.energy.total).sum(),
+        multiplications: out.iter().map(|l| l.multiplications).sum(),
+        bops: out.iter().map(|l| l.bops).sum(),
+        ebops: out.iter().map(|l| l.ebops).sum(),
+        weight_bits: out.iter().map(|l| l.weight_bits).sum(),
+        size_bits: size_par + size_act,
+        size_parameter_bits: size_par,
+        size_activation_bits: size_act,
+        lut: total_res.lut.round(),
+        ff: total_res.ff.round(),
+        dsp: total_res.dsp.round(),
+        bram18: total_res.bram18.ceil(),
+        latency_cycles,
+        latency_ns: latency_cycles as f64 * target.clock_ns,
+        ii_cycles: target.reuse_factor as u64,
+        utilisation: Utilisation {
+            lut_percent: pct(total_res.lut, part.lut),
+            ff_percent: pct(total_res.ff, part.ff),
+            dsp_percent: pct(total_res.dsp, part.dsp),
+            bram18_percent: pct(total_res.bram18, part.bram18),
+        },
+    };
+    Ok(Estimate {
+        target: target.clone(),
+        energy_options: *energy_opts,
+        calibration_origin: cal.origin.lines().next().unwrap_or("").to_string(),
+        weights_known: layers.iter().all(|l| l.weights.is_some()),
+        layers: out,
+        totals,
+    })
+}
