@@ -6,7 +6,7 @@ use super::network::TrainedModel;
 use super::softmax::{ceil_log2, SoftmaxTables};
 use super::spec::Activation;
 use crate::error::{Error, Result};
-use crate::quant::{Alpha, Caster, FixedType, Quantizer};
+use crate::quant::{Alpha, Caster, FixedType, Overflow, Quantizer, Rounding};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -37,6 +37,9 @@ pub struct FixedLayer {
 #[derive(Clone, Debug)]
 struct Kernel {
     out_cast: Caster,
+    /// Set when the whole layer can run in i32 (the usual case).
+    all_i32: Option<I32Cast>,
+    bias32: Vec<i32>,
     w32: Vec<i32>,
     bias_at_acc: Vec<i64>,
     product_shift: u32,
@@ -77,6 +80,10 @@ impl FixedLayer {
     fn forward_with(&self, x: &[i64], acc: &mut [i64], out: &mut [i64], sums: &mut [i32]) {
         let k = &self.kernel;
         let acc_frac = self.accum_type.frac();
+        if let Some(cast) = &k.all_i32 {
+            dense_i32(x, &k.w32, &mut sums[..self.n_out], cast, &k.bias32, acc, out, self.activation == Activation::Relu);
+            return;
+        }
         if k.fits_i32 {
             let sums = &mut sums[..self.n_out];
             multiply_accumulate(x, &k.w32, sums);
@@ -102,6 +109,77 @@ impl FixedLayer {
         }
         k.out_cast.cast_slice(acc, out, self.activation == Activation::Relu);
     }
+}
+
+/// The end of a layer in i32 when every value fits: add the bias, ReLU,
+/// round and saturate into the output type (same bits as `Caster`).
+#[derive(Clone, Debug)]
+struct I32Cast {
+    product_shift: u32,
+    shift: u32,
+    rounding: Rounding,
+    min: i32,
+    max: i32,
+}
+
+impl I32Cast {
+    #[inline(always)]
+    fn finish(&self, sums: &mut [i32], bias: &[i32], acc: &mut [i64], out: &mut [i64], relu: bool) {
+        let (ps, shift, min, max) = (self.product_shift, self.shift, self.min, self.max);
+        let half = 1i32 << (shift - 1);
+        let mask = (1i32 << shift) - 1;
+        for (s, &b) in sums.iter_mut().zip(bias) {
+            *s = (*s << ps) + b;
+        }
+        for (a, &s) in acc.iter_mut().zip(sums.iter()) {
+            *a = s as i64;
+        }
+        let floor_of = |s: i32| if relu { s.max(0) >> shift } else { s >> shift };
+        match self.rounding {
+            Rounding::RndConv => {
+                for (o, &s) in out.iter_mut().zip(sums.iter()) {
+                    let v = if relu { s.max(0) } else { s };
+                    let floor = v >> shift;
+                    let rem = v & mask;
+                    let up = (rem > half) | ((rem == half) & (floor & 1 == 1));
+                    *o = (floor + up as i32).clamp(min, max) as i64;
+                }
+            }
+            Rounding::Rnd => {
+                for (o, &s) in out.iter_mut().zip(sums.iter()) {
+                    let v = if relu { s.max(0) } else { s };
+                    *o = ((v + half) >> shift).clamp(min, max) as i64;
+                }
+            }
+            _ => {
+                for (o, &s) in out.iter_mut().zip(sums.iter()) {
+                    *o = floor_of(s).clamp(min, max) as i64;
+                }
+            }
+        }
+    }
+}
+
+/// A whole layer in i32, with the AVX2 build of the loops when available.
+#[allow(clippy::too_many_arguments)]
+fn dense_i32(x: &[i64], w: &[i32], sums: &mut [i32], cast: &I32Cast, bias: &[i32], acc: &mut [i64], out: &mut [i64], relu: bool) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor supports AVX2, checked just above.
+            return unsafe { dense_i32_avx2(x, w, sums, cast, bias, acc, out, relu) };
+        }
+    }
+    multiply_accumulate_portable(x, w, sums);
+    cast.finish(sums, bias, acc, out, relu)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn dense_i32_avx2(x: &[i64], w: &[i32], sums: &mut [i32], cast: &I32Cast, bias: &[i32], acc: &mut [i64], out: &mut [i64], relu: bool) {
+    multiply_accumulate_portable(x, w, sums);
+    cast.finish(sums, bias, acc, out, relu)
 }
 
 /// sums[o] = Σ_i x[i]·w[i][o] in i32 (the caller checked nothing overflows).
@@ -309,6 +387,8 @@ impl Kernel {
     fn placeholder() -> Kernel {
         Kernel {
             out_cast: Caster::new(DEFAULT_TYPE, 0),
+            all_i32: None,
+            bias32: vec![],
             w32: vec![],
             bias_at_acc: vec![],
             product_shift: 0,
@@ -336,7 +416,21 @@ fn build_kernel(layer: &FixedLayer) -> Kernel {
     let acc = &layer.accum_type;
     let acc_cannot_wrap = exact && max_sum <= acc.max_raw() as i128 && (!acc.signed || -max_sum >= acc.min_raw() as i128) && (acc.signed || max_sum == 0);
     let out_cast = Caster::new(layer.out_type, acc_frac);
-    Kernel { out_cast, w32, bias_at_acc, product_shift, fits_i32, exact, acc_cannot_wrap }
+    let out = &layer.out_type;
+    let shift = acc_frac - out.frac();
+    let simple_cast = (1..31).contains(&shift)
+        && out.overflow == Overflow::Sat
+        && matches!(out.rounding, Rounding::RndConv | Rounding::Rnd | Rounding::Trn)
+        && out.width <= 31;
+    let all_i32 = (fits_i32 && acc_cannot_wrap && max_sum < (1i128 << 30) && simple_cast).then(|| I32Cast {
+        product_shift,
+        shift: shift as u32,
+        rounding: out.rounding,
+        min: out.min_raw() as i32,
+        max: out.max_raw() as i32,
+    });
+    let bias32 = if all_i32.is_some() { bias_at_acc.iter().map(|&b| b as i32).collect() } else { vec![] };
+    Kernel { out_cast, all_i32, bias32, w32, bias_at_acc, product_shift, fits_i32, exact, acc_cannot_wrap }
 }
 
 #[cfg(test)]
@@ -353,6 +447,47 @@ mod tests {
         assert_eq!(infer_accum_type(&relu, &w, &w, 32, true), FixedType::signed(18, 7));
         // No bias: no extra integer bit.
         assert_eq!(infer_accum_type(&relu, &w, &w, 32, false), FixedType::signed(17, 6));
+    }
+}
+
+#[cfg(test)]
+mod fast_paths {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// Every fast path gives the bits of the general i128 path.
+    #[test]
+    fn i32_paths_equal_the_general_path() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut fast = 0;
+        for trial in 0..300 {
+            let in_type = if trial % 2 == 0 { FixedType::signed(16, 6) } else { FixedType::unsigned(rng.gen_range(3..9), rng.gen_range(0..3)) };
+            let weight_type = FixedType::signed(rng.gen_range(2..10), rng.gen_range(0..3));
+            let out_type = FixedType::new(rng.gen_range(3..12), rng.gen_range(0..4), rng.gen_bool(0.5))
+                .with_modes(Rounding::ALL[rng.gen_range(0..7)], Overflow::ALL[rng.gen_range(0..4)]);
+            let (n_in, n_out) = (rng.gen_range(1..40), rng.gen_range(1..20));
+            let weights: Vec<i64> = (0..n_in * n_out).map(|_| rng.gen_range(weight_type.min_raw()..=weight_type.max_raw())).collect();
+            let biases: Vec<i64> = (0..n_out).map(|_| rng.gen_range(weight_type.min_raw()..=weight_type.max_raw())).collect();
+            let accum_type = infer_accum_type(&in_type, &weight_type, &weight_type, n_in, true);
+            let activation = if rng.gen_bool(0.5) { Activation::Relu } else { Activation::Linear };
+            let mut layer = FixedLayer {
+                name: "t".into(), n_in, n_out, in_type, weight_type, bias_type: weight_type, accum_type, out_type, activation,
+                weights, biases, kernel: Kernel::placeholder(),
+            };
+            layer.kernel = build_kernel(&layer);
+            fast += layer.kernel.all_i32.is_some() as usize;
+            let mut general = layer.clone();
+            general.kernel.all_i32 = None;
+            general.kernel.fits_i32 = false;
+            for _ in 0..20 {
+                let x: Vec<i64> = (0..n_in).map(|_| if rng.gen_bool(0.3) { 0 } else { rng.gen_range(in_type.min_raw()..=in_type.max_raw()) }).collect();
+                let (mut a1, mut o1, mut a2, mut o2) = (vec![0; n_out], vec![0; n_out], vec![0; n_out], vec![0; n_out]);
+                layer.forward(&x, &mut a1, &mut o1);
+                general.forward(&x, &mut a2, &mut o2);
+                assert_eq!((a1, o1), (a2, o2), "trial {trial}: {in_type} x {weight_type} -> {accum_type} -> {out_type}");
+            }
+        }
+        assert!(fast > 30, "only {fast} layers took the i32 path");
     }
 }
 
