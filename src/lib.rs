@@ -12,6 +12,7 @@ pub mod events;
 pub mod hls;
 pub mod model;
 pub mod quant;
+pub mod rtl;
 pub mod reports;
 pub mod tools;
 pub mod train;

@@ -5,6 +5,7 @@ mod common;
 mod exit_codes;
 mod progress;
 mod report;
+mod rtl;
 mod synth;
 mod train;
 
@@ -34,6 +35,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Run a synthesis tool (Vivado HLS, Vitis HLS, Vivado, Bambu, Yosys) on a project and list its reports.
     Synth(Box<synth::SynthArgs>),
+    /// Write Verilog for a quantized model (shift-add constant multipliers, adder trees, softmax).
+    Rtl(rtl::RtlArgs),
+    /// Simulate the Verilog (Verilator or Icarus) and compare every output bit with the model.
+    RtlSim(rtl::RtlSimArgs),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -45,6 +50,8 @@ pub fn main() -> ExitCode {
         Command::Predict(args) => train::run_predict(args),
         Command::Report(args) => report::run(args),
         Command::Synth(args) => synth::run(*args),
+        Command::Rtl(args) => rtl::run_rtl(args),
+        Command::RtlSim(args) => rtl::run_rtl_sim(args),
     };
     match result {
         Ok(code) => code,

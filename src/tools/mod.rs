@@ -14,6 +14,7 @@
 //! Output: a run folder with logs, `replay.sh`, `invocation.json`, and the
 //! paths of the reports the tool wrote.
 pub mod bambu;
+pub mod hdl;
 pub mod invocation;
 pub mod locate;
 pub mod runner;
