@@ -13,6 +13,7 @@ pub mod events;
 pub mod hls;
 pub mod model;
 pub mod quant;
+pub mod rtl;
 pub mod reports;
 pub mod search;
 pub mod tools;

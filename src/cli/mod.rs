@@ -9,6 +9,7 @@ mod hls;
 mod progress;
 mod report;
 mod search;
+mod rtl;
 mod synth;
 mod train;
 
@@ -46,6 +47,10 @@ pub enum Command {
     Estimate(estimate::EstimateArgs),
     /// Search per-layer quantizers (AutoQKeras-style) under a cost goal and a hardware budget.
     Search(search::SearchArgs),
+    /// Write Verilog for a quantized model (shift-add constant multipliers, adder trees, softmax).
+    Rtl(rtl::RtlArgs),
+    /// Simulate the Verilog (Verilator or Icarus) and compare every output bit with the model.
+    RtlSim(rtl::RtlSimArgs),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -61,6 +66,8 @@ pub fn main() -> ExitCode {
         Command::Csim(args) => csim::run(*args),
         Command::Estimate(args) => estimate::run(args),
         Command::Search(args) => search::run(args),
+        Command::Rtl(args) => rtl::run_rtl(args),
+        Command::RtlSim(args) => rtl::run_rtl_sim(args),
     };
     match result {
         Ok(code) => code,

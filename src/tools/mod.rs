@@ -15,6 +15,7 @@
 //! paths of the reports the tool wrote.
 pub mod bambu;
 pub mod cxx;
+pub mod hdl;
 pub mod invocation;
 pub mod locate;
 pub mod runner;

@@ -339,7 +339,8 @@ fn prepare_run_dir(run_dir: &Path, project_dir: &Path, force: bool) -> Result<()
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))
 }
 
-/// The Verilog Yosys reads: the given files, else the HLS tool's RTL, else `<project>/rtl/*.v`.
+/// The Verilog Yosys reads: the given files, else the HLS tool's RTL, else
+/// `<project>/rtl/*.v`, else `<project>/*.v` (a folder written by `qforge rtl`).
 fn yosys_sources(project_dir: &Path, params: &ScriptParams, opts: &SynthOptions) -> Result<Vec<PathBuf>> {
     if !opts.verilog.is_empty() {
         return Ok(opts
@@ -348,8 +349,11 @@ fn yosys_sources(project_dir: &Path, params: &ScriptParams, opts: &SynthOptions)
             .map(|p| if p.is_absolute() { p.clone() } else { project_dir.join(p) })
             .collect());
     }
-    let candidates =
-        [project_dir.join(&params.project_name).join("solution1").join("syn").join("verilog"), project_dir.join("rtl")];
+    let candidates = [
+        project_dir.join(&params.project_name).join("solution1").join("syn").join("verilog"),
+        project_dir.join("rtl"),
+        project_dir.to_path_buf(),
+    ];
     for dir in &candidates {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .into_iter()
@@ -365,6 +369,10 @@ fn yosys_sources(project_dir: &Path, params: &ScriptParams, opts: &SynthOptions)
     }
     Err(Error::input(
         project_dir,
-        format!("no Verilog for yosys in {} or {}", candidates[0].display(), candidates[1].display()),
+        format!(
+            "no Verilog for yosys in {}, {} or the folder itself",
+            candidates[0].display(),
+            candidates[1].display()
+        ),
     ))
 }

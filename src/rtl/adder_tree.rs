@@ -1,0 +1,128 @@
+//! Balanced adder trees over signed terms `±(x << k)` and a constant, one
+//! logic level per tree level. Signs are carried up the tree so subtraction
+//! replaces negation: only a tree whose every term is negative needs a final
+//! negation. Each node's width comes from its exact value interval, capped at
+//! the accumulator width (two's-complement wrap-around is what the
+//! accumulator does anyway).
+//!
+//! Input: terms from `layer` (CSD digits of weights times inputs, bias).
+//! Output: one signal per tree in the module being built.
+use super::netlist::{literal, signed_bits, ModuleBuilder, SigId};
+
+/// One operand of a tree: a signal shifted left, or a constant.
+#[derive(Clone, Debug)]
+pub struct Term {
+    pub source: Source,
+    /// The node's value is `-(operand)` when set.
+    pub negative: bool,
+    /// Interval of the operand (before `negative`).
+    pub lo: i128,
+    pub hi: i128,
+    /// Logic level at which the operand is available (0: inputs).
+    pub level: u32,
+}
+
+#[derive(Clone, Debug)]
+pub enum Source {
+    Shifted { sig: SigId, shift: u32 },
+    Const(i128),
+}
+
+impl Term {
+    pub fn shifted(m: &ModuleBuilder, sig: SigId, shift: u32, negative: bool, level: u32) -> Term {
+        let s = m.sig(sig);
+        Term { source: Source::Shifted { sig, shift }, negative, lo: s.lo << shift, hi: s.hi << shift, level }
+    }
+    pub fn constant(value: i128, level: u32) -> Term {
+        Term { source: Source::Const(value), negative: false, lo: value, hi: value, level }
+    }
+    fn expr(&self, names: &mut std::slice::Iter<'_, String>) -> String {
+        match &self.source {
+            Source::Shifted { shift: 0, .. } => names.next().expect("operand").clone(),
+            Source::Shifted { shift, .. } => format!("({} <<< {shift})", names.next().expect("operand")),
+            Source::Const(v) => literal(*v, signed_bits(*v, *v) + 1),
+        }
+    }
+    fn operand(&self) -> Option<SigId> {
+        match self.source {
+            Source::Shifted { sig, .. } => Some(sig),
+            Source::Const(_) => None,
+        }
+    }
+}
+
+/// What a tree costs.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct TreeStats {
+    pub adders: u64,
+    pub adder_bits: u64,
+    /// Deepest tree level (0 for a single term).
+    pub depth: u32,
+}
+
+/// Sum `terms` into one signal named `base`, wrapping at `cap` bits.
+/// Returns the signal (not negated: the sum's true value) and its level.
+pub fn sum_tree(m: &mut ModuleBuilder, base: &str, mut terms: Vec<Term>, cap: u32, stats: &mut TreeStats) -> (SigId, u32) {
+    let start = terms.iter().map(|t| t.level).max().unwrap_or(0);
+    if terms.is_empty() {
+        let id = m.assign(&format!("{base}_zero"), (0, 0), None, start + 1, &[], |_| "1'sb0".to_string());
+        return (id, start + 1);
+    }
+    // Constants in one term.
+    let constant: i128 = terms.iter().filter_map(|t| if let Source::Const(v) = t.source { Some(v) } else { None }).sum();
+    terms.retain(|t| !matches!(t.source, Source::Const(_)));
+    if constant != 0 {
+        terms.push(Term::constant(constant, start));
+    }
+    let mut depth = 0;
+    let mut level = start;
+    while terms.len() > 1 {
+        level += 1;
+        depth += 1;
+        let mut next = Vec::with_capacity(terms.len() / 2 + 1);
+        let mut iter = terms.into_iter();
+        let mut k = 0;
+        while let Some(a) = iter.next() {
+            let Some(b) = iter.next() else {
+                next.push(a);
+                break;
+            };
+            // Put a positive term first so that mixed signs subtract.
+            let (a, b) = if a.negative && !b.negative { (b, a) } else { (a, b) };
+            let subtract = a.negative != b.negative;
+            let (lo, hi) = if subtract { (a.lo - b.hi, a.hi - b.lo) } else { (a.lo + b.lo, a.hi + b.hi) };
+            let operands: Vec<SigId> = a.operand().into_iter().chain(b.operand()).collect();
+            let op = if subtract { "-" } else { "+" };
+            let id = m.assign(&format!("{base}_t{depth}_{k}"), (lo, hi), Some(cap), level, &operands, |names| {
+                let mut it = names.iter();
+                let left = a.expr(&mut it);
+                let right = b.expr(&mut it);
+                format!("{left} {op} {right}")
+            });
+            stats.adders += 1;
+            let s = m.sig(id);
+            stats.adder_bits += s.width as u64;
+            next.push(Term { source: Source::Shifted { sig: id, shift: 0 }, negative: a.negative, lo: s.lo, hi: s.hi, level });
+            k += 1;
+        }
+        terms = next;
+    }
+    stats.depth = stats.depth.max(depth);
+    let root = terms.pop().expect("one term");
+    // The root may still be a leaf (one term) or negative: materialise the true value.
+    let plain_signal = matches!(root.source, Source::Shifted { shift: 0, .. }) && !root.negative;
+    if plain_signal {
+        if let Source::Shifted { sig, .. } = root.source {
+            return (sig, level);
+        }
+    }
+    let (lo, hi) = if root.negative { (-root.hi, -root.lo) } else { (root.lo, root.hi) };
+    // A lone term has no tree level of its own: it takes the next one.
+    let at = if depth == 0 { start + 1 } else { level };
+    let operands: Vec<SigId> = root.operand().into_iter().collect();
+    let id = m.assign(&format!("{base}_sum"), (lo, hi), Some(cap), at, &operands, |names| {
+        let e = root.expr(&mut names.iter());
+        if root.negative { format!("-{e}") } else { e }
+    });
+    (id, at)
+}

@@ -1,0 +1,122 @@
+//! One dense layer as one Verilog module (`layerN_dense`, wires `lN_*`):
+//! per output a shift-add tree over the CSD digits of its non-zero weights
+//! and the bias, wrapped to the accumulator, then ReLU and the cast to the
+//! output type, exactly `FixedLayer::forward`.
+//!
+//! Input: a `FixedLayer` and the value intervals of its inputs. Output: the
+//! module text and the output intervals for the next layer.
+use super::adder_tree::{sum_tree, Term, TreeStats};
+use super::cast::{cast, relu};
+use super::csd::csd_digits;
+use super::netlist::{ModuleBuilder, Schedule};
+use crate::error::{Error, Result};
+use crate::model::{Activation, FixedLayer};
+use serde::{Deserialize, Serialize};
+
+/// An interval-typed port between modules.
+#[derive(Clone, Debug)]
+pub struct PortSpec {
+    pub lo: i128,
+    pub hi: i128,
+    pub stage: u32,
+}
+
+/// What a layer's module costs and where it ends.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LayerSummary {
+    pub module: String,
+    pub instance: String,
+    pub n_in: usize,
+    pub n_out: usize,
+    pub nonzero_weights: usize,
+    pub csd_digits: usize,
+    pub adders: u64,
+    pub adder_bits: u64,
+    pub tree_depth: u32,
+    /// Logic levels this layer spans (tree + activation).
+    pub first_level: u32,
+    pub last_level: u32,
+    pub register_bits: u64,
+}
+
+pub struct BuiltLayer {
+    pub verilog: String,
+    pub outputs: Vec<PortSpec>,
+    pub summary: LayerSummary,
+}
+
+/// Build layer `index` (1-based) whose inputs arrive after logic level `start_level`.
+pub fn build_layer(layer: &FixedLayer, index: usize, inputs: &[PortSpec], start_level: u32, schedule: Schedule) -> Result<BuiltLayer> {
+    let acc_frac = layer.accum_type.frac();
+    let prod_frac = layer.in_type.frac() + layer.weight_type.frac();
+    if acc_frac < prod_frac {
+        return Err(Error::Config(format!(
+            "layer `{}`: accumulator {} has fewer fractional bits than the products ({prod_frac}); the RTL writer needs a lossless accumulator",
+            layer.name, layer.accum_type
+        )));
+    }
+    let product_shift = (acc_frac - prod_frac) as u32;
+    let module = format!("layer{index}_dense");
+    let prefix = format!("l{index}_");
+    let mut m = ModuleBuilder::new(&module, &prefix, schedule);
+    let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage)).collect();
+    let cap = layer.accum_type.width;
+    let mut stats = TreeStats::default();
+    let (mut nonzero, mut digits) = (0, 0);
+    let mut sums = Vec::with_capacity(layer.n_out);
+    for o in 0..layer.n_out {
+        let mut terms = Vec::new();
+        for (i, &x) in xs.iter().enumerate() {
+            let w = layer.weights[i * layer.n_out + o];
+            if w == 0 {
+                continue; // zero weights cost nothing
+            }
+            nonzero += 1;
+            for d in csd_digits(w) {
+                digits += 1;
+                terms.push(Term::shifted(&m, x, d.shift + product_shift, d.negative, start_level));
+            }
+        }
+        let bias = layer.accum_type.cast_raw(layer.biases[o], layer.bias_type.frac());
+        if bias != 0 {
+            terms.push(Term::constant(bias as i128, start_level));
+        }
+        let mut tree = TreeStats::default();
+        let (sum, _) = sum_tree(&mut m, &format!("acc{o}"), terms, cap, &mut tree);
+        stats.adders += tree.adders;
+        stats.adder_bits += tree.adder_bits;
+        stats.depth = stats.depth.max(tree.depth);
+        sums.push(sum);
+    }
+    // The activation takes the level after the deepest tree (at least one level).
+    let act_level = start_level + stats.depth.max(0) + 1;
+    let out_stage = schedule.stage_after(act_level);
+    let mut outputs = Vec::new();
+    for (o, &sum) in sums.iter().enumerate() {
+        // The accumulator wraps (the tree already wrapped at its width).
+        let acc = cast(&mut m, sum, acc_frac, &layer.accum_type, &format!("acc{o}_a"), act_level);
+        let pre = match layer.activation {
+            Activation::Relu => relu(&mut m, acc, &format!("y{o}"), act_level),
+            Activation::Linear | Activation::Softmax => acc,
+        };
+        let y = cast(&mut m, pre, acc_frac, &layer.out_type, &format!("y{o}"), act_level);
+        let s = m.sig(y).clone();
+        m.output(&format!("y{o}"), y, out_stage);
+        outputs.push(PortSpec { lo: s.lo, hi: s.hi, stage: out_stage });
+    }
+    let summary = LayerSummary {
+        module: module.clone(),
+        instance: format!("l{index}"),
+        n_in: layer.n_in,
+        n_out: layer.n_out,
+        nonzero_weights: nonzero,
+        csd_digits: digits,
+        adders: stats.adders,
+        adder_bits: stats.adder_bits,
+        tree_depth: stats.depth,
+        first_level: start_level + 1,
+        last_level: act_level,
+        register_bits: m.register_bits,
+    };
+    Ok(BuiltLayer { verilog: m.finish(), outputs, summary })
+}

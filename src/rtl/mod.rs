@@ -1,0 +1,109 @@
+//! The open RTL flow: Verilog for the whole fixed-point network, fully
+//! parallel (constant multiplications as CSD shift-adds, adder trees, ReLU,
+//! casts with every ap_fixed rounding/overflow mode, the table softmax and
+//! argmax), registers every N logic levels, a valid signal, flat ports; and
+//! its bit-exact simulation against `FixedNetwork::predict_raw`.
+//!
+//! Input: a `TrainedModel` (model.json). Output: a folder with one `.v` per
+//! module, `files.f`, `qforge_rtl.json` (manifest) and `qforge_scripts.json`
+//! (so `qforge synth DIR --tool yosys` finds the top); `sim` writes its build
+//! and results under `DIR/sim/`.
+pub mod adder_tree;
+pub mod cast;
+pub mod csd;
+pub mod layer;
+pub mod netlist;
+pub mod sim;
+pub mod softmax;
+pub mod verilog;
+
+pub use layer::LayerSummary;
+pub use sim::{simulate, SimOptions, SimResult, Simulator};
+pub use verilog::{build_design, PortGroup, RtlDesign, RtlManifest, MANIFEST_FILE};
+
+use crate::error::{Error, Result};
+use crate::model::{FixedNetwork, TrainedModel};
+use std::path::{Path, PathBuf};
+
+/// The top module's default name.
+pub const DEFAULT_TOP: &str = "qforge_net";
+
+/// How to write the RTL.
+#[derive(Clone, Debug)]
+pub struct RtlOptions {
+    /// Registers after every N logic levels; 0 = purely combinational.
+    pub pipeline_every: u32,
+    pub top: String,
+}
+
+impl Default for RtlOptions {
+    fn default() -> Self {
+        RtlOptions { pipeline_every: 0, top: DEFAULT_TOP.to_string() }
+    }
+}
+
+/// Refuse layers that have no fixed-point form: a float kernel or bias.
+pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()> {
+    for block in &model.spec.blocks {
+        for (what, q, field) in [("kernel", &block.kernel_quantizer, "kernel_quantizer"), ("bias", &block.bias_quantizer, "bias_quantizer")] {
+            if q.is_float() {
+                return Err(Error::input_at(
+                    model_path,
+                    None,
+                    Some(&format!("layer `{}` {field}", block.name)),
+                    format!(
+                        "the {what} of layer `{}` is float, which has no fixed-point RTL: set {field} = \"quantized_bits(6,0,alpha=1)\" (or another quantizer) for this layer in the spec and retrain",
+                        block.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Generate the design for `model` in memory.
+pub fn generate(model: &TrainedModel, model_path: &Path, opts: &RtlOptions) -> Result<RtlDesign> {
+    check_synthesizable(model, model_path)?;
+    let net = FixedNetwork::from_model(model)?;
+    if !opts.top.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || opts.top.is_empty() {
+        return Err(Error::Config(format!("top module name `{}` is not a Verilog identifier", opts.top)));
+    }
+    build_design(&net, &opts.top, opts.pipeline_every)
+}
+
+/// Write the design into `out_dir`; returns the files written.
+pub fn write_design(design: &RtlDesign, out_dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let mut written = Vec::new();
+    for (name, text) in &design.files {
+        let path = out_dir.join(name);
+        crate::error::write_atomic(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    let list: String = design.files.iter().map(|(n, _)| format!("{n}\n")).collect();
+    let files_f = out_dir.join("files.f");
+    crate::error::write_atomic(&files_f, list.as_bytes())?;
+    written.push(files_f);
+    let manifest = out_dir.join(MANIFEST_FILE);
+    let json = serde_json::to_string_pretty(&design.manifest).expect("manifest serialises");
+    crate::error::write_atomic(&manifest, json.as_bytes())?;
+    written.push(manifest);
+    // What `qforge synth DIR --tool yosys` reads to know the top module.
+    let params = crate::hls::ScriptParams::new(&design.manifest.top);
+    let params_path = out_dir.join(crate::hls::PARAMS_FILE);
+    let json = serde_json::to_string_pretty(&params).expect("params serialise");
+    crate::error::write_atomic(&params_path, json.as_bytes())?;
+    written.push(params_path);
+    Ok(written)
+}
+
+/// Read the manifest of a design folder.
+pub fn load_manifest(dir: &Path) -> Result<RtlManifest> {
+    let path = dir.join(MANIFEST_FILE);
+    if !path.is_file() {
+        return Err(Error::input(&path, "no RTL manifest here: write the design with `qforge rtl --model model.json --out DIR` first"));
+    }
+    let text = crate::error::read_to_string(&path)?;
+    serde_json::from_str(&text).map_err(|e| Error::input_at(&path, Some(e.line()), None, e.to_string()))
+}

@@ -1,0 +1,177 @@
+//! Assembles the Verilog-2005 design: one module per dense layer
+//! (`layerN_dense`, instance `lN`), the output stage (`output_stage`, instance
+//! `out`) and the top module with flat raw-bit ports, a valid chain and the
+//! registers the schedule asks for. Writes one `.v` file per module, the file
+//! list, the manifest `rtl-sim` reads, and the project parameters `qforge
+//! synth --tool yosys` reads (top name).
+//!
+//! Input: a `FixedNetwork`. Output: [`RtlDesign`] (text in memory) and files.
+use super::layer::{build_layer, LayerSummary, PortSpec};
+use super::netlist::{ModuleBuilder, Schedule};
+use super::softmax::build_output;
+use crate::error::Result;
+use crate::model::softmax::ceil_log2;
+use crate::model::FixedNetwork;
+use crate::quant::FixedType;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// The manifest file `qforge rtl` writes beside the Verilog.
+pub const MANIFEST_FILE: &str = "qforge_rtl.json";
+
+/// A group of raw-bit ports `{prefix}{j}`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PortGroup {
+    pub prefix: String,
+    pub count: usize,
+    pub width: u32,
+    pub signed: bool,
+}
+
+impl PortGroup {
+    fn of(prefix: &str, count: usize, t: &FixedType) -> Self {
+        PortGroup { prefix: prefix.to_string(), count, width: t.width, signed: t.signed }
+    }
+}
+
+/// What `rtl-sim` and readers need to know about a generated design.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RtlManifest {
+    pub top: String,
+    pub files: Vec<String>,
+    pub pipeline_every: u32,
+    /// Register stages from `in_valid` to `out_valid` (what the schedule built).
+    pub latency_cycles: u32,
+    /// Logic levels (adder-tree levels, activations, softmax steps).
+    pub levels: u32,
+    pub inputs: PortGroup,
+    pub logits: PortGroup,
+    pub probs: Option<PortGroup>,
+    pub class_bits: u32,
+    /// The output stage: "softmax tables + argmax" or "argmax of logits".
+    pub output_stage: String,
+    pub layers: Vec<LayerSummary>,
+    pub register_bits: u64,
+}
+
+/// The generated design, in memory.
+pub struct RtlDesign {
+    /// (file name, Verilog text)
+    pub files: Vec<(String, String)>,
+    pub manifest: RtlManifest,
+}
+
+pub fn build_design(net: &FixedNetwork, top: &str, pipeline_every: u32) -> Result<RtlDesign> {
+    let schedule = Schedule { every: pipeline_every };
+    let mut files = Vec::new();
+    let mut summaries = Vec::new();
+    let t_in = net.input_type;
+    let mut ports: Vec<PortSpec> =
+        (0..net.n_inputs()).map(|_| PortSpec { lo: t_in.min_raw() as i128, hi: t_in.max_raw() as i128, stage: 0 }).collect();
+    let mut level = 0;
+    let mut register_bits = 0;
+    let mut layer_outputs = Vec::new();
+    for (k, layer) in net.layers.iter().enumerate() {
+        let built = build_layer(layer, k + 1, &ports, level, schedule)?;
+        level = built.summary.last_level;
+        register_bits += built.summary.register_bits;
+        files.push((format!("{}.v", built.summary.module), header(&built.verilog)));
+        summaries.push(built.summary);
+        layer_outputs.push(built.outputs.clone());
+        ports = built.outputs;
+    }
+    let logit_ports = ports.clone();
+    let output = build_output(&logit_ports, net.softmax.as_ref(), level, schedule);
+    register_bits += output.register_bits;
+    files.push(("output_stage.v".to_string(), header(&output.verilog)));
+    let latency = schedule.stage_after(output.last_level);
+
+    // The top module: flat raw ports, instances, output registers, valid chain.
+    let mut m = ModuleBuilder::new(top, "top_", schedule);
+    m.bit_input("rst");
+    m.bit_input("in_valid");
+    let mut body = String::new();
+    let mut current: Vec<usize> = (0..net.n_inputs())
+        .map(|i| m.raw_input(&format!("in_{i}"), t_in.width, t_in.signed, t_in.min_raw() as i128, t_in.max_raw() as i128))
+        .collect();
+    for (k, summary) in summaries.iter().enumerate() {
+        let inst = &summary.instance;
+        let mut conns = vec![".clk(clk)".to_string()];
+        for (i, &x) in current.iter().enumerate() {
+            conns.push(format!(".x{i}({})", m.sig(x).name));
+        }
+        let mut next = Vec::new();
+        for (o, p) in layer_outputs[k].iter().enumerate() {
+            let id = m.external(&format!("{inst}_y{o}"), p.lo, p.hi, p.stage);
+            conns.push(format!(".y{o}({})", m.sig(id).name));
+            next.push(id);
+        }
+        let _ = writeln!(body, "  {} {inst} (\n    {}\n  );", summary.module, conns.join(",\n    "));
+        m.raw_body(&std::mem::take(&mut body));
+        current = next;
+    }
+    let mut conns = vec![".clk(clk)".to_string()];
+    for (i, &x) in current.iter().enumerate() {
+        conns.push(format!(".x{i}({})", m.sig(x).name));
+    }
+    let probs: Vec<usize> = output
+        .probs
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            let id = m.external(&format!("out_prob{j}"), p.lo, p.hi, p.stage);
+            conns.push(format!(".prob{j}({})", m.sig(id).name));
+            id
+        })
+        .collect();
+    let class = m.external("out_class", output.class.lo, output.class.hi, output.class.stage);
+    conns.push(format!(".class_idx({})", m.sig(class).name));
+    m.raw_body(&format!("  output_stage out (\n    {}\n  );\n", conns.join(",\n    ")));
+
+    let out_t = net.layers.last().expect("layers").out_type;
+    for (j, &x) in current.iter().enumerate() {
+        m.raw_output(&format!("logit_{j}"), x, out_t.width, latency);
+    }
+    let prob_group = net.softmax.as_ref().map(|t| {
+        for (j, &p) in probs.iter().enumerate() {
+            m.raw_output(&format!("prob_{j}"), p, t.out_type.width, latency);
+        }
+        PortGroup::of("prob_", probs.len(), &t.out_type)
+    });
+    let class_bits = ceil_log2(net.n_outputs()).max(1);
+    m.raw_output("class_idx", class, class_bits, latency);
+    m.raw_port("output wire out_valid");
+    let valid = match latency {
+        0 => "  assign out_valid = in_valid;\n".to_string(),
+        1 => "  reg valid_q;\n  always @(posedge clk) valid_q <= rst ? 1'b0 : in_valid;\n  assign out_valid = valid_q;\n".to_string(),
+        n => format!(
+            "  reg [{n}:1] valid_q;\n  always @(posedge clk) valid_q <= rst ? {n}'d0 : {{valid_q[{}:1], in_valid}};\n  assign out_valid = valid_q[{n}];\n",
+            n - 1
+        ),
+    };
+    m.raw_body(&valid);
+    register_bits += m.register_bits + latency as u64;
+    files.push((format!("{top}.v"), header(&m.finish())));
+
+    let manifest = RtlManifest {
+        top: top.to_string(),
+        files: files.iter().map(|(n, _)| n.clone()).collect(),
+        pipeline_every,
+        latency_cycles: latency,
+        levels: output.last_level,
+        inputs: PortGroup::of("in_", net.n_inputs(), &t_in),
+        logits: PortGroup::of("logit_", net.n_outputs(), &out_t),
+        probs: prob_group,
+        class_bits,
+        output_stage: if net.softmax.is_some() { "softmax tables + argmax of the softmax outputs" } else { "argmax of the logits" }
+            .to_string(),
+        layers: summaries,
+        register_bits,
+    };
+    Ok(RtlDesign { files, manifest })
+}
+
+fn header(text: &str) -> String {
+    format!("// Written by qforge (`qforge rtl`): Verilog-2005, bit-exact with the fixed-point model.\n`default_nettype none\n{text}`default_nettype wire\n")
+}
+
