@@ -13,5 +13,6 @@ pub mod hls;
 pub mod model;
 pub mod quant;
 pub mod reports;
+pub mod store;
 pub mod tools;
 pub mod train;
