@@ -1,8 +1,11 @@
 //! The command-line edge: argument parsing (clap), progress bars (indicatif),
 //! human tables and `--json` output. Only this module prints; it calls the
 //! library stages and turns their events and results into views.
+mod check;
 mod common;
 mod exit_codes;
+mod history;
+mod ingest;
 mod progress;
 mod report;
 mod synth;
@@ -34,6 +37,12 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Run a synthesis tool (Vivado HLS, Vitis HLS, Vivado, Bambu, Yosys) on a project and list its reports.
     Synth(Box<synth::SynthArgs>),
+    /// List the runs in the history database, filtered by tool, part, status, model, date.
+    History(history::HistoryArgs),
+    /// Import the reports of runs made outside qforge (a folder of tool projects) into the history.
+    Ingest(ingest::IngestArgs),
+    /// Budget gate: fail when a design exceeds its LUT/FF/DSP/BRAM/latency budget; writes JUnit XML.
+    Check(check::CheckArgs),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -45,6 +54,9 @@ pub fn main() -> ExitCode {
         Command::Predict(args) => train::run_predict(args),
         Command::Report(args) => report::run(args),
         Command::Synth(args) => synth::run(*args),
+        Command::History(args) => history::run(args),
+        Command::Ingest(args) => ingest::run(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(code) => code,

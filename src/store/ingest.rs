@@ -115,6 +115,9 @@ pub fn ingest_dir(store: &mut Store, dir: &Path, reporter: &dyn Reporter) -> Res
         }
     }
     for (folder, (reports, mut already)) in groups {
+        if reports.is_empty() && already == 0 {
+            continue; // only unreadable reports here: they are in `errors`
+        }
         let (run_id, added) = if reports.is_empty() {
             (None, 0)
         } else {

@@ -233,12 +233,11 @@ fn has_source(conn: &Connection, source_file: &Path, sha256: &str) -> rusqlite::
 fn insert_run(conn: &Connection, run: &NewRun, status: RunStatus) -> rusqlite::Result<RunId> {
     let kind = run.kind.unwrap_or(RunKind::Synth);
     let finished = if status == RunStatus::Running { "NULL" } else { NOW };
-    let wall = if status == RunStatus::Running { "NULL" } else { "0.0" };
     conn.execute(
         &format!(
             "INSERT INTO runs (kind, model_name, model_hash, quantizers, part, clock_ns, reuse, strategy, tool,
                  tool_version, status, started_at, finished_at, wall_seconds, run_dir, log_path, pid, host)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, {NOW}, {finished}, {wall}, ?12, ?13, ?14, ?15)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, {NOW}, {finished}, NULL, ?12, ?13, ?14, ?15)"
         ),
         params![
             kind.as_str(),
