@@ -45,7 +45,11 @@ impl Budget {
         let file: BudgetFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start));
             let message = e.message().trim().to_string();
-            let field = backticked(&message);
+            let field = if message.contains("unknown field") {
+                backticked(&message)
+            } else {
+                line.and_then(|l| key_at_line(text, l))
+            };
             let message = if message.contains("unknown field") {
                 format!("{message} (in [budget]: part, lut, ff, dsp, bram_18k, uram, latency_cycles, latency_ns, lut_percent, ff_percent, dsp_percent, bram_18k_percent, uram_percent)")
             } else {
@@ -86,6 +90,13 @@ fn key_line(text: &str, key: &str) -> Option<usize> {
         let l = l.trim_start();
         l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
     }).map(|i| i + 1)
+}
+
+/// The key written on a line (`lut = -4` → `lut`).
+fn key_at_line(text: &str, line: usize) -> Option<String> {
+    let (key, _) = text.lines().nth(line.checked_sub(1)?)?.split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty() && !key.starts_with('[')).then(|| key.to_string())
 }
 
 /// The first `name` in a message such as "unknown field `lutt`, expected ...".

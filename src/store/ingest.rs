@@ -53,7 +53,9 @@ fn is_tool_folder(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     matches!(n.as_str(), "report" | "reports" | "syn" | "impl" | "vhdl" | "verilog" | "hls_output" | "synthesis" | "sim")
         || n.starts_with("solution")
+        || n == "prj"
         || n.ends_with("_prj")
+        || n.ends_with(".prj")
         || n.ends_with(".runs")
         || n.starts_with("synth_")
         || n.starts_with("impl_")

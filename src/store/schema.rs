@@ -125,6 +125,11 @@ pub fn version(conn: &Connection) -> rusqlite::Result<u32> {
 /// the version found before. A database newer than this qforge is refused
 /// by the caller (see `Store::open`), never downgraded.
 pub fn migrate(conn: &mut Connection, target: u32) -> rusqlite::Result<u32> {
+    // Up to date: take no write lock, so opening never waits behind busy writers.
+    let seen = version(conn)?;
+    if seen >= target {
+        return Ok(seen);
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found = version(&tx)?;
     for migration in MIGRATIONS.iter().filter(|m| m.version > found && m.version <= target) {
