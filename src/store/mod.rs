@@ -197,6 +197,10 @@ fn db_error(path: &Path, e: rusqlite::Error) -> Error {
         Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
             Error::input(path, format!("not a qforge history database: {e}"))
         }
+        // Foreign keys: a measurement, estimate or job for a run that is not stored.
+        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            Error::Config(format!("{}: refers to a run that is not in the history ({e})", path.display()))
+        }
         _ => Error::io(path, std::io::Error::other(format!("history database: {e}"))),
     }
 }
