@@ -173,7 +173,7 @@ impl<'a> Checker<'a> {
     fn find(&self, counted: Counted) -> Option<Found<'a>> {
         self.synth.iter().find_map(|s| {
             let used = &s.used;
-            let plain = |v: Option<u64>| v.map(|value| Found { value, report: *s, note: None });
+            let plain = |v: Option<u64>| v.map(|value| Found { value, report: s, note: None });
             match counted {
                 Counted::Lut => plain(used.lut),
                 Counted::Ff => plain(used.ff),
@@ -183,7 +183,7 @@ impl<'a> Checker<'a> {
                 Counted::Bram18k => plain(used.bram_18k).or_else(|| {
                     used.bram_tile.map(|t| Found {
                         value: (t * 2.0).ceil() as u64,
-                        report: *s,
+                        report: s,
                         note: Some(format!("{t} BRAM tiles × 2")),
                     })
                 }),
