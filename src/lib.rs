@@ -5,6 +5,7 @@
 //! `data` → `quant`/`model` → `train` → `estimate` → `search` → `hls`/`rtl` →
 //! `tools` → `reports` → `store` → `calibrate` (which feeds `estimate`);
 //! `pipeline` orchestrates them and `cli` is the edge (only it prints).
+pub mod budget;
 pub mod cli;
 pub mod data;
 pub mod error;
@@ -16,5 +17,6 @@ pub mod quant;
 pub mod rtl;
 pub mod reports;
 pub mod search;
+pub mod store;
 pub mod tools;
 pub mod train;

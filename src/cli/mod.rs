@@ -1,11 +1,14 @@
 //! The command-line edge: argument parsing (clap), progress bars (indicatif),
 //! human tables and `--json` output. Only this module prints; it calls the
 //! library stages and turns their events and results into views.
+mod check;
 mod common;
 mod csim;
 mod estimate;
 mod exit_codes;
 mod hls;
+mod history;
+mod ingest;
 mod progress;
 mod report;
 mod search;
@@ -51,6 +54,12 @@ pub enum Command {
     Rtl(rtl::RtlArgs),
     /// Simulate the Verilog (Verilator or Icarus) and compare every output bit with the model.
     RtlSim(rtl::RtlSimArgs),
+    /// List the runs in the history database, filtered by tool, part, status, model, date.
+    History(history::HistoryArgs),
+    /// Import the reports of runs made outside qforge (a folder of tool projects) into the history.
+    Ingest(ingest::IngestArgs),
+    /// Budget gate: fail when a design exceeds its LUT/FF/DSP/BRAM/latency budget; writes JUnit XML.
+    Check(check::CheckArgs),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -68,6 +77,9 @@ pub fn main() -> ExitCode {
         Command::Search(args) => search::run(args),
         Command::Rtl(args) => rtl::run_rtl(args),
         Command::RtlSim(args) => rtl::run_rtl_sim(args),
+        Command::History(args) => history::run(args),
+        Command::Ingest(args) => ingest::run(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(code) => code,

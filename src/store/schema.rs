@@ -1,0 +1,141 @@
+//! The history database's schema and its migrations. The schema version lives
+//! in `PRAGMA user_version`; [`migrate`] applies, in one immediate
+//! transaction, every migration above the version it finds, so several
+//! processes opening one fresh database at once agree on a single upgrade.
+//! Migrations only add: no data is ever dropped.
+use rusqlite::{Connection, TransactionBehavior};
+
+/// One schema step: the version it brings the database to and its SQL.
+pub struct Migration {
+    pub version: u32,
+    pub sql: &'static str,
+}
+
+/// Every migration in order. Version 1 is the first released schema: runs,
+/// the measurements parsed from tool reports, and the model's estimates.
+/// Version 2 adds the `jobs` table (one row per job an executor such as Slurm
+/// ran for a run) and an index for the tool filter.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: r#"
+CREATE TABLE runs (
+    id            INTEGER PRIMARY KEY,
+    kind          TEXT NOT NULL CHECK (kind IN ('synth', 'train', 'search', 'ingest')),
+    model_name    TEXT,
+    model_hash    TEXT,
+    quantizers    TEXT,            -- JSON
+    part          TEXT,
+    clock_ns      REAL,
+    reuse         INTEGER,
+    strategy      TEXT,
+    tool          TEXT,
+    tool_version  TEXT,
+    status        TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed')),
+    started_at    TEXT NOT NULL,   -- UTC, ISO 8601 with milliseconds
+    finished_at   TEXT,
+    wall_seconds  REAL,
+    run_dir       TEXT,
+    log_path      TEXT,
+    error         TEXT,
+    pid           INTEGER,
+    host          TEXT
+);
+CREATE INDEX runs_started ON runs (started_at);
+CREATE INDEX runs_status ON runs (status);
+CREATE INDEX runs_model ON runs (model_name);
+CREATE INDEX runs_part ON runs (part);
+CREATE INDEX runs_run_dir ON runs (run_dir);
+
+CREATE TABLE measurements (
+    id                   INTEGER PRIMARY KEY,
+    run_id               INTEGER NOT NULL REFERENCES runs (id),
+    source_file          TEXT NOT NULL,
+    source_sha256        TEXT,
+    tool                 TEXT NOT NULL,
+    tool_version         TEXT,
+    stage                TEXT,
+    part                 TEXT,
+    report               TEXT NOT NULL,   -- ParsedReport::to_json()
+    lut                  INTEGER,
+    ff                   INTEGER,
+    dsp                  INTEGER,
+    bram_18k             INTEGER,
+    bram_tile            REAL,
+    uram                 INTEGER,
+    latency_best_cycles  INTEGER,
+    latency_worst_cycles INTEGER,
+    ii                   INTEGER,
+    clock_target_ns      REAL,
+    clock_estimated_ns   REAL,
+    total_power_w        REAL,
+    dynamic_power_w      REAL,
+    static_power_w       REAL,
+    junction_temp_c      REAL
+);
+CREATE INDEX measurements_run ON measurements (run_id);
+CREATE INDEX measurements_source ON measurements (source_file, source_sha256);
+
+CREATE TABLE estimates (
+    id             INTEGER PRIMARY KEY,
+    run_id         INTEGER NOT NULL REFERENCES runs (id),
+    estimate       TEXT NOT NULL,   -- JSON as the estimator wrote it
+    lut            INTEGER,
+    ff             INTEGER,
+    dsp            INTEGER,
+    bram_18k       INTEGER,
+    uram           INTEGER,
+    latency_cycles INTEGER,
+    ii             INTEGER
+);
+CREATE INDEX estimates_run ON estimates (run_id);
+"#,
+    },
+    Migration {
+        version: 2,
+        sql: r#"
+CREATE TABLE jobs (
+    id           INTEGER PRIMARY KEY,
+    run_id       INTEGER NOT NULL REFERENCES runs (id),
+    executor     TEXT NOT NULL,   -- 'local', 'slurm', ...
+    external_id  TEXT,            -- e.g. the Slurm job id
+    state        TEXT,            -- as the executor states it (PENDING, RUNNING, COMPLETED, ...)
+    node         TEXT,
+    submitted_at TEXT,
+    finished_at  TEXT
+);
+CREATE INDEX jobs_run ON jobs (run_id);
+CREATE INDEX jobs_external ON jobs (executor, external_id);
+CREATE INDEX measurements_tool ON measurements (tool);
+"#,
+    },
+];
+
+/// The version a database has once [`migrate`] ran.
+pub fn current_version() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// The database's schema version (`PRAGMA user_version`).
+pub fn version(conn: &Connection) -> rusqlite::Result<u32> {
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+}
+
+/// Bring the database up to `target` (at most the current version). Returns
+/// the version found before. A database newer than this qforge is refused
+/// by the caller (see `Store::open`), never downgraded.
+pub fn migrate(conn: &mut Connection, target: u32) -> rusqlite::Result<u32> {
+    // Up to date: take no write lock, so opening never waits behind busy writers.
+    let seen = version(conn)?;
+    if seen >= target {
+        return Ok(seen);
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found = version(&tx)?;
+    for migration in MIGRATIONS.iter().filter(|m| m.version > found && m.version <= target) {
+        tx.execute_batch(migration.sql)?;
+        tx.pragma_update(None, "user_version", migration.version)?;
+    }
+    tx.commit()?;
+    Ok(found)
+}
