@@ -90,6 +90,24 @@ pub fn lookup(name: &str) -> Result<Part> {
     Ok(Part { name: name.trim().to_string(), device: d.device, family: d.family, lut: d.lut, ff: d.ff, dsp: d.dsp, bram18: 2 * d.bram36 })
 }
 
+impl Part {
+    /// The DSP slice's signed multiplier, `a` x `b` bits: 27x18 for the
+    /// DSP48E2 of UltraScale/UltraScale+, 25x18 for the DSP48E1 of 7-series.
+    pub fn dsp_multiplier(&self) -> (u32, u32) {
+        match self.family {
+            Family::UltrascalePlus | Family::Ultrascale => (27, 18),
+            Family::Series7 => (25, 18),
+        }
+    }
+
+    /// Whether an `a` x `b` bit signed product fits one DSP multiplier.
+    pub fn product_fits_dsp(&self, a: u32, b: u32) -> bool {
+        let (wide, narrow) = (a.max(b), a.min(b));
+        let (dsp_a, dsp_b) = self.dsp_multiplier();
+        wide <= dsp_a && narrow <= dsp_b
+    }
+}
+
 pub fn known_devices() -> Vec<&'static str> {
     DEVICES.iter().map(|d| d.device).collect()
 }
@@ -107,6 +125,9 @@ mod tests {
         assert_eq!(lookup("xczu9eg-ffvb1156-2-e").unwrap().dsp, 2520);
         assert_eq!(lookup("xc7a100tcsg324-1").unwrap().family, Family::Series7);
         assert_eq!(lookup("xc7a200t-fbg676-2").unwrap().dsp, 740);
+        let a7 = lookup("xc7a200t-fbg676-2").unwrap();
+        assert!(a7.product_fits_dsp(18, 25) && !a7.product_fits_dsp(27, 18));
+        assert!(lookup(PAPER_PART).unwrap().product_fits_dsp(27, 18));
     }
 
     #[test]

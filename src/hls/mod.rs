@@ -10,14 +10,13 @@
 //! `constraints/`, `hls-templates/`) and replaceable by a user's folder.
 pub mod config;
 pub mod csim;
-pub mod parts;
 pub mod project;
 pub mod scripts;
 pub mod templates;
 
 pub use config::{reuse_factor_valid, valid_reuse_factors, HlsConfig, Strategy};
 pub use csim::{find_ap_types, run_csim, CsimOptions, CsimResult};
-pub use parts::{find_part, Part, PARTS};
+pub use crate::estimate::parts::{lookup as find_part, Part};
 pub use project::{load_meta, write_project, HlsProject, ProjectMeta, WriteOptions, HLS_META_FILE};
 pub use scripts::{
     load_script_params, render_project_scripts, write_build_options, write_if_changed, BuildOptions, HlsBackend,

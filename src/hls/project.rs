@@ -8,7 +8,7 @@
 //! in memory before the first byte is written, so bad input leaves the output
 //! folder as it was. Constants are written as raw integer bits.
 use super::config::{HlsConfig, Strategy};
-use super::parts::Part;
+use crate::estimate::parts::Part;
 use super::scripts::{render_project_scripts, write_if_changed, ScriptParams};
 use super::templates::TemplateSet;
 use crate::error::{Error, Result};
@@ -365,7 +365,7 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         top: top.clone(),
         top_upper: top.to_ascii_uppercase(),
         model_name: model.spec.name.clone(),
-        part: part.name.to_string(),
+        part: part.name.clone(),
         clock_period: config.clock_period_ns,
         strategy: config.strategy.name(),
         reuse: config.reuse_factor,
@@ -423,7 +423,7 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
     files.push((PathBuf::from(HLS_META_FILE), (serde_json::to_string_pretty(&meta).expect("meta serializes") + "\n").into_bytes()));
     let params = ScriptParams {
         backend: config.backend,
-        part: part.name.to_string(),
+        part: part.name.clone(),
         clock_period_ns: config.clock_period_ns,
         io_type: config.io_type.clone(),
         ..ScriptParams::new(&top)
