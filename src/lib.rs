@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod hls;
 pub mod model;
+pub mod pipeline;
 pub mod quant;
 pub mod reports;
 pub mod tools;

@@ -15,8 +15,10 @@
 //! paths of the reports the tool wrote.
 pub mod bambu;
 pub mod invocation;
+pub mod jobs;
 pub mod locate;
 pub mod runner;
+pub mod slurm;
 pub mod synth;
 pub mod vitis_hls;
 pub mod vivado;
