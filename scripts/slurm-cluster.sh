@@ -136,6 +136,18 @@ status() {
   ((ok))
 }
 
+port_taken() { # port -> true when something listens on it
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+start_daemon() { # name, pid file, log file
+  local name="$1" pidfile="$2" log="$3"
+  alive "$pidfile" && return
+  "$(bin "$name")" -f "$conf" || die "$name did not start; see $log"
+  for _ in $(seq 1 20); do alive "$pidfile" && return; sleep 0.25; done
+  die "$name exited right after starting: $(tail -n 1 "$log" 2>/dev/null); see $log"
+}
+
 start() {
   if ((install)); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y slurm-wlm munge >&2
@@ -144,12 +156,16 @@ start() {
   if [[ -f "$conf" ]] && alive "$state/run/slurmctld.pid" && alive "$state/run/slurmd.pid"; then
     say "already running with $conf"
   else
+    local ctld_port="${QFORGE_SLURMCTLD_PORT:-6817}" slurmd_port="${QFORGE_SLURMD_PORT:-6818}"
+    for port in "$ctld_port" "$slurmd_port"; do
+      if port_taken "$port" && ! alive "$state/run/slurmctld.pid" && ! alive "$state/run/slurmd.pid"; then
+        die "port $port is already in use, probably by a Slurm cluster started from another state folder ($(pgrep -a 'slurmctld|slurmd' | tr '\n' ';')); stop it with: $0 stop OTHER_STATE_DIR, or choose other ports with QFORGE_SLURMCTLD_PORT and QFORGE_SLURMD_PORT"
+      fi
+    done
     write_conf
     start_munge
-    alive "$state/run/slurmctld.pid" || "$(bin slurmctld)" -f "$conf" \
-      || die "slurmctld did not start; see $state/log/slurmctld.log"
-    alive "$state/run/slurmd.pid" || "$(bin slurmd)" -f "$conf" \
-      || die "slurmd did not start; see $state/log/slurmd.log"
+    start_daemon slurmctld "$state/run/slurmctld.pid" "$state/log/slurmctld.log"
+    start_daemon slurmd "$state/run/slurmd.pid" "$state/log/slurmd.log"
   fi
   local s=""
   for _ in $(seq 1 60); do

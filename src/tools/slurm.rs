@@ -175,7 +175,7 @@ impl SlurmClient {
             return Ok(Vec::new());
         }
         check("scontrol", &out)?;
-        Ok(out.stdout.lines().filter_map(parse_scontrol_line).collect())
+        Ok(out.stdout.lines().filter_map(parse_scontrol_line).flat_map(expand_array_record).collect())
     }
 
     /// Accounting records, or `None` when the cluster keeps no accounting.
@@ -268,6 +268,36 @@ pub fn parse_scontrol_line(line: &str) -> Option<JobRecord> {
     })
 }
 
+/// A record for a range of array tasks (`10_0-19%4`, `10_[1,3-5]`; pending
+/// tasks not yet split off, or cancelled before they were) becomes one
+/// record per task; one for all the array's remaining tasks gets the id `10_*`.
+pub fn expand_array_record(record: JobRecord) -> Vec<JobRecord> {
+    let Some((array, tasks)) = record.job_id.split_once('_') else { return vec![record] };
+    // NO_VAL: a pending array cancelled before any task was split off; the
+    // record stands for all its remaining tasks.
+    if tasks == "4294967294" {
+        return vec![JobRecord { job_id: format!("{array}_*"), ..record }];
+    }
+    let tasks = tasks.trim_start_matches('[').trim_end_matches(']');
+    let tasks = tasks.split('%').next().unwrap_or("");
+    if tasks.chars().all(|c| c.is_ascii_digit()) {
+        return vec![record];
+    }
+    let mut out = Vec::new();
+    for part in tasks.split(',') {
+        let (lo, hi) = match part.split_once('-') {
+            Some((lo, hi)) => (lo.parse::<u64>().ok(), hi.parse::<u64>().ok()),
+            None => (part.parse().ok(), part.parse().ok()),
+        };
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            for task in lo..=hi.min(lo + 100_000) {
+                out.push(JobRecord { job_id: format!("{array}_{task}"), ..record.clone() });
+            }
+        }
+    }
+    out
+}
+
 /// One line of `sacct -n -P -o JobID,State,ExitCode,NodeList,ElapsedRaw,Reason`.
 pub fn parse_sacct_line(line: &str) -> Option<JobRecord> {
     let fields: Vec<&str> = line.trim().split('|').collect();
@@ -342,6 +372,14 @@ mod tests {
         assert_eq!((r.exit_code, r.signal), (Some(0), Some(15)));
         assert_eq!(r.elapsed_secs, Some(63.0));
         assert_eq!(r.node.as_deref(), Some("vm"));
+    }
+
+    #[test]
+    fn a_range_of_array_tasks_becomes_one_record_each() {
+        let line = "JobId=20 ArrayJobId=20 ArrayTaskId=0-2,5%4 JobState=CANCELLED Reason=None ExitCode=0:0";
+        let ids: Vec<String> =
+            expand_array_record(parse_scontrol_line(line).unwrap()).into_iter().map(|r| r.job_id).collect();
+        assert_eq!(ids, ["20_0", "20_1", "20_2", "20_5"]);
     }
 
     #[test]

@@ -319,9 +319,18 @@ impl Executor for SlurmExecutor {
         arrays.sort_unstable();
         arrays.dedup();
         for array in arrays {
+            let mut remaining_tasks = None;
             for record in self.client.show_job(array)? {
-                if let Some(handle) = by_id.get(record.job_id.as_str()) {
+                if record.job_id.ends_with("_*") {
+                    remaining_tasks = Some(record);
+                } else if let Some(handle) = by_id.get(record.job_id.as_str()) {
                     known.entry(record.job_id.clone()).or_insert_with(|| status_from_record(handle, &record));
+                }
+            }
+            // The record of the tasks never split off covers the rest of the array.
+            if let Some(record) = remaining_tasks {
+                for handle in handles.iter().filter(|h| h.external_id.split('_').next() == Some(array)) {
+                    known.entry(handle.external_id.clone()).or_insert_with(|| status_from_record(handle, &record));
                 }
             }
         }
