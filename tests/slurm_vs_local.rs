@@ -52,7 +52,13 @@ fn twenty_yosys_syntheses_on_slurm_and_locally_give_identical_reports() {
     for (k, (a, b)) in CONSTANTS.iter().zip(results[0].iter().zip(&results[1])) {
         assert_eq!(a, b, "mult{k}: Slurm and local synthesis give the same numbers");
     }
-    let luts: Vec<u64> = results[0].iter().map(|v| v["lut"].as_u64().unwrap_or(0)).collect();
-    assert!(luts.iter().collect::<std::collections::BTreeSet<_>>().len() > 5, "distinct designs: {luts:?}");
-    println!("slurm_vs_local: slurm {:.1} s, local {:.1} s, LUTs per design {luts:?}", times[0].1, times[1].1);
+    // Most constants map to one DSP48E2; small ones (3 = shift and add) to LUTs.
+    let distinct: std::collections::BTreeSet<String> = results[0].iter().map(|v| v.to_string()).collect();
+    assert!(distinct.len() >= 2, "the designs do not all synthesise alike: {distinct:?}");
+    println!(
+        "slurm_vs_local: slurm {:.1} s, local {:.1} s, {} distinct reports over 20 designs",
+        times[0].1,
+        times[1].1,
+        distinct.len()
+    );
 }
