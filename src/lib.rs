@@ -13,6 +13,7 @@ pub mod estimate;
 pub mod events;
 pub mod hls;
 pub mod model;
+pub mod pipeline;
 pub mod quant;
 pub mod rtl;
 pub mod reports;
