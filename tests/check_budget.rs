@@ -250,3 +250,25 @@ fn run_ids_and_folders_from_the_history() {
     assert_eq!(code, 2);
     assert!(err.contains("no run 4242"), "{err}");
 }
+
+/// A Yosys report states no part totals: percentages come from qforge's part table.
+#[test]
+fn percent_budgets_use_the_part_table_for_yosys_reports() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports/yosys/picorv32_yosys0.23_xcup_stat.json");
+    let dir = tempfile::tempdir().unwrap();
+    for (pct, code) in [("0.1", 1), ("1", 0)] {
+        // picorv32: 1 322 LUTs; 0.1 % of the VU9P is 1 182 LUTs, 1 % is 11 822.
+        let budget = dir.path().join(format!("b{pct}.toml"));
+        std::fs::write(&budget, format!("[budget]\npart = \"xcvu9p-flga2104-2L-e\"\nlut_percent = {pct}\n")).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_qforge"))
+            .args(["check", "--part", "xcvu9p-flga2104-2L-e", "--budget"])
+            .arg(&budget)
+            .arg(&fixture)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{pct}%: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("part table"), "{stdout}");
+    }
+}

@@ -60,12 +60,12 @@ impl Verdict {
     }
 }
 
-/// Hook for the part table (`qforge::estimate::parts`, being written): the
-/// part's resource totals when no report states them. Until it lands,
-/// percentages need a report that states `available` (Vivado utilisation,
-/// HLS csynth/export reports do).
-pub fn part_totals_from_table(_part: &str) -> Option<Resources> {
-    None
+/// The part's resource totals from qforge's part table
+/// (`qforge::estimate::parts`), for reports that do not state `available`
+/// (Yosys, Bambu); `None` for a part the table does not know.
+pub fn part_totals_from_table(part: &str) -> Option<Resources> {
+    let p = crate::estimate::parts::lookup(part).ok()?;
+    Some(Resources { lut: Some(p.lut), ff: Some(p.ff), dsp: Some(p.dsp), bram_18k: Some(p.bram18), ..Resources::default() })
 }
 
 /// Part names as tools spell them differ in case, dashes and the `xc` prefix
@@ -292,5 +292,17 @@ impl<'a> Checker<'a> {
             Some(report.source_file.clone()),
             format!("latency {ns} ns{note} {word} budget {limit} ns ({})", report.source_file.display()),
         )
+    }
+}
+
+#[cfg(test)]
+mod part_table_tests {
+    use super::*;
+
+    #[test]
+    fn part_table_gives_totals_for_known_parts_only() {
+        let t = part_totals_from_table("xcvu9p-flga2104-2L-e").unwrap();
+        assert_eq!((t.lut, t.dsp, t.bram_18k), (Some(1_182_240), Some(6_840), Some(4_320)));
+        assert!(part_totals_from_table("xc7z020clg400-1").is_none());
     }
 }

@@ -28,6 +28,10 @@ pub struct CheckArgs {
     pub junit: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
+    /// The part of designs whose reports state none (e.g. Yosys or Bambu
+    /// reports given as files); the store knows it for runs.
+    #[arg(long)]
+    pub part: Option<String>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -38,7 +42,12 @@ pub struct CheckArgs {
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let budget = Budget::from_file(&args.budget)?;
-    let designs = resolve_targets(&args.targets, &args.db.db)?;
+    let mut designs = resolve_targets(&args.targets, &args.db.db)?;
+    if let Some(part) = &args.part {
+        for d in designs.iter_mut().filter(|d| d.part.is_none()) {
+            d.part = Some(part.clone());
+        }
+    }
     let verdicts: Vec<Verdict> = designs.iter().flat_map(|d| budget::check(&budget, d)).collect();
     let failed = verdicts.iter().filter(|v| !v.passed()).count();
     if let Some(path) = &args.junit {
