@@ -75,3 +75,33 @@ fn yosys_errors_are_tool_errors_and_families_are_checked() {
     let bad_family = YosysJob { family: "stratix".into(), ..job };
     assert!(yosys::script(&bad_family, &dir.path().join("s.json")).unwrap_err().to_string().contains("xcup"));
 }
+
+/// A synthesis run goes into the run history like any other run.
+#[test]
+fn yosys_synth_is_recorded_in_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("rtl");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("adder.v"),
+        "module adder(input clk, input [7:0] a, input [7:0] b, output reg [8:0] s);\n always @(posedge clk) s <= a + b;\nendmodule\n",
+    )
+    .unwrap();
+    let db = dir.path().join("history.sqlite");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_qforge"))
+        .args(["synth", "--tool", "yosys", "--top", "adder", "--json", "--db"])
+        .arg(&db)
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = json["history_run"].as_i64().expect("recorded");
+    let hist = std::process::Command::new(env!("CARGO_BIN_EXE_qforge")).args(["history", "--json", "--db"]).arg(&db).output().unwrap();
+    let h: serde_json::Value = serde_json::from_slice(&hist.stdout).unwrap();
+    let text = h.to_string();
+    assert!(text.contains("yosys") && text.contains(&format!("{run}")), "{text}");
+    let lut = json["parsed"][0]["lut"].as_u64().unwrap();
+    assert!(lut > 0);
+    assert!(text.contains(&format!("\"lut\":{lut}")), "the stored run carries the measured LUTs: {text}");
+}

@@ -14,6 +14,7 @@ mod report;
 mod search;
 mod rtl;
 mod synth;
+mod synth_history;
 mod train;
 
 use clap::{Parser, Subcommand};

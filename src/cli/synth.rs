@@ -57,6 +57,8 @@ pub struct SynthArgs {
     /// Yosys: Verilog files to read [default: the HLS RTL or PROJECT/rtl/*.v].
     #[arg(long = "verilog")]
     pub verilog: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: super::history::DbArgs,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -95,8 +97,15 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     for err in &parsed.errors {
         eprintln!("warning: {err}");
     }
+    // Into the run history like every run; a history fault is reported, not fatal.
+    let history = super::synth_history::record(&args.db.db, &args.project, &job, &parsed.reports);
+    if let Err(e) = &history {
+        eprintln!("warning: the run was not recorded in the history: {e}");
+    }
     if args.json {
         super::print_json(&serde_json::json!({
+            "history_run": history.as_ref().ok(),
+            "history_error": history.as_ref().err().map(|e| e.to_string()),
             "tool": job.tool,
             "project": job.project_dir,
             "run_dir": job.run_dir,

@@ -1,0 +1,62 @@
+//! Records a `qforge synth` job in the run history, like every other run:
+//! the model and target when the project says them, the tool and version,
+//! the parsed reports, wall time, status and where the logs are.
+use crate::reports::ParsedReport;
+use crate::store::{NewRun, RunKind, RunStatus, Store};
+use crate::tools::SynthRun;
+use std::path::Path;
+
+/// What the project folder says about the design (model.json, script params).
+fn describe(project: &Path, job: &SynthRun) -> NewRun {
+    let model = crate::model::TrainedModel::load(&project.join("model.json")).ok();
+    let params = crate::hls::load_script_params(project).ok();
+    let quantizers = model.as_ref().map(|m| {
+        serde_json::Value::Object(
+            m.spec
+                .blocks
+                .iter()
+                .map(|b| {
+                    (
+                        b.name.clone(),
+                        serde_json::json!({
+                            "kernel": b.kernel_quantizer.spelling(),
+                            "bias": b.bias_quantizer.spelling(),
+                            "activation": b.activation_quantizer.spelling(),
+                        }),
+                    )
+                })
+                .collect(),
+        )
+    });
+    let model_hash = std::fs::read(project.join("model.json")).ok().map(|b| crate::store::sha256_hex(&b));
+    let first = job.steps.first();
+    NewRun {
+        kind: Some(RunKind::Synth),
+        model_name: model.as_ref().map(|m| m.spec.name.clone()),
+        model_hash,
+        quantizers,
+        part: params.as_ref().map(|p| p.part.clone()),
+        clock_ns: params.as_ref().map(|p| p.clock_period_ns),
+        reuse: None,
+        strategy: None,
+        tool: Some(job.tool.to_string()),
+        tool_version: first.and_then(|s| s.tool_version.clone()),
+        run_dir: Some(job.run_dir.clone()),
+        log_path: first.map(|s| s.result.log_path.clone()),
+    }
+}
+
+/// Store the job; returns the run id.
+pub fn record(db: &Path, project: &Path, job: &SynthRun, reports: &[ParsedReport]) -> crate::error::Result<i64> {
+    let mut store = Store::open(db)?;
+    let id = store.begin_run(&describe(project, job))?;
+    for r in reports {
+        store.add_measurement(id, r)?;
+    }
+    let (status, error) = match &job.failure {
+        None => (RunStatus::Ok, None),
+        Some(e) => (RunStatus::Failed, Some(e.as_str())),
+    };
+    store.finish_run(id, status, error)?;
+    Ok(id.0)
+}
