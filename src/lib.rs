@@ -5,6 +5,7 @@
 //! `data` → `quant`/`model` → `train` → `estimate` → `search` → `hls`/`rtl` →
 //! `tools` → `reports` → `store` → `calibrate` (which feeds `estimate`);
 //! `pipeline` orchestrates them and `cli` is the edge (only it prints).
+pub mod calibrate;
 pub mod cli;
 pub mod data;
 pub mod error;

@@ -1,6 +1,7 @@
 //! The command-line edge: argument parsing (clap), progress bars (indicatif),
 //! human tables and `--json` output. Only this module prints; it calls the
 //! library stages and turns their events and results into views.
+mod calibrate;
 mod common;
 mod csim;
 mod estimate;
@@ -46,6 +47,8 @@ pub enum Command {
     Estimate(estimate::EstimateArgs),
     /// Search per-layer quantizers (AutoQKeras-style) under a cost goal and a hardware budget.
     Search(search::SearchArgs),
+    /// Refit the estimator's coefficients from measured runs (k-fold CV); write a calibration file.
+    Calibrate(Box<calibrate::CalibrateArgs>),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Csim(args) => csim::run(*args),
         Command::Estimate(args) => estimate::run(args),
         Command::Search(args) => search::run(args),
+        Command::Calibrate(args) => calibrate::run(*args),
     };
     match result {
         Ok(code) => code,
