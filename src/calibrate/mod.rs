@@ -281,6 +281,9 @@ impl RunsFolder {
         if target.part.family != wanted.family {
             return Ok(Err(format!("part {part} is not in the family of {}", self.part)));
         }
+        if crate::reports::find_reports(run)?.is_empty() {
+            return Ok(Err("no reports (unfinished run?)".into()));
+        }
         let reports = crate::reports::parse_path(run)?;
         let kinds = report_tools(self.tool);
         let report = reports.iter().find_map(|r| match r {
