@@ -6,6 +6,7 @@
 //! `tools` → `reports` → `store` → `calibrate` (which feeds `estimate`);
 //! `pipeline` orchestrates them and `cli` is the edge (only it prints).
 pub mod budget;
+pub mod calibrate;
 pub mod cli;
 pub mod data;
 pub mod error;

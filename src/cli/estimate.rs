@@ -24,7 +24,7 @@ pub struct EstimateArgs {
     pub reuse_factor: u32,
     #[arg(long, value_enum, default_value = "latency")]
     pub strategy: Strategy,
-    /// Calibration file (TOML) replacing the built-in coefficients.
+    /// Calibration file (TOML); default: $QFORGE_CALIBRATION, else qforge-out/calibration.toml if present, else built-in.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
     /// Where weights live for the energy model (QTools `weights_on_memory`).
@@ -39,7 +39,7 @@ pub struct EstimateArgs {
 
 pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     let _reporter = CliReporter::new(args.json);
-    let cal = Calibration::load_or_default(args.calibration.as_deref())?;
+    let cal = Calibration::discover(args.calibration.as_deref())?;
     let target = Target::new(&args.part, args.clock, args.reuse_factor, args.strategy)?;
     let layers = match (&args.model, &args.spec) {
         (Some(m), _) => estimate::layers_from_model(&TrainedModel::load(m)?)?,

@@ -2,6 +2,7 @@
 //! human tables and `--json` output. Only this module prints; it calls the
 //! library stages and turns their events and results into views.
 mod check;
+mod calibrate;
 mod common;
 mod csim;
 mod estimate;
@@ -61,6 +62,8 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Budget gate: fail when a design exceeds its LUT/FF/DSP/BRAM/latency budget; writes JUnit XML.
     Check(check::CheckArgs),
+    /// Refit the estimator's coefficients from measured runs (k-fold CV); write a calibration file.
+    Calibrate(Box<calibrate::CalibrateArgs>),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -81,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::History(args) => history::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Check(args) => check::run(args),
+        Command::Calibrate(args) => calibrate::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -37,7 +37,7 @@ pub struct SearchArgs {
     /// Return the Pareto front of (accuracy, cost): its models go to pareto/.
     #[arg(long)]
     pub pareto: bool,
-    /// Calibration file (TOML) replacing the built-in coefficients.
+    /// Calibration file (TOML); default: $QFORGE_CALIBRATION, else qforge-out/calibration.toml if present, else built-in.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
     #[arg(long)]
@@ -46,7 +46,7 @@ pub struct SearchArgs {
 
 pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let reporter = CliReporter::new(args.json);
-    let cal = Calibration::load_or_default(args.calibration.as_deref())?;
+    let cal = Calibration::discover(args.calibration.as_deref())?;
     let space = SearchSpace::from_file(&args.space)?;
     let opts = SearchOptions {
         out: args.out.clone(),

@@ -1,13 +1,26 @@
 //! The calibration file: every coefficient of the energy and resource models,
 //! with a version and a record of where the numbers came from. The default is
-//! `calibration/default.toml`, embedded in the binary; `--calibration FILE`
-//! replaces it. The `calibrate` stage refits the coefficients from real reports
-//! and writes a new file with [`Calibration::save`].
+//! `calibration/default.toml`, embedded in the binary. The `calibrate` stage
+//! (`src/calibrate`) refits the coefficients from real reports, adds a
+//! [`Provenance`] record and writes a new file with [`Calibration::save`]
+//! (by default to `qforge-out/calibration.toml`).
+//!
+//! Which file the estimator and the search use ([`Calibration::discover`]):
+//! 1. `--calibration FILE` when given;
+//! 2. else the file named by `$QFORGE_CALIBRATION` (an error if it is missing);
+//! 3. else `qforge-out/calibration.toml` in the current folder, if present
+//!    (what `qforge calibrate` writes by default);
+//! 4. else the embedded default.
 use super::resources::FEATURE_NAMES;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The environment variable naming a calibration file.
+pub const CALIBRATION_ENV: &str = "QFORGE_CALIBRATION";
+/// Where `qforge calibrate` writes and the estimator looks by default.
+pub const DEFAULT_CALIBRATION_PATH: &str = "qforge-out/calibration.toml";
 
 pub const CALIBRATION_VERSION: u32 = 1;
 pub const DEFAULT_CALIBRATION: &str = include_str!("../../calibration/default.toml");
@@ -67,6 +80,36 @@ pub struct Calibration {
     pub energy: EnergyCoefficients,
     /// Keyed by device family (`parts::Family::key`).
     pub resources: BTreeMap<String, FamilyCoefficients>,
+    /// One record per fit that changed this file, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provenance: Vec<Provenance>,
+}
+
+/// Where one fitted section came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// `resources.<family>` or `energy`.
+    pub section: String,
+    /// The coefficients refitted (`lut.per_adder_bit`, `fpm_mul`, ...).
+    pub fitted: Vec<String>,
+    pub tool: String,
+    pub part: String,
+    /// UTC date of the fit (YYYY-MM-DD).
+    pub date: String,
+    pub k_folds: usize,
+    pub seed: u64,
+    /// Names (ids) of the runs the fit used.
+    pub runs: Vec<String>,
+}
+
+/// Where [`Calibration::discover`] found its coefficients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CalibrationSource {
+    Explicit(PathBuf),
+    Environment(PathBuf),
+    OutputFolder(PathBuf),
+    Embedded,
 }
 
 impl Default for Calibration {
@@ -81,6 +124,41 @@ impl Calibration {
         match path {
             Some(p) => Calibration::load(p),
             None => Ok(Calibration::default()),
+        }
+    }
+
+    /// The calibration to use: `explicit`, else `$QFORGE_CALIBRATION`, else
+    /// `qforge-out/calibration.toml` if present, else the embedded default.
+    pub fn discover(explicit: Option<&Path>) -> Result<Calibration> {
+        Ok(Calibration::discover_with_source(explicit)?.0)
+    }
+
+    /// [`Calibration::discover`], also saying where the file came from.
+    pub fn discover_with_source(explicit: Option<&Path>) -> Result<(Calibration, CalibrationSource)> {
+        let env = std::env::var_os(CALIBRATION_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let source = Calibration::discover_source(explicit, env, Path::new(DEFAULT_CALIBRATION_PATH));
+        let cal = match &source {
+            CalibrationSource::Explicit(p) | CalibrationSource::OutputFolder(p) => Calibration::load(p)?,
+            CalibrationSource::Environment(p) => Calibration::load(p).map_err(|e| match e {
+                Error::Io { .. } => Error::input(p, format!("${CALIBRATION_ENV} names this calibration file, but it cannot be read: {e}")),
+                other => other,
+            })?,
+            CalibrationSource::Embedded => Calibration::default(),
+        };
+        Ok((cal, source))
+    }
+
+    /// The discovery rule alone (no file read), for a given environment value
+    /// and default path.
+    pub fn discover_source(explicit: Option<&Path>, env: Option<PathBuf>, default_path: &Path) -> CalibrationSource {
+        if let Some(p) = explicit {
+            CalibrationSource::Explicit(p.to_path_buf())
+        } else if let Some(p) = env {
+            CalibrationSource::Environment(p)
+        } else if default_path.is_file() {
+            CalibrationSource::OutputFolder(default_path.to_path_buf())
+        } else {
+            CalibrationSource::Embedded
         }
     }
 
@@ -123,7 +201,7 @@ impl Calibration {
         Ok(())
     }
 
-    /// Write the calibration (TOML), keeping its version and origin.
+    /// Write the calibration (TOML) atomically, keeping its version and origin.
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = toml::to_string_pretty(self).map_err(|e| Error::Config(format!("calibration does not serialize: {e}")))?;
         crate::error::write_atomic(path, text.as_bytes())
