@@ -131,6 +131,7 @@ impl I32Cast {
         for (s, &b) in sums.iter_mut().zip(bias) {
             *s = (*s << ps) + b;
         }
+        // Batch inference passes no accumulator buffer: it only needs outputs.
         for (a, &s) in acc.iter_mut().zip(sums.iter()) {
             *a = s as i64;
         }
@@ -351,7 +352,8 @@ impl FixedNetwork {
         s.cur[..x.len()].copy_from_slice(x);
         let mut width = x.len();
         for layer in &self.layers {
-            layer.forward_with(&s.cur[..width], &mut s.acc[..layer.n_out], &mut s.next[..layer.n_out], &mut s.sums);
+            let acc = if layer.kernel.all_i32.is_some() { &mut s.acc[..0] } else { &mut s.acc[..layer.n_out] };
+            layer.forward_with(&s.cur[..width], acc, &mut s.next[..layer.n_out], &mut s.sums);
             std::mem::swap(&mut s.cur, &mut s.next);
             width = layer.n_out;
         }
