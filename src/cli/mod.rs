@@ -13,6 +13,7 @@ mod progress;
 mod report;
 mod search;
 mod rtl;
+mod run;
 mod synth;
 mod train;
 
@@ -60,6 +61,8 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Budget gate: fail when a design exceeds its LUT/FF/DSP/BRAM/latency budget; writes JUnit XML.
     Check(check::CheckArgs),
+    /// The end-to-end pipeline: train, search, generate, synthesize (N workers or Slurm), store, calibrate, summary.
+    Run(Box<run::RunArgs>),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -80,6 +83,7 @@ pub fn main() -> ExitCode {
         Command::History(args) => history::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Check(args) => check::run(args),
+        Command::Run(args) => run::run(*args),
     };
     match result {
         Ok(code) => code,
