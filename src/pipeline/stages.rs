@@ -262,6 +262,16 @@ pub fn generate_stage(
         let opts = crate::rtl::RtlOptions { pipeline_every: cfg.generate.pipeline_every, top: crate::rtl::DEFAULT_TOP.to_string() };
         let design = crate::rtl::generate(&model, model_path, &opts)?;
         crate::rtl::write_design(&design, &rtl_dir)?;
+        if cfg.generate.hls {
+            // The HLS project for the Xilinx tools (`qforge synth <dir> --tool vivado_hls`); the open flow does not build it.
+            let hls = crate::hls::HlsConfig {
+                part: cfg.target.part.clone(),
+                clock_period_ns: cfg.target.clock_ns,
+                ..crate::hls::HlsConfig::default()
+            };
+            let options = crate::hls::WriteOptions { force: true, templates: None, test_inputs: None };
+            crate::hls::write_project(&model, &hls, &dir.join(name).join("hls"), &options)?;
+        }
         let t = &est.totals;
         out.push(Candidate {
             name: name.clone(),
