@@ -14,6 +14,7 @@ mod progress;
 mod report;
 mod search;
 mod rtl;
+mod run;
 mod synth;
 mod synth_history;
 mod train;
@@ -64,6 +65,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Refit the estimator's coefficients from measured runs (k-fold CV); write a calibration file.
     Calibrate(Box<calibrate::CalibrateArgs>),
+    /// The end-to-end pipeline: train, search, generate, synthesize (N workers or Slurm), store, calibrate, summary.
+    Run(Box<run::RunArgs>),
 }
 
 /// Parse arguments, run the command, map errors to exit codes.
@@ -85,6 +88,7 @@ pub fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(args),
         Command::Check(args) => check::run(args),
         Command::Calibrate(args) => calibrate::run(*args),
+        Command::Run(args) => run::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -1,3 +1,109 @@
-//! The pipeline: runs the stages' jobs (synthesis, simulation, training
-//! trials) through an [`executor`], locally or on a Slurm cluster.
+//! The pipeline: `qforge run pipeline.toml` runs train → search → generate →
+//! synthesize (jobs on an [`executor`], locally or on a Slurm cluster) →
+//! parse → store → calibrate → summary. Input: a [`config::PipelineConfig`]
+//! (or the embedded default). Output, in the run folder: `stages/<stage>-<hash>/`
+//! (each stage's files and its `done.json`, see [`cache`]), `history.sqlite`
+//! (unless another database is named), `calibration_samples.jsonl`, and
+//! `summary.md`, `summary.html`, `summary.json` with their SVG plots ([`summary`]).
+pub mod cache;
+pub mod config;
 pub mod executor;
+pub mod stages;
+pub mod summary;
+
+use crate::error::Result;
+use crate::estimate::Calibration;
+use crate::events::{Event, Reporter};
+use config::PipelineConfig;
+use serde::Serialize;
+use stages::{Candidate, SearchResult, StageRecord, SynthResult, TrainResult};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Run-time settings from the command line.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub out: PathBuf,
+    /// History database (default `<out>/history.sqlite`).
+    pub db: Option<PathBuf>,
+}
+
+/// Everything a pipeline run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineOutcome {
+    pub name: String,
+    pub pipeline: PathBuf,
+    pub out: PathBuf,
+    pub db: PathBuf,
+    pub stages: Vec<StageRecord>,
+    pub train: TrainResult,
+    pub search: Option<SearchResult>,
+    pub candidates: Vec<Candidate>,
+    pub synth: Vec<SynthResult>,
+    pub calibration_samples: Option<PathBuf>,
+    pub wall_seconds: f64,
+}
+
+impl PipelineOutcome {
+    /// Stages whose result came from an earlier run.
+    pub fn skipped(&self) -> Vec<&str> {
+        self.stages.iter().filter(|s| s.skipped).map(|s| s.stage.as_str()).collect()
+    }
+}
+
+/// Run every stage, skipping those done in an earlier run, and write the summary.
+pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Reporter) -> Result<PipelineOutcome> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&opts.out).map_err(|e| crate::error::Error::io(&opts.out, e))?;
+    // Jobs run in their own folders (and maybe on other machines): absolute paths only.
+    let out = &std::path::absolute(&opts.out).map_err(|e| crate::error::Error::io(&opts.out, e))?;
+    let db = match &opts.db {
+        Some(p) => std::path::absolute(p).map_err(|e| crate::error::Error::io(p, e))?,
+        None => default_db(out),
+    };
+    let cal = Calibration::default();
+    let mut records: Vec<StageRecord> = Vec::new();
+
+    let train = stages::cached_stage(stages::train_key(cfg)?, out, reporter, &mut records, |dir| stages::train_stage(cfg, dir, reporter))?;
+    let search = match stages::search_key(cfg)? {
+        Some(key) => Some(stages::cached_stage(key, out, reporter, &mut records, |dir| stages::search_stage(cfg, dir, &cal, reporter))?),
+        None => None,
+    };
+    let chosen = stages::choose_candidates(cfg, &train, search.as_ref());
+    let gen_key = stages::generate_key(cfg, &chosen)?;
+    let candidates = stages::cached_stage(gen_key.clone(), out, reporter, &mut records, |dir| {
+        stages::generate_stage(cfg, &chosen, &cal, dir, reporter)
+    })?;
+    let synth_key = stages::synth_key(cfg, &gen_key, &db);
+    let synth = stages::cached_stage(synth_key.clone(), out, reporter, &mut records, |dir| {
+        stages::synth_stage(cfg, &candidates, dir, &db, reporter)
+    })?;
+    let calibration_samples = if cfg.calibrate.enabled {
+        let key = cache::StageKey::new("calibrate").text(&synth_key.hash).finish();
+        let (path, n) = stages::cached_stage(key, out, reporter, &mut records, |_| stages::calibrate_stage(cfg, &candidates, &synth, out))?;
+        reporter.event(Event::Log(format!("calibrate: {n} estimated-vs-measured samples in {}", path.display())));
+        Some(path)
+    } else {
+        None
+    };
+    let outcome = PipelineOutcome {
+        name: cfg.name.clone(),
+        pipeline: cfg.path.clone(),
+        out: out.clone(),
+        db: db.clone(),
+        stages: records,
+        train,
+        search,
+        candidates,
+        synth,
+        calibration_samples,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
+    summary::write_summary(&outcome, &db)?;
+    Ok(outcome)
+}
+
+/// The history database a run uses when none is named.
+pub fn default_db(out: &Path) -> PathBuf {
+    out.join("history.sqlite")
+}

@@ -188,6 +188,17 @@ impl<'a> Supervisor<'a> {
                 }
                 if last_state.get(&handle.external_id) != Some(&status.state) || status.state.is_final() {
                     self.record(&handle, &job.label, Some(&status), status.state)?;
+                    if last_state.get(&handle.external_id) != Some(&status.state) {
+                        // One status line per job and change: what each worker is doing.
+                        self.reporter.event(Event::Log(format!(
+                            "{}: {} ({} {}{})",
+                            job.label,
+                            status.state,
+                            kind,
+                            handle.external_id,
+                            status.node.as_deref().map(|n| format!(" on {n}")).unwrap_or_default()
+                        )));
+                    }
                     last_state.insert(handle.external_id.clone(), status.state);
                 }
                 if !status.state.is_final() {

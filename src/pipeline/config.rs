@@ -1,0 +1,308 @@
+//! The pipeline file (`qforge run pipeline.toml`): which model, how much
+//! training and search, what to generate, how many candidates to synthesize
+//! with which tool and time limit, and where the jobs run (`[executor]`, read
+//! by [`super::executor::ExecutorConfig`]). Paths are relative to the file.
+//! Every section has defaults; an unknown key is an error naming the file,
+//! the line and the field.
+//!
+//! ```toml
+//! name = "jet"
+//! [model]
+//! spec = "jet_tagger.toml"
+//! [data]
+//! samples = 40000
+//! [train]
+//! epochs = 3
+//! [search]
+//! space = "jet_space.toml"
+//! max_trials = 6
+//! [generate]
+//! rtl = true
+//! [synth]
+//! candidates = 3
+//! timeout_secs = 900
+//! [executor]
+//! kind = "local"
+//! workers = 2
+//! ```
+use super::executor::ExecutorConfig;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The embedded default pipeline and the files it names (`qforge run` with no file).
+pub const DEFAULT_PIPELINE: &str = include_str!("../../examples/pipeline.toml");
+pub const DEFAULT_MODEL_SPEC: &str = include_str!("../../examples/jet_tagger.toml");
+pub const DEFAULT_SPACE: &str = include_str!("../../examples/jet_space.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// The file this came from (paths are relative to its folder).
+    #[serde(skip)]
+    pub path: PathBuf,
+    #[serde(default = "default_name")]
+    pub name: String,
+    pub model: ModelSection,
+    #[serde(default)]
+    pub data: DataSection,
+    #[serde(default)]
+    pub train: TrainSection,
+    #[serde(default)]
+    pub search: SearchSection,
+    #[serde(default)]
+    pub target: TargetSection,
+    #[serde(default)]
+    pub generate: GenerateSection,
+    #[serde(default)]
+    pub synth: SynthSection,
+    #[serde(default)]
+    pub calibrate: CalibrateSection,
+    #[serde(default)]
+    pub executor: ExecutorConfig,
+}
+
+fn default_name() -> String {
+    "pipeline".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Model description (TOML), relative to the pipeline file.
+    pub spec: PathBuf,
+}
+
+/// The synthetic jets used for training the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSection {
+    pub samples: usize,
+    pub seed: u64,
+    pub split_seed: u64,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        DataSection { samples: 200_000, seed: 1, split_seed: 42 }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSection {
+    /// Override of the spec's epochs.
+    pub epochs: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchSection {
+    pub enabled: bool,
+    /// Search space (TOML), relative to the pipeline file.
+    pub space: Option<PathBuf>,
+    pub max_trials: Option<usize>,
+    pub epochs: Option<usize>,
+    pub samples: Option<usize>,
+    pub seed: Option<u64>,
+    /// `tpe`, `random`, `bayesian`, `hyperband` (as `qforge search --tuner`).
+    pub tuner: Option<String>,
+}
+
+impl Default for SearchSection {
+    fn default() -> Self {
+        SearchSection { enabled: true, space: None, max_trials: None, epochs: None, samples: None, seed: None, tuner: None }
+    }
+}
+
+/// The FPGA the estimates are for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TargetSection {
+    pub part: String,
+    pub clock_ns: f64,
+}
+
+impl Default for TargetSection {
+    fn default() -> Self {
+        TargetSection { part: "xcvu9p-flga2104-2L-e".into(), clock_ns: 5.0 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenerateSection {
+    /// Verilog from the quantized model (`qforge rtl`).
+    pub rtl: bool,
+    /// An hls4ml-shaped HLS project as well (`qforge hls`); not synthesized by the open flow.
+    pub hls: bool,
+    /// Registers after every N logic levels; 0 = combinational (the generator's default).
+    pub pipeline_every: u32,
+}
+
+impl Default for GenerateSection {
+    fn default() -> Self {
+        GenerateSection { rtl: true, hls: false, pipeline_every: 0 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SynthSection {
+    /// `yosys` (the open RTL flow).
+    pub tool: String,
+    /// Yosys `synth_xilinx -family`.
+    pub family: String,
+    /// At most this many candidates are synthesized: the baseline, the search's best, then its Pareto front.
+    pub candidates: usize,
+    pub include_baseline: bool,
+    /// Time limit of each synthesis job.
+    pub timeout_secs: u64,
+    /// Per-candidate time limits overriding `timeout_secs` (a big design may need longer).
+    pub candidate_timeouts: BTreeMap<String, u64>,
+}
+
+impl Default for SynthSection {
+    fn default() -> Self {
+        SynthSection {
+            tool: "yosys".into(),
+            family: "xcup".into(),
+            candidates: 3,
+            include_baseline: true,
+            timeout_secs: 900,
+            candidate_timeouts: BTreeMap::new(),
+        }
+    }
+}
+
+impl SynthSection {
+    pub fn timeout_for(&self, candidate: &str) -> u64 {
+        self.candidate_timeouts.get(candidate).copied().unwrap_or(self.timeout_secs)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalibrateSection {
+    /// Record estimated-vs-measured pairs (`calibration_samples.jsonl`).
+    pub enabled: bool,
+}
+
+impl Default for CalibrateSection {
+    fn default() -> Self {
+        CalibrateSection { enabled: true }
+    }
+}
+
+impl PipelineConfig {
+    pub fn from_file(path: &Path) -> Result<PipelineConfig> {
+        PipelineConfig::from_toml(&crate::error::read_to_string(path)?, path)
+    }
+
+    /// Parse the text of `path`. Errors name the file, the line and the field.
+    pub fn from_toml(text: &str, path: &Path) -> Result<PipelineConfig> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let mut config: PipelineConfig = toml::from_str(text).map_err(|e: toml::de::Error| {
+            let message = e.message().to_string();
+            let field = unknown_field(&message).or_else(|| missing_field(&message));
+            Error::input_at(path, e.span().map(|s| line_of(s.start)), field.as_deref(), message)
+        })?;
+        config.path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        // The executor section's own checks (Slurm settings).
+        ExecutorConfig::from_pipeline_toml(text, path)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |field: &str, msg: &str| Err(Error::input_at(&self.path, None, Some(field), msg));
+        if self.synth.tool != "yosys" {
+            return bad("synth.tool", "only `yosys` (the open RTL flow) runs in the pipeline");
+        }
+        if !self.generate.rtl {
+            return bad("generate.rtl", "the yosys flow synthesizes the generated Verilog: rtl must be true");
+        }
+        if self.synth.candidates == 0 {
+            return bad("synth.candidates", "must be at least 1");
+        }
+        if self.synth.timeout_secs == 0 {
+            return bad("synth.timeout_secs", "must be at least 1");
+        }
+        if self.data.samples < 100 {
+            return bad("data.samples", "must be at least 100");
+        }
+        if self.search.enabled && self.search.space.is_none() {
+            return bad("search.space", "a search needs a space file (or set search.enabled = false)");
+        }
+        Ok(())
+    }
+
+    /// A path of the file, resolved against the file's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.path.parent().unwrap_or(Path::new(".")).join(p)
+        }
+    }
+
+    pub fn spec_path(&self) -> PathBuf {
+        self.resolve(&self.model.spec)
+    }
+
+    pub fn space_path(&self) -> Option<PathBuf> {
+        self.search.space.as_ref().map(|p| self.resolve(p))
+    }
+
+    /// Write the embedded default pipeline and the files it names into
+    /// `dir` and read it from there, so `qforge run` works from any folder.
+    pub fn embedded_default(dir: &Path) -> Result<PipelineConfig> {
+        let write = |name: &str, text: &str| -> Result<PathBuf> {
+            let p = dir.join(name);
+            crate::error::write_atomic(&p, text.as_bytes())?;
+            Ok(p)
+        };
+        write("jet_tagger.toml", DEFAULT_MODEL_SPEC)?;
+        write("jet_space.toml", DEFAULT_SPACE)?;
+        let path = write("pipeline.toml", DEFAULT_PIPELINE)?;
+        PipelineConfig::from_toml(DEFAULT_PIPELINE, &path)
+    }
+}
+
+/// `unknown field `x`, expected ...` → `x`.
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_default_parses() {
+        let c = PipelineConfig::from_toml(DEFAULT_PIPELINE, Path::new("/x/pipeline.toml")).unwrap();
+        assert_eq!(c.spec_path(), Path::new("/x/jet_tagger.toml"));
+        assert!(c.search.enabled && c.synth.candidates >= 1);
+    }
+
+    #[test]
+    fn unknown_keys_name_file_line_and_field() {
+        let text = "name = \"x\"\n[model]\nspec = \"m.toml\"\n[synth]\ncandidatez = 2\n";
+        let err = PipelineConfig::from_toml(text, Path::new("p.toml")).unwrap_err();
+        match &err {
+            Error::Input { path, line, field, .. } => {
+                assert_eq!(path, Path::new("p.toml"));
+                assert_eq!(*line, Some(5));
+                assert_eq!(field.as_deref(), Some("candidatez"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

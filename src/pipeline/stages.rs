@@ -1,0 +1,465 @@
+//! The pipeline's stages, each a function from its inputs to a serializable
+//! result cached in `<out>/stages/<stage>-<hash>/` ([`super::cache`]):
+//! train (the baseline model) → search (quantizer search) → generate (Verilog
+//! and estimates for the chosen candidates) → synthesize (one job per
+//! candidate on the executor; parse its report; store run, estimate and
+//! measurement in the history) → calibrate (estimated-vs-measured samples).
+use super::cache::{StageDir, StageKey};
+use super::config::PipelineConfig;
+use super::executor::{JobSpec, JobState, JsonLedger, Supervisor};
+use crate::data::loaders::DataSource;
+use crate::error::{Error, Result};
+use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Strategy, Target};
+use crate::events::{Event, Reporter};
+use crate::model::{ModelSpec, TrainedModel};
+use crate::reports::ParsedReport;
+use crate::search::space::{SearchSpace, TunerKind};
+use crate::search::{run_search, SearchOptions};
+use crate::store::{NewRun, RunKind, RunStatus, Store};
+use crate::train::session::{prepare_data, train_and_evaluate};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainResult {
+    pub model: PathBuf,
+    pub model_name: String,
+    pub fixed_accuracy: f64,
+    pub float_accuracy: f64,
+}
+
+/// One trained search trial, as the summary plots it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrialPoint {
+    pub id: usize,
+    pub accuracy: f64,
+    pub cost: f64,
+    pub model: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResult {
+    pub out: PathBuf,
+    pub trials: Vec<TrialPoint>,
+    pub best: Option<usize>,
+    pub pareto: Vec<usize>,
+    pub reference_accuracy: f64,
+    pub reference_cost: f64,
+    pub goal: String,
+}
+
+/// Estimated numbers of a candidate (the store's estimate keys).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Numbers {
+    pub lut: Option<u64>,
+    pub ff: Option<u64>,
+    pub dsp: Option<u64>,
+    pub bram_18k: Option<u64>,
+    pub latency_cycles: Option<u64>,
+}
+
+/// A model chosen for synthesis, with its estimate and its Verilog.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Candidate {
+    /// `baseline`, `trial_<id>`.
+    pub name: String,
+    /// Why it was chosen: `baseline`, `best`, `pareto`.
+    pub source: String,
+    pub model: PathBuf,
+    pub model_name: String,
+    pub model_hash: String,
+    pub accuracy: Option<f64>,
+    /// The search's cost (energy or bits), when it came from the search.
+    pub cost: Option<f64>,
+    pub quantizers: serde_json::Value,
+    pub estimate: Numbers,
+    /// `estimate.feature_totals()`: the calibration regressors.
+    pub features: Vec<(String, f64)>,
+    pub rtl_dir: PathBuf,
+    /// Register stages of the generated design (its latency in cycles).
+    pub design_latency_cycles: u64,
+}
+
+/// How one candidate's synthesis ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SynthResult {
+    pub name: String,
+    /// `ok` or `failed`.
+    pub status: String,
+    /// The job's final state (`completed`, `failed`, `timeout`, ...).
+    pub job_state: String,
+    pub reason: Option<String>,
+    pub elapsed_secs: Option<f64>,
+    pub measured: Option<Numbers>,
+    pub tool_version: Option<String>,
+    pub report: Option<PathBuf>,
+    pub log: PathBuf,
+    pub run_id: Option<i64>,
+}
+
+/// Where a stage's result came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageRecord {
+    pub stage: String,
+    pub hash: String,
+    pub dir: PathBuf,
+    pub skipped: bool,
+    pub seconds: f64,
+}
+
+/// Run `body` in the stage's folder unless its `done.json` holds a result.
+pub fn cached_stage<T, F>(key: StageDir, out: &Path, reporter: &dyn Reporter, records: &mut Vec<StageRecord>, body: F) -> Result<T>
+where
+    T: Serialize + serde::de::DeserializeOwned,
+    F: FnOnce(&Path) -> Result<T>,
+{
+    let stage = key.under(out);
+    let started = Instant::now();
+    if let Some(result) = stage.cached::<T>()? {
+        reporter.event(Event::Log(format!("{}: done in an earlier run ({}), skipped", stage.stage, stage.dir.display())));
+        records.push(StageRecord { stage: stage.stage.clone(), hash: stage.hash.clone(), dir: stage.dir.clone(), skipped: true, seconds: 0.0 });
+        return Ok(result);
+    }
+    stage.create()?;
+    reporter.event(Event::Log(format!("{}: running in {}", stage.stage, stage.dir.display())));
+    let result = body(&stage.dir)?;
+    let seconds = started.elapsed().as_secs_f64();
+    stage.mark_done(&result, seconds)?;
+    records.push(StageRecord { stage: stage.stage.clone(), hash: stage.hash.clone(), dir: stage.dir.clone(), skipped: false, seconds });
+    Ok(result)
+}
+
+pub fn train_key(cfg: &PipelineConfig) -> Result<StageDir> {
+    Ok(StageKey::new("train").value(&cfg.model).value(&cfg.data).value(&cfg.train).file(&cfg.spec_path())?.finish())
+}
+
+/// Train the baseline model of the spec on the synthetic jets; writes `model.json`.
+pub fn train_stage(cfg: &PipelineConfig, dir: &Path, reporter: &dyn Reporter) -> Result<TrainResult> {
+    let spec = ModelSpec::from_file(&cfg.spec_path())?;
+    let source = DataSource::Synthetic { samples: cfg.data.samples, seed: cfg.data.seed };
+    let data = prepare_data(&source, &spec, cfg.data.split_seed)?;
+    let (model, _report, eval) = train_and_evaluate(&spec, &data, cfg.train.epochs, reporter)?;
+    let path = dir.join("model.json");
+    model.save(&path)?;
+    Ok(TrainResult { model: path, model_name: spec.name.clone(), fixed_accuracy: eval.fixed_accuracy, float_accuracy: eval.float_accuracy })
+}
+
+pub fn search_key(cfg: &PipelineConfig) -> Result<Option<StageDir>> {
+    let Some(space_path) = cfg.space_path().filter(|_| cfg.search.enabled) else { return Ok(None) };
+    let space = SearchSpace::from_file(&space_path)?;
+    Ok(Some(StageKey::new("search").value(&cfg.search).file(&space_path)?.value(&space.base).finish()))
+}
+
+/// The quantizer search (it resumes its own trials when killed).
+pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporter: &dyn Reporter) -> Result<SearchResult> {
+    let space_path = cfg.space_path().ok_or_else(|| Error::input_at(&cfg.path, None, Some("search.space"), "missing"))?;
+    let space = SearchSpace::from_file(&space_path)?;
+    let tuner = match &cfg.search.tuner {
+        Some(name) => Some(
+            serde_json::from_value::<TunerKind>(serde_json::json!(name))
+                .map_err(|_| Error::input_at(&cfg.path, None, Some("search.tuner"), format!("unknown tuner `{name}` (tpe, random, bayesian, hyperband)")))?,
+        ),
+        None => None,
+    };
+    let opts = SearchOptions {
+        out: dir.to_path_buf(),
+        resume: true,
+        max_trials: cfg.search.max_trials,
+        tuner,
+        seed: cfg.search.seed,
+        epochs: cfg.search.epochs,
+        samples: cfg.search.samples,
+        goal: None,
+        pareto: Some(true),
+        data: None,
+    };
+    let o = run_search(&space, &opts, cal, reporter)?;
+    let trials = o
+        .trials
+        .iter()
+        .filter_map(|t| {
+            Some(TrialPoint { id: t.id, accuracy: t.accuracy?, cost: t.cost, model: t.model.as_ref().map(|m| dir.join(m)) })
+        })
+        .collect();
+    Ok(SearchResult {
+        out: dir.to_path_buf(),
+        trials,
+        best: o.best,
+        pareto: o.pareto.clone(),
+        reference_accuracy: o.reference.accuracy,
+        reference_cost: o.reference.cost,
+        goal: format!("{:?}", o.goal).to_lowercase(),
+    })
+}
+
+/// The models to synthesize: the baseline, the search's best, then the
+/// Pareto front from the most accurate down; at most `synth.candidates`.
+pub fn choose_candidates(cfg: &PipelineConfig, train: &TrainResult, search: Option<&SearchResult>) -> Vec<(String, String, PathBuf, Option<f64>, Option<f64>)> {
+    let mut chosen: Vec<(String, String, PathBuf, Option<f64>, Option<f64>)> = Vec::new();
+    if cfg.synth.include_baseline {
+        chosen.push(("baseline".into(), "baseline".into(), train.model.clone(), Some(train.fixed_accuracy), None));
+    }
+    if let Some(s) = search {
+        let by_id = |id: usize| s.trials.iter().find(|t| t.id == id);
+        let mut order: Vec<(usize, &str)> = s.best.map(|b| (b, "best")).into_iter().collect();
+        let mut front: Vec<&TrialPoint> = s.pareto.iter().filter_map(|&id| by_id(id)).collect();
+        front.sort_by(|a, b| b.accuracy.total_cmp(&a.accuracy));
+        order.extend(front.iter().map(|t| (t.id, "pareto")));
+        for (id, why) in order {
+            let Some(t) = by_id(id) else { continue };
+            let Some(model) = &t.model else { continue };
+            let name = format!("trial_{id}");
+            if chosen.iter().any(|c| c.0 == name) {
+                continue;
+            }
+            chosen.push((name, why.into(), model.clone(), Some(t.accuracy), Some(t.cost)));
+        }
+    }
+    chosen.truncate(cfg.synth.candidates);
+    chosen
+}
+
+pub fn generate_key(cfg: &PipelineConfig, chosen: &[(String, String, PathBuf, Option<f64>, Option<f64>)]) -> Result<StageDir> {
+    let mut key = StageKey::new("generate").value(&cfg.generate).value(&cfg.target);
+    for (name, _, model, _, _) in chosen {
+        key = key.text(name).file(model)?;
+    }
+    Ok(key.finish())
+}
+
+/// Estimate each candidate and write its Verilog to `<dir>/<name>/rtl`.
+pub fn generate_stage(
+    cfg: &PipelineConfig,
+    chosen: &[(String, String, PathBuf, Option<f64>, Option<f64>)],
+    cal: &Calibration,
+    dir: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Candidate>> {
+    let target = Target::new(&cfg.target.part, cfg.target.clock_ns, 1, Strategy::Latency)
+        .map_err(|e| Error::input_at(&cfg.path, None, Some("target.part"), e.to_string()))?;
+    reporter.event(Event::Begin { label: "generate".into(), total: chosen.len() as u64 });
+    let mut out = Vec::new();
+    for (i, (name, source, model_path, accuracy, cost)) in chosen.iter().enumerate() {
+        let bytes = crate::error::read_bytes(model_path)?;
+        let model = TrainedModel::load(model_path)?;
+        let layers = estimate::layers_from_model(&model)?;
+        let est = estimate::estimate(&layers, cal, &target, &EnergyOptions::default(), &BitsOptions::default())?;
+        let quantizers: serde_json::Map<String, serde_json::Value> = layers
+            .iter()
+            .map(|l| {
+                (
+                    l.name.clone(),
+                    serde_json::json!({
+                        "kernel": l.kernel_quantizer.spelling(),
+                        "bias": l.bias_quantizer.spelling(),
+                        "activation": l.activation_quantizer.spelling(),
+                    }),
+                )
+            })
+            .collect();
+        let rtl_dir = dir.join(name).join("rtl");
+        let opts = crate::rtl::RtlOptions { pipeline_every: cfg.generate.pipeline_every, top: crate::rtl::DEFAULT_TOP.to_string() };
+        let design = crate::rtl::generate(&model, model_path, &opts)?;
+        crate::rtl::write_design(&design, &rtl_dir)?;
+        if cfg.generate.hls {
+            // The HLS project for the Xilinx tools (`qforge synth <dir> --tool vivado_hls`); the open flow does not build it.
+            let hls = crate::hls::HlsConfig {
+                part: cfg.target.part.clone(),
+                clock_period_ns: cfg.target.clock_ns,
+                ..crate::hls::HlsConfig::default()
+            };
+            let options = crate::hls::WriteOptions { force: true, templates: None, test_inputs: None };
+            crate::hls::write_project(&model, &hls, &dir.join(name).join("hls"), &options)?;
+        }
+        let t = &est.totals;
+        out.push(Candidate {
+            name: name.clone(),
+            source: source.clone(),
+            model: model_path.clone(),
+            model_name: model.spec.name.clone(),
+            model_hash: crate::store::sha256_hex(&bytes)[..16].to_string(),
+            accuracy: *accuracy,
+            cost: *cost,
+            quantizers: serde_json::Value::Object(quantizers),
+            estimate: Numbers {
+                lut: Some(t.lut.max(0.0) as u64),
+                ff: Some(t.ff.max(0.0) as u64),
+                dsp: Some(t.dsp.max(0.0) as u64),
+                bram_18k: Some(t.bram18.max(0.0) as u64),
+                latency_cycles: Some(t.latency_cycles),
+            },
+            features: est.feature_totals().into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
+            rtl_dir,
+            design_latency_cycles: design.manifest.latency_cycles as u64,
+        });
+        reporter.event(Event::Progress { done: i as u64 + 1, message: name.clone() });
+    }
+    reporter.event(Event::End { message: format!("generated Verilog for {} candidates", out.len()) });
+    Ok(out)
+}
+
+pub fn synth_key(cfg: &PipelineConfig, generate: &StageDir, db: &Path) -> StageDir {
+    StageKey::new("synth").text(&generate.hash).value(&cfg.synth).value(&cfg.executor.kind).text(&db.to_string_lossy()).finish()
+}
+
+/// The synthesis job of one candidate: this qforge binary running
+/// `synth <rtl> --tool yosys` in the job's folder, stopped at its time limit.
+pub fn synth_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge: &Path) -> JobSpec {
+    let job_dir = dir.join(&candidate.name);
+    let run_dir = job_dir.join("yosys");
+    let timeout = cfg.synth.timeout_for(&candidate.name);
+    let timeout_arg = timeout.to_string();
+    let rtl = candidate.rtl_dir.to_string_lossy().to_string();
+    let run = run_dir.to_string_lossy().to_string();
+    let args = [
+        "synth", &rtl, "--tool", "yosys", "--family", &cfg.synth.family, "--json", "--timeout", &timeout_arg, "--run-dir", &run, "--force",
+    ];
+    JobSpec::new(&format!("synth-{}", candidate.name), qforge, &args, &job_dir)
+        .with_output(run_dir.join("stat.json"))
+        // The inner `--timeout` stops Yosys; the job's own limit is the backstop.
+        .with_time_limit(timeout + 60)
+}
+
+/// Synthesize every candidate on the executor; a failing candidate does not
+/// stop the others. Each is stored as one `synth` run with its estimate and
+/// (when it succeeded) its measurement.
+pub fn synth_stage(
+    cfg: &PipelineConfig,
+    candidates: &[Candidate],
+    dir: &Path,
+    db: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Vec<SynthResult>> {
+    let qforge = std::env::current_exe().map_err(|e| Error::Tool(format!("cannot find the qforge binary to run synthesis jobs: {e}")))?;
+    let jobs: Vec<JobSpec> = candidates
+        .iter()
+        .map(|c| {
+            std::fs::create_dir_all(dir.join(&c.name)).map_err(|e| Error::io(dir.join(&c.name), e))?;
+            Ok(synth_job(cfg, c, dir, &qforge))
+        })
+        .collect::<Result<_>>()?;
+    let mut store = Store::open(db)?;
+    store.mark_interrupted_runs()?;
+    let mut run_ids = Vec::new();
+    for (c, job) in candidates.iter().zip(&jobs) {
+        let id = store.begin_run(&NewRun {
+            kind: Some(RunKind::Synth),
+            model_name: Some(c.model_name.clone()),
+            model_hash: Some(c.model_hash.clone()),
+            quantizers: Some(c.quantizers.clone()),
+            part: Some(cfg.target.part.clone()),
+            clock_ns: Some(cfg.target.clock_ns),
+            reuse: Some(1),
+            strategy: Some("latency".into()),
+            tool: Some("yosys".into()),
+            tool_version: None,
+            run_dir: Some(job.cwd.clone()),
+            log_path: Some(job.log_path.clone()),
+        })?;
+        store.add_estimate(id, &serde_json::to_value(&c.estimate).expect("serializes"))?;
+        run_ids.push(id);
+    }
+    let env = crate::tools::ToolEnv::from_process();
+    let executor = cfg.executor.build(dir, env)?;
+    let ledger = JsonLedger::in_run_dir(dir);
+    let supervisor = Supervisor::new(executor.as_ref(), &ledger)
+        .policy(cfg.executor.retry.clone())
+        .poll_interval(cfg.executor.poll_interval())
+        .reporter(reporter);
+    let reports = supervisor.run(&jobs)?;
+    let mut results = Vec::new();
+    for ((c, job), (report, run_id)) in candidates.iter().zip(&jobs).zip(reports.iter().zip(&run_ids)) {
+        let stat = job.outputs[0].clone();
+        let mut result = SynthResult {
+            name: c.name.clone(),
+            status: "failed".into(),
+            job_state: report.status.state.name().into(),
+            reason: report.status.reason.clone(),
+            elapsed_secs: report.status.elapsed_secs,
+            measured: None,
+            tool_version: None,
+            report: None,
+            log: job.log_path.clone(),
+            run_id: Some(run_id.0),
+        };
+        if report.status.state == JobState::Completed {
+            match parse_measurement(&stat) {
+                Ok(parsed) => {
+                    store.add_measurement(*run_id, &parsed)?;
+                    if let ParsedReport::Synth(s) = &parsed {
+                        result.measured = Some(Numbers {
+                            lut: s.used.lut,
+                            ff: s.used.ff,
+                            dsp: s.used.dsp,
+                            bram_18k: s.used.bram_18k,
+                            latency_cycles: Some(c.design_latency_cycles),
+                        });
+                        result.tool_version = s.tool_version.clone();
+                    }
+                    result.status = "ok".into();
+                    result.report = Some(stat.clone());
+                }
+                Err(e) => result.reason = Some(e.to_string()),
+            }
+        } else {
+            let first_error = std::fs::read_to_string(&job.log_path)
+                .ok()
+                .and_then(|log| log.lines().find(|l| l.starts_with("error:")).map(str::to_string));
+            let why = first_error.or(result.reason.take()).unwrap_or_else(|| format!("synthesis job ended {}", report.status.state));
+            result.reason = Some(format!("{why} (log {})", job.log_path.display()));
+        }
+        let status = if result.status == "ok" { RunStatus::Ok } else { RunStatus::Failed };
+        store.finish_run(*run_id, status, result.reason.as_deref())?;
+        reporter.event(Event::Log(format!(
+            "{}: {} ({}){}",
+            c.name,
+            result.status,
+            result.job_state,
+            result.measured.as_ref().and_then(|m| m.lut).map(|l| format!(", {l} LUT measured")).unwrap_or_default()
+        )));
+        results.push(result);
+    }
+    Ok(results)
+}
+
+fn parse_measurement(stat: &Path) -> Result<ParsedReport> {
+    crate::reports::parse_path(stat)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::input(stat, "no synthesis numbers in the report"))
+}
+
+/// The calibration stage. The calibration module (`src/calibrate`, `qforge
+/// calibrate --samples-file`) fits coefficients from these pairs; for now
+/// this stage records them: one JSON object per synthesized candidate in
+/// `<out>/calibration_samples.jsonl` with `name`, `model_hash`, `part`,
+/// `tool`, `feature_names`, `features` (same order; `Estimate::feature_totals`),
+/// `estimated` and `measured` (`lut`, `ff`, `dsp`, `bram_18k`, `latency_cycles`).
+/// Returns the file and the number of samples.
+pub fn calibrate_stage(cfg: &PipelineConfig, candidates: &[Candidate], synth: &[SynthResult], out: &Path) -> Result<(PathBuf, usize)> {
+    let path = out.join("calibration_samples.jsonl");
+    let mut text = String::new();
+    let mut n = 0;
+    for (c, s) in candidates.iter().zip(synth) {
+        let Some(measured) = &s.measured else { continue };
+        let line = serde_json::json!({
+            "name": c.name,
+            "model_name": c.model_name,
+            "model_hash": c.model_hash,
+            "part": cfg.target.part,
+            "clock_ns": cfg.target.clock_ns,
+            "tool": "yosys",
+            "tool_version": s.tool_version,
+            "feature_names": c.features.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            "features": c.features.iter().map(|(_, v)| v).collect::<Vec<_>>(),
+            "estimated": c.estimate,
+            "measured": measured,
+        });
+        text.push_str(&line.to_string());
+        text.push('\n');
+        n += 1;
+    }
+    crate::error::write_atomic(&path, text.as_bytes())?;
+    Ok((path, n))
+}
