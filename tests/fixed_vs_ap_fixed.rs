@@ -1,7 +1,7 @@
 //! The Rust ap_fixed model against the real Xilinx headers: casts between random
 //! types in every rounding and overflow mode, conversions from double, and
 //! products, computed by g++-compiled `ap_fixed` and by `FixedType`, bit for bit.
-mod support;
+mod hls_support;
 
 use qforge::quant::{FixedType, Overflow, Rounding};
 use rand::{Rng, SeedableRng};
@@ -43,7 +43,7 @@ fn from_bits(bits: u64, t: &FixedType) -> i64 {
 
 #[test]
 fn casts_doubles_and_products_match_xilinx_ap_fixed() {
-    let ap = support::ap_types_dir();
+    let ap = hls_support::ap_types();
     let mut rng = ChaCha8Rng::seed_from_u64(2021);
     let cases: Vec<Case> = (0..70)
         .map(|_| {
