@@ -68,22 +68,19 @@ impl Default for EnergyOptions {
 }
 
 /// qenergy.py `memory_read_energy`: bring `total_bits` in from memory.
-pub fn memory_read_energy(c: &EnergyCoefficients, is_input_layer: bool, mut mode: MemoryMode, rd_wr_on_io: bool, total_bits: f64) -> f64 {
-    if is_input_layer {
-        mode = if rd_wr_on_io { MemoryMode::Dram } else { MemoryMode::Sram };
-    }
-    let bits_log2 = total_bits.max(c.min_sram_size).log2();
-    let sram = (total_bits * c.sram_mul_factor).ceil() * poly(&c.sram_rd, bits_log2).max(0.0);
-    match mode {
-        MemoryMode::Fixed => 0.0,
-        MemoryMode::Sram => sram,
-        MemoryMode::Dram => poly(&c.dram_rd, total_bits).max(0.0) + if rd_wr_on_io { sram } else { 0.0 },
-    }
+pub fn memory_read_energy(c: &EnergyCoefficients, is_input_layer: bool, mode: MemoryMode, rd_wr_on_io: bool, total_bits: f64) -> f64 {
+    memory_energy(c, is_input_layer, mode, rd_wr_on_io, total_bits)
 }
 
 /// qenergy.py `memory_write_energy`: write `total_bits` out to memory.
-pub fn memory_write_energy(c: &EnergyCoefficients, is_output_layer: bool, mut mode: MemoryMode, rd_wr_on_io: bool, total_bits: f64) -> f64 {
-    if is_output_layer {
+pub fn memory_write_energy(c: &EnergyCoefficients, is_output_layer: bool, mode: MemoryMode, rd_wr_on_io: bool, total_bits: f64) -> f64 {
+    memory_energy(c, is_output_layer, mode, rd_wr_on_io, total_bits)
+}
+
+/// Both directions cost the same in QTools' model; a layer at the network's
+/// edge (`at_io`) talks to DRAM or SRAM whatever the memory mode.
+fn memory_energy(c: &EnergyCoefficients, at_io: bool, mut mode: MemoryMode, rd_wr_on_io: bool, total_bits: f64) -> f64 {
+    if at_io {
         mode = if rd_wr_on_io { MemoryMode::Dram } else { MemoryMode::Sram };
     }
     let bits_log2 = total_bits.max(c.min_sram_size).log2();
