@@ -26,7 +26,7 @@ fn real_yosys_synthesises_an_adder_to_xilinx_cells() {
     let env = ToolEnv::from_process();
     let located = yosys::locate(&env).expect("yosys must be installed");
     assert!(located.version.as_deref().is_some_and(|v| v.starts_with("0.")), "{located:?}");
-    let job = YosysJob { verilog_files: vec![verilog], top: "adder8".into(), family: "xcup".into() };
+    let job = YosysJob { verilog_files: vec![verilog], top: "adder8".into(), family: "xcup".into(), write_netlist: true };
     let inv = yosys::prepare(&located, &job, dir.path(), &run_dir, Duration::from_secs(300), &env).unwrap();
     let result = run(&inv, &Silent).unwrap();
     assert_eq!(result.outcome, Outcome::Success, "log: {}", result.log_path.display());
@@ -38,6 +38,12 @@ fn real_yosys_synthesises_an_adder_to_xilinx_cells() {
     assert!(stat_cells(&stat) > 0);
     assert!(cells.get("FDRE").is_some(), "the register maps to FDRE: {cells}");
     assert!(cells.as_object().unwrap().keys().any(|k| k.starts_with("CARRY8") || k.starts_with("LUT")), "{cells}");
+    // The mapped netlist, asked for, holds the same cells.
+    let netlist: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join(yosys::NETLIST_FILE)).unwrap()).unwrap();
+    let netlist_cells = netlist["modules"]["adder8"]["cells"].as_object().expect("top module cells");
+    assert_eq!(netlist_cells.len() as u64, stat_cells(&stat));
+    assert!(netlist_cells.values().any(|c| c["type"] == "FDRE"));
 }
 
 #[test]
@@ -64,7 +70,7 @@ fn yosys_errors_are_tool_errors_and_families_are_checked() {
     std::fs::write(&broken, "module broken(input a; endmodule\n").unwrap();
     let env = ToolEnv::from_process();
     let located = yosys::locate(&env).unwrap();
-    let job = YosysJob { verilog_files: vec![broken.clone()], top: "broken".into(), family: "xcup".into() };
+    let job = YosysJob { verilog_files: vec![broken.clone()], top: "broken".into(), family: "xcup".into(), write_netlist: false };
     let inv = yosys::prepare(&located, &job, dir.path(), dir.path(), Duration::from_secs(60), &env).unwrap();
     match run(&inv, &Silent).unwrap().outcome {
         Outcome::ToolError { first_error_line: Some(line), .. } => {
@@ -73,7 +79,7 @@ fn yosys_errors_are_tool_errors_and_families_are_checked() {
         other => panic!("expected a tool error, got {other:?}"),
     }
     let bad_family = YosysJob { family: "stratix".into(), ..job };
-    assert!(yosys::script(&bad_family, &dir.path().join("s.json")).unwrap_err().to_string().contains("xcup"));
+    assert!(yosys::script(&bad_family, &dir.path().join("s.json"), &dir.path().join("n.json")).unwrap_err().to_string().contains("xcup"));
 }
 
 /// A synthesis run goes into the run history like any other run.

@@ -172,7 +172,7 @@ fn cast_expr(acc: &str, l: usize, o: usize, acc_t: &FixedType, out: &FixedType, 
 pub fn synth_probe(run_dir: &Path, verilog_file: &Path, top: &str, family: Family, timeout: Duration, reporter: &dyn Reporter) -> Result<SynthReport> {
     let env = ToolEnv::from_process();
     let located = yosys::locate(&env)?;
-    let job = yosys::YosysJob { verilog_files: vec![verilog_file.to_path_buf()], top: top.to_string(), family: yosys_family(family).to_string() };
+    let job = yosys::YosysJob { verilog_files: vec![verilog_file.to_path_buf()], top: top.to_string(), family: yosys_family(family).to_string(), write_netlist: false };
     let invocation = yosys::prepare(&located, &job, run_dir, run_dir, timeout, &env)?;
     let result = tools::run(&invocation, reporter)?;
     if !result.outcome.is_success() {

@@ -57,6 +57,10 @@ pub struct SynthArgs {
     /// Yosys: Verilog files to read [default: the HLS RTL or PROJECT/rtl/*.v].
     #[arg(long = "verilog")]
     pub verilog: Vec<PathBuf>,
+    /// Yosys: also write the mapped netlist as JSON (RUN_DIR/netlist.json),
+    /// which `qforge netlist-sim` simulates for switching activity.
+    #[arg(long)]
+    pub netlist: bool,
     #[command(flatten)]
     pub db: super::history::DbArgs,
     /// Print one JSON object on stdout.
@@ -81,6 +85,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     options.bambu.simulate = args.simulate;
     options.yosys_family = args.family;
     options.verilog = args.verilog;
+    options.yosys_netlist = args.netlist;
 
     let reporter = Spinner::new();
     let job = match tools::synth(&args.project, &options, &reporter) {

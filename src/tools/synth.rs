@@ -43,6 +43,8 @@ pub struct SynthOptions {
     pub yosys_family: String,
     /// Yosys: the Verilog to read; empty takes the HLS tool's RTL or `<project>/rtl/*.v`.
     pub verilog: Vec<PathBuf>,
+    /// Yosys: also write the mapped netlist (`netlist.json`).
+    pub yosys_netlist: bool,
 }
 
 impl SynthOptions {
@@ -62,6 +64,7 @@ impl SynthOptions {
             bambu: BambuOptions::default(),
             yosys_family: "xcup".to_string(),
             verilog: Vec::new(),
+            yosys_netlist: false,
         }
     }
 }
@@ -190,6 +193,7 @@ pub fn synth(project_dir: &Path, opts: &SynthOptions, reporter: &dyn Reporter) -
                 verilog_files: yosys_sources(&project_dir, &params, opts)?,
                 top: params.top.clone(),
                 family: opts.yosys_family.clone(),
+                write_netlist: opts.yosys_netlist,
             };
             yosys::prepare(&located, &job, &project_dir, &run_dir, opts.timeout, &opts.env)?
         }

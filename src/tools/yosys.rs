@@ -29,10 +29,16 @@ pub struct YosysJob {
     pub top: String,
     /// `xcup` (UltraScale+), `xcu`, `xc7`, …
     pub family: String,
+    /// Also write the mapped netlist as Yosys JSON (`netlist.json` in the run
+    /// folder), for gate-level simulation and switching activity.
+    pub write_netlist: bool,
 }
 
+/// File name of the mapped netlist in the run folder.
+pub const NETLIST_FILE: &str = "netlist.json";
+
 /// The Yosys script for `job`, writing its statistics to `stat_json`.
-pub fn script(job: &YosysJob, stat_json: &Path) -> Result<String> {
+pub fn script(job: &YosysJob, stat_json: &Path, netlist_json: &Path) -> Result<String> {
     if !FAMILIES.contains(&job.family.as_str()) {
         return Err(Error::Config(format!("yosys family `{}` is not one of {}", job.family, FAMILIES.join(", "))));
     }
@@ -54,6 +60,9 @@ pub fn script(job: &YosysJob, stat_json: &Path) -> Result<String> {
         return Err(Error::Config(format!("yosys cannot write its statistics to a path with spaces: {stat}")));
     }
     text.push_str(&format!("tee -q -o {stat} stat -json\n"));
+    if job.write_netlist {
+        text.push_str(&format!("write_json {}\n", quote(netlist_json)));
+    }
     Ok(text)
 }
 
@@ -68,7 +77,12 @@ pub fn prepare(
 ) -> Result<Invocation> {
     let stat_json = run_dir.join("stat.json");
     let script_path = run_dir.join("synth.ys");
-    crate::error::write_atomic(&script_path, script(job, &stat_json)?.as_bytes())?;
+    let netlist_json = run_dir.join(NETLIST_FILE);
+    crate::error::write_atomic(&script_path, script(job, &stat_json, &netlist_json)?.as_bytes())?;
+    let mut expected_reports = vec![ExpectedReport::required(stat_json)];
+    if job.write_netlist {
+        expected_reports.push(ExpectedReport::required(netlist_json));
+    }
     Ok(Invocation {
         tool: ToolKind::Yosys,
         step: "synth".to_string(),
@@ -79,6 +93,6 @@ pub fn prepare(
         timeout_secs: timeout.as_secs().max(1),
         grace_secs: super::synth::GRACE_SECS,
         log_path: run_dir.join("yosys.log"),
-        expected_reports: vec![ExpectedReport::required(stat_json)],
+        expected_reports,
     })
 }
