@@ -3,7 +3,7 @@
 //! Input: [`CalibrationSample`]s from a [`CalibrationSource`]: a JSON / JSON-lines
 //! file of samples ([`SamplesFile`]), or a folder of runs, each a `model.json`
 //! with the reports a tool wrote and an optional `run.json` ([`RunsFolder`]);
-//! the run store plugs in as another source. For energy, [`energy`] reads
+//! or the run history ([`StoreRuns`], `--db`). For energy, [`energy`] reads
 //! measured per-layer energies.
 //! Work: per quantity (LUT, FF, DSP, BRAM18, latency) a non-negative
 //! least-squares fit with linfa of the estimator's coefficients on the summed
@@ -18,6 +18,9 @@ pub mod energy;
 pub mod fit;
 pub mod metrics;
 pub mod probe_rtl;
+pub mod store_source;
+
+pub use store_source::StoreRuns;
 
 use crate::error::{Error, Result};
 use crate::estimate::calibration::Provenance;

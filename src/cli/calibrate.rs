@@ -7,7 +7,7 @@
 use super::{print_json, CliReporter};
 use crate::calibrate::energy::{calibrate_energy, read_energy_samples, EnergyOptions};
 use crate::calibrate::metrics::Metrics;
-use crate::calibrate::{self, probe_rtl, CalibrationSource, Quantity, ResourceOptions, RunsFolder, SamplesFile};
+use crate::calibrate::{self, probe_rtl, CalibrationSource, Quantity, ResourceOptions, RunsFolder, SamplesFile, StoreRuns};
 use crate::estimate::calibration::{CalibrationSource as Found, DEFAULT_CALIBRATION_PATH};
 use crate::estimate::{self, Calibration};
 use crate::events::{Event, Reporter};
@@ -34,8 +34,12 @@ pub struct CalibrateArgs {
     #[arg(long, value_enum, default_value = "resources")]
     pub target: CalibrationTarget,
     /// Folder of run folders (model.json + the tool's reports + optional run.json).
-    #[arg(long, conflicts_with = "samples_file")]
+    #[arg(long, conflicts_with_all = ["samples_file", "db"])]
     pub runs: Option<PathBuf>,
+    /// The run history (SQLite): every finished run of --tool on a part of
+    /// --part's device that stored its features (`qforge synth --db`, `qforge run`).
+    #[arg(long, conflicts_with = "samples_file")]
+    pub db: Option<PathBuf>,
     /// JSON or JSON-lines file of samples (resources: features + measured; energy: per-layer energies).
     #[arg(long)]
     pub samples_file: Option<PathBuf>,
@@ -119,10 +123,11 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_resources(args: &CalibrateArgs, current: &Calibration, base: &str, reporter: &CliReporter) -> anyhow::Result<ExitCode> {
-    let source: Box<dyn CalibrationSource> = match (&args.runs, &args.samples_file) {
-        (Some(dir), _) => Box::new(RunsFolder { dir: dir.clone(), tool: args.tool.parse::<ToolKind>()?, part: args.part.clone() }),
-        (None, Some(file)) => Box::new(SamplesFile(file.clone())),
-        (None, None) => return Err(crate::error::Error::Config("give --runs DIR or --samples-file FILE".into()).into()),
+    let source: Box<dyn CalibrationSource> = match (&args.runs, &args.samples_file, &args.db) {
+        (Some(dir), _, _) => Box::new(RunsFolder { dir: dir.clone(), tool: args.tool.parse::<ToolKind>()?, part: args.part.clone() }),
+        (None, Some(file), _) => Box::new(SamplesFile(file.clone())),
+        (None, None, Some(db)) => Box::new(StoreRuns { db: db.clone(), tool: args.tool.parse::<ToolKind>()?.to_string(), part: args.part.clone() }),
+        (None, None, None) => return Err(crate::error::Error::Config("give --db HISTORY, --runs DIR or --samples-file FILE".into()).into()),
     };
     let samples = source.samples(reporter)?;
     let opts = ResourceOptions {

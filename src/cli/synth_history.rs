@@ -46,10 +46,27 @@ fn describe(project: &Path, job: &SynthRun) -> NewRun {
     }
 }
 
+/// The estimator's numbers (and summed features, which calibration refits)
+/// for the project's model on its part and clock; `None` when the folder has
+/// no model or the part is not in the estimator's table.
+fn estimate_of(project: &Path, run: &NewRun) -> Option<serde_json::Value> {
+    use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Strategy, Target};
+    let model = crate::model::TrainedModel::load(&project.join("model.json")).ok()?;
+    let target = Target::new(run.part.as_deref()?, run.clock_ns.unwrap_or(5.0), 1, Strategy::Latency).ok()?;
+    let calibration = Calibration::discover(None).ok()?;
+    let layers = estimate::layers_from_model(&model).ok()?;
+    let est = estimate::estimate(&layers, &calibration, &target, &EnergyOptions::default(), &BitsOptions::default()).ok()?;
+    Some(est.store_record())
+}
+
 /// Store the job; returns the run id.
 pub fn record(db: &Path, project: &Path, job: &SynthRun, reports: &[ParsedReport]) -> crate::error::Result<i64> {
     let mut store = Store::open(db)?;
-    let id = store.begin_run(&describe(project, job))?;
+    let run = describe(project, job);
+    let id = store.begin_run(&run)?;
+    if let Some(estimate) = estimate_of(project, &run) {
+        store.add_estimate(id, &estimate)?;
+    }
     for r in reports {
         store.add_measurement(id, r)?;
     }

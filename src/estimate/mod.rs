@@ -245,6 +245,26 @@ impl Estimate {
         }
         FEATURE_NAMES.iter().copied().zip(sums).collect()
     }
+
+    /// What the run history keeps of an estimate: the totals under the
+    /// store's keys, plus the summed features (named), so calibration can
+    /// refit from stored runs alone.
+    pub fn store_record(&self) -> serde_json::Value {
+        let t = &self.totals;
+        let count = |v: f64| v.max(0.0).round() as u64;
+        let features: serde_json::Map<String, serde_json::Value> =
+            self.feature_totals().into_iter().map(|(n, v)| (n.to_string(), serde_json::json!(v))).collect();
+        serde_json::json!({
+            "lut": count(t.lut),
+            "ff": count(t.ff),
+            "dsp": count(t.dsp),
+            "bram_18k": count(t.bram18),
+            "latency_cycles": t.latency_cycles,
+            "part": self.target.part.name,
+            "calibration_origin": self.calibration_origin,
+            "features": features,
+        })
+    }
 }
 
 /// The AutoQKeras bit count of a quantizer: its bits, or `ref_bits` when unquantized.

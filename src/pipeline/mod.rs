@@ -41,6 +41,8 @@ pub struct PipelineOutcome {
     pub candidates: Vec<Candidate>,
     pub synth: Vec<SynthResult>,
     pub calibration_samples: Option<PathBuf>,
+    /// What the calibration stage refitted (and where it wrote it).
+    pub calibration: Option<stages::CalibrateOutcome>,
     pub wall_seconds: f64,
 }
 
@@ -61,31 +63,37 @@ pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Repo
         Some(p) => std::path::absolute(p).map_err(|e| crate::error::Error::io(p, e))?,
         None => default_db(out),
     };
-    let cal = Calibration::default();
+    // A calibration an earlier run refitted from the history is used from then on.
+    let own = out.join("calibration.toml");
+    let cal = Calibration::discover(own.is_file().then_some(own.as_path()))?;
     let mut records: Vec<StageRecord> = Vec::new();
 
     let train = stages::cached_stage(stages::train_key(cfg)?, out, reporter, &mut records, |dir| stages::train_stage(cfg, dir, reporter))?;
-    let search = match stages::search_key(cfg)? {
+    let search = match stages::search_key(cfg, &cal)? {
         Some(key) => Some(stages::cached_stage(key, out, reporter, &mut records, |dir| stages::search_stage(cfg, dir, &cal, reporter))?),
         None => None,
     };
     let chosen = stages::choose_candidates(cfg, &train, search.as_ref());
-    let gen_key = stages::generate_key(cfg, &chosen)?;
+    let gen_key = stages::generate_key(cfg, &chosen, &cal)?;
     let candidates = stages::cached_stage(gen_key.clone(), out, reporter, &mut records, |dir| {
         stages::generate_stage(cfg, &chosen, &cal, dir, reporter)
     })?;
-    let synth_key = stages::synth_key(cfg, &gen_key, &db);
+    let synth_key = stages::synth_key(cfg, &candidates, &db);
     let synth = stages::cached_stage(synth_key.clone(), out, reporter, &mut records, |dir| {
         stages::synth_stage(cfg, &candidates, dir, &db, reporter)
     })?;
-    let calibration_samples = if cfg.calibrate.enabled {
-        let key = cache::StageKey::new("calibrate").text(&synth_key.hash).finish();
-        let (path, n) = stages::cached_stage(key, out, reporter, &mut records, |_| stages::calibrate_stage(cfg, &candidates, &synth, out))?;
-        reporter.event(Event::Log(format!("calibrate: {n} estimated-vs-measured samples in {}", path.display())));
-        Some(path)
+    let calibration = if cfg.calibrate.enabled {
+        let key = cache::StageKey::new("calibrate").text(&synth_key.hash).value(&cal).finish();
+        let done = stages::cached_stage(key, out, reporter, &mut records, |_| stages::calibrate_stage(cfg, &candidates, &synth, &cal, &db, out, reporter))?;
+        reporter.event(Event::Log(format!("calibrate: {} estimated-vs-measured samples in {}", done.samples, done.samples_file.display())));
+        if let Some(note) = &done.note {
+            reporter.event(Event::Log(format!("calibrate: {note}")));
+        }
+        Some(done)
     } else {
         None
     };
+    let calibration_samples = calibration.as_ref().map(|c| c.samples_file.clone());
     let outcome = PipelineOutcome {
         name: cfg.name.clone(),
         pipeline: cfg.path.clone(),
@@ -97,6 +105,7 @@ pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Repo
         candidates,
         synth,
         calibration_samples,
+        calibration,
         wall_seconds: started.elapsed().as_secs_f64(),
     };
     summary::write_summary(&outcome, &db)?;

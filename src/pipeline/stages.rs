@@ -59,6 +59,18 @@ pub struct Numbers {
     pub latency_cycles: Option<u64>,
 }
 
+impl Candidate {
+    /// The estimate as the history keeps it: numbers and the summed features
+    /// (which `qforge calibrate --db` refits).
+    pub fn store_estimate(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(&self.estimate).expect("numbers serialise");
+        let features: serde_json::Map<String, serde_json::Value> =
+            self.features.iter().map(|(n, v)| (n.clone(), serde_json::json!(v))).collect();
+        value["features"] = serde_json::Value::Object(features);
+        value
+    }
+}
+
 /// A model chosen for synthesis, with its estimate and its Verilog.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Candidate {
@@ -145,10 +157,11 @@ pub fn train_stage(cfg: &PipelineConfig, dir: &Path, reporter: &dyn Reporter) ->
     Ok(TrainResult { model: path, model_name: spec.name.clone(), fixed_accuracy: eval.fixed_accuracy, float_accuracy: eval.float_accuracy })
 }
 
-pub fn search_key(cfg: &PipelineConfig) -> Result<Option<StageDir>> {
+/// The search depends on the calibration: its budget pruning and energy goal use the estimator.
+pub fn search_key(cfg: &PipelineConfig, cal: &Calibration) -> Result<Option<StageDir>> {
     let Some(space_path) = cfg.space_path().filter(|_| cfg.search.enabled) else { return Ok(None) };
     let space = SearchSpace::from_file(&space_path)?;
-    Ok(Some(StageKey::new("search").value(&cfg.search).file(&space_path)?.value(&space.base).finish()))
+    Ok(Some(StageKey::new("search").value(&cfg.search).file(&space_path)?.value(&space.base).value(cal).finish()))
 }
 
 /// The quantizer search (it resumes its own trials when killed).
@@ -220,8 +233,9 @@ pub fn choose_candidates(cfg: &PipelineConfig, train: &TrainResult, search: Opti
     chosen
 }
 
-pub fn generate_key(cfg: &PipelineConfig, chosen: &[(String, String, PathBuf, Option<f64>, Option<f64>)]) -> Result<StageDir> {
-    let mut key = StageKey::new("generate").value(&cfg.generate).value(&cfg.target);
+/// Generation stores each candidate's estimate, so it depends on the calibration too.
+pub fn generate_key(cfg: &PipelineConfig, chosen: &[(String, String, PathBuf, Option<f64>, Option<f64>)], cal: &Calibration) -> Result<StageDir> {
+    let mut key = StageKey::new("generate").value(&cfg.generate).value(&cfg.target).value(cal);
     for (name, _, model, _, _) in chosen {
         key = key.text(name).file(model)?;
     }
@@ -299,8 +313,15 @@ pub fn generate_stage(
     Ok(out)
 }
 
-pub fn synth_key(cfg: &PipelineConfig, generate: &StageDir, db: &Path) -> StageDir {
-    StageKey::new("synth").text(&generate.hash).value(&cfg.synth).value(&cfg.executor.kind).text(&db.to_string_lossy()).finish()
+/// Synthesis depends on the designs only (each candidate's model and how its
+/// Verilog is written), not on the estimates: a new calibration does not
+/// synthesise the same designs again.
+pub fn synth_key(cfg: &PipelineConfig, candidates: &[Candidate], db: &Path) -> StageDir {
+    let mut key = StageKey::new("synth").value(&cfg.generate).value(&cfg.synth).value(&cfg.executor.kind).text(&db.to_string_lossy());
+    for c in candidates {
+        key = key.text(&c.name).text(&c.model_hash);
+    }
+    key.finish()
 }
 
 /// The synthesis job of one candidate: this qforge binary running
@@ -357,7 +378,7 @@ pub fn synth_stage(
             run_dir: Some(job.cwd.clone()),
             log_path: Some(job.log_path.clone()),
         })?;
-        store.add_estimate(id, &serde_json::to_value(&c.estimate).expect("serializes"))?;
+        store.add_estimate(id, &c.store_estimate())?;
         run_ids.push(id);
     }
     let env = crate::tools::ToolEnv::from_process();
@@ -430,14 +451,43 @@ fn parse_measurement(stat: &Path) -> Result<ParsedReport> {
         .ok_or_else(|| Error::input(stat, "no synthesis numbers in the report"))
 }
 
-/// The calibration stage. The calibration module (`src/calibrate`, `qforge
-/// calibrate --samples-file`) fits coefficients from these pairs; for now
-/// this stage records them: one JSON object per synthesized candidate in
-/// `<out>/calibration_samples.jsonl` with `name`, `model_hash`, `part`,
-/// `tool`, `feature_names`, `features` (same order; `Estimate::feature_totals`),
-/// `estimated` and `measured` (`lut`, `ff`, `dsp`, `bram_18k`, `latency_cycles`).
-/// Returns the file and the number of samples.
-pub fn calibrate_stage(cfg: &PipelineConfig, candidates: &[Candidate], synth: &[SynthResult], out: &Path) -> Result<(PathBuf, usize)> {
+/// What the calibration stage did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CalibrateOutcome {
+    /// This run's estimated-vs-measured pairs (`calibration_samples.jsonl`).
+    pub samples_file: PathBuf,
+    pub samples: usize,
+    /// Runs of the whole history the refit used (every night adds some).
+    pub history_samples: usize,
+    /// The refitted calibration (`<out>/calibration.toml`), which the next
+    /// run's search and estimates use; `None` while the history is too small.
+    pub calibration_file: Option<PathBuf>,
+    /// Per quantity: (name, MAPE % of the current calibration, held-out MAPE % after).
+    pub errors: Vec<(String, Option<f64>, Option<f64>)>,
+    pub note: Option<String>,
+}
+
+/// The fewest stored runs the refit needs (k-fold with k ≥ 2 and a held-out fold of ≥ 2).
+pub const MIN_CALIBRATION_RUNS: usize = 6;
+
+/// The calibration stage: records this run's pairs in
+/// `<out>/calibration_samples.jsonl` (one JSON object per synthesized candidate
+/// with `name`, `model_hash`, `part`, `tool`, `feature_names`, `features`
+/// (`Estimate::feature_totals` order), `estimated` and `measured`), then refits
+/// the resource coefficients of the target's family on every finished Yosys
+/// run of the target's device in the history (this run's and earlier ones,
+/// [`crate::calibrate::StoreRuns`]) with k-fold cross-validation, and writes
+/// `<out>/calibration.toml` for the next run.
+pub fn calibrate_stage(
+    cfg: &PipelineConfig,
+    candidates: &[Candidate],
+    synth: &[SynthResult],
+    current: &Calibration,
+    db: &Path,
+    out: &Path,
+    reporter: &dyn Reporter,
+) -> Result<CalibrateOutcome> {
+    use crate::calibrate::{calibrate_resources, CalibrationSource, Quantity, ResourceOptions, StoreRuns};
     let path = out.join("calibration_samples.jsonl");
     let mut text = String::new();
     let mut n = 0;
@@ -461,5 +511,44 @@ pub fn calibrate_stage(cfg: &PipelineConfig, candidates: &[Candidate], synth: &[
         n += 1;
     }
     crate::error::write_atomic(&path, text.as_bytes())?;
-    Ok((path, n))
+    let mut outcome = CalibrateOutcome { samples_file: path, samples: n, history_samples: 0, calibration_file: None, errors: Vec::new(), note: None };
+    let source = StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone() };
+    let samples = match source.samples(reporter) {
+        Ok(samples) => samples,
+        Err(e) => {
+            outcome.note = Some(format!("no refit: {e}"));
+            return Ok(outcome);
+        }
+    };
+    outcome.history_samples = samples.len();
+    if samples.len() < MIN_CALIBRATION_RUNS {
+        outcome.note = Some(format!(
+            "no refit yet: the history holds {} measured runs on {}, the refit needs {MIN_CALIBRATION_RUNS}",
+            samples.len(),
+            cfg.target.part
+        ));
+        return Ok(outcome);
+    }
+    let opts = ResourceOptions {
+        tool: "yosys".into(),
+        part: cfg.target.part.clone(),
+        k: (samples.len() / 2).clamp(2, 5),
+        seed: 1,
+        quantities: vec![Quantity::Lut, Quantity::Ff],
+        features: None,
+    };
+    let (refit, report) = calibrate_resources(&samples, current, &opts, reporter)?;
+    outcome.errors = report
+        .quantities
+        .iter()
+        .map(|q| (q.quantity.key().to_string(), q.before.mape_percent, q.after_cv.as_ref().and_then(|m| m.mape_percent)))
+        .collect();
+    if report.quantities.iter().any(|q| q.fitted) {
+        let file = out.join("calibration.toml");
+        refit.save(&file)?;
+        outcome.calibration_file = Some(file);
+    } else {
+        outcome.note = Some("no quantity could be fitted".into());
+    }
+    Ok(outcome)
 }

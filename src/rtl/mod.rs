@@ -6,7 +6,8 @@
 //!
 //! Input: a `TrainedModel` (model.json). Output: a folder with one `.v` per
 //! module, `files.f`, `qforge_rtl.json` (manifest) and `qforge_scripts.json`
-//! (so `qforge synth DIR --tool yosys` finds the top); `sim` writes its build
+//! (so `qforge synth DIR --tool yosys` finds the top), `model.json` (the model
+//! it computes, so the run history knows it); `sim` writes its build
 //! and results under `DIR/sim/`.
 pub mod adder_tree;
 pub mod cast;
@@ -24,6 +25,9 @@ pub use verilog::{build_design, PortGroup, RtlDesign, RtlManifest, MANIFEST_FILE
 use crate::error::{Error, Result};
 use crate::model::{FixedNetwork, TrainedModel};
 use std::path::{Path, PathBuf};
+
+/// The copy of the model kept in a design folder.
+pub const MODEL_FILE: &str = "model.json";
 
 /// The top module's default name.
 pub const DEFAULT_TOP: &str = "qforge_net";
@@ -69,7 +73,9 @@ pub fn generate(model: &TrainedModel, model_path: &Path, opts: &RtlOptions) -> R
     if !opts.top.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || opts.top.is_empty() {
         return Err(Error::Config(format!("top module name `{}` is not a Verilog identifier", opts.top)));
     }
-    build_design(&net, &opts.top, opts.pipeline_every)
+    let mut design = build_design(&net, &opts.top, opts.pipeline_every)?;
+    design.model_json = Some(crate::error::read_bytes(model_path)?);
+    Ok(design)
 }
 
 /// Write the design into `out_dir`; returns the files written.
@@ -95,6 +101,11 @@ pub fn write_design(design: &RtlDesign, out_dir: &Path) -> Result<Vec<PathBuf>> 
     let json = serde_json::to_string_pretty(&params).expect("params serialise");
     crate::error::write_atomic(&params_path, json.as_bytes())?;
     written.push(params_path);
+    if let Some(model) = &design.model_json {
+        let path = out_dir.join(MODEL_FILE);
+        crate::error::write_atomic(&path, model)?;
+        written.push(path);
+    }
     Ok(written)
 }
 

@@ -59,6 +59,10 @@ pub struct RtlDesign {
     /// (file name, Verilog text)
     pub files: Vec<(String, String)>,
     pub manifest: RtlManifest,
+    /// The model the design computes, written beside it as `model.json` so
+    /// the folder says what it is (the run history records its name,
+    /// quantizers and estimate when the folder is synthesised).
+    pub model_json: Option<Vec<u8>>,
 }
 
 pub fn build_design(net: &FixedNetwork, top: &str, pipeline_every: u32) -> Result<RtlDesign> {
@@ -168,7 +172,7 @@ pub fn build_design(net: &FixedNetwork, top: &str, pipeline_every: u32) -> Resul
         layers: summaries,
         register_bits,
     };
-    Ok(RtlDesign { files, manifest })
+    Ok(RtlDesign { files, manifest, model_json: None })
 }
 
 fn header(text: &str) -> String {

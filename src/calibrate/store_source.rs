@@ -1,0 +1,86 @@
+//! The run history as a calibration source (`qforge calibrate --db FILE`):
+//! every finished synthesis run of the chosen tool on a part of the chosen
+//! device, whose stored estimate carries the summed features (what `qforge
+//! synth` and `qforge run` record) and whose reports state what was measured.
+//!
+//! Input: the SQLite history (`src/store`). Output: [`CalibrationSample`]s, one
+//! per run; runs without features or without a measured number are skipped
+//! with a log line naming them.
+use super::{CalibrationSample, CalibrationSource, Measured};
+use crate::error::{Error, Result};
+use crate::estimate::{parts, FEATURE_NAMES};
+use crate::events::{Event, Reporter};
+use crate::store::{RunFilter, RunKind, RunRecord, RunStatus, Store};
+use std::path::PathBuf;
+
+pub struct StoreRuns {
+    pub db: PathBuf,
+    /// The tool whose runs are read (`yosys`, `vivado`, ...).
+    pub tool: String,
+    /// Runs on the same device as this part are read.
+    pub part: String,
+}
+
+impl StoreRuns {
+    /// The sample of one stored run, or why it cannot be one.
+    fn sample_of(&self, run: &RunRecord, device: &str) -> std::result::Result<CalibrationSample, String> {
+        let run_device = run.part.as_deref().and_then(|p| parts::lookup(p).ok()).map(|p| p.device);
+        if run_device != Some(device) {
+            return Err(format!("part {} is not a {device}", run.part.as_deref().unwrap_or("unknown")));
+        }
+        let features = run
+            .estimates
+            .iter()
+            .rev()
+            .find_map(|e| e.get("features").and_then(|f| f.as_object()).cloned())
+            .ok_or("no stored estimate with features (synthesise a folder that holds model.json)")?;
+        let values: Vec<f64> = FEATURE_NAMES.iter().map(|n| features.get(*n).and_then(|v| v.as_f64()).unwrap_or(0.0)).collect();
+        let mut measured = Measured::default();
+        for m in run.measurements.iter().filter(|m| m.tool == self.tool) {
+            measured.lut = measured.lut.or(m.lut.map(|v| v as f64));
+            measured.ff = measured.ff.or(m.ff.map(|v| v as f64));
+            measured.dsp = measured.dsp.or(m.dsp.map(|v| v as f64));
+            measured.bram_18k = measured.bram_18k.or(m.bram_18k.map(|v| v as f64)).or(m.bram_tile.map(|t| 2.0 * t));
+            measured.latency_cycles = measured.latency_cycles.or(m.latency_worst_cycles.map(|v| v as f64));
+        }
+        if measured.lut.is_none() && measured.ff.is_none() {
+            return Err(format!("no {} report with LUT or FF numbers", self.tool));
+        }
+        let name = format!("run {} ({})", run.id.0, run.model_name.as_deref().unwrap_or("unnamed model"));
+        Ok(CalibrationSample { name, features: values, measured })
+    }
+}
+
+impl CalibrationSource for StoreRuns {
+    fn describe(&self) -> String {
+        format!("{} runs on {} in {}", self.tool, self.part, self.db.display())
+    }
+
+    fn samples(&self, reporter: &dyn Reporter) -> Result<Vec<CalibrationSample>> {
+        if !self.db.is_file() {
+            return Err(Error::input(&self.db, "no run history here: run `qforge synth ... --db FILE` or `qforge run` first"));
+        }
+        let device = parts::lookup(&self.part).map_err(|e| Error::Config(format!("--part {}: {e}", self.part)))?.device;
+        let store = Store::open(&self.db)?;
+        let filter = RunFilter { tool: Some(self.tool.clone()), kind: Some(RunKind::Synth), status: Some(RunStatus::Ok), ..RunFilter::default() };
+        let mut samples = Vec::new();
+        // Oldest first, one sample per model: a model synthesised again counts once (its newest run).
+        let mut seen = std::collections::HashSet::new();
+        for run in store.query(&filter)? {
+            match self.sample_of(&run, device) {
+                Ok(sample) => {
+                    let key = run.model_hash.clone().unwrap_or_else(|| format!("run-{}", run.id.0));
+                    if seen.insert(key) {
+                        samples.push(sample);
+                    }
+                }
+                Err(why) => reporter.event(Event::Log(format!("calibrate: skipping run {}: {why}", run.id.0))),
+            }
+        }
+        samples.reverse();
+        if samples.is_empty() {
+            return Err(Error::input(&self.db, format!("no finished {} runs on {} with stored features and measurements", self.tool, self.part)));
+        }
+        Ok(samples)
+    }
+}

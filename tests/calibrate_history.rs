@@ -1,0 +1,84 @@
+//! `qforge calibrate --db`: the run history is a calibration source. Real
+//! models, real Yosys runs recorded by `qforge synth --db`, a real refit.
+mod rtl_support;
+mod support;
+
+use rtl_support::{spec_text, train};
+use std::path::Path;
+use std::process::Command;
+use support::qforge_bin;
+
+const PART: &str = "xcvu13p-flga2577-2-e";
+
+fn qforge(args: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = Command::new(qforge_bin()).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+/// Train a small two-layer model, write its Verilog and synthesise it into `db`.
+fn synthesise(dir: &Path, db: &Path, hidden: usize, bits: u32) {
+    let kernel = format!("quantized_bits({bits},0,alpha=1)");
+    let relu = format!("quantized_relu({bits})");
+    let spec = spec_text(&format!("small_{hidden}_{bits}"), &[(hidden, &kernel, &kernel, &relu), (5, &kernel, &kernel, "linear")]);
+    std::fs::create_dir_all(dir).unwrap();
+    train(&spec, dir);
+    let rtl = dir.join("rtl");
+    let (code, _, err) = qforge(&["rtl", "--model", dir.join("model.json").to_str().unwrap(), "--out", rtl.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(rtl.join("model.json").is_file(), "the design folder keeps its model");
+    let (code, json, err) = qforge(&["synth", rtl.to_str().unwrap(), "--tool", "yosys", "--db", db.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}\n{json}");
+}
+
+#[test]
+fn stored_yosys_runs_refit_the_estimator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("history.sqlite");
+    let variants = [(4, 3), (6, 4), (8, 5), (10, 3), (12, 4), (14, 6), (16, 5)];
+    for (hidden, bits) in variants {
+        synthesise(&tmp.path().join(format!("m{hidden}_{bits}")), &db, hidden, bits);
+    }
+
+    // Every run knows its model and kept the estimator's features.
+    let (code, history, err) = qforge(&["history", "--db", db.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let runs = history["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), variants.len());
+    for run in runs {
+        assert!(run["model_name"].as_str().is_some_and(|n| n.starts_with("small_")), "{run}");
+        let features = run["estimates"][0]["features"].as_object().expect("stored features");
+        assert!(features["adder_bit"].as_f64().unwrap() > 0.0, "{run}");
+    }
+
+    let out = tmp.path().join("cal.toml");
+    let args = ["calibrate", "--db", db.to_str().unwrap(), "--tool", "yosys", "--part", PART, "--k", "3", "--quantities", "lut,ff", "--out", out.to_str().unwrap(), "--json"];
+    let (code, json, err) = qforge(&args);
+    assert_eq!(code, 0, "{err}\n{json}");
+    let report = &json["report"];
+    assert_eq!(report["samples"], variants.len(), "{json}");
+    let lut = report["quantities"].as_array().unwrap().iter().find(|q| q["quantity"] == "lut").expect("lut fitted");
+    assert_eq!(lut["fitted"], true, "{lut}");
+    let before = lut["before"]["mape_percent"].as_f64().unwrap();
+    let after = lut["after_cv"]["mape_percent"].as_f64().unwrap();
+    assert!(before.is_finite() && after.is_finite() && after >= 0.0, "{lut}");
+    eprintln!("LUT MAPE before {before:.1} %, held out after {after:.1} %");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.contains("small_4_3"), "the provenance names the runs it used:\n{written}");
+
+    // The runs are of one device: another device's calibration finds none.
+    let (code, _, err) = qforge(&["calibrate", "--db", db.to_str().unwrap(), "--part", "xc7a100t-csg324-1", "--out", out.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no finished yosys runs on xc7a100t"), "{err}");
+}
+
+#[test]
+fn a_missing_history_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("nothing.sqlite");
+    let (code, _, err) = qforge(&["calibrate", "--db", db.to_str().unwrap(), "--out", tmp.path().join("c.toml").to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nothing.sqlite") && err.contains("no run history"), "{err}");
+    assert!(!db.exists(), "calibrate does not create a history");
+}
