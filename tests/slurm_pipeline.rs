@@ -401,3 +401,60 @@ fn ctrl_c_with_keep_leaves_the_job_queued_and_a_rerun_reattaches() {
     assert_eq!(runs[0].1.len(), 1);
     assert_eq!(runs[0].1[0].external_id, ids[0]);
 }
+
+/// The pid of the only child of `pid` (the program `script` runs).
+fn only_child(pid: u32) -> Option<i32> {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn ctrl_c_on_a_terminal_asks_and_cancels_on_yes() {
+    let project = project(1, true, true);
+    let d = project.path();
+    // `script` gives qforge a pseudo-terminal; what this test writes to
+    // script's stdin is typed on that terminal, and the terminal's output
+    // (qforge's stderr) goes to the file.
+    let output = d.join("terminal.log");
+    let mut script = Command::new("script")
+        .args(["-qfec", &format!("exec {QFORGE} run pipe.toml --out out"), "/dev/null"])
+        .current_dir(d)
+        .env("CI", "1")
+        .env("SLURM_CONF", slurm_conf())
+        .env_remove("QFORGE_DB")
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(&output).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let screen = || std::fs::read_to_string(&output).unwrap_or_default();
+    let started = Instant::now();
+    let ids = loop {
+        let ids: Vec<String> = ledger(d).iter().map(|e| e.handle.external_id.clone()).collect();
+        if screen().contains("submitted as slurm") && ids.len() == 1 && queued(&ids).len() == 1 {
+            break ids;
+        }
+        assert!(script.try_wait().unwrap().is_none(), "qforge ended early: {}", screen());
+        assert!(started.elapsed() < Duration::from_secs(300), "not submitted after 300 s: {}", screen());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let qforge_pid = only_child(script.id()).expect("script runs qforge");
+    // SAFETY: kill(2) on the qforge process this test started through script.
+    assert_eq!(unsafe { libc::kill(qforge_pid, libc::SIGINT) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !screen().contains("[y/N]") {
+        assert!(Instant::now() < deadline, "no question on the terminal: {}", screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(screen().contains("cancel 1 queued/running Slurm jobs of this run? [y/N]"), "{}", screen());
+    use std::io::Write;
+    script.stdin.as_mut().unwrap().write_all(b"y\n").unwrap();
+    let status = script.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", screen());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !queued(&ids).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(queued(&ids).is_empty(), "the answer `y` cancels: {:?}", squeue());
+    assert_eq!(ledger(d)[0].state, JobState::Cancelled);
+}
