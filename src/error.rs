@@ -28,6 +28,9 @@ pub enum Error {
     /// Two implementations that must agree bit for bit did not.
     #[error("bit-exactness failure: {0}")]
     Mismatch(String),
+    /// The user stopped the run (Ctrl-C); the message says what became of its jobs.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 fn location(line: Option<usize>, field: Option<&str>) -> String {

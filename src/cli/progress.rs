@@ -54,8 +54,9 @@ impl Reporter for CliReporter {
                     return;
                 }
                 match slot.as_ref() {
-                    Some(bar) => bar.println(line),
-                    None => eprintln!("{line}"),
+                    // A hidden bar drops what it prints: without one on screen, plain stderr.
+                    Some(bar) if self.visible => bar.println(line),
+                    _ => eprintln!("{line}"),
                 }
             }
         }

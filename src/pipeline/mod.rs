@@ -8,8 +8,11 @@
 pub mod cache;
 pub mod config;
 pub mod executor;
+pub mod interrupt;
+pub mod job_store;
 pub mod stages;
 pub mod summary;
+pub mod synth;
 
 use crate::error::Result;
 use crate::estimate::Calibration;
@@ -26,6 +29,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// History database (default `<out>/history.sqlite`).
     pub db: Option<PathBuf>,
+    /// Ctrl-C handling: what becomes of the run's jobs (none: the process just dies).
+    pub interrupt: Option<std::sync::Arc<interrupt::Interrupt>>,
 }
 
 /// Everything a pipeline run produced.
@@ -80,7 +85,7 @@ pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Repo
     })?;
     let synth_key = stages::synth_key(cfg, &candidates, &db);
     let synth = stages::cached_stage(synth_key.clone(), out, reporter, &mut records, |dir| {
-        stages::synth_stage(cfg, &candidates, dir, &db, reporter)
+        stages::synth_stage(cfg, &candidates, dir, &db, reporter, opts.interrupt.as_deref())
     })?;
     let calibration = if cfg.calibrate.enabled {
         let key = cache::StageKey::new("calibrate").text(&synth_key.hash).value(&cal).finish();

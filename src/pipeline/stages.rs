@@ -3,23 +3,22 @@
 //! train (the baseline model) → search (quantizer search) → generate (Verilog
 //! and estimates for the chosen candidates) → synthesize (one job per
 //! candidate on the executor; parse its report; store run, estimate and
-//! measurement in the history) → calibrate (estimated-vs-measured samples).
+//! measurement in the history: [`super::synth`]) → calibrate (estimated-vs-measured samples).
 use super::cache::{StageDir, StageKey};
 use super::config::PipelineConfig;
-use super::executor::{JobSpec, JobState, JsonLedger, Supervisor};
 use crate::data::loaders::DataSource;
 use crate::error::{Error, Result};
 use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Strategy, Target};
 use crate::events::{Event, Reporter};
 use crate::model::{ModelSpec, TrainedModel};
-use crate::reports::ParsedReport;
 use crate::search::space::{SearchSpace, TunerKind};
 use crate::search::{run_search, SearchOptions};
-use crate::store::{NewRun, RunKind, RunStatus, Store};
 use crate::train::session::{prepare_data, train_and_evaluate};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+pub use super::synth::{synth_job, synth_key, synth_stage};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainResult {
@@ -108,6 +107,14 @@ pub struct SynthResult {
     pub report: Option<PathBuf>,
     pub log: PathBuf,
     pub run_id: Option<i64>,
+    /// Where the job ran: `local` or `slurm`.
+    #[serde(default)]
+    pub executor: Option<String>,
+    /// The executor's id of the job's last try (`123_4` on Slurm).
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 /// Where a stage's result came from.
@@ -311,144 +318,6 @@ pub fn generate_stage(
     }
     reporter.event(Event::End { message: format!("generated Verilog for {} candidates", out.len()) });
     Ok(out)
-}
-
-/// Synthesis depends on the designs only (each candidate's model and how its
-/// Verilog is written), not on the estimates: a new calibration does not
-/// synthesise the same designs again.
-pub fn synth_key(cfg: &PipelineConfig, candidates: &[Candidate], db: &Path) -> StageDir {
-    let mut key = StageKey::new("synth").value(&cfg.generate).value(&cfg.synth).value(&cfg.executor.kind).text(&db.to_string_lossy());
-    for c in candidates {
-        key = key.text(&c.name).text(&c.model_hash);
-    }
-    key.finish()
-}
-
-/// The synthesis job of one candidate: this qforge binary running
-/// `synth <rtl> --tool yosys` in the job's folder, stopped at its time limit.
-pub fn synth_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge: &Path) -> JobSpec {
-    let job_dir = dir.join(&candidate.name);
-    let run_dir = job_dir.join("yosys");
-    let timeout = cfg.synth.timeout_for(&candidate.name);
-    let timeout_arg = timeout.to_string();
-    let rtl = candidate.rtl_dir.to_string_lossy().to_string();
-    let run = run_dir.to_string_lossy().to_string();
-    let args = [
-        "synth", &rtl, "--tool", "yosys", "--family", &cfg.synth.family, "--json", "--timeout", &timeout_arg, "--run-dir", &run, "--force",
-    ];
-    JobSpec::new(&format!("synth-{}", candidate.name), qforge, &args, &job_dir)
-        .with_output(run_dir.join("stat.json"))
-        // The inner `--timeout` stops Yosys; the job's own limit is the backstop.
-        .with_time_limit(timeout + 60)
-}
-
-/// Synthesize every candidate on the executor; a failing candidate does not
-/// stop the others. Each is stored as one `synth` run with its estimate and
-/// (when it succeeded) its measurement.
-pub fn synth_stage(
-    cfg: &PipelineConfig,
-    candidates: &[Candidate],
-    dir: &Path,
-    db: &Path,
-    reporter: &dyn Reporter,
-) -> Result<Vec<SynthResult>> {
-    let qforge = std::env::current_exe().map_err(|e| Error::Tool(format!("cannot find the qforge binary to run synthesis jobs: {e}")))?;
-    let jobs: Vec<JobSpec> = candidates
-        .iter()
-        .map(|c| {
-            std::fs::create_dir_all(dir.join(&c.name)).map_err(|e| Error::io(dir.join(&c.name), e))?;
-            Ok(synth_job(cfg, c, dir, &qforge))
-        })
-        .collect::<Result<_>>()?;
-    let mut store = Store::open(db)?;
-    store.mark_interrupted_runs()?;
-    let mut run_ids = Vec::new();
-    for (c, job) in candidates.iter().zip(&jobs) {
-        let id = store.begin_run(&NewRun {
-            kind: Some(RunKind::Synth),
-            model_name: Some(c.model_name.clone()),
-            model_hash: Some(c.model_hash.clone()),
-            quantizers: Some(c.quantizers.clone()),
-            part: Some(cfg.target.part.clone()),
-            clock_ns: Some(cfg.target.clock_ns),
-            reuse: Some(1),
-            strategy: Some("latency".into()),
-            tool: Some("yosys".into()),
-            tool_version: None,
-            run_dir: Some(job.cwd.clone()),
-            log_path: Some(job.log_path.clone()),
-        })?;
-        store.add_estimate(id, &c.store_estimate())?;
-        run_ids.push(id);
-    }
-    let env = crate::tools::ToolEnv::from_process();
-    let executor = cfg.executor.build(dir, env)?;
-    let ledger = JsonLedger::in_run_dir(dir);
-    let supervisor = Supervisor::new(executor.as_ref(), &ledger)
-        .policy(cfg.executor.retry.clone())
-        .poll_interval(cfg.executor.poll_interval())
-        .reporter(reporter);
-    let reports = supervisor.run(&jobs)?;
-    let mut results = Vec::new();
-    for ((c, job), (report, run_id)) in candidates.iter().zip(&jobs).zip(reports.iter().zip(&run_ids)) {
-        let stat = job.outputs[0].clone();
-        let mut result = SynthResult {
-            name: c.name.clone(),
-            status: "failed".into(),
-            job_state: report.status.state.name().into(),
-            reason: report.status.reason.clone(),
-            elapsed_secs: report.status.elapsed_secs,
-            measured: None,
-            tool_version: None,
-            report: None,
-            log: job.log_path.clone(),
-            run_id: Some(run_id.0),
-        };
-        if report.status.state == JobState::Completed {
-            match parse_measurement(&stat) {
-                Ok(parsed) => {
-                    store.add_measurement(*run_id, &parsed)?;
-                    if let ParsedReport::Synth(s) = &parsed {
-                        result.measured = Some(Numbers {
-                            lut: s.used.lut,
-                            ff: s.used.ff,
-                            dsp: s.used.dsp,
-                            bram_18k: s.used.bram_18k,
-                            latency_cycles: Some(c.design_latency_cycles),
-                        });
-                        result.tool_version = s.tool_version.clone();
-                    }
-                    result.status = "ok".into();
-                    result.report = Some(stat.clone());
-                }
-                Err(e) => result.reason = Some(e.to_string()),
-            }
-        } else {
-            let first_error = std::fs::read_to_string(&job.log_path)
-                .ok()
-                .and_then(|log| log.lines().find(|l| l.starts_with("error:")).map(str::to_string));
-            let why = first_error.or(result.reason.take()).unwrap_or_else(|| format!("synthesis job ended {}", report.status.state));
-            result.reason = Some(format!("{why} (log {})", job.log_path.display()));
-        }
-        let status = if result.status == "ok" { RunStatus::Ok } else { RunStatus::Failed };
-        store.finish_run(*run_id, status, result.reason.as_deref())?;
-        reporter.event(Event::Log(format!(
-            "{}: {} ({}){}",
-            c.name,
-            result.status,
-            result.job_state,
-            result.measured.as_ref().and_then(|m| m.lut).map(|l| format!(", {l} LUT measured")).unwrap_or_default()
-        )));
-        results.push(result);
-    }
-    Ok(results)
-}
-
-fn parse_measurement(stat: &Path) -> Result<ParsedReport> {
-    crate::reports::parse_path(stat)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::input(stat, "no synthesis numbers in the report"))
 }
 
 /// What the calibration stage did.

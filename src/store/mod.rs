@@ -10,11 +10,13 @@
 //! writer's pid and host; on open, `running` rows whose process is gone are
 //! marked `failed` ("interrupted"), never deleted.
 mod ingest;
+mod jobs;
 mod query;
 mod runs;
 pub mod schema;
 
 pub use ingest::{ingest_dir, project_root, IngestError, IngestSummary, IngestedRun};
+pub use jobs::JobRow;
 pub use query::{MeasurementRecord, RunFilter, RunRecord};
 pub use runs::authority;
 

@@ -14,7 +14,11 @@ pub struct Migration {
 /// Every migration in order. Version 1 is the first released schema: runs,
 /// the measurements parsed from tool reports, and the model's estimates.
 /// Version 2 adds the `jobs` table (one row per job an executor such as Slurm
-/// ran for a run) and an index for the tool filter.
+/// ran for a run) and an index for the tool filter. Version 3 gives each job
+/// row what a re-run and a person need: the executor's content key of the job
+/// (`JobSpec::id`, so a re-run finds its rows), its label, the try, qforge's
+/// own state name next to the executor's, the wall time, the exit code and
+/// the reason a job ended as it did.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -107,6 +111,19 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_run ON jobs (run_id);
 CREATE INDEX jobs_external ON jobs (executor, external_id);
 CREATE INDEX measurements_tool ON measurements (tool);
+"#,
+    },
+    Migration {
+        version: 3,
+        sql: r#"
+ALTER TABLE jobs ADD COLUMN job_key TEXT;       -- JobSpec::id: a hash of what the job does
+ALTER TABLE jobs ADD COLUMN label TEXT;
+ALTER TABLE jobs ADD COLUMN attempt INTEGER;
+ALTER TABLE jobs ADD COLUMN job_state TEXT;     -- qforge's name: pending, running, completed, failed, timeout, cancelled, ...
+ALTER TABLE jobs ADD COLUMN wall_seconds REAL;
+ALTER TABLE jobs ADD COLUMN exit_code INTEGER;
+ALTER TABLE jobs ADD COLUMN reason TEXT;
+CREATE INDEX jobs_key ON jobs (job_key, attempt);
 "#,
     },
 ];

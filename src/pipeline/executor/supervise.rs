@@ -232,11 +232,22 @@ impl<'a> Supervisor<'a> {
             active = still;
             self.submit_into(&mut active, retries)?;
             if !active.is_empty() {
-                std::thread::sleep(self.poll_interval);
+                self.pause();
             }
         }
         self.reporter.event(Event::End { message: format!("{} jobs finished", jobs.len()) });
         Ok(reports.into_iter().map(|r| r.expect("every job has a report")).collect())
+    }
+
+    /// Wait one poll interval, waking early when a stop is requested.
+    fn pause(&self) {
+        let until = std::time::Instant::now() + self.poll_interval;
+        while std::time::Instant::now() < until {
+            if self.stop.is_some_and(|f| f.load(Ordering::SeqCst)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50).min(until.saturating_duration_since(std::time::Instant::now())));
+        }
     }
 
     fn submit_into(&self, active: &mut Vec<(usize, JobHandle)>, jobs: Vec<(usize, JobSpec)>) -> Result<()> {
