@@ -90,6 +90,14 @@ pub struct SwitchingReport {
     pub build_secs: f64,
     pub sim_secs: f64,
     pub cycles_per_sec: f64,
+    /// Toggles of each netlist cell (in the netlist's cell order), and the index
+    /// into `layers` each cell is attributed to.
+    #[serde(skip)]
+    pub cell_toggles: Vec<u64>,
+    #[serde(skip)]
+    pub cell_layers: Vec<usize>,
+    #[serde(skip)]
+    pub cell_names: Vec<String>,
 }
 
 /// A port group's ports, in index order, checked against the manifest.
@@ -300,7 +308,7 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
     }
     for l in &mut layers {
         l.toggles_per_inference = l.toggles as f64 / samples as f64;
-        l.energy_pj_per_inference = l.toggles_by_class.iter().map(|(c, &t)| t as f64 * weights.weight(c)).sum::<f64>() / 1000.0 / samples as f64;
+        l.energy_pj_per_inference = l.toggles_by_class.iter().fold(0.0, |e, (c, &t)| e + t as f64 * weights.weight(c)) / 1000.0 / samples as f64;
     }
     let total_toggles: u64 = layers.iter().map(|l| l.toggles).sum();
     let tracked = sim.tracked.len();
@@ -321,7 +329,7 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
         total_toggles,
         toggles_per_inference: total_toggles as f64 / samples as f64,
         toggle_rate: total_toggles as f64 / (tracked.max(1) as f64 * cycle.max(1) as f64),
-        energy_pj_per_inference: layers.iter().map(|l| l.energy_pj_per_inference).sum(),
+        energy_pj_per_inference: layers.iter().fold(0.0, |e, l| e + l.energy_pj_per_inference),
         layers,
         fj_per_toggle: weights.fj_per_toggle.clone(),
         weights_origin: weights.origin.clone(),
@@ -329,6 +337,9 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
         build_secs,
         sim_secs,
         cycles_per_sec: cycle as f64 / sim_secs.max(1e-9),
+        cell_toggles: per_cell,
+        cell_layers: cell_layer,
+        cell_names: nl.cells.iter().map(|c| c.name.clone()).collect(),
     })
 }
 
