@@ -105,8 +105,8 @@ pub fn run(args: SwitchingArgs) -> anyhow::Result<ExitCode> {
             println!("  {:6} {:9.0} toggles/inf {:9.1} pJ/inf   [{}]", l.name, l.toggles_per_inference, l.energy_pj_per_inference, by.join(", "));
         }
         println!(
-            "  speed: parse {:.2} s, build {:.2} s, simulate {:.2} s ({:.0} cycles/s)",
-            report.parse_secs, report.build_secs, report.sim_secs, report.cycles_per_sec
+            "  speed: parse {:.2} s, build {:.2} s, simulate {:.2} s wall / {:.2} s CPU ({:.0} cycles per CPU second)",
+            report.parse_secs, report.build_secs, report.sim_secs, report.sim_cpu_secs, report.cycles_per_sec
         );
         if let Some(path) = &args.energy_samples {
             println!("  appended energy sample `{}` to {}", sample.name, path.display());

@@ -89,6 +89,9 @@ pub struct SwitchingReport {
     pub parse_secs: f64,
     pub build_secs: f64,
     pub sim_secs: f64,
+    /// CPU time of the simulation loop (the machine may be shared: wall time overstates the cost).
+    pub sim_cpu_secs: f64,
+    /// Cycles per second of CPU time.
     pub cycles_per_sec: f64,
     /// Toggles of each netlist cell (in the netlist's cell order), and the index
     /// into `layers` each cell is attributed to.
@@ -116,6 +119,18 @@ fn group_ports<'a>(nl: &'a Netlist, g: &PortGroup, input: bool) -> Result<Vec<&'
 
 fn one_bit<'a>(nl: &'a Netlist, name: &str) -> Result<&'a [Bit]> {
     nl.port(name).map(|p| p.bits.as_slice()).filter(|b| b.len() == 1).ok_or_else(|| Error::input(&nl.path, format!("the netlist has no one-bit port `{name}`")))
+}
+
+/// CPU time of this thread (the simulation is single-threaded).
+fn thread_cpu_secs() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec we own.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc == 0 {
+        ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+    } else {
+        0.0
+    }
 }
 
 fn mask(width: u32) -> u64 {
@@ -170,6 +185,7 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
 
     // Reset for one clock (as rtl-sim's testbench does), then one sample per clock.
     let t2 = Instant::now();
+    let cpu0 = thread_cpu_secs();
     for bits in &inputs {
         sim.set_port(bits, 0);
     }
@@ -258,6 +274,7 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
         cycle += 1;
     }
     let sim_secs = t2.elapsed().as_secs_f64();
+    let sim_cpu_secs = thread_cpu_secs() - cpu0;
     if mismatches > 0 {
         return Err(Error::Mismatch(format!(
             "{mismatches} of {samples} samples differ between the gate-level simulation of {} and the fixed-point model:\n  {}",
@@ -336,7 +353,8 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
         parse_secs,
         build_secs,
         sim_secs,
-        cycles_per_sec: cycle as f64 / sim_secs.max(1e-9),
+        sim_cpu_secs,
+        cycles_per_sec: cycle as f64 / sim_cpu_secs.max(1e-9),
         cell_toggles: per_cell,
         cell_layers: cell_layer,
         cell_names: nl.cells.iter().map(|c| c.name.clone()).collect(),
