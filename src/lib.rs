@@ -20,5 +20,6 @@ pub mod rtl;
 pub mod reports;
 pub mod search;
 pub mod store;
+pub mod switching;
 pub mod tools;
 pub mod train;

@@ -15,6 +15,7 @@ mod report;
 mod search;
 mod rtl;
 mod run;
+mod switching;
 mod synth;
 mod synth_history;
 mod train;
@@ -57,6 +58,8 @@ pub enum Command {
     Rtl(rtl::RtlArgs),
     /// Simulate the Verilog (Verilator or Icarus) and compare every output bit with the model.
     RtlSim(rtl::RtlSimArgs),
+    /// Simulate the Yosys-mapped netlist, check it bit for bit, count every cell's toggles per layer and price them.
+    Switching(Box<switching::SwitchingArgs>),
     /// List the runs in the history database, filtered by tool, part, status, model, date.
     History(history::HistoryArgs),
     /// Import the reports of runs made outside qforge (a folder of tool projects) into the history.
@@ -84,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Search(args) => search::run(args),
         Command::Rtl(args) => rtl::run_rtl(args),
         Command::RtlSim(args) => rtl::run_rtl_sim(args),
+        Command::Switching(args) => switching::run(*args),
         Command::History(args) => history::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Check(args) => check::run(args),

@@ -80,9 +80,40 @@ pub struct Calibration {
     pub energy: EnergyCoefficients,
     /// Keyed by device family (`parts::Family::key`).
     pub resources: BTreeMap<String, FamilyCoefficients>,
+    /// Energy per output toggle of each mapped cell class (`qforge switching`).
+    #[serde(default = "default_switching")]
+    pub switching: SwitchingWeights,
     /// One record per fit that changed this file, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provenance: Vec<Provenance>,
+}
+
+/// The cell classes `qforge switching` counts toggles of (see `switching::attribute`).
+pub const SWITCHING_CLASSES: &[&str] = &["lut", "inv", "muxf", "carry", "ff", "srl", "dsp", "bram", "io", "clock", "other"];
+
+/// Switching energy of a mapped netlist: fJ per 0→1 or 1→0 change of one
+/// output bit of a cell of each class, with where the figures come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchingWeights {
+    pub origin: String,
+    /// Keyed by a class of [`SWITCHING_CLASSES`]; a missing class weighs 0.
+    pub fj_per_toggle: BTreeMap<String, f64>,
+}
+
+impl SwitchingWeights {
+    pub fn weight(&self, class: &str) -> f64 {
+        self.fj_per_toggle.get(class).copied().unwrap_or(0.0)
+    }
+}
+
+/// The embedded default's `[switching]` (for calibration files written before it existed).
+fn default_switching() -> SwitchingWeights {
+    #[derive(Deserialize)]
+    struct Only {
+        switching: SwitchingWeights,
+    }
+    toml::from_str::<Only>(DEFAULT_CALIBRATION).expect("the embedded calibration has [switching]").switching
 }
 
 /// Where one fitted section came from.
@@ -182,6 +213,18 @@ impl Calibration {
         if self.origin.trim().is_empty() {
             return Err(Error::input_at(path, None, Some("origin"), "say where the numbers came from"));
         }
+        if self.switching.origin.trim().is_empty() {
+            return Err(Error::input_at(path, None, Some("switching.origin"), "say where the per-toggle energies came from"));
+        }
+        for (class, value) in &self.switching.fj_per_toggle {
+            let field = format!("switching.fj_per_toggle.{class}");
+            if !SWITCHING_CLASSES.contains(&class.as_str()) {
+                return Err(Error::input_at(path, None, Some(&field), format!("unknown cell class `{class}` (known: {})", SWITCHING_CLASSES.join(", "))));
+            }
+            if !(value.is_finite() && *value >= 0.0) {
+                return Err(Error::input_at(path, None, Some(&field), "energy per toggle must be a non-negative number"));
+            }
+        }
         for (family, c) in &self.resources {
             for (section, map) in [("lut", &c.lut), ("ff", &c.ff), ("dsp", &c.dsp), ("bram18", &c.bram18), ("latency", &c.latency)] {
                 for (name, value) in map {
@@ -228,6 +271,12 @@ mod tests {
         let path = dir.path().join("cal.toml");
         cal.save(&path).unwrap();
         assert_eq!(Calibration::load(&path).unwrap(), cal);
+        assert!(cal.switching.weight("lut") > cal.switching.weight("ff") && cal.switching.weight("dsp") == 0.0);
+        // A file written before [switching] existed gets the embedded weights.
+        let start = DEFAULT_CALIBRATION.find("[switching]").unwrap();
+        let end = DEFAULT_CALIBRATION.find("other = 0.0").unwrap() + "other = 0.0".len();
+        let old = format!("{}{}", &DEFAULT_CALIBRATION[..start], &DEFAULT_CALIBRATION[end..]);
+        assert_eq!(Calibration::parse(&old, Path::new("old.toml")).unwrap().switching, cal.switching);
     }
 
     #[test]
@@ -235,6 +284,9 @@ mod tests {
         let bad = DEFAULT_CALIBRATION.replace("per_mult_lut = 2.0", "per_mystery = 2.0");
         let e = Calibration::parse(&bad, Path::new("c.toml")).unwrap_err().to_string();
         assert!(e.contains("c.toml") && e.contains("per_mystery"), "{e}");
+        let bad = DEFAULT_CALIBRATION.replace("lut = 31.1", "lutz = 31.1");
+        let e = Calibration::parse(&bad, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(e.contains("switching.fj_per_toggle.lutz"), "{e}");
         let bad = DEFAULT_CALIBRATION.replace("version = 1", "version = 7");
         assert!(Calibration::parse(&bad, Path::new("c.toml")).unwrap_err().to_string().contains("version"));
     }
