@@ -27,7 +27,79 @@ pub(crate) struct PackedNetwork {
     /// Longest padded row of any layer (inputs or outputs).
     widest: usize,
     softmax: Option<(SoftmaxTables, SoftmaxCasters)>,
+    /// The softmax's casts as plain shifts, when they are (the usual tables).
+    shift_softmax: Option<ShiftSoftmax>,
     avx2: bool,
+}
+
+/// [`SoftmaxTables::apply`] when each of its three casts takes a value that is
+/// never negative and is a right shift with truncation or round-half-up into
+/// a saturating type: then a cast is `min((v + offset) >> shift, max)`.
+#[derive(Clone, Copy, Debug)]
+struct ShiftSoftmax {
+    diff: ShiftCast,
+    sum_index: ShiftCast,
+    out: ShiftCast,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ShiftCast {
+    shift: u32,
+    offset: i64,
+    max: i64,
+}
+
+impl ShiftCast {
+    fn new(to: &FixedType, from_frac: i32) -> Option<ShiftCast> {
+        let shift = from_frac - to.frac();
+        if !(0..40).contains(&shift) || to.overflow != Overflow::Sat || to.max_raw() < 0 {
+            return None;
+        }
+        let offset = match to.rounding {
+            Rounding::Trn => 0,
+            Rounding::Rnd if shift > 0 => 1i64 << (shift - 1),
+            Rounding::Rnd => 0,
+            _ => return None,
+        };
+        Some(ShiftCast { shift: shift as u32, offset, max: to.max_raw() })
+    }
+
+    /// For 0 <= v < 2^62.
+    #[inline(always)]
+    fn cast(&self, v: i64) -> i64 {
+        ((v + self.offset) >> self.shift).min(self.max)
+    }
+}
+
+impl ShiftSoftmax {
+    fn new(t: &SoftmaxTables) -> Option<ShiftSoftmax> {
+        // apply() handles at most 64 outputs; keep its behaviour for wider ones.
+        let small = t.n <= 64 && t.exp_type.width <= 24 && t.inv_type.width <= 24;
+        let s = ShiftSoftmax {
+            diff: ShiftCast::new(&t.diff_type, t.in_type.frac())?,
+            sum_index: ShiftCast::new(&t.sum_index_type, t.exp_type.frac())?,
+            out: ShiftCast::new(&t.out_type, t.exp_type.frac() + t.inv_type.frac())?,
+        };
+        // Table indices in range whatever the clamp gives.
+        (small && s.diff.max < t.exp_table.len() as i64 && s.sum_index.max < t.inv_table.len() as i64 && t.in_type.width <= 32).then_some(s)
+    }
+
+    /// Same steps as `apply`: max, exp(-diff) from the table, 1/sum from the
+    /// table, products rounded into the output type. Logits are i32-sized.
+    #[inline(always)]
+    fn apply(&self, t: &SoftmaxTables, x: &[i64], out: &mut [i64]) {
+        let x_max = x.iter().copied().max().unwrap_or(0);
+        let mut sum = 0i64;
+        for (o, &xj) in out.iter_mut().zip(x) {
+            let e = t.exp_table[self.diff.cast(x_max - xj) as usize];
+            *o = e;
+            sum += e;
+        }
+        let inv = t.inv_table[self.sum_index.cast(sum) as usize];
+        for o in out.iter_mut() {
+            *o = self.out.cast(*o * inv);
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -224,8 +296,9 @@ impl PackedNetwork {
         }
         let packed: Vec<PackedLayer> = layers.iter().enumerate().map(|(i, l)| PackedLayer::new(l, i + 1 == layers.len())).collect::<Option<_>>()?;
         let widest = packed.iter().map(|l| l.lanes.max(2 * l.pairs)).max().unwrap_or(0);
+        let shift_softmax = softmax.and_then(ShiftSoftmax::new);
         let softmax = softmax.map(|t| (t.clone(), t.casters()));
-        Some(PackedNetwork { layers: packed, input_min, input_max, widest, softmax, avx2: avx2_available() })
+        Some(PackedNetwork { layers: packed, input_min, input_max, widest, softmax, shift_softmax, avx2: avx2_available() })
     }
 
     pub(crate) fn scratch(&self) -> PackedScratch {
@@ -268,9 +341,10 @@ impl PackedNetwork {
         for (l, &v) in logits.iter_mut().zip(&s.out32[..n_out]) {
             *l = v as i64;
         }
-        match &self.softmax {
-            Some((t, c)) => t.apply_with(c, logits, out),
-            None => out.copy_from_slice(logits),
+        match (&self.softmax, &self.shift_softmax) {
+            (Some((t, _)), Some(fast)) => fast.apply(t, logits, out),
+            (Some((t, c)), None) => t.apply_with(c, logits, out),
+            (None, _) => out.copy_from_slice(logits),
         }
         true
     }
@@ -320,18 +394,36 @@ mod avx2 {
             min: _mm256_set1_epi32(e.min),
             max: _mm256_set1_epi32(e.max),
         };
+        // The tie rule picks the build, so that no lane pass dispatches on it.
+        match e.tie {
+            Tie::None => blocks::<TIE_NONE>(l, x, &c, out16, out32, to_i16),
+            Tie::Odd => blocks::<TIE_ODD>(l, x, &c, out16, out32, to_i16),
+            Tie::Negative => blocks::<TIE_NEGATIVE>(l, x, &c, out16, out32, to_i16),
+            Tie::MinusNegative => blocks::<TIE_MINUS_NEGATIVE>(l, x, &c, out16, out32, to_i16),
+            Tie::MaskNegative => blocks::<TIE_MASK_NEGATIVE>(l, x, &c, out16, out32, to_i16),
+        }
+    }
+
+    const TIE_NONE: u8 = 0;
+    const TIE_ODD: u8 = 1;
+    const TIE_NEGATIVE: u8 = 2;
+    const TIE_MINUS_NEGATIVE: u8 = 3;
+    const TIE_MASK_NEGATIVE: u8 = 4;
+
+    #[inline(always)]
+    unsafe fn blocks<const TIE: u8>(l: &PackedLayer, x: &[i16], c: &EndVectors, out16: &mut [i16], out32: &mut [i32], to_i16: bool) {
         let n_vec = l.lanes / LANES;
         let mut v = 0;
         while v < n_vec {
             let left = n_vec - v;
             v += if left >= 8 {
-                block::<8>(l, x, v, &c, out16, out32, to_i16)
+                block::<8, TIE>(l, x, v, c, out16, out32, to_i16)
             } else if left >= 4 {
-                block::<4>(l, x, v, &c, out16, out32, to_i16)
+                block::<4, TIE>(l, x, v, c, out16, out32, to_i16)
             } else if left >= 2 {
-                block::<2>(l, x, v, &c, out16, out32, to_i16)
+                block::<2, TIE>(l, x, v, c, out16, out32, to_i16)
             } else {
-                block::<1>(l, x, v, &c, out16, out32, to_i16)
+                block::<1, TIE>(l, x, v, c, out16, out32, to_i16)
             };
         }
     }
@@ -339,7 +431,7 @@ mod avx2 {
     /// V vectors of outputs starting at vector `v0`, sums kept in registers
     /// while every input pair passes; returns V.
     #[inline(always)]
-    unsafe fn block<const V: usize>(l: &PackedLayer, x: &[i16], v0: usize, c: &EndVectors, out16: &mut [i16], out32: &mut [i32], to_i16: bool) -> usize {
+    unsafe fn block<const V: usize, const TIE: u8>(l: &PackedLayer, x: &[i16], v0: usize, c: &EndVectors, out16: &mut [i16], out32: &mut [i32], to_i16: bool) -> usize {
         let mut acc = [_mm256_setzero_si256(); V];
         let pairs = x.as_ptr() as *const i32;
         let row = l.lanes * 2; // i16 per input pair
@@ -354,7 +446,7 @@ mod avx2 {
         }
         for (k, &sum) in acc.iter().enumerate() {
             let at = (v0 + k) * LANES;
-            let r = end(&l.end, c, sum, _mm256_loadu_si256(l.bias.as_ptr().add(at) as *const __m256i));
+            let r = end::<TIE>(&l.end, c, sum, _mm256_loadu_si256(l.bias.as_ptr().add(at) as *const __m256i));
             if to_i16 {
                 // In range of i16 already, so the saturating pack is exact.
                 let packed = _mm256_permute4x64_epi64::<0b00_00_10_00>(_mm256_packs_epi32(r, r));
@@ -368,20 +460,50 @@ mod avx2 {
 
     /// [`LayerEnd::apply`] on 8 lanes.
     #[inline(always)]
-    unsafe fn end(e: &LayerEnd, c: &EndVectors, sum: __m256i, bias: __m256i) -> __m256i {
+    unsafe fn end<const TIE: u8>(e: &LayerEnd, c: &EndVectors, sum: __m256i, bias: __m256i) -> __m256i {
         let mut v = _mm256_add_epi32(_mm256_sll_epi32(sum, c.product_shift), bias);
         if e.relu {
             v = _mm256_max_epi32(v, c.zero);
         }
         let negative = _mm256_cmpgt_epi32(c.zero, v); // -1 where v < 0
-        let extra = match e.tie {
-            Tie::None => c.zero,
-            Tie::Odd => _mm256_and_si256(_mm256_sra_epi32(v, c.shift), c.one),
-            Tie::Negative => _mm256_and_si256(negative, c.one),
-            Tie::MinusNegative => negative,
-            Tie::MaskNegative => _mm256_and_si256(negative, c.mask),
+        let extra = match TIE {
+            TIE_NONE => c.zero,
+            TIE_ODD => _mm256_and_si256(_mm256_sra_epi32(v, c.shift), c.one),
+            TIE_NEGATIVE => _mm256_and_si256(negative, c.one),
+            TIE_MINUS_NEGATIVE => negative,
+            _ => _mm256_and_si256(negative, c.mask),
         };
         let r = _mm256_sra_epi32(_mm256_add_epi32(_mm256_add_epi32(v, c.offset), extra), c.shift);
         _mm256_min_epi32(_mm256_max_epi32(r, c.min), c.max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The shift softmax gives `apply`'s bits, for the logit types the tables are built for.
+    #[test]
+    fn shift_softmax_equals_apply() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let mut taken = 0;
+        for trial in 0..300 {
+            let in_type = FixedType::new(rng.gen_range(4..30), rng.gen_range(-2..12), rng.gen_bool(0.8));
+            let n = rng.gen_range(1..12);
+            let t = SoftmaxTables::new(n, in_type);
+            let Some(fast) = ShiftSoftmax::new(&t) else { continue };
+            taken += 1;
+            for _ in 0..50 {
+                let spread = 1i64 << rng.gen_range(0..in_type.width.min(30));
+                let centre = rng.gen_range(in_type.min_raw()..=in_type.max_raw());
+                let x: Vec<i64> = (0..n).map(|_| (centre + rng.gen_range(-spread..=spread)).clamp(in_type.min_raw(), in_type.max_raw())).collect();
+                let (mut a, mut b) = (vec![0; n], vec![0; n]);
+                t.apply(&x, &mut a);
+                fast.apply(&t, &x, &mut b);
+                assert_eq!(a, b, "trial {trial}: {in_type}, x = {x:?}");
+            }
+        }
+        assert!(taken > 150, "shift softmax built for only {taken} of 300 types");
     }
 }
