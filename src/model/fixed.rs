@@ -405,18 +405,10 @@ impl FixedNetwork {
             .zip(outputs.par_chunks_mut(CHUNK * n_out))
             .for_each(|((xs, ls), os)| {
                 let mut scratch = self.scratch();
-                let samples = xs.chunks(n_in).zip(ls.chunks_mut(n_out)).zip(os.chunks_mut(n_out));
                 match &self.packed {
-                    Some(packed) => {
-                        let mut fast = packed.scratch();
-                        for ((x, l), o) in samples {
-                            if !packed.run_one(x, l, o, &mut fast) {
-                                self.run_one(x, l, o, &mut scratch, true);
-                            }
-                        }
-                    }
+                    Some(packed) => packed.run_chunk(xs, ls, os, &mut |x, l, o| self.run_one(x, l, o, &mut scratch, true)),
                     None => {
-                        for ((x, l), o) in samples {
+                        for ((x, l), o) in xs.chunks(n_in).zip(ls.chunks_mut(n_out)).zip(os.chunks_mut(n_out)) {
                             // Inputs outside the input type would break the i32 paths' bounds.
                             let general = x.iter().any(|&v| v < self.input_type.min_raw() || v > self.input_type.max_raw());
                             self.run_one(x, l, o, &mut scratch, general);

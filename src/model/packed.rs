@@ -26,6 +26,8 @@ pub(crate) struct PackedNetwork {
     input_max: i64,
     /// Longest padded row of any layer (inputs or outputs).
     widest: usize,
+    n_in: usize,
+    n_out: usize,
     softmax: Option<(SoftmaxTables, SoftmaxCasters)>,
     /// The softmax's casts as plain shifts, when they are (the usual tables).
     shift_softmax: Option<ShiftSoftmax>,
@@ -298,7 +300,8 @@ impl PackedNetwork {
         let widest = packed.iter().map(|l| l.lanes.max(2 * l.pairs)).max().unwrap_or(0);
         let shift_softmax = softmax.and_then(ShiftSoftmax::new);
         let softmax = softmax.map(|t| (t.clone(), t.casters()));
-        Some(PackedNetwork { layers: packed, input_min, input_max, widest, softmax, shift_softmax, avx2: avx2_available() })
+        let (n_in, n_out) = (layers[0].n_in, packed[packed.len() - 1].n_out);
+        Some(PackedNetwork { layers: packed, input_min, input_max, widest, n_in, n_out, softmax, shift_softmax, avx2: avx2_available() })
     }
 
     pub(crate) fn scratch(&self) -> PackedScratch {
@@ -307,25 +310,53 @@ impl PackedNetwork {
 
     /// One sample: false (and nothing written) when an input lies outside the
     /// input type, which the general path then handles.
-    pub(crate) fn run_one(&self, x: &[i64], logits: &mut [i64], out: &mut [i64], s: &mut PackedScratch) -> bool {
-        self.run_one_with(x, logits, out, s, self.avx2)
+    /// Every sample of a chunk (`n_in` raw inputs each, row-major) into
+    /// `logits` and `outputs` (`n_out` each); samples with an input outside
+    /// the input type go to `general` instead.
+    pub(crate) fn run_chunk(&self, xs: &[i64], logits: &mut [i64], outputs: &mut [i64], general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64])) {
+        let mut s = self.scratch();
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is only set when the processor has AVX2.
+            return unsafe { avx2::run_chunk(self, xs, logits, outputs, &mut s, general) };
+        }
+        self.run_chunk_with(xs, logits, outputs, &mut s, general, false)
     }
 
-    pub(crate) fn run_one_with(&self, x: &[i64], logits: &mut [i64], out: &mut [i64], s: &mut PackedScratch, avx2: bool) -> bool {
-        if x.iter().any(|&v| v < self.input_min || v > self.input_max) {
-            return false;
+    #[inline(always)]
+    fn run_chunk_with(&self, xs: &[i64], logits: &mut [i64], outputs: &mut [i64], s: &mut PackedScratch, general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64]), avx2: bool) {
+        let (n_in, n_out) = (self.n_in, self.n_out);
+        for i in 0..xs.len() / n_in {
+            let x = &xs[i * n_in..(i + 1) * n_in];
+            let (l, o) = (&mut logits[i * n_out..(i + 1) * n_out], &mut outputs[i * n_out..(i + 1) * n_out]);
+            if !self.run_one_with(x, l, o, s, avx2) {
+                general(x, l, o);
+            }
         }
+    }
+
+    /// One sample: false (logits and outputs untouched) when an input lies
+    /// outside the input type.
+    #[inline(always)]
+    pub(crate) fn run_one_with(&self, x: &[i64], logits: &mut [i64], out: &mut [i64], s: &mut PackedScratch, avx2: bool) -> bool {
+        assert!(x.len() == self.n_in && s.x16.len() >= self.widest && s.y16.len() >= self.widest && s.out32.len() >= self.widest);
+        // Branch-free so that it vectorises; the padding input (odd widths) has
+        // zero weights, so whatever stays in x16 beyond the inputs is harmless.
+        let mut outside = false;
         for (d, &v) in s.x16.iter_mut().zip(x) {
+            outside |= (v < self.input_min) | (v > self.input_max);
             *d = v as i16;
         }
-        s.x16[x.len()..].fill(0);
+        if outside {
+            return false;
+        }
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
             let to_i16 = i < last;
             #[cfg(target_arch = "x86_64")]
             if avx2 {
                 // SAFETY: `avx2` is only true when the processor has AVX2 (or a
-                // test checked it); run_layer checks the buffer lengths.
+                // test checked it); the buffers hold `widest` values (asserted above).
                 unsafe { avx2::run_layer(layer, &s.x16, &mut s.y16, &mut s.out32, to_i16) };
             } else {
                 layer.run_portable(&s.x16, &mut s.y16, &mut s.out32, to_i16);
@@ -363,7 +394,7 @@ fn avx2_available() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{LayerEnd, PackedLayer, Tie, LANES};
+    use super::{LayerEnd, PackedLayer, PackedNetwork, PackedScratch, Tie, LANES};
     use std::arch::x86_64::*;
 
     /// The layer end's constants as vectors.
@@ -378,11 +409,26 @@ mod avx2 {
         max: __m256i,
     }
 
+    /// [`PackedNetwork::run_chunk_with`] compiled for AVX2 (the input checks and
+    /// the softmax vectorise too).
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn run_chunk(
+        net: &PackedNetwork,
+        xs: &[i64],
+        logits: &mut [i64],
+        outputs: &mut [i64],
+        s: &mut PackedScratch,
+        general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64]),
+    ) {
+        net.run_chunk_with(xs, logits, outputs, s, general, true)
+    }
+
     /// Reads `x` (2·pairs i16 inputs), writes the layer's outputs into `out16`
-    /// (`to_i16`) or into `out32` (the last layer).
+    /// (`to_i16`) or into `out32` (the last layer). The caller guarantees the
+    /// lengths: `x` ≥ 2·pairs, `out16` and `out32` ≥ lanes.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn run_layer(l: &PackedLayer, x: &[i16], out16: &mut [i16], out32: &mut [i32], to_i16: bool) {
-        assert!(x.len() >= 2 * l.pairs && out16.len() >= l.lanes && out32.len() >= l.lanes);
+        debug_assert!(x.len() >= 2 * l.pairs && out16.len() >= l.lanes && out32.len() >= l.lanes);
         let e = &l.end;
         let c = EndVectors {
             product_shift: _mm_cvtsi32_si128(e.product_shift as i32),
