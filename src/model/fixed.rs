@@ -3,6 +3,7 @@
 //! hls4ml: weights/biases from their quantizers, accumulators sized by hls4ml's
 //! precision inference (lossless), activations from their quantizers.
 use super::network::TrainedModel;
+use super::packed::PackedNetwork;
 use super::softmax::{ceil_log2, SoftmaxTables};
 use super::spec::Activation;
 use crate::error::{Error, Result};
@@ -84,30 +85,37 @@ impl FixedLayer {
             dense_i32(x, &k.w32, &mut sums[..self.n_out], cast, &k.bias32, acc, out, self.activation == Activation::Relu);
             return;
         }
-        if k.fits_i32 {
-            let sums = &mut sums[..self.n_out];
-            multiply_accumulate(x, &k.w32, sums);
-            for ((a, &s), &b) in acc.iter_mut().zip(sums.iter()).zip(&k.bias_at_acc) {
-                let sum = ((s as i64) << k.product_shift) + b;
-                // hls4ml sizes accumulators so they never wrap; a narrower one does.
-                *a = if k.acc_cannot_wrap { sum } else { self.accum_type.cast_raw(sum, acc_frac) };
-            }
-        } else {
-            let prod_frac = self.in_type.frac() + self.weight_type.frac();
-            for (o, a) in acc.iter_mut().enumerate() {
-                let mut sum: i128 = k.bias_at_acc[o] as i128;
-                for (i, &xi) in x.iter().enumerate() {
-                    let p = xi * self.weights[i * self.n_out + o];
-                    sum += if k.exact {
-                        (p as i128) << k.product_shift
-                    } else {
-                        self.accum_type.cast_raw(p, prod_frac) as i128
-                    };
-                }
-                *a = self.accum_type.cast_raw(wrap_i128(sum), acc_frac);
-            }
+        if !k.fits_i32 {
+            return self.forward_general(x, acc, out);
+        }
+        let sums = &mut sums[..self.n_out];
+        multiply_accumulate(x, &k.w32, sums);
+        for ((a, &s), &b) in acc.iter_mut().zip(sums.iter()).zip(&k.bias_at_acc) {
+            let sum = ((s as i64) << k.product_shift) + b;
+            // hls4ml sizes accumulators so they never wrap; a narrower one does.
+            *a = if k.acc_cannot_wrap { sum } else { self.accum_type.cast_raw(sum, acc_frac) };
         }
         k.out_cast.cast_slice(acc, out, self.activation == Activation::Relu);
+    }
+
+    /// The reference: exact sums in i128, every cast through the type's own
+    /// rules (`cast_raw`), no shortcut.
+    fn forward_general(&self, x: &[i64], acc: &mut [i64], out: &mut [i64]) {
+        let k = &self.kernel;
+        let acc_frac = self.accum_type.frac();
+        let prod_frac = self.in_type.frac() + self.weight_type.frac();
+        for (o, a) in acc.iter_mut().enumerate() {
+            let mut sum: i128 = k.bias_at_acc[o] as i128;
+            for (i, &xi) in x.iter().enumerate() {
+                let p = xi * self.weights[i * self.n_out + o];
+                sum += if k.exact { (p as i128) << k.product_shift } else { self.accum_type.cast_raw(p, prod_frac) as i128 };
+            }
+            *a = self.accum_type.cast_raw(wrap_i128(sum), acc_frac);
+        }
+        let relu = self.activation == Activation::Relu;
+        for (o, &a) in out.iter_mut().zip(acc.iter()) {
+            *o = self.out_type.cast_raw(if relu { a.max(0) } else { a }, acc_frac);
+        }
     }
 }
 
@@ -235,6 +243,9 @@ pub struct FixedNetwork {
     pub layers: Vec<FixedLayer>,
     /// Present when the last layer ends in softmax.
     pub softmax: Option<SoftmaxTables>,
+    /// The 16-bit batch path, when every layer's values fit it.
+    #[serde(skip)]
+    packed: Option<PackedNetwork>,
 }
 
 /// Per-sample results of a batch: raw outputs of the last dense layer
@@ -318,9 +329,21 @@ impl FixedNetwork {
             in_type = out_type;
             layers.push(layer);
         }
+        Ok(FixedNetwork::from_layers(spec.input_type, layers))
+    }
+
+    /// The network of these layers, with the softmax tables when the last
+    /// layer ends in softmax and the 16-bit path when it fits.
+    fn from_layers(input_type: FixedType, layers: Vec<FixedLayer>) -> FixedNetwork {
         let last = layers.last().expect("spec has layers");
         let softmax = (last.activation == Activation::Softmax).then(|| SoftmaxTables::new(last.n_out, last.out_type));
-        Ok(FixedNetwork { input_type: spec.input_type, layers, softmax })
+        let packed = PackedNetwork::new(input_type, &layers, softmax.as_ref());
+        FixedNetwork { input_type, layers, softmax, packed }
+    }
+
+    /// Whether [`predict_raw`](Self::predict_raw) runs the 16-bit path (for benches and reports).
+    pub fn has_packed_path(&self) -> bool {
+        self.packed.is_some()
     }
 
     pub fn n_inputs(&self) -> usize {
@@ -347,13 +370,18 @@ impl FixedNetwork {
         Scratch { cur: vec![0; widest], next: vec![0; widest], acc: vec![0; widest], sums: vec![0; widest] }
     }
 
-    /// Run one sample with reusable buffers.
-    fn run_one(&self, x: &[i64], logits: &mut [i64], out: &mut [i64], s: &mut Scratch) {
+    /// Run one sample with reusable buffers; `general` forces the i128 path
+    /// (inputs outside the input type, and the tests' reference).
+    fn run_one(&self, x: &[i64], logits: &mut [i64], out: &mut [i64], s: &mut Scratch, general: bool) {
         s.cur[..x.len()].copy_from_slice(x);
         let mut width = x.len();
         for layer in &self.layers {
-            let acc = if layer.kernel.all_i32.is_some() { &mut s.acc[..0] } else { &mut s.acc[..layer.n_out] };
-            layer.forward_with(&s.cur[..width], acc, &mut s.next[..layer.n_out], &mut s.sums);
+            let acc = if layer.kernel.all_i32.is_some() && !general { &mut s.acc[..0] } else { &mut s.acc[..layer.n_out] };
+            if general {
+                layer.forward_general(&s.cur[..width], acc, &mut s.next[..layer.n_out]);
+            } else {
+                layer.forward_with(&s.cur[..width], acc, &mut s.next[..layer.n_out], &mut s.sums);
+            }
             std::mem::swap(&mut s.cur, &mut s.next);
             width = layer.n_out;
         }
@@ -377,8 +405,15 @@ impl FixedNetwork {
             .zip(outputs.par_chunks_mut(CHUNK * n_out))
             .for_each(|((xs, ls), os)| {
                 let mut scratch = self.scratch();
-                for ((x, l), o) in xs.chunks(n_in).zip(ls.chunks_mut(n_out)).zip(os.chunks_mut(n_out)) {
-                    self.run_one(x, l, o, &mut scratch);
+                match &self.packed {
+                    Some(packed) => packed.run_chunk(xs, ls, os, &mut |x, l, o| self.run_one(x, l, o, &mut scratch, true)),
+                    None => {
+                        for ((x, l), o) in xs.chunks(n_in).zip(ls.chunks_mut(n_out)).zip(os.chunks_mut(n_out)) {
+                            // Inputs outside the input type would break the i32 paths' bounds.
+                            let general = x.iter().any(|&v| v < self.input_type.min_raw() || v > self.input_type.max_raw());
+                            self.run_one(x, l, o, &mut scratch, general);
+                        }
+                    }
                 }
             });
         FixedOutputs { n_out, logits, outputs }
@@ -559,3 +594,7 @@ mod hand_computed {
         assert_eq!(big.logits[0], 15);
     }
 }
+
+#[cfg(test)]
+#[path = "fixed_tests.rs"]
+mod packed_vs_reference;

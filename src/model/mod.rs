@@ -4,6 +4,7 @@
 //! feed it; `train`, `estimate`, `hls` and `rtl` read it.
 pub mod fixed;
 pub mod network;
+mod packed;
 pub mod predict_io;
 pub mod softmax;
 pub mod spec;

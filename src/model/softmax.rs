@@ -76,6 +76,41 @@ impl SoftmaxTables {
     }
 }
 
+/// The casts of [`SoftmaxTables::apply`], built once instead of per sample.
+#[derive(Clone, Debug)]
+pub struct SoftmaxCasters {
+    diff: Caster,
+    sum_index: Caster,
+    out: Caster,
+}
+
+impl SoftmaxTables {
+    pub fn casters(&self) -> SoftmaxCasters {
+        SoftmaxCasters {
+            diff: Caster::new(self.diff_type, self.in_type.frac()),
+            sum_index: Caster::new(self.sum_index_type, self.exp_type.frac()),
+            out: Caster::new(self.out_type, self.exp_type.frac() + self.inv_type.frac()),
+        }
+    }
+
+    /// [`apply`](Self::apply) with the casts prepared by [`casters`](Self::casters):
+    /// the same steps, the same bits (checked by a test below).
+    pub fn apply_with(&self, c: &SoftmaxCasters, x: &[i64], out: &mut [i64]) {
+        let x_max = x.iter().copied().max().unwrap_or(0);
+        let mut exps = [0i64; 64];
+        let exps = &mut exps[..x.len().min(64)];
+        let mut sum = 0i64;
+        for (e, &xj) in exps.iter_mut().zip(x) {
+            *e = self.exp_table[c.diff.cast(x_max - xj) as usize];
+            sum += *e;
+        }
+        let inv = self.inv_table[c.sum_index.cast(sum) as usize];
+        for (o, e) in out.iter_mut().zip(exps.iter()) {
+            *o = c.out.cast(e * inv);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +128,26 @@ mod tests {
             let got = t.out_type.to_f64(*o);
             let want = x.exp() / denom;
             assert!((got - want).abs() < 0.02, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn prepared_casters_give_the_bits_of_apply() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for trial in 0..200 {
+            let in_type = FixedType::new(rng.gen_range(4..24), rng.gen_range(-2..10), rng.gen_bool(0.8));
+            let n = rng.gen_range(1..12);
+            let t = SoftmaxTables::new(n, in_type);
+            let c = t.casters();
+            for _ in 0..50 {
+                // Mostly in range, sometimes far apart (saturating differences).
+                let x: Vec<i64> = (0..n).map(|_| rng.gen_range(in_type.min_raw()..=in_type.max_raw())).collect();
+                let (mut a, mut b) = (vec![0; n], vec![0; n]);
+                t.apply(&x, &mut a);
+                t.apply_with(&c, &x, &mut b);
+                assert_eq!(a, b, "trial {trial}: {in_type}, x = {x:?}");
+            }
         }
     }
 
