@@ -38,8 +38,8 @@ fn synthesise(dir: &Path, db: &Path, hidden: usize, bits: u32) {
 fn stored_yosys_runs_refit_the_estimator() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("history.sqlite");
-    let variants = [(2, 2), (3, 3), (4, 2), (5, 3), (6, 2), (7, 3), (8, 2), (9, 3), (10, 2), (11, 3)];
-    for (hidden, bits) in variants {
+    let variants: Vec<(usize, u32)> = (2..=14).map(|h| (h, 2 + (h as u32 % 2))).collect();
+    for &(hidden, bits) in &variants {
         synthesise(&tmp.path().join(format!("m{hidden}_{bits}")), &db, hidden, bits);
     }
 
