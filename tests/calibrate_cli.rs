@@ -152,6 +152,10 @@ fn energy_calibration_refits_the_qtools_polynomials() {
     assert!((cal.energy.fpm_mul[2] + cal.energy.fpm_add[1] - 0.07).abs() < 1e-9);
     assert_eq!(cal.provenance[0].section, "energy");
     assert_eq!(cal.resources, Calibration::default().resources, "resource sections unchanged");
+    // Every variant is a point of the scatter plot written beside the file.
+    assert_eq!(r["points"].as_array().unwrap().len(), 24);
+    let svg = std::fs::read_to_string(dir.path().join("energy_calibration.svg")).unwrap();
+    assert_eq!(svg.matches("<title>").count(), 48, "before and after for each variant");
 }
 
 #[test]

@@ -141,6 +141,17 @@ pub struct EnergyReport {
     pub coefficients_after: BTreeMap<String, Vec<f64>>,
     pub dropped: BTreeMap<String, fit::Dropped>,
     pub runs: Vec<String>,
+    /// Per variant: measured and estimated energy per inference (pJ).
+    pub points: Vec<EnergyPoint>,
+}
+
+/// One variant's measured energy and the estimator's, before and after (held out).
+#[derive(Clone, Debug, Serialize)]
+pub struct EnergyPoint {
+    pub name: String,
+    pub measured_pj: f64,
+    pub before_pj: f64,
+    pub after_cv_pj: f64,
 }
 
 fn totals_by_variant(groups: &[usize], n: usize, per_layer: &[f64]) -> Vec<f64> {
@@ -221,13 +232,21 @@ pub fn calibrate_energy(samples: &[EnergySample], current: &Calibration, opts: &
         seed: opts.seed,
         runs: runs.clone(),
     });
+    let before_totals = totals_by_variant(&groups, n, &before_layers);
+    let after_totals = totals_by_variant(&groups, n, &cv);
+    let points = samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| EnergyPoint { name: s.name.clone(), measured_pj: measured_totals[i], before_pj: before_totals[i], after_cv_pj: after_totals[i] })
+        .collect();
     let report = EnergyReport {
+        points,
         variants: n,
         layers: rows.len(),
         k_folds: opts.k,
         seed: opts.seed,
-        before: Metrics::of(&measured_totals, &totals_by_variant(&groups, n, &before_layers)),
-        after_cv: Metrics::of(&measured_totals, &totals_by_variant(&groups, n, &cv)),
+        before: Metrics::of(&measured_totals, &before_totals),
+        after_cv: Metrics::of(&measured_totals, &after_totals),
         after_in_sample: Metrics::of(&measured_totals, &totals_by_variant(&groups, n, &in_sample)),
         coefficients_before: BTreeMap::from([("fpm_mul".to_string(), c.fpm_mul.clone()), ("fpm_add".to_string(), c.fpm_add.clone())]),
         coefficients_after: BTreeMap::from([("fpm_mul".to_string(), new.energy.fpm_mul.clone()), ("fpm_add".to_string(), new.energy.fpm_add.clone())]),

@@ -15,6 +15,7 @@
 //! `qforge-out/calibration.toml`, which the estimator and the search then
 //! discover) and prints the report.
 pub mod energy;
+pub mod energy_plot;
 pub mod fit;
 pub mod metrics;
 pub mod probe_rtl;

@@ -181,12 +181,17 @@ fn run_energy(args: &CalibrateArgs, current: &Calibration, base: &str) -> anyhow
     let opts = EnergyOptions { k: args.k, seed: args.seed, tool: args.tool.clone(), part: args.part.clone(), source: file.clone() };
     let (new, report) = calibrate_energy(&samples, current, &opts)?;
     new.save(&args.out)?;
+    // The picture of the fit, beside the new calibration file.
+    let plot = args.out.with_file_name("energy_calibration.svg");
+    let title = format!("{} variants: energy estimate vs measured switching energy", report.variants);
+    crate::error::write_atomic(&plot, crate::calibrate::energy_plot::scatter_svg(&report.points, &title).as_bytes())?;
     if args.json {
         print_json(&json!({
             "target": "energy",
             "source": file.display().to_string(),
             "base_calibration": base,
             "calibration_file": args.out.display().to_string(),
+            "plot": plot.display().to_string(),
             "report": report,
         }))?;
         return Ok(ExitCode::SUCCESS);
@@ -195,7 +200,7 @@ fn run_energy(args: &CalibrateArgs, current: &Calibration, base: &str) -> anyhow
     println!("energy before (MAPE% R² ρ): {}", metric_cell(&report.before));
     println!("energy after, held out:     {}", metric_cell(&report.after_cv));
     println!("fpm_mul = {:?}  fpm_add = {:?}", new.energy.fpm_mul, new.energy.fpm_add);
-    println!("wrote {}", args.out.display());
+    println!("wrote {} and {}", args.out.display(), plot.display());
     Ok(ExitCode::SUCCESS)
 }
 
