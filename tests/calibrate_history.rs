@@ -3,8 +3,7 @@
 mod rtl_support;
 mod support;
 
-use rtl_support::{spec_text, train};
-use std::path::Path;
+use rtl_support::synthesise_tiny;
 use std::process::Command;
 use support::qforge_bin;
 
@@ -17,30 +16,13 @@ fn qforge(args: &[&str]) -> (i32, serde_json::Value, String) {
     (out.status.code().unwrap_or(-1), json, stderr)
 }
 
-/// Train a tiny two-layer model (6-bit inputs, so Yosys takes seconds), write
-/// its Verilog and synthesise it into `db`.
-fn synthesise(dir: &Path, db: &Path, hidden: usize, bits: u32) {
-    let kernel = format!("quantized_bits({bits},0,alpha=1)");
-    let relu = format!("quantized_relu({bits})");
-    let spec = spec_text(&format!("small_{hidden}_{bits}"), &[(hidden, &kernel, &kernel, &relu), (5, &kernel, &kernel, "linear")])
-        .replace("ap_fixed<16,6>", "ap_fixed<6,3>");
-    std::fs::create_dir_all(dir).unwrap();
-    train(&spec, dir);
-    let rtl = dir.join("rtl");
-    let (code, _, err) = qforge(&["rtl", "--model", dir.join("model.json").to_str().unwrap(), "--out", rtl.to_str().unwrap(), "--json"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(rtl.join("model.json").is_file(), "the design folder keeps its model");
-    let (code, json, err) = qforge(&["synth", rtl.to_str().unwrap(), "--tool", "yosys", "--db", db.to_str().unwrap(), "--json"]);
-    assert_eq!(code, 0, "{err}\n{json}");
-}
-
 #[test]
 fn stored_yosys_runs_refit_the_estimator() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("history.sqlite");
     let variants: Vec<(usize, u32)> = (2..=14).map(|h| (h, 2 + (h as u32 % 2))).collect();
     for &(hidden, bits) in &variants {
-        synthesise(&tmp.path().join(format!("m{hidden}_{bits}")), &db, hidden, bits);
+        synthesise_tiny(qforge_bin(), &tmp.path().join(format!("m{hidden}_{bits}")), &db, hidden, bits);
     }
 
     // Every run knows its model and kept the estimator's features.

@@ -215,6 +215,7 @@ pub fn write_summary(o: &PipelineOutcome, db: &Path) -> Result<serde_json::Value
         "synthesized_ok": o.synth.iter().filter(|s| s.status == "ok").count(),
         "synthesis_failed": o.synth.iter().filter(|s| s.status != "ok").count(),
         "calibration_samples": o.calibration_samples,
+        "calibration": o.calibration,
         "trend": trends,
         "plots": plots,
     });
@@ -276,9 +277,29 @@ fn markdown(o: &PipelineOutcome, plots: &[String]) -> String {
             }
         }
     }
+    s.push_str("\n## Calibration\n\n");
+    s.push_str(&calibration_text(o));
     s.push_str("\n## Plots\n\n");
     for p in plots {
         let _ = writeln!(s, "![{p}]({p})\n");
+    }
+    s
+}
+
+/// What the calibration stage did, in one paragraph and a table of errors.
+fn calibration_text(o: &PipelineOutcome) -> String {
+    let Some(c) = &o.calibration else { return "Calibration is disabled in the pipeline file.\n".into() };
+    let pct = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1} %"));
+    let mut s = format!("{} estimated-vs-measured pairs from this run; {} measured runs in the history.\n", c.samples, c.history_samples);
+    if let Some(file) = &c.calibration_file {
+        let _ = writeln!(s, "Refitted `{}` (the next run's search and estimates use it).\n", file.display());
+        s.push_str("| quantity | MAPE before | MAPE after (held out) |\n|---|---|---|\n");
+        for (q, before, after) in &c.errors {
+            let _ = writeln!(s, "| {q} | {} | {} |", pct(*before), pct(*after));
+        }
+    }
+    if let Some(note) = &c.note {
+        let _ = writeln!(s, "{note}");
     }
     s
 }
@@ -303,7 +324,11 @@ fn html(o: &PipelineOutcome, plots: &[String]) -> String {
         }
         s.push_str("</tr>\n");
     }
-    s.push_str("</table>\n<h2>Plots</h2>\n");
+    s.push_str("</table>\n<h2>Calibration</h2>\n");
+    for line in calibration_text(o).lines().filter(|l| !l.is_empty() && !l.starts_with("|---")) {
+        let _ = writeln!(s, "<p>{}</p>", escape(line));
+    }
+    s.push_str("<h2>Plots</h2>\n");
     for p in plots {
         let _ = writeln!(s, "<p><img src=\"{p}\" alt=\"{p}\"></p>");
     }

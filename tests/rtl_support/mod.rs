@@ -55,3 +55,23 @@ pub fn train(spec: &str, dir: &Path) -> (TrainedModel, Vec<i64>) {
     let raw: Vec<i64> = (0..test.len()).flat_map(|i| net.quantize_inputs(test.row(i))).collect();
     (model, raw)
 }
+
+/// Train a tiny two-layer model (6-bit inputs, `hidden` units, `bits`-bit
+/// quantizers, linear output: Yosys takes seconds), write its Verilog with
+/// `qforge rtl` and synthesise it with `qforge synth --tool yosys --db db`.
+pub fn synthesise_tiny(qforge: &str, dir: &Path, db: &Path, hidden: usize, bits: u32) {
+    use std::process::Command;
+    let kernel = format!("quantized_bits({bits},0,alpha=1)");
+    let relu = format!("quantized_relu({bits})");
+    let spec = spec_text(&format!("small_{hidden}_{bits}"), &[(hidden, &kernel, &kernel, &relu), (5, &kernel, &kernel, "linear")])
+        .replace("ap_fixed<16,6>", "ap_fixed<6,3>");
+    std::fs::create_dir_all(dir).unwrap();
+    train(&spec, dir);
+    let rtl = dir.join("rtl");
+    let model = dir.join("model.json");
+    let out = Command::new(qforge).args(["rtl", "--model", model.to_str().unwrap(), "--out", rtl.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(rtl.join("model.json").is_file(), "the design folder keeps its model");
+    let out = Command::new(qforge).args(["synth", rtl.to_str().unwrap(), "--tool", "yosys", "--db", db.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

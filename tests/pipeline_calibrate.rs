@@ -1,0 +1,119 @@
+//! The pipeline closes the loop: its calibration stage refits the estimator
+//! from every measured run in the history, writes `<out>/calibration.toml`,
+//! and the next run estimates and searches with it while the synthesis of
+//! unchanged designs stays cached. Real Yosys runs of tiny models.
+mod rtl_support;
+
+use qforge::store::{RunFilter, Store};
+use rtl_support::synthesise_tiny;
+use std::path::Path;
+use std::process::Command;
+
+const QFORGE: &str = env!("CARGO_BIN_EXE_qforge");
+
+const SPEC: &str = r#"
+name = "tiny_loop"
+inputs = 16
+input_type = "ap_fixed<6,3>"
+classes = ["g", "q", "t", "w", "z"]
+[[layers]]
+type = "dense"
+units = 6
+kernel_quantizer = "quantized_bits(3,0,alpha=1)"
+bias_quantizer = "quantized_bits(3,0,alpha=1)"
+[[layers]]
+type = "activation"
+activation = "relu"
+quantizer = "quantized_relu(3)"
+[[layers]]
+type = "dense"
+units = 5
+kernel_quantizer = "quantized_bits(3,0,alpha=1)"
+bias_quantizer = "quantized_bits(3,0,alpha=1)"
+[[layers]]
+type = "activation"
+activation = "linear"
+[training]
+epochs = 1
+seed = 7
+"#;
+
+const PIPELINE: &str = r#"
+name = "loop"
+[model]
+spec = "tiny.toml"
+[data]
+samples = 6000
+[train]
+epochs = 1
+[target]
+part = "xcvu13p-flga2577-2-e"
+[search]
+enabled = false
+[synth]
+candidates = 1
+timeout_secs = 900
+[executor]
+workers = 1
+poll_interval_secs = 0.5
+"#;
+
+fn run(args: &[&str], cwd: &Path) -> (i32, serde_json::Value, String) {
+    let out = Command::new(QFORGE).args(args).current_dir(cwd).env("CI", "1").env_remove("QFORGE_CALIBRATION").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+#[test]
+fn the_next_run_uses_the_calibration_this_run_refitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("tiny.toml"), SPEC).unwrap();
+    std::fs::write(d.join("pipe.toml"), PIPELINE).unwrap();
+    let out = d.join("out");
+    let db = out.join("history.sqlite");
+    std::fs::create_dir_all(&out).unwrap();
+
+    // Too little history: the stage says so and writes nothing.
+    for hidden in 2..=3 {
+        synthesise_tiny(QFORGE, &d.join(format!("m{hidden}")), &db, hidden, 2 + hidden as u32 % 2);
+    }
+    let (code, first, stderr) = run(&["run", "pipe.toml", "--out", "out", "--json"], d);
+    assert_eq!(code, 0, "{stderr}");
+    let cal = &first["calibration"];
+    assert!(cal["calibration_file"].is_null(), "{cal}");
+    assert_eq!(cal["history_samples"], 3, "two earlier runs and this run's baseline: {cal}");
+    assert!(cal["note"].as_str().unwrap().contains("no refit yet"), "{cal}");
+    assert!(!out.join("calibration.toml").exists());
+
+    // Nights of history later: enough measured runs for a refit.
+    for hidden in 4..=14 {
+        synthesise_tiny(QFORGE, &d.join(format!("m{hidden}")), &db, hidden, 2 + hidden as u32 % 2);
+    }
+    std::fs::remove_dir_all(out.join("stages")).unwrap(); // a new night: nothing cached
+    let (code, second, stderr) = run(&["run", "pipe.toml", "--out", "out", "--json"], d);
+    assert_eq!(code, 0, "{stderr}");
+    let cal = &second["calibration"];
+    // 13 tiny runs and both nights' baselines (each model.json records its own training speed, so they differ).
+    assert_eq!(cal["history_samples"], 15, "{cal}");
+    let file = cal["calibration_file"].as_str().expect("refitted");
+    assert!(Path::new(file).is_file());
+    let errors = cal["errors"].as_array().unwrap();
+    assert!(errors.iter().any(|e| e[0] == "lut" && e[1].as_f64().is_some() && e[2].as_f64().is_some()), "{cal}");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("## Calibration") && md.contains("Refitted"), "{md}");
+    let runs_before = Store::open(&db).unwrap().query(&RunFilter::default()).unwrap().len();
+
+    // The next run: estimates come from the refit, the same design is not synthesised again.
+    let (code, third, stderr) = run(&["run", "pipe.toml", "--out", "out", "--json"], d);
+    assert_eq!(code, 0, "{stderr}");
+    let skipped: Vec<&str> = third["skipped"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(skipped.contains(&"train") && skipped.contains(&"synth"), "{skipped:?}");
+    assert!(!skipped.contains(&"generate"), "a new calibration re-estimates: {skipped:?}");
+    assert_ne!(
+        third["candidates"][0]["estimated"]["lut"], second["candidates"][0]["estimated"]["lut"],
+        "the estimate changed with the refitted coefficients"
+    );
+    assert_eq!(Store::open(&db).unwrap().query(&RunFilter::default()).unwrap().len(), runs_before, "no new synthesis run");
+}
