@@ -20,6 +20,7 @@ pub mod rtl;
 pub mod reports;
 pub mod search;
 pub mod store;
+pub mod svg;
 pub mod switching;
 pub mod tools;
 pub mod train;

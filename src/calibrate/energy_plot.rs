@@ -7,11 +7,9 @@
 //! Input: [`super::energy::EnergyReport::points`]. Output: SVG text that the
 //! CLI writes beside the new calibration file.
 use super::energy::EnergyPoint;
+use crate::svg::{escape, Frame};
 use std::fmt::Write as _;
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
 
 /// Decades covering every positive value.
 fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -29,12 +27,7 @@ pub fn scatter_svg(points: &[EnergyPoint], title: &str) -> String {
     let pos = |v: f64, len: f64| (v.max(10f64.powf(d0)).log10() - d0) / (d1 - d0) * len;
     let px = |v: f64| m + pos(v, w - 2.0 * m);
     let py = |v: f64| h - m - pos(v, h - 2.0 * m);
-    let mut s = String::new();
-    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#);
-    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
-    let _ = writeln!(s, r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#, w / 2.0, escape(title));
-    let _ = writeln!(s, r#"<line x1="{m}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#, h - m, w - m, h - m);
-    let _ = writeln!(s, r#"<line x1="{m}" y1="{m}" x2="{m}" y2="{}" stroke="black"/>"#, h - m);
+    let mut s = Frame::square_margins(w, h, m).open(title);
     let (lo, hi) = (10f64.powf(d0), 10f64.powf(d1));
     let _ = writeln!(s, r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##, px(lo), py(lo), px(hi), py(hi));
     let mut decade = d0;

@@ -8,12 +8,10 @@
 use super::PipelineOutcome;
 use crate::error::Result;
 use crate::store::{RunFilter, RunKind, RunStatus, Store};
+use crate::svg::{escape, Frame};
 use std::fmt::Write as _;
 use std::path::Path;
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
 
 fn opt(v: Option<u64>) -> String {
     v.map_or("–".into(), |v| v.to_string())
@@ -54,12 +52,7 @@ pub fn scatter_svg(resource: &str, points: &[(String, f64, f64)]) -> String {
     let hi = points.iter().flat_map(|p| [p.1, p.2]).fold(1.0f64, f64::max) * 1.1;
     let px = |v: f64| m + v / hi * (w - 2.0 * m);
     let py = |v: f64| h - m - v / hi * (h - 2.0 * m);
-    let mut s = String::new();
-    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#);
-    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
-    let _ = writeln!(s, r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}: estimated vs measured</text>"#, w / 2.0, escape(resource));
-    let _ = writeln!(s, r#"<line x1="{m}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#, h - m, w - m, h - m);
-    let _ = writeln!(s, r#"<line x1="{m}" y1="{m}" x2="{m}" y2="{}" stroke="black"/>"#, h - m);
+    let mut s = Frame::square_margins(w, h, m).open(&format!("{resource}: estimated vs measured"));
     let _ = writeln!(s, r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##, px(0.0), py(0.0), px(hi), py(hi));
     for frac in [0.0, 0.25, 0.5, 0.75, 1.0] {
         let v = frac * hi;
@@ -89,12 +82,7 @@ pub fn trend_svg(title: &str, points: &[TrendPoint]) -> String {
     let n = points.len().max(2) as f64;
     let px = |i: usize| m + i as f64 / (n - 1.0) * (w - 2.0 * m);
     let py = |v: f64| h - m - v / hi * (h - 2.0 * m);
-    let mut s = String::new();
-    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#);
-    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
-    let _ = writeln!(s, r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#, w / 2.0, escape(title));
-    let _ = writeln!(s, r#"<line x1="{m}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#, h - m, w - m, h - m);
-    let _ = writeln!(s, r#"<line x1="{m}" y1="{m}" x2="{m}" y2="{}" stroke="black"/>"#, h - m);
+    let mut s = Frame::square_margins(w, h, m).open(title);
     for frac in [0.0, 0.5, 1.0] {
         let _ = writeln!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">{:.0}</text>"#, m - 6.0, py(frac * hi) + 4.0, frac * hi);
     }

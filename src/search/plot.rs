@@ -1,6 +1,7 @@
 //! An SVG of accuracy against estimated cost (log scale), one dot per trained
 //! trial, the Pareto front drawn as a line through its points, the reference
 //! marked. Written by hand: no plotting dependency.
+use crate::svg::{escape, Frame};
 use std::fmt::Write as _;
 
 pub struct PlotPoint {
@@ -20,9 +21,6 @@ pub struct Plot<'a> {
     pub reference: Option<(f64, f64)>,
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
 
 pub fn render(plot: &Plot) -> String {
     let (w, h) = (720.0, 480.0);
@@ -44,13 +42,8 @@ pub fn render(plot: &Plot) -> String {
     let y1 = if y1 - y0 < 0.01 { y0 + 0.01 } else { y1 };
     let px = |c: f64| left + (c.max(1e-300).log10() - x0) / (x1 - x0) * (w - left - right);
     let py = |a: f64| top + (y1 - a) / (y1 - y0) * (h - top - bottom);
-    let mut s = String::new();
-    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#);
-    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
-    let _ = writeln!(s, r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#, w / 2.0, escape(plot.title));
-    // Axes and ticks: decades and their 2× and 5× on x, 1 pp steps (or finer) on y.
-    let _ = writeln!(s, r#"<line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#, h - bottom, w - right, h - bottom);
-    let _ = writeln!(s, r#"<line x1="{left}" y1="{top}" x2="{left}" y2="{}" stroke="black"/>"#, h - bottom);
+    let mut s = Frame { width: w, height: h, left, right, top, bottom }.open(plot.title);
+    // Ticks: decades and their 2× and 5× on x, 1 pp steps (or finer) on y.
     let mut decade = x0.floor() as i32;
     while (decade as f64) <= x1 {
         for m in [1.0, 2.0, 5.0] {

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# After scripts/jet-variants.sh: measure switching energy of every synthesised
+# variant's mapped netlist (gate-level simulation, 1 000 test samples, logits
+# checked bit for bit), then refit the resource estimator (issue 7) and the
+# QTools energy coefficients (issue 9) with k-fold cross-validation.
+#
+#   scripts/jet-calibrate.sh OUT
+#
+# Writes OUT/energy_samples.jsonl, OUT/vNN/switching.json,
+# OUT/calibration_resources.{toml,json}, OUT/calibration_energy.{toml,json}
+# and OUT/energy_calibration.svg. Variants whose network collapsed to chance
+# accuracy (all weights zero: no layer logic to measure) are left out of the
+# energy fit and said so.
+set -euo pipefail
+out=${1:?usage: jet-calibrate.sh OUT}
+qforge=${QFORGE:-qforge}
+samples="$out/energy_samples.jsonl"
+: >"$samples"
+for dir in "$out"/v*/; do
+  v=$(basename "$dir")
+  [[ -f $dir/synth.json ]] || { echo "$v: not synthesised yet, skipped" >&2; continue; }
+  accuracy=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['evaluation']['fixed_accuracy'])" "$dir/train.json")
+  if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 0.25 else 1)" "$accuracy"; then
+    echo "$v: fixed-point accuracy $accuracy (chance): no layer logic, left out of the energy fit" >&2
+    continue
+  fi
+  "$qforge" switching --model "$dir/model/model.json" --rtl "$dir/rtl" --samples 40000 --limit 1000 \
+    --name "$v" --energy-samples "$samples" --json >"$dir/switching.json"
+done
+"$qforge" calibrate --db "$out/history.sqlite" --tool yosys --part xcvu13p-flga2577-2-e \
+  --out "$out/calibration_resources.toml" --json >"$out/calibration_resources.json"
+"$qforge" calibrate --target energy --samples-file "$samples" --tool yosys-switching --part xcvu13p-flga2577-2-e \
+  --out "$out/calibration_energy.toml" --json >"$out/calibration_energy.json"
