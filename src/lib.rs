@@ -3,8 +3,10 @@
 //!
 //! Modules are pipeline stages and data flows one way:
 //! `data` → `quant`/`model` → `train` → `estimate` → `search` → `hls`/`rtl` →
-//! `tools` → `reports` → `store` → `calibrate` (which feeds `estimate`);
-//! `pipeline` orchestrates them and `cli` is the edge (only it prints).
+//! `tools` → `reports` (and `switching`: measured activity of mapped netlists)
+//! → `store` → `calibrate` (which feeds `estimate`); `pipeline` orchestrates
+//! them and `cli` is the edge (only it prints). `error`, `events` and `svg`
+//! serve every stage.
 pub mod budget;
 pub mod calibrate;
 pub mod cli;
