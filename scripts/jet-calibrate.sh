@@ -7,7 +7,7 @@
 #   scripts/jet-calibrate.sh OUT
 #
 # Writes OUT/energy_samples.jsonl, OUT/vNN/switching.json,
-# OUT/calibration_resources.{toml,json}, OUT/calibration_energy.{toml,json}
+# OUT/calibration_resources{,_all}.{toml,json} (without and with the collapsed models), OUT/calibration_energy.{toml,json}
 # and OUT/energy_calibration.svg. Variants whose network collapsed to chance
 # accuracy (all weights zero: no layer logic to measure) are left out of the
 # energy fit and said so.
@@ -16,18 +16,24 @@ out=${1:?usage: jet-calibrate.sh OUT}
 qforge=${QFORGE:-qforge}
 samples="$out/energy_samples.jsonl"
 : >"$samples"
+collapsed=()
 for dir in "$out"/v*/; do
   v=$(basename "$dir")
   [[ -f $dir/synth.json ]] || { echo "$v: not synthesised yet, skipped" >&2; continue; }
   accuracy=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['evaluation']['fixed_accuracy'])" "$dir/train.json")
   if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 0.25 else 1)" "$accuracy"; then
     echo "$v: fixed-point accuracy $accuracy (chance): no layer logic, left out of the energy fit" >&2
+    collapsed+=("jet_v$((10#${v#v}))")
     continue
   fi
   "$qforge" switching --model "$dir/model/model.json" --rtl "$dir/rtl" --samples 40000 --limit 1000 \
     --name "$v" --energy-samples "$samples" --json >"$dir/switching.json"
 done
 "$qforge" calibrate --db "$out/history.sqlite" --tool yosys --part xcvu13p-flga2577-2-e \
+  --out "$out/calibration_resources_all.toml" --json >"$out/calibration_resources_all.json"
+# The same without the collapsed models (all-zero weights): what a trigger team would synthesise.
+exclude=$(IFS=,; echo "${collapsed[*]:-none}")
+"$qforge" calibrate --db "$out/history.sqlite" --tool yosys --part xcvu13p-flga2577-2-e --exclude-model "$exclude" \
   --out "$out/calibration_resources.toml" --json >"$out/calibration_resources.json"
 "$qforge" calibrate --target energy --samples-file "$samples" --tool yosys-switching --part xcvu13p-flga2577-2-e \
   --out "$out/calibration_energy.toml" --json >"$out/calibration_energy.json"

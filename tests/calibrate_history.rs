@@ -51,6 +51,12 @@ fn stored_yosys_runs_refit_the_estimator() {
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(written.contains("small_4_2"), "the provenance names the runs it used:\n{written}");
 
+    // A model left out by name is not a sample.
+    let excluded = ["calibrate", "--db", db.to_str().unwrap(), "--part", PART, "--k", "2", "--quantities", "lut", "--exclude-model", "small_2_2,small_3_3", "--out", out.to_str().unwrap(), "--json"];
+    let (code, json, err) = qforge(&excluded);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["report"]["samples"], variants.len() - 2, "{json}");
+
     // The runs are of one device: another device's calibration finds none.
     let (code, _, err) = qforge(&["calibrate", "--db", db.to_str().unwrap(), "--part", "xc7a100t-csg324-1", "--out", out.to_str().unwrap()]);
     assert_ne!(code, 0);

@@ -19,11 +19,16 @@ pub struct StoreRuns {
     pub tool: String,
     /// Runs on the same device as this part are read.
     pub part: String,
+    /// Models left out by name (e.g. degenerate ones), each skipped with a log line.
+    pub exclude_models: Vec<String>,
 }
 
 impl StoreRuns {
     /// The sample of one stored run, or why it cannot be one.
     fn sample_of(&self, run: &RunRecord, device: &str) -> std::result::Result<CalibrationSample, String> {
+        if let Some(name) = run.model_name.as_ref().filter(|n| self.exclude_models.contains(n)) {
+            return Err(format!("model {name} is excluded"));
+        }
         let run_device = run.part.as_deref().and_then(|p| parts::lookup(p).ok()).map(|p| p.device);
         if run_device != Some(device) {
             return Err(format!("part {} is not a {device}", run.part.as_deref().unwrap_or("unknown")));

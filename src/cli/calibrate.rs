@@ -40,6 +40,9 @@ pub struct CalibrateArgs {
     /// --part's device that stored its features (`qforge synth --db`, `qforge run`).
     #[arg(long, conflicts_with = "samples_file")]
     pub db: Option<PathBuf>,
+    /// With --db: leave out the runs of these models (comma-separated names).
+    #[arg(long, value_delimiter = ',', requires = "db")]
+    pub exclude_model: Vec<String>,
     /// JSON or JSON-lines file of samples (resources: features + measured; energy: per-layer energies).
     #[arg(long)]
     pub samples_file: Option<PathBuf>,
@@ -126,7 +129,12 @@ fn run_resources(args: &CalibrateArgs, current: &Calibration, base: &str, report
     let source: Box<dyn CalibrationSource> = match (&args.runs, &args.samples_file, &args.db) {
         (Some(dir), _, _) => Box::new(RunsFolder { dir: dir.clone(), tool: args.tool.parse::<ToolKind>()?, part: args.part.clone() }),
         (None, Some(file), _) => Box::new(SamplesFile(file.clone())),
-        (None, None, Some(db)) => Box::new(StoreRuns { db: db.clone(), tool: args.tool.parse::<ToolKind>()?.to_string(), part: args.part.clone() }),
+        (None, None, Some(db)) => Box::new(StoreRuns {
+            db: db.clone(),
+            tool: args.tool.parse::<ToolKind>()?.to_string(),
+            part: args.part.clone(),
+            exclude_models: args.exclude_model.clone(),
+        }),
         (None, None, None) => return Err(crate::error::Error::Config("give --db HISTORY, --runs DIR or --samples-file FILE".into()).into()),
     };
     let samples = source.samples(reporter)?;

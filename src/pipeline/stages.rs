@@ -381,7 +381,7 @@ pub fn calibrate_stage(
     }
     crate::error::write_atomic(&path, text.as_bytes())?;
     let mut outcome = CalibrateOutcome { samples_file: path, samples: n, history_samples: 0, calibration_file: None, errors: Vec::new(), note: None };
-    let source = StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone() };
+    let source = StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone(), exclude_models: Vec::new() };
     let samples = match source.samples(reporter) {
         Ok(samples) => samples,
         Err(e) => {
