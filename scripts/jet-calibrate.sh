@@ -17,14 +17,16 @@ qforge=${QFORGE:-qforge}
 samples="$out/energy_samples.jsonl"
 : >"$samples"
 collapsed=()
-for dir in "$out"/v*/; do
+for dir in "$out"/*/; do
   v=$(basename "$dir")
   [[ -f $dir/synth.json ]] || { echo "$v: not synthesised yet, skipped" >&2; continue; }
-  accuracy=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['evaluation']['fixed_accuracy'])" "$dir/train.json")
-  if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 0.25 else 1)" "$accuracy"; then
-    echo "$v: fixed-point accuracy $accuracy (chance): no layer logic, left out of the energy fit" >&2
-    collapsed+=("jet_v$((10#${v#v}))")
-    continue
+  if [[ -f $dir/train.json ]]; then
+    accuracy=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['evaluation']['fixed_accuracy'])" "$dir/train.json")
+    if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 0.25 else 1)" "$accuracy"; then
+      echo "$v: fixed-point accuracy $accuracy (chance): no layer logic, left out of the energy fit" >&2
+      collapsed+=("jet_v$((10#${v#v}))")
+      continue
+    fi
   fi
   "$qforge" switching --model "$dir/model/model.json" --rtl "$dir/rtl" --samples 40000 --limit 1000 \
     --name "$v" --energy-samples "$samples" --json >"$dir/switching.json"
