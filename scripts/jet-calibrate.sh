@@ -31,11 +31,23 @@ for dir in "$out"/*/; do
   "$qforge" switching --model "$dir/model/model.json" --rtl "$dir/rtl" --samples 40000 --limit 1000 \
     --name "$v" --energy-samples "$samples" --json >"$dir/switching.json"
 done
-"$qforge" calibrate --db "$out/history.sqlite" --tool yosys --part xcvu13p-flga2577-2-e \
+# Resources: one run folder per synthesised jet variant (model.json and Yosys'
+# stat.json), all of them and without the collapsed ones (all-zero weights,
+# which no trigger team would synthesise).
+rm -rf "$out/runs_all" "$out/runs_trained"
+for dir in "$out"/*/; do
+  v=$(basename "$dir")
+  [[ -f $dir/synth.json ]] || continue
+  for set in runs_all runs_trained; do
+    if [[ $set == runs_trained && $v == v* && " ${collapsed[*]:-} " == *" jet_v$((10#${v#v})) "* ]]; then continue; fi
+    mkdir -p "$out/$set/$v"
+    cp "$dir/model/model.json" "$dir/rtl/runs/yosys/stat.json" "$out/$set/$v/"
+    echo '{"part": "xcvu13p-flga2577-2-e", "tool": "yosys", "flow": "qforge rtl --pipeline-every 3"}' >"$out/$set/$v/run.json"
+  done
+done
+"$qforge" calibrate --runs "$out/runs_all" --tool yosys --part xcvu13p-flga2577-2-e \
   --out "$out/calibration_resources_all.toml" --json >"$out/calibration_resources_all.json"
-# The same without the collapsed models (all-zero weights): what a trigger team would synthesise.
-exclude=$(IFS=,; echo "${collapsed[*]:-none}")
-"$qforge" calibrate --db "$out/history.sqlite" --tool yosys --part xcvu13p-flga2577-2-e --exclude-model "$exclude" \
+"$qforge" calibrate --runs "$out/runs_trained" --tool yosys --part xcvu13p-flga2577-2-e \
   --out "$out/calibration_resources.toml" --json >"$out/calibration_resources.json"
 "$qforge" calibrate --target energy --samples-file "$samples" --tool yosys-switching --part xcvu13p-flga2577-2-e \
   --out "$out/calibration_energy.toml" --json >"$out/calibration_energy.json"
