@@ -65,13 +65,28 @@ impl EnergyLayer {
     /// multiplications of input by weight width, as many additions at the
     /// accumulator width (`measured_pj` left 0 for the caller to fill).
     pub fn from_layer(layer: &LayerInput) -> EnergyLayer {
-        let n = (layer.n_in * layer.n_out) as f64;
-        EnergyLayer {
-            name: Some(layer.name.clone()),
-            multiplications: vec![MulCount { input_bits: layer.in_type.width, weight_bits: layer.weight_type.width, count: n }],
-            additions: vec![AddCount { bits: layer.accum_type.width, count: n }],
-            measured_pj: 0.0,
-        }
+        EnergyLayer::with_count(layer, (layer.n_in * layer.n_out) as f64)
+    }
+
+    /// `count` multiply-accumulates of `layer`, priced as QTools prices them
+    /// (`estimate::energy::multiplier`): a fixed-point product is a
+    /// multiplication of (input bits, weight bits); a power-of-two weight is a
+    /// shifter and a binary weight a mux, both priced by `fpm_add`, so they
+    /// count as additions at the shifter's gate bits (rounded to whole bits) or,
+    /// for the mux, 0.3 additions at the input width.
+    pub fn with_count(layer: &LayerInput, count: f64) -> EnergyLayer {
+        use crate::estimate::energy::{multiplier, MultiplierKind};
+        // Only the kind, gate factor and gate bits are used: they do not depend on the coefficients.
+        let coefficients = Calibration::default().energy;
+        let (kind, gate_factor, gate_bits, _) = multiplier(&coefficients, &layer.kernel_quantizer, layer.weight_type.width, layer.in_type.width);
+        let accumulate = AddCount { bits: layer.accum_type.width, count };
+        let (multiplications, additions) = match kind {
+            MultiplierKind::Fixed => (vec![MulCount { input_bits: layer.in_type.width, weight_bits: layer.weight_type.width, count }], vec![accumulate]),
+            MultiplierKind::Shifter | MultiplierKind::Mux => {
+                (Vec::new(), vec![AddCount { bits: gate_bits.round().max(1.0) as u32, count: gate_factor * count }, accumulate])
+            }
+        };
+        EnergyLayer { name: Some(layer.name.clone()), multiplications, additions, measured_pj: 0.0 }
     }
 
     /// The five regressors of [`ENERGY_TERMS`].
@@ -254,4 +269,44 @@ pub fn calibrate_energy(samples: &[EnergySample], current: &Calibration, opts: &
         runs,
     };
     Ok((new, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelSpec;
+
+    /// Power-of-two kernels are shifters priced by fpm_add, as the estimator prices them.
+    #[test]
+    fn po2_kernels_count_as_shifters_and_bits_kernels_as_multipliers() {
+        let spec = ModelSpec::from_toml(
+            r#"
+name = "t"
+inputs = 16
+input_type = "ap_fixed<16,6>"
+classes = ["a", "b"]
+[[layers]]
+type = "dense"
+units = 4
+kernel_quantizer = "quantized_po2(4,1)"
+bias_quantizer = "quantized_bits(4,0,alpha=1)"
+[[layers]]
+type = "dense"
+units = 2
+kernel_quantizer = "quantized_bits(6,0,alpha=1)"
+bias_quantizer = "quantized_bits(6,0,alpha=1)"
+"#,
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let layers = crate::estimate::layers_from_spec(&spec).unwrap();
+        let shifter = EnergyLayer::from_layer(&layers[0]);
+        assert!(shifter.multiplications.is_empty());
+        // b = sqrt(2^4 · 16) = 16, gate bits 16·log10(16) = 19.27 → 19.
+        assert_eq!(shifter.additions[0], AddCount { bits: 19, count: 64.0 });
+        let fixed = EnergyLayer::from_layer(&layers[1]);
+        assert_eq!(fixed.multiplications.len(), 1);
+        assert_eq!(fixed.multiplications[0].weight_bits, 6);
+        assert_eq!(fixed.multiplications[0].count, 8.0);
+    }
 }

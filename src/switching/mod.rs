@@ -19,7 +19,7 @@ pub mod cells;
 pub mod netlist;
 pub mod sim;
 
-use crate::calibrate::energy::{AddCount, EnergyLayer, EnergySample, MulCount};
+use crate::calibrate::energy::{EnergyLayer, EnergySample};
 use crate::error::{Error, Result};
 use crate::estimate::calibration::SwitchingWeights;
 use crate::model::{FixedNetwork, TrainedModel};
@@ -384,12 +384,10 @@ pub fn energy_sample(name: &str, model: &TrainedModel, report: &SwitchingReport,
     for (k, (input, fixed)) in inputs.iter().zip(&net.layers).enumerate() {
         let instance = format!("l{}", k + 1);
         let measured = report.layers.iter().find(|l| l.name == instance).ok_or_else(|| Error::Config(format!("the switching report has no layer `{instance}`")))?;
-        let mut layer = EnergyLayer::from_layer(input);
-        if ops == OpCount::Nonzero {
-            let n = fixed.weights.iter().filter(|&&w| w != 0).count() as f64;
-            layer.multiplications = vec![MulCount { input_bits: input.in_type.width, weight_bits: input.weight_type.width, count: n }];
-            layer.additions = vec![AddCount { bits: input.accum_type.width, count: n }];
-        }
+        let mut layer = match ops {
+            OpCount::All => EnergyLayer::from_layer(input),
+            OpCount::Nonzero => EnergyLayer::with_count(input, fixed.weights.iter().filter(|&&w| w != 0).count() as f64),
+        };
         layer.measured_pj = measured.energy_pj_per_inference;
         layers.push(layer);
     }
