@@ -5,38 +5,17 @@
 mod rtl_support;
 
 use qforge::store::{RunFilter, Store};
-use rtl_support::synthesise_tiny;
+use rtl_support::{spec_text, synthesise_tiny};
 use std::path::Path;
 use std::process::Command;
 
 const QFORGE: &str = env!("CARGO_BIN_EXE_qforge");
 
-const SPEC: &str = r#"
-name = "tiny_loop"
-inputs = 16
-input_type = "ap_fixed<6,3>"
-classes = ["g", "q", "t", "w", "z"]
-[[layers]]
-type = "dense"
-units = 6
-kernel_quantizer = "quantized_bits(3,0,alpha=1)"
-bias_quantizer = "quantized_bits(3,0,alpha=1)"
-[[layers]]
-type = "activation"
-activation = "relu"
-quantizer = "quantized_relu(3)"
-[[layers]]
-type = "dense"
-units = 5
-kernel_quantizer = "quantized_bits(3,0,alpha=1)"
-bias_quantizer = "quantized_bits(3,0,alpha=1)"
-[[layers]]
-type = "activation"
-activation = "linear"
-[training]
-epochs = 1
-seed = 7
-"#;
+/// A tiny 16→6→5 model at 3 bits on 6-bit inputs (Yosys takes seconds).
+fn spec() -> String {
+    let q3 = "quantized_bits(3,0,alpha=1)";
+    spec_text("tiny_loop", &[(6, q3, q3, "quantized_relu(3)"), (5, q3, q3, "linear")]).replace("ap_fixed<16,6>", "ap_fixed<6,3>")
+}
 
 const PIPELINE: &str = r#"
 name = "loop"
@@ -69,7 +48,7 @@ fn run(args: &[&str], cwd: &Path) -> (i32, serde_json::Value, String) {
 fn the_next_run_uses_the_calibration_this_run_refitted() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("tiny.toml"), SPEC).unwrap();
+    std::fs::write(d.join("tiny.toml"), spec()).unwrap();
     std::fs::write(d.join("pipe.toml"), PIPELINE).unwrap();
     let out = d.join("out");
     let db = out.join("history.sqlite");
