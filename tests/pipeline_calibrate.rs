@@ -4,10 +4,11 @@
 //! unchanged designs stays cached. Real Yosys runs of tiny models.
 mod rtl_support;
 
+mod support;
+
 use qforge::store::{RunFilter, Store};
 use rtl_support::{spec_text, synthesise_tiny};
 use std::path::Path;
-use std::process::Command;
 
 const QFORGE: &str = env!("CARGO_BIN_EXE_qforge");
 
@@ -38,10 +39,7 @@ poll_interval_secs = 0.5
 "#;
 
 fn run(args: &[&str], cwd: &Path) -> (i32, serde_json::Value, String) {
-    let out = Command::new(QFORGE).args(args).current_dir(cwd).env("CI", "1").env_remove("QFORGE_CALIBRATION").output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-    (out.status.code().unwrap_or(-1), json, stderr)
+    support::run_in(cwd, args)
 }
 
 #[test]

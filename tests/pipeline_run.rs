@@ -3,11 +3,12 @@
 //! given a 1 s limit so it fails while the other succeeds), the history
 //! database, calibration samples, the summary; then a re-run that skips every
 //! stage; and a bad pipeline file.
+mod support;
+
 use qforge::store::{RunFilter, RunKind, RunStatus, Store};
 use std::path::Path;
 use std::process::Command;
 
-const QFORGE: &str = env!("CARGO_BIN_EXE_qforge");
 
 const SPEC: &str = r#"
 name = "tiny_q4"
@@ -87,10 +88,7 @@ fn have_yosys() -> bool {
 }
 
 fn run(args: &[&str], cwd: &Path) -> (i32, serde_json::Value, String) {
-    let out = Command::new(QFORGE).args(args).current_dir(cwd).env("CI", "1").output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-    (out.status.code().unwrap_or(-1), json, stderr)
+    support::run_in(cwd, args)
 }
 
 fn done_markers(out: &Path) -> Vec<(String, String)> {

@@ -9,3 +9,18 @@ pub fn qforge_bin() -> &'static str {
 pub fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
 }
+
+/// Run qforge in `cwd` as CI would (no progress bars, no calibration named by
+/// the environment): exit code, the one JSON object on stdout (or null), stderr.
+pub fn run_in(cwd: &Path, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = std::process::Command::new(qforge_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("CI", "1")
+        .env_remove("QFORGE_CALIBRATION")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
