@@ -6,7 +6,6 @@
 pub mod loaders;
 pub mod synthetic;
 
-use crate::model::Scaler;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -76,6 +75,28 @@ impl Dataset {
     /// Standardise features in place.
     pub fn standardize(&mut self, scaler: &Scaler) {
         scaler.apply(&mut self.x);
+    }
+}
+
+/// Standardisation fitted on the training split: x' = (x - mean) / std.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scaler {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl Scaler {
+    pub fn identity(n: usize) -> Self {
+        Scaler { mean: vec![0.0; n], std: vec![1.0; n] }
+    }
+    /// Standardise rows of `x` (row-major, `mean.len()` columns) in place.
+    pub fn apply(&self, x: &mut [f32]) {
+        let n = self.mean.len();
+        for row in x.chunks_mut(n) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
     }
 }
 

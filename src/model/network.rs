@@ -2,6 +2,7 @@
 //! per layer the float weights (batch normalization folded in) and the quantized
 //! weights the firmware will hold. Written by `train`, read by every later stage.
 use super::spec::{DenseBlock, ModelSpec};
+pub use crate::data::Scaler;
 use crate::error::{Error, Result};
 use crate::quant::quantizer::{auto_po2_exponents, auto_po2_quantize};
 use crate::quant::{Alpha, Quantizer};
@@ -10,28 +11,6 @@ use std::path::Path;
 
 pub const MODEL_FORMAT: &str = "qforge-model";
 pub const MODEL_VERSION: u32 = 1;
-
-/// Standardisation fitted on the training split: x' = (x - mean) / std.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Scaler {
-    pub mean: Vec<f32>,
-    pub std: Vec<f32>,
-}
-
-impl Scaler {
-    pub fn identity(n: usize) -> Self {
-        Scaler { mean: vec![0.0; n], std: vec![1.0; n] }
-    }
-    /// Standardise rows of `x` (row-major, `mean.len()` columns) in place.
-    pub fn apply(&self, x: &mut [f32]) {
-        let n = self.mean.len();
-        for row in x.chunks_mut(n) {
-            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
-                *v = (*v - m) / s;
-            }
-        }
-    }
-}
 
 /// One dense layer's parameters. Kernels are row-major `[n_in][n_out]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
