@@ -48,7 +48,7 @@ impl LocalExecutor {
             shutdown: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             default_time_limit: limit,
-            node: hostname(),
+            node: crate::host::host_name(),
         });
         let workers = (0..workers.max(1))
             .map(|_| {
@@ -58,12 +58,6 @@ impl LocalExecutor {
             .collect();
         LocalExecutor { shared, workers }
     }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".to_string())
 }
 
 impl Executor for LocalExecutor {
