@@ -39,12 +39,31 @@ use crate::model::{Activation, FixedNetwork, ModelSpec, TrainedModel};
 use crate::quant::{FixedType, Quantizer};
 use serde::{Deserialize, Serialize};
 
-/// hls4ml's implementation strategy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// hls4ml's dense strategy, one type for the estimator and the HLS writer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
+    /// Every multiplication has its own multiplier; `reuse` > 1 only relaxes the II.
+    #[default]
     Latency,
+    /// Each multiplier is used `reuse` times in a pipelined loop; weights in memories.
     Resource,
+}
+
+impl Strategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Latency => "latency",
+            Strategy::Resource => "resource",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "latency" => Ok(Strategy::Latency),
+            "resource" => Ok(Strategy::Resource),
+            _ => Err(Error::Config(format!("unknown strategy `{s}` (known: latency, resource)"))),
+        }
+    }
 }
 
 /// What the firmware is built for.

@@ -4,37 +4,11 @@
 //! Input: [`HlsConfig`] and a [`FixedNetwork`]; output: `Ok` or an
 //! `Error::Config` saying what does not fit and what would.
 use crate::estimate::parts::{lookup as find_part, Part};
-use super::scripts::HlsBackend;
+use crate::tools::scripts::HlsBackend;
 use crate::error::{Error, Result};
 use crate::model::FixedNetwork;
+pub use crate::estimate::Strategy;
 use serde::{Deserialize, Serialize};
-
-/// hls4ml's dense strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Strategy {
-    /// Every multiplication has its own multiplier; `reuse` > 1 only relaxes the II.
-    #[default]
-    Latency,
-    /// Each multiplier is used `reuse` times in a pipelined loop; weights in memories.
-    Resource,
-}
-
-impl Strategy {
-    pub fn name(self) -> &'static str {
-        match self {
-            Strategy::Latency => "latency",
-            Strategy::Resource => "resource",
-        }
-    }
-    pub fn parse(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "latency" => Ok(Strategy::Latency),
-            "resource" => Ok(Strategy::Resource),
-            _ => Err(Error::Config(format!("unknown strategy `{s}` (known: latency, resource)"))),
-        }
-    }
-}
 
 /// Everything `qforge hls` is told about the project to write.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,7 @@
-//! HLS: the C++ project writer and its C simulation, plus the Tcl and XDC
-//! scripts that drive Vivado HLS, Vitis HLS and Vivado.
+//! HLS: the C++ project writer and its C simulation. The Tcl and XDC scripts
+//! that drive Vivado HLS, Vitis HLS and Vivado, and the embedded templates, are
+//! `tools::scripts` and `tools::templates` (re-exported here): `tools` reads
+//! them back, and data flow one way, `hls` → `tools`.
 //!
 //! Input: a trained model (`model::TrainedModel` → `model::FixedNetwork`) and
 //! [`HlsConfig`] (part, clock, reuse, strategy). Output: an hls4ml-shaped
@@ -11,15 +13,13 @@
 pub mod config;
 pub mod csim;
 pub mod project;
-pub mod scripts;
-pub mod templates;
 
 pub use config::{reuse_factor_valid, valid_reuse_factors, HlsConfig, Strategy};
 pub use csim::{find_ap_types, run_csim, CsimOptions, CsimResult};
 pub use crate::estimate::parts::{lookup as find_part, Part};
 pub use project::{load_meta, write_project, HlsProject, ProjectMeta, WriteOptions, HLS_META_FILE};
-pub use scripts::{
+pub use crate::tools::scripts::{
     load_script_params, render_project_scripts, write_build_options, write_if_changed, BuildOptions, HlsBackend,
     ScriptParams, PARAMS_FILE,
 };
-pub use templates::{template_source, TemplateSet, TEMPLATE_NAMES};
+pub use crate::tools::templates::{template_source, TemplateSet, TEMPLATE_NAMES};

@@ -9,8 +9,8 @@
 //! folder as it was. Constants are written as raw integer bits.
 use super::config::{HlsConfig, Strategy};
 use crate::estimate::parts::Part;
-use super::scripts::{render_project_scripts, write_if_changed, ScriptParams};
-use super::templates::TemplateSet;
+use crate::tools::scripts::{render_project_scripts, write_if_changed, ScriptParams};
+use crate::tools::templates::TemplateSet;
 use crate::error::{Error, Result};
 use crate::model::{Activation, FixedNetwork, TrainedModel};
 use crate::quant::FixedType;

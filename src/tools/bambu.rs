@@ -8,7 +8,7 @@
 use super::locate::{self, Located, Search};
 use super::{ExpectedReport, Invocation, ToolEnv, ToolKind};
 use crate::error::{Error, Result};
-use crate::hls::ScriptParams;
+use super::scripts::ScriptParams;
 use std::path::Path;
 use std::time::Duration;
 

@@ -8,7 +8,9 @@
 //! process group, log tee'd to a file, lines classified into events, timeout
 //! with TERM, grace, KILL) and classifies the [`Outcome`]. [`synth`] chains the
 //! steps of `qforge synth` and [`synth::collect_reports`] hands the report files
-//! to the `reports` parser.
+//! to the `reports` parser. [`scripts`] renders the Tcl/XDC a project's tools
+//! run and reads back their parameters; [`templates`] holds the embedded
+//! script and C++ templates (the `hls` writer uses them too).
 //!
 //! Input: a project folder rendered by `hls` (or hand-written RTL for yosys).
 //! Output: a run folder with logs, `replay.sh`, `invocation.json`, and the
@@ -20,8 +22,10 @@ pub mod invocation;
 pub mod jobs;
 pub mod locate;
 pub mod runner;
+pub mod scripts;
 pub mod slurm;
 pub mod synth;
+pub mod templates;
 pub mod vitis_hls;
 pub mod vivado;
 pub mod vivado_hls;

@@ -8,7 +8,7 @@ use super::yosys::{self, YosysJob};
 use super::{runner, Invocation, Located, Outcome, RunResult, ToolEnv, ToolKind};
 use crate::error::{Error, Result};
 use crate::events::{Event, Reporter};
-use crate::hls::{BuildOptions, HlsBackend, ScriptParams};
+use super::scripts::{BuildOptions, HlsBackend, ScriptParams};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -139,7 +139,7 @@ pub fn synth(project_dir: &Path, opts: &SynthOptions, reporter: &dyn Reporter) -
         return Err(Error::input(project_dir, "the project folder does not exist"));
     }
     let project_dir = project_dir.canonicalize().map_err(|e| Error::io(project_dir, e))?;
-    let mut params = crate::hls::load_script_params(&project_dir)?;
+    let mut params = super::scripts::load_script_params(&project_dir)?;
     if let Some(top) = &opts.top {
         params.top = top.clone();
     }

@@ -5,7 +5,7 @@
 use super::locate::{self, Located, Search};
 use super::{Invocation, ToolEnv, ToolKind};
 use crate::error::Result;
-use crate::hls::{BuildOptions, ScriptParams};
+use super::scripts::{BuildOptions, ScriptParams};
 use std::path::Path;
 use std::time::Duration;
 
@@ -51,7 +51,7 @@ pub fn prepare(
     timeout: Duration,
     env: &ToolEnv,
 ) -> Result<Invocation> {
-    crate::hls::write_build_options(params, options, project_dir, templates)?;
+    super::scripts::write_build_options(params, options, project_dir, templates)?;
     let args: Vec<String> = if is_vitis_run(&located.program) {
         vec!["--mode".into(), "hls".into(), "--tcl".into(), "build_prj.tcl".into()]
     } else {

@@ -4,7 +4,7 @@
 use super::locate::{self, Located, Search};
 use super::{ExpectedReport, Invocation, ToolEnv, ToolKind};
 use crate::error::Result;
-use crate::hls::{BuildOptions, ScriptParams};
+use super::scripts::{BuildOptions, ScriptParams};
 use std::path::Path;
 use std::time::Duration;
 
