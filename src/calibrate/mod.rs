@@ -28,7 +28,7 @@ use crate::estimate::calibration::Provenance;
 use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Strategy, Target, FEATURE_NAMES};
 use crate::events::{Event, Reporter};
 use crate::model::TrainedModel;
-use crate::reports::{ParsedReport, SynthReport, Tool};
+use crate::reports::{ParsedReport, SynthReport};
 use metrics::Metrics;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -247,18 +247,6 @@ pub struct RunsFolder {
     pub part: String,
 }
 
-/// The report kinds a tool writes.
-pub fn report_tools(tool: crate::tools::ToolKind) -> &'static [Tool] {
-    use crate::tools::ToolKind as K;
-    match tool {
-        K::Yosys => &[Tool::Yosys],
-        K::Vivado => &[Tool::Vivado],
-        K::VivadoHls => &[Tool::VivadoHls, Tool::VivadoHlsExport],
-        K::VitisHls => &[Tool::VitisHls, Tool::VivadoHlsExport],
-        K::Bambu => &[Tool::Bambu],
-    }
-}
-
 impl RunsFolder {
     fn run_dirs(&self) -> Result<Vec<PathBuf>> {
         let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
@@ -289,9 +277,8 @@ impl RunsFolder {
             return Ok(Err("no reports (unfinished run?)".into()));
         }
         let reports = crate::reports::parse_path(run)?;
-        let kinds = report_tools(self.tool);
         let report = reports.iter().find_map(|r| match r {
-            ParsedReport::Synth(s) if kinds.contains(&s.tool) && s.has_numbers() => Some(s),
+            ParsedReport::Synth(s) if s.tool.is_resources_of(self.tool) && s.has_numbers() => Some(s),
             _ => None,
         });
         let Some(report) = report else {

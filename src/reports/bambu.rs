@@ -4,7 +4,7 @@
 //! generated `vivado.tcl` writes (root `<document>`, `<item stringID=..
 //! value=..>`). Objectives without a common meaning (BRAM units differ by
 //! back-end, delays) are kept raw in `extra`.
-use super::model::{Stage, SynthReport, Tool};
+use super::model::{Stage, SynthReport, ReportKind};
 use super::text::{parse_count, parse_decimal};
 use super::xml::Document;
 use crate::error::{Error, Result};
@@ -12,7 +12,7 @@ use std::path::Path;
 
 pub(crate) fn parse_results(path: &Path, doc: &Document) -> Result<SynthReport> {
     let root = &doc.root;
-    let mut report = SynthReport::new(path, Tool::Bambu);
+    let mut report = SynthReport::new(path, ReportKind::Bambu);
     report.tool_version = root.attr("bambu_version").and_then(version_of);
     if let Some(args) = root.attr("bambu_args") {
         report.top = option_value(args, &["--top-fname", "--top-rtldesign-name"]);
@@ -72,7 +72,7 @@ pub(crate) fn is_flow_summary(doc: &Document) -> bool {
 }
 
 pub(crate) fn parse_flow_summary(path: &Path, doc: &Document) -> Result<SynthReport> {
-    let mut report = SynthReport::new(path, Tool::Bambu);
+    let mut report = SynthReport::new(path, ReportKind::Bambu);
     report.stage = Some(Stage::Synth);
     let sections = doc.root.children.iter().filter(|a| a.name == "application").flat_map(|a| &a.children);
     for item in sections.flat_map(|s| &s.children).filter(|i| i.name == "item") {

@@ -4,7 +4,7 @@
 //! and newer files add sections (`SummaryOfViolations`,
 //! `DataflowPipelineThroughput`, `ModuleInformation`). Input: the document
 //! tree from `xml`; output: a [`SynthReport`] with `undef` values left `None`.
-use super::model::{ModuleReport, Resources, SynthReport, Tool};
+use super::model::{ModuleReport, Resources, SynthReport, ReportKind};
 use super::text::{parse_count, parse_time_ns, unit_to_ns};
 use super::xml::{Document, Node};
 use crate::error::{Error, Result};
@@ -65,14 +65,14 @@ pub(crate) fn parse(path: &Path, doc: &Document) -> Result<SynthReport> {
 
 /// Vitis HLS writes `<FlowTarget>` and names DSPs `<DSP>`; Vivado HLS never
 /// does either (2020.1 exists for both tools, so the version alone cannot tell).
-fn tool_of(root: &Node) -> Tool {
+fn tool_of(root: &Node) -> ReportKind {
     let vitis_flow = root.at(&["UserAssignments", "FlowTarget"]).is_some();
     let dsp_tag = root.at(&["AreaEstimates", "Resources", "DSP"]).is_some()
         || root.at(&["AreaEstimates", "AvailableResources", "DSP"]).is_some();
     if vitis_flow || dsp_tag {
-        Tool::VitisHls
+        ReportKind::VitisHls
     } else {
-        Tool::VivadoHls
+        ReportKind::VivadoHls
     }
 }
 

@@ -3,7 +3,7 @@
 //! `<AreaReport>` and `<TimingReport>`). Tags are kept under their own names
 //! (`BRAM`, `CLB`, `SLICE`, `SRL`): they count Vivado sites, not HLS
 //! estimates. Newer exports add a `<RunData>` block with version and top.
-use super::model::{Resources, Stage, SynthReport, Tool};
+use super::model::{Resources, Stage, SynthReport, ReportKind};
 use super::text::{parse_count, parse_decimal};
 use super::xml::{Document, Node};
 use crate::error::{Error, Result};
@@ -15,7 +15,7 @@ pub(crate) fn is_export(doc: &Document) -> bool {
 
 pub(crate) fn parse(path: &Path, doc: &Document) -> Result<SynthReport> {
     let root = &doc.root;
-    let mut report = SynthReport::new(path, Tool::VivadoHlsExport);
+    let mut report = SynthReport::new(path, ReportKind::VivadoHlsExport);
     if let Some(run) = root.child("RunData") {
         report.tool_version = run
             .text_at(&["VIVADO_VERSION"])

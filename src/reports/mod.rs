@@ -19,7 +19,7 @@ mod vivado_util;
 mod xml;
 mod yosys;
 
-pub use model::{ClockConstraint, ModuleReport, ParsedReport, PowerReport, PowerValue, Resources, Stage, SynthReport, Tool};
+pub use model::{ClockConstraint, ModuleReport, ParsedReport, PowerReport, PowerValue, Resources, Stage, SynthReport, ReportKind};
 pub use vivado_power::{energy_per_inference_j, main_clock};
 
 use crate::error::{Error, Result};

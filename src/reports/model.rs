@@ -5,13 +5,16 @@
 //! the same key set the fixture corpus uses; a number the report does not state
 //! is `None` and is left out of the JSON, never written as 0.
 use serde::{Deserialize, Serialize};
+use crate::tools::ToolKind;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Which tool (and which report kind) a record was read from.
+/// Which kind of report a record was read from. The tool that writes it is
+/// [`ReportKind::tools`] (a `tools::ToolKind`: the one enum of tools); this
+/// enum only tells apart the reports one tool writes (csynth vs export, utilisation vs power).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Tool {
+pub enum ReportKind {
     /// Vivado HLS `csynth.xml` (2020.1 and older).
     VivadoHls,
     /// Vitis HLS `csynth.xml` (2020.1 and newer; `<DSP>` tag, `<FlowTarget>`).
@@ -28,17 +31,34 @@ pub enum Tool {
     Yosys,
 }
 
-impl Tool {
+impl ReportKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            Tool::VivadoHls => "vivado_hls",
-            Tool::VitisHls => "vitis_hls",
-            Tool::VivadoHlsExport => "vivado_hls_export",
-            Tool::Vivado => "vivado",
-            Tool::VivadoPower => "vivado_power",
-            Tool::Bambu => "bambu",
-            Tool::Yosys => "yosys",
+            ReportKind::VivadoHls => "vivado_hls",
+            ReportKind::VitisHls => "vitis_hls",
+            ReportKind::VivadoHlsExport => "vivado_hls_export",
+            ReportKind::Vivado => "vivado",
+            ReportKind::VivadoPower => "vivado_power",
+            ReportKind::Bambu => "bambu",
+            ReportKind::Yosys => "yosys",
         }
+    }
+
+    /// The tools that write this kind of report.
+    pub fn tools(self) -> &'static [ToolKind] {
+        match self {
+            ReportKind::VivadoHls => &[ToolKind::VivadoHls],
+            ReportKind::VitisHls => &[ToolKind::VitisHls],
+            ReportKind::VivadoHlsExport => &[ToolKind::VivadoHls, ToolKind::VitisHls],
+            ReportKind::Vivado | ReportKind::VivadoPower => &[ToolKind::Vivado],
+            ReportKind::Bambu => &[ToolKind::Bambu],
+            ReportKind::Yosys => &[ToolKind::Yosys],
+        }
+    }
+
+    /// Whether `tool` writes this kind of resource report (power reports excluded).
+    pub fn is_resources_of(self, tool: ToolKind) -> bool {
+        self != ReportKind::VivadoPower && self.tools().contains(&tool)
     }
 }
 
@@ -114,7 +134,7 @@ pub struct ModuleReport {
 pub struct SynthReport {
     /// The file every number in this record came from.
     pub source_file: PathBuf,
-    pub tool: Tool,
+    pub tool: ReportKind,
     /// As the report states it (`2019.2.1`, `0.23`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tool_version: Option<String>,
@@ -173,7 +193,7 @@ pub struct SynthReport {
 }
 
 impl SynthReport {
-    pub fn new(source_file: impl Into<PathBuf>, tool: Tool) -> Self {
+    pub fn new(source_file: impl Into<PathBuf>, tool: ReportKind) -> Self {
         SynthReport {
             source_file: source_file.into(),
             tool,
@@ -246,7 +266,7 @@ pub struct ClockConstraint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PowerReport {
     pub source_file: PathBuf,
-    pub tool: Tool,
+    pub tool: ReportKind,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tool_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -305,7 +325,7 @@ impl ParsedReport {
             ParsedReport::Power(r) => &r.source_file,
         }
     }
-    pub fn tool(&self) -> Tool {
+    pub fn tool(&self) -> ReportKind {
         match self {
             ParsedReport::Synth(r) => r.tool,
             ParsedReport::Power(r) => r.tool,

@@ -4,7 +4,7 @@
 //! top-level rows of the On-Chip Components table (names as written, values
 //! below resolution such as `<0.001` kept as text), and the Clock Constraints
 //! table from which the main clock is chosen (see [`main_clock`]).
-use super::model::{ClockConstraint, PowerReport, PowerValue, Tool};
+use super::model::{ClockConstraint, PowerReport, PowerValue, ReportKind};
 use super::text::{check_vivado_complete, first_cell_raw, parse_decimal, table_cells, vivado_header, vivado_version};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -26,7 +26,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<PowerReport> {
     check_vivado_complete(path, text)?;
     let mut report = PowerReport {
         source_file: path.to_path_buf(),
-        tool: Tool::VivadoPower,
+        tool: ReportKind::VivadoPower,
         tool_version: None,
         part: None,
         top: None,

@@ -5,7 +5,7 @@
 //! `-hierarchical` form (one row per instance). Columns are found by their
 //! header names, never by position, and only top-level rows of the summary
 //! tables count (indented rows are breakdowns).
-use super::model::{ModuleReport, Resources, Stage, SynthReport, Tool};
+use super::model::{ModuleReport, Resources, Stage, SynthReport, ReportKind};
 use super::text::{check_vivado_complete, first_cell_raw, parse_count, parse_decimal, table_cells, vivado_header, vivado_version};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -26,7 +26,7 @@ fn head(text: &str) -> &str {
 
 pub(crate) fn parse(path: &Path, text: &str) -> Result<SynthReport> {
     check_vivado_complete(path, text)?;
-    let mut report = SynthReport::new(path, Tool::Vivado);
+    let mut report = SynthReport::new(path, ReportKind::Vivado);
     for (key, value) in vivado_header(text) {
         match key {
             "Tool Version" => report.tool_version = vivado_version(value),

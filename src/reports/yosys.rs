@@ -3,7 +3,7 @@
 //! plus INV cells (Vivado maps INV to a LUT1), `ff` = FD* cells, `carry` =
 //! CARRY4/CARRY8, `dsp` = DSP* cells; every cell type is kept in `cells`.
 //! Yosys states the whole cell list, so a type it does not list counts 0.
-use super::model::{SynthReport, Tool};
+use super::model::{SynthReport, ReportKind};
 use crate::error::{Error, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -16,7 +16,7 @@ pub(crate) fn is_yosys_stat(value: &Value) -> bool {
 }
 
 pub(crate) fn parse(path: &Path, value: &Value) -> Result<SynthReport> {
-    let mut report = SynthReport::new(path, Tool::Yosys);
+    let mut report = SynthReport::new(path, ReportKind::Yosys);
     report.tool_version = value
         .get("creator")
         .and_then(Value::as_str)

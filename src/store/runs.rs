@@ -207,17 +207,17 @@ fn ingest_run<'a>(folder: &Path, reports: impl Iterator<Item = &'a ParsedReport>
 /// routed Vivado beats synthesised Vivado beats the HLS export evaluation
 /// beats Bambu's back-end summary beats HLS estimates and Yosys.
 pub fn authority(report: &ParsedReport) -> u8 {
-    use crate::reports::Tool;
+    use crate::reports::ReportKind;
     match report {
         ParsedReport::Power(_) => 0,
         ParsedReport::Synth(s) => match (s.tool, s.stage) {
-            (Tool::Vivado, Some(Stage::Impl)) => 6,
-            (Tool::Vivado, _) => 5,
-            (Tool::VivadoHlsExport, _) => 4,
-            (Tool::Bambu, _) => 3,
-            (Tool::VitisHls | Tool::VivadoHls, _) => 2,
-            (Tool::Yosys, _) => 1,
-            (Tool::VivadoPower, _) => 0,
+            (ReportKind::Vivado, Some(Stage::Impl)) => 6,
+            (ReportKind::Vivado, _) => 5,
+            (ReportKind::VivadoHlsExport, _) => 4,
+            (ReportKind::Bambu, _) => 3,
+            (ReportKind::VitisHls | ReportKind::VivadoHls, _) => 2,
+            (ReportKind::Yosys, _) => 1,
+            (ReportKind::VivadoPower, _) => 0,
         },
     }
 }
