@@ -75,7 +75,7 @@ pub struct CalibrationSample {
 }
 
 /// The quantities the estimator predicts, each a section of the calibration file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Quantity {
     Lut,

@@ -2,6 +2,7 @@
 //! human tables and `--json` output. Only this module prints; it calls the
 //! library stages and turns their events and results into views.
 mod check;
+mod choices;
 mod calibrate;
 mod common;
 mod csim;

@@ -12,7 +12,7 @@ use crate::quant::Quantizer;
 use serde::{Deserialize, Serialize};
 
 /// Where weights or activations live (qtools' `weights_on_memory` / `activations_on_memory`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum MemoryMode {
     /// Hard-wired in the fabric (the FPGA case of the paper): no memory energy.

@@ -40,7 +40,7 @@ use crate::quant::{FixedType, Quantizer};
 use serde::{Deserialize, Serialize};
 
 /// hls4ml's dense strategy, one type for the estimator and the HLS writer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Every multiplication has its own multiplier; `reuse` > 1 only relaxes the II.

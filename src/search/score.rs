@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What "cost" means: QTools energy or AutoQKeras bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Goal {
     Energy,

@@ -362,7 +362,7 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
 }
 
 /// How to count a layer's operations for the energy calibration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OpCount {
     /// n_in·n_out multiplications and additions, as the estimator
