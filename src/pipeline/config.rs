@@ -106,8 +106,8 @@ pub struct SearchSection {
     pub epochs: Option<usize>,
     pub samples: Option<usize>,
     pub seed: Option<u64>,
-    /// `tpe`, `random`, `bayesian`, `hyperband` (as `qforge search --tuner`).
-    pub tuner: Option<String>,
+    /// `tpe`, `random` or `hyperband` (as `qforge search --tuner`); checked on load.
+    pub tuner: Option<crate::search::space::TunerKind>,
 }
 
 impl Default for SearchSection {
@@ -205,7 +205,9 @@ impl PipelineConfig {
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let mut config: PipelineConfig = toml::from_str(text).map_err(|e: toml::de::Error| {
             let message = e.message().to_string();
-            let field = unknown_field(&message).or_else(|| missing_field(&message));
+            let field = unknown_field(&message)
+                .or_else(|| missing_field(&message))
+                .or_else(|| e.span().and_then(|span| key_at(text, span.start)));
             Error::input_at(path, e.span().map(|s| line_of(s.start)), field.as_deref(), message)
         })?;
         config.path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -276,6 +278,20 @@ fn unknown_field(message: &str) -> Option<String> {
     Some(rest[..rest.find('`')?].to_string())
 }
 
+/// The `section.key` whose value starts at or around `offset` (a bad value's
+/// error names its field, not only its line).
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let key = line.split_once('=')?.0.trim().trim_matches('"');
+    let section = before[..line_start].lines().rev().map(str::trim).find(|l| l.starts_with('['));
+    match section.map(|s| s.trim_matches(|c| c == '[' || c == ']').trim()) {
+        Some(section) => Some(format!("{section}.{key}")),
+        None => Some(key.to_string()),
+    }
+}
+
 fn missing_field(message: &str) -> Option<String> {
     let rest = message.strip_prefix("missing field `")?;
     Some(rest[..rest.find('`')?].to_string())
@@ -304,5 +320,23 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_unknown_tuner_is_refused_on_load() {
+        let text = "name = \"x\"\n[model]\nspec = \"m.toml\"\n[search]\nspace = \"s.toml\"\ntuner = \"bayesian\"\n";
+        let err = PipelineConfig::from_toml(text, Path::new("p.toml")).unwrap_err();
+        match &err {
+            Error::Input { path, line, field, message } => {
+                assert_eq!(path, Path::new("p.toml"));
+                assert_eq!(*line, Some(6));
+                assert_eq!(field.as_deref(), Some("search.tuner"));
+                assert!(message.contains("bayesian") && message.contains("tpe"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let ok = text.replace("bayesian", "hyperband");
+        let c = PipelineConfig::from_toml(&ok, Path::new("p.toml")).unwrap();
+        assert_eq!(c.search.tuner, Some(crate::search::space::TunerKind::Hyperband));
     }
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Strategy, Target};
 use crate::events::{Event, Reporter};
 use crate::model::{ModelSpec, TrainedModel};
-use crate::search::space::{SearchSpace, TunerKind};
+use crate::search::space::SearchSpace;
 use crate::search::{run_search, SearchOptions};
 use crate::train::session::{prepare_data, train_and_evaluate};
 use serde::{Deserialize, Serialize};
@@ -175,13 +175,7 @@ pub fn search_key(cfg: &PipelineConfig, cal: &Calibration) -> Result<Option<Stag
 pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporter: &dyn Reporter) -> Result<SearchResult> {
     let space_path = cfg.space_path().ok_or_else(|| Error::input_at(&cfg.path, None, Some("search.space"), "missing"))?;
     let space = SearchSpace::from_file(&space_path)?;
-    let tuner = match &cfg.search.tuner {
-        Some(name) => Some(
-            serde_json::from_value::<TunerKind>(serde_json::json!(name))
-                .map_err(|_| Error::input_at(&cfg.path, None, Some("search.tuner"), format!("unknown tuner `{name}` (tpe, random, bayesian, hyperband)")))?,
-        ),
-        None => None,
-    };
+    let tuner = cfg.search.tuner;
     let opts = SearchOptions {
         out: dir.to_path_buf(),
         resume: true,
