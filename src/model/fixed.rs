@@ -248,6 +248,22 @@ pub struct FixedNetwork {
     packed: Option<PackedNetwork>,
 }
 
+/// One dense layer for [`FixedNetwork::from_raw_layers`]: `accum_type`
+/// `None` takes hls4ml's inferred accumulator, `out_type` `None` keeps it.
+#[derive(Clone, Debug)]
+pub struct RawLayer {
+    pub name: String,
+    pub n_in: usize,
+    pub n_out: usize,
+    pub weight_type: FixedType,
+    pub bias_type: FixedType,
+    pub accum_type: Option<FixedType>,
+    pub out_type: Option<FixedType>,
+    pub activation: Activation,
+    pub weights: Vec<i64>,
+    pub biases: Vec<i64>,
+}
+
 /// Per-sample results of a batch: raw outputs of the last dense layer
 /// (`logits`) and of the network (`outputs`, after softmax if any).
 #[derive(Clone, Debug, Default)]
@@ -330,6 +346,45 @@ impl FixedNetwork {
             layers.push(layer);
         }
         Ok(FixedNetwork::from_layers(spec.input_type, layers))
+    }
+
+    /// A network of dense layers given by raw weights (row-major
+    /// `[n_in][n_out]` in `weight_type`) and biases, each accumulator as
+    /// hls4ml infers it unless given; for weights that come from elsewhere
+    /// than a trained model (another tool's matrices, generated test networks).
+    pub fn from_raw_layers(input_type: FixedType, layers: Vec<RawLayer>) -> Result<FixedNetwork> {
+        let mut in_type = input_type;
+        let mut built = Vec::new();
+        for l in layers {
+            if l.weights.len() != l.n_in * l.n_out || l.biases.len() != l.n_out {
+                let (nw, nb) = (l.weights.len(), l.biases.len());
+                return Err(Error::Config(format!("layer `{}`: {nw} weights and {nb} biases for {}x{}", l.name, l.n_in, l.n_out)));
+            }
+            let has_bias = l.biases.iter().any(|&b| b != 0);
+            let accum_type = l.accum_type.unwrap_or_else(|| infer_accum_type(&in_type, &l.weight_type, &l.bias_type, l.n_in, has_bias));
+            let out_type = l.out_type.unwrap_or(accum_type);
+            let mut layer = FixedLayer {
+                name: l.name,
+                n_in: l.n_in,
+                n_out: l.n_out,
+                in_type,
+                weight_type: l.weight_type,
+                bias_type: l.bias_type,
+                accum_type,
+                out_type,
+                activation: l.activation,
+                weights: l.weights,
+                biases: l.biases,
+                kernel: Kernel::placeholder(),
+            };
+            layer.kernel = build_kernel(&layer);
+            in_type = out_type;
+            built.push(layer);
+        }
+        if built.is_empty() {
+            return Err(Error::Config("a network needs at least one layer".into()));
+        }
+        Ok(FixedNetwork::from_layers(input_type, built))
     }
 
     /// The network of these layers, with the softmax tables when the last

@@ -9,6 +9,6 @@ pub mod predict_io;
 pub mod softmax;
 pub mod spec;
 
-pub use fixed::{FixedLayer, FixedNetwork};
+pub use fixed::{FixedLayer, FixedNetwork, RawLayer};
 pub use network::{LayerParams, Scaler, TrainedModel};
 pub use spec::{Activation, DenseBlock, ModelSpec, TrainingSpec};

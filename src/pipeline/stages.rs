@@ -274,7 +274,7 @@ pub fn generate_stage(
             })
             .collect();
         let rtl_dir = dir.join(name).join("rtl");
-        let opts = crate::rtl::RtlOptions { pipeline_every: cfg.generate.pipeline_every, top: crate::rtl::DEFAULT_TOP.to_string() };
+        let opts = crate::rtl::RtlOptions { pipeline_every: cfg.generate.pipeline_every, ..Default::default() };
         let design = crate::rtl::generate(&model, model_path, &opts)?;
         crate::rtl::write_design(&design, &rtl_dir)?;
         if cfg.generate.hls {
