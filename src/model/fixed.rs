@@ -599,6 +599,7 @@ mod hand_computed {
             batchnorm: false,
             activation: Activation::Relu,
             activation_quantizer: Quantizer::relu(4, 1),
+            types: Default::default(),
         };
         let spec = ModelSpec {
             name: "tiny".into(),
@@ -607,6 +608,8 @@ mod hand_computed {
             classes: vec!["a".into(), "b".into()],
             blocks: vec![block],
             training: TrainingSpec::default(),
+            types: Default::default(),
+            softmax: Default::default(),
         };
         // kernel [in][out] = [[0.5, -0.25], [1.25, 0.75]], bias [0.25, -0.5]
         let k = vec![0.5, -0.25, 1.25, 0.75];

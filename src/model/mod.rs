@@ -11,4 +11,4 @@ pub mod spec;
 
 pub use fixed::{FixedLayer, FixedNetwork, RawLayer};
 pub use network::{LayerParams, Scaler, TrainedModel};
-pub use spec::{Activation, DenseBlock, ModelSpec, TrainingSpec};
+pub use spec::{Activation, DenseBlock, LayerTypes, ModelSpec, SoftmaxConfig, SoftmaxImplementation, TrainingSpec, TypesMode};

@@ -83,6 +83,7 @@ impl TrainedModel {
         if self.layers.len() != self.spec.blocks.len() {
             return Err(bad("layers", format!("{} layers for {} dense blocks in the spec", self.layers.len(), self.spec.blocks.len())));
         }
+        self.spec.check_types().map_err(|(field, msg)| bad(&field, msg))?;
         if self.scaler.mean.len() != self.spec.inputs || self.scaler.std.len() != self.spec.inputs {
             return Err(bad("scaler", format!("scaler has {} entries for {} inputs", self.scaler.mean.len(), self.spec.inputs)));
         }
