@@ -1,5 +1,5 @@
 //! Throughput of the report parsers: parse every file of the fixture corpus
-//! (`../shared/fixtures/reports`, or `$QFORGE_FIXTURES`) repeatedly from
+//! (`tests/fixtures/reports`, or `$QFORGE_FIXTURES`) repeatedly from
 //! memory and print reports per second, overall, for csynth.xml files, and
 //! per tool. Run: `cargo bench --bench reports`. Goal: ≥ 5 000 csynth.xml/s.
 use qforge::reports::parse_bytes;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 fn main() {
     let dir = std::env::var_os("QFORGE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports"));
     let files: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(&dir)
         .sort_by_file_name()
         .into_iter()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports").join(rel)
 }
 
 fn expected(rel: &str) -> Value {
@@ -254,7 +254,7 @@ fn run_ids_and_folders_from_the_history() {
 /// A Yosys report states no part totals: percentages come from qforge's part table.
 #[test]
 fn percent_budgets_use_the_part_table_for_yosys_reports() {
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports/yosys/picorv32_yosys0.23_xcup_stat.json");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports/yosys/picorv32_yosys0.23_xcup_stat.json");
     let dir = tempfile::tempdir().unwrap();
     for (pct, code) in [("0.1", 1), ("1", 0)] {
         // picorv32: 1 322 LUTs; 0.1 % of the VU9P is 1 182 LUTs, 1 % is 11 822.

@@ -252,7 +252,7 @@ fn a_non_empty_output_folder_needs_force() {
 fn generated_tcl_runs_under_the_vivado_hls_and_vitis_hls_doubles() {
     let model = trained("q6", &jet_spec());
     let doubles = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/doubles");
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports");
     for (backend, tool) in [("vitis_hls", "vitis_hls"), ("vivado_hls", "vivado_hls")] {
         let dir = tempfile::tempdir().unwrap();
         let project = dir.path().join("prj");

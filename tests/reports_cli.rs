@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 fn fixtures_dir() -> PathBuf {
     std::env::var_os("QFORGE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports"))
 }
 
 fn qforge(args: &[&std::ffi::OsStr]) -> Output {

@@ -1,4 +1,4 @@
-//! Every real report under `../shared/fixtures/reports/` (or `$QFORGE_FIXTURES`)
+//! Every real report under `tests/fixtures/reports/` (or `$QFORGE_FIXTURES`)
 //! parses, and gives exactly the numbers `expected.jsonl` lists: each expected
 //! key equals ours, and each key we produce (among the corpus's key set) is
 //! expected — a number a report does not state must stay absent. A file
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 fn fixtures_dir() -> PathBuf {
     std::env::var_os("QFORGE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports"))
 }
 
 /// Keys of the corpus (MANIFEST.md) that describe numbers or identities.

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports")
 }
 
 #[test]

@@ -5,7 +5,7 @@ use qforge::store::{schema, NewRun, RunFilter, RunKind, RunStatus, Store};
 use std::path::{Path, PathBuf};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports").join(rel)
 }
 
 fn tables(db: &Path) -> Vec<String> {
