@@ -69,9 +69,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 budget::Outcome::Exceeded => "FAIL",
                 budget::Outcome::NotStated => "FAIL",
             };
-            println!("{mark}  {}  {}", v.design, v.message);
+            outln!("{mark}  {}  {}", v.design, v.message);
         }
-        println!("{} within budget, {failed} failed", verdicts.len() - failed);
+        outln!("{} within budget, {failed} failed", verdicts.len() - failed);
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(CHECK_FAILED) })
 }

@@ -5,7 +5,6 @@
 use crate::store::{RunFilter, RunRecord, RunStatus, Store, DEFAULT_DB};
 use clap::Args;
 use serde_json::json;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -112,11 +111,10 @@ fn print_table(runs: &[RunRecord]) -> std::io::Result<()> {
         .collect();
     let widths: Vec<usize> =
         (0..headers.len()).map(|i| rows.iter().map(|r| r[i].chars().count()).chain([headers[i].len()]).max().unwrap_or(0)).collect();
-    let mut out = std::io::stdout().lock();
     let line = |cells: Vec<&str>| cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string();
-    writeln!(out, "{}", line(headers.to_vec()))?;
+    outln!("{}", line(headers.to_vec()));
     for row in &rows {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+        outln!("{}", line(row.iter().map(String::as_str).collect()));
     }
     if runs.is_empty() {
         eprintln!("no runs match");

@@ -90,11 +90,10 @@ fn csv_escape(s: &str) -> String {
 }
 
 fn print_csv(records: &[Value]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", CSV_COLUMNS.iter().map(|c| c.replace('.', "_")).collect::<Vec<_>>().join(","))?;
+    outln!("{}", CSV_COLUMNS.iter().map(|c| c.replace('.', "_")).collect::<Vec<_>>().join(","));
     for r in records {
         let row: Vec<String> = CSV_COLUMNS.iter().map(|c| csv_escape(&field(r, c))).collect();
-        writeln!(out, "{}", row.join(","))?;
+        outln!("{}", row.join(","));
     }
     Ok(())
 }
@@ -115,7 +114,7 @@ const POWER_TABLE: &[(&str, &str)] = &[
 fn print_tables(records: &[Value]) -> anyhow::Result<()> {
     let (power, synth): (Vec<&Value>, Vec<&Value>) =
         records.iter().partition(|r| r.get("tool").and_then(Value::as_str) == Some("vivado_power"));
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     if !synth.is_empty() {
         print_table(&mut out, SYNTH_TABLE, &synth)?;
     }
@@ -124,6 +123,10 @@ fn print_tables(records: &[Value]) -> anyhow::Result<()> {
             writeln!(out)?;
         }
         print_table(&mut out, POWER_TABLE, &power)?;
+    }
+    let text = String::from_utf8_lossy(&out);
+    if let Some(body) = text.strip_suffix('\n') {
+        outln!("{body}");
     }
     Ok(())
 }
