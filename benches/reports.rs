@@ -20,8 +20,7 @@ fn main() {
         .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).expect("read fixture")))
         .collect();
     assert!(!files.is_empty(), "no fixtures under {}", dir.display());
-    let csynth: Vec<&(PathBuf, Vec<u8>)> =
-        files.iter().filter(|(p, _)| p.to_string_lossy().ends_with("csynth.xml")).collect();
+    let csynth: Vec<&(PathBuf, Vec<u8>)> = files.iter().filter(|(p, _)| p.to_string_lossy().ends_with("csynth.xml")).collect();
 
     let all_refs: Vec<&(PathBuf, Vec<u8>)> = files.iter().collect();
     let (n, t) = run(&all_refs, Duration::from_secs(3));

@@ -107,7 +107,8 @@ fn q6_project_has_the_hls4ml_shape_and_types() {
         assert!(defines.contains(line), "`{line}` not in defines.h:\n{defines}");
     }
     let top = read(project.join("firmware/myproject.cpp"));
-    for pragma in ["#pragma HLS PIPELINE II=1", "#pragma HLS ARRAY_PARTITION", "#pragma HLS INTERFACE ap_vld", "#pragma HLS ARRAY_RESHAPE"] {
+    for pragma in ["#pragma HLS PIPELINE II=1", "#pragma HLS ARRAY_PARTITION", "#pragma HLS INTERFACE ap_vld", "#pragma HLS ARRAY_RESHAPE"]
+    {
         assert!(top.contains(pragma), "`{pragma}` not in the top function:\n{top}");
     }
     assert!(top.contains("void myproject(input_t input_1[N_INPUT_1_1], result_t layer9_out[N_OUTPUTS])"), "{top}");

@@ -91,13 +91,8 @@ fn a_closed_stdout_ends_quietly() {
     for mode in [&["--json"][..], &["--csv"][..], &[][..]] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let out = Command::new(env!("CARGO_BIN_EXE_qforge"))
-            .arg("report")
-            .arg(&dir)
-            .args(mode)
-            .stdout(writer)
-            .output()
-            .expect("run qforge");
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_qforge")).arg("report").arg(&dir).args(mode).stdout(writer).output().expect("run qforge");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{mode:?}: {stderr}");
         assert!(stderr.trim().is_empty(), "{mode:?}: {stderr}");

@@ -29,17 +29,49 @@ fn corpus(folders: &[&str]) -> Vec<(PathBuf, Vec<u8>)> {
             })
             .collect()
     });
-    let picked: Vec<_> =
-        all.iter().filter(|(f, _, _)| folders.contains(&f.as_str())).map(|(_, p, b)| (p.clone(), b.clone())).collect();
+    let picked: Vec<_> = all.iter().filter(|(f, _, _)| folders.contains(&f.as_str())).map(|(_, p, b)| (p.clone(), b.clone())).collect();
     assert!(!picked.is_empty(), "no fixtures for {folders:?}");
     picked
 }
 
 /// Tokens that steer parsers into their edge cases.
 const TOKENS: &[&str] = &[
-    "<", ">", "</", "/>", "<a>", "</profile>", "<![CDATA[", "&amp;", "&#0;", "&bogus;", "\"", "|", "+---+", "\n", "\r\n",
-    ":", "undef", "-", "NA", "<0.001", "1e308", "-1", "99999999999999999999999", "0.5", "é", "\u{FEFF}", "{", "}", "[", ",",
-    "\\", "Table of Contents", "| Site Type | Used |", "<LUT>", "value=\"", "Yosys ",
+    "<",
+    ">",
+    "</",
+    "/>",
+    "<a>",
+    "</profile>",
+    "<![CDATA[",
+    "&amp;",
+    "&#0;",
+    "&bogus;",
+    "\"",
+    "|",
+    "+---+",
+    "\n",
+    "\r\n",
+    ":",
+    "undef",
+    "-",
+    "NA",
+    "<0.001",
+    "1e308",
+    "-1",
+    "99999999999999999999999",
+    "0.5",
+    "é",
+    "\u{FEFF}",
+    "{",
+    "}",
+    "[",
+    ",",
+    "\\",
+    "Table of Contents",
+    "| Site Type | Used |",
+    "<LUT>",
+    "value=\"",
+    "Yosys ",
 ];
 
 #[derive(Debug, Clone)]

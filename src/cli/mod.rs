@@ -3,21 +3,21 @@
 //! library stages and turns their events and results into views.
 #[macro_use]
 pub(crate) mod stdout;
+mod calibrate;
 mod check;
 mod choices;
-mod calibrate;
 mod common;
 mod csim;
 mod estimate;
 mod exit_codes;
-mod hls;
 mod history;
+mod hls;
 mod ingest;
 mod progress;
 mod report;
-mod search;
 mod rtl;
 mod run;
+mod search;
 mod switching;
 mod synth;
 mod synth_history;

@@ -56,7 +56,15 @@ pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
         for l in &m.layers {
             outln!(
                 "  {} ({}): {}x{}, {} non-zero weights, {} CSD digits, {} adders ({} bits), tree depth {}",
-                l.module, l.instance, l.n_in, l.n_out, l.nonzero_weights, l.csd_digits, l.adders, l.adder_bits, l.tree_depth
+                l.module,
+                l.instance,
+                l.n_in,
+                l.n_out,
+                l.nonzero_weights,
+                l.csd_digits,
+                l.adders,
+                l.adder_bits,
+                l.tree_depth
             );
         }
         outln!("  output stage: {}", m.output_stage);

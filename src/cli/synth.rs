@@ -145,11 +145,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
                 step.result.log_path.display()
             );
             for report in &step.reports {
-                outln!(
-                    "  report{} {}",
-                    if step.flagged { " (flagged: the run failed)" } else { "" },
-                    report.display()
-                );
+                outln!("  report{} {}", if step.flagged { " (flagged: the run failed)" } else { "" }, report.display());
             }
         }
         for r in &parsed.reports {

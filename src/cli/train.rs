@@ -101,7 +101,14 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
             "training": report,
         }))?;
     } else {
-        outln!("{}\nbest epoch {} of {}, {:.1} s\nwrote {}", eval_text(&eval), report.best_epoch, report.epochs.len(), report.seconds, path.display());
+        outln!(
+            "{}\nbest epoch {} of {}, {:.1} s\nwrote {}",
+            eval_text(&eval),
+            report.best_epoch,
+            report.epochs.len(),
+            report.seconds,
+            path.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

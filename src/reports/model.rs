@@ -4,8 +4,8 @@
 //! `tests/fixtures/reports/expected.jsonl`, so serialising a record gives
 //! the same key set the fixture corpus uses; a number the report does not state
 //! is `None` and is left out of the JSON, never written as 0.
-use serde::{Deserialize, Serialize};
 use crate::tools::ToolKind;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -178,4 +178,3 @@ pub fn build_design(net: &FixedNetwork, top: &str, pipeline_every: u32) -> Resul
 fn header(text: &str) -> String {
     format!("// Written by qforge (`qforge rtl`): Verilog-2005, bit-exact with the fixed-point model.\n`default_nettype none\n{text}`default_nettype wire\n")
 }
-
