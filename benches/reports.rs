@@ -1,5 +1,5 @@
 //! Throughput of the report parsers: parse every file of the fixture corpus
-//! (`../shared/fixtures/reports`, or `$QFORGE_FIXTURES`) repeatedly from
+//! (`tests/fixtures/reports`, or `$QFORGE_FIXTURES`) repeatedly from
 //! memory and print reports per second, overall, for csynth.xml files, and
 //! per tool. Run: `cargo bench --bench reports`. Goal: ≥ 5 000 csynth.xml/s.
 use qforge::reports::parse_bytes;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 fn main() {
     let dir = std::env::var_os("QFORGE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports"));
     let files: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(&dir)
         .sort_by_file_name()
         .into_iter()
@@ -20,8 +20,7 @@ fn main() {
         .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).expect("read fixture")))
         .collect();
     assert!(!files.is_empty(), "no fixtures under {}", dir.display());
-    let csynth: Vec<&(PathBuf, Vec<u8>)> =
-        files.iter().filter(|(p, _)| p.to_string_lossy().ends_with("csynth.xml")).collect();
+    let csynth: Vec<&(PathBuf, Vec<u8>)> = files.iter().filter(|(p, _)| p.to_string_lossy().ends_with("csynth.xml")).collect();
 
     let all_refs: Vec<&(PathBuf, Vec<u8>)> = files.iter().collect();
     let (n, t) = run(&all_refs, Duration::from_secs(3));

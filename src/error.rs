@@ -6,12 +6,7 @@ use std::path::PathBuf;
 pub enum Error {
     /// A user-supplied file is malformed: wrong syntax, wrong field, wrong value.
     #[error("{path}{loc}: {message}", loc = location(*line, field.as_deref()))]
-    Input {
-        path: PathBuf,
-        line: Option<usize>,
-        field: Option<String>,
-        message: String,
-    },
+    Input { path: PathBuf, line: Option<usize>, field: Option<String>, message: String },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -71,11 +66,7 @@ pub fn read_bytes(path: &std::path::Path) -> Result<Vec<u8>> {
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
-        std::process::id()
-    ));
+    let tmp = dir.join(format!(".{}.tmp{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("out"), std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }

@@ -44,8 +44,11 @@ fn write_samples(path: &Path) {
             "output_bit": rng.gen_range(100.0..700.0),
             "layer": 4.0,
         });
-        let lut = 1.5 * f["mult_lut"].as_f64().unwrap() + 0.8 * f["lut_product_bit"].as_f64().unwrap() + 2.0 * f["adder_bit"].as_f64().unwrap()
-            + 1.2 * f["relu_bit"].as_f64().unwrap() + 4.0 * 30.0;
+        let lut = 1.5 * f["mult_lut"].as_f64().unwrap()
+            + 0.8 * f["lut_product_bit"].as_f64().unwrap()
+            + 2.0 * f["adder_bit"].as_f64().unwrap()
+            + 1.2 * f["relu_bit"].as_f64().unwrap()
+            + 4.0 * 30.0;
         text.push_str(&json!({"name": format!("run{i}"), "features": f, "measured": {"lut": lut.round()}}).to_string());
         text.push('\n');
     }
@@ -61,7 +64,11 @@ fn calibrate_writes_a_file_that_estimate_then_uses() {
     let spec = spec.to_str().unwrap();
     let before = one_json_object(&qforge(dir.path(), &["estimate", "--spec", spec, "--json"], None));
 
-    let out = qforge(dir.path(), &["calibrate", "--samples-file", "samples.jsonl", "--tool", "yosys", "--part", "xcvu9p-flga2104-2L-e", "--k", "4", "--json"], None);
+    let out = qforge(
+        dir.path(),
+        &["calibrate", "--samples-file", "samples.jsonl", "--tool", "yosys", "--part", "xcvu9p-flga2104-2L-e", "--k", "4", "--json"],
+        None,
+    );
     let report = one_json_object(&out);
     assert_eq!(report["calibration_file"], "qforge-out/calibration.toml");
     assert_eq!(report["base_calibration"], "embedded default");
@@ -89,8 +96,17 @@ fn calibrate_writes_a_file_that_estimate_then_uses() {
 
     // `estimate` in that folder discovers qforge-out/calibration.toml: more LUTs (2 per adder bit).
     let after = one_json_object(&qforge(dir.path(), &["estimate", "--spec", spec, "--json"], None));
-    assert!(after["calibration_origin"].as_str().unwrap().starts_with("fitted by qforge calibrate on 24 runs of yosys"), "{}", after["calibration_origin"]);
-    assert!(after["totals"]["lut"].as_f64().unwrap() > before["totals"]["lut"].as_f64().unwrap() * 1.3, "{} vs {}", after["totals"]["lut"], before["totals"]["lut"]);
+    assert!(
+        after["calibration_origin"].as_str().unwrap().starts_with("fitted by qforge calibrate on 24 runs of yosys"),
+        "{}",
+        after["calibration_origin"]
+    );
+    assert!(
+        after["totals"]["lut"].as_f64().unwrap() > before["totals"]["lut"].as_f64().unwrap() * 1.3,
+        "{} vs {}",
+        after["totals"]["lut"],
+        before["totals"]["lut"]
+    );
     assert_eq!(after["totals"]["ff"], before["totals"]["ff"], "FF coefficients unchanged");
 
     // Elsewhere: the embedded default, unless $QFORGE_CALIBRATION names the file.
@@ -100,7 +116,11 @@ fn calibrate_writes_a_file_that_estimate_then_uses() {
     assert_eq!(via_env["totals"]["lut"], after["totals"]["lut"]);
     // An explicit --calibration wins over both.
     let default_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("calibration/default.toml");
-    let explicit = one_json_object(&qforge(dir.path(), &["estimate", "--spec", spec, "--calibration", default_file.to_str().unwrap(), "--json"], Some(("QFORGE_CALIBRATION", &path))));
+    let explicit = one_json_object(&qforge(
+        dir.path(),
+        &["estimate", "--spec", spec, "--calibration", default_file.to_str().unwrap(), "--json"],
+        Some(("QFORGE_CALIBRATION", &path)),
+    ));
     assert_eq!(explicit["totals"]["lut"], before["totals"]["lut"]);
     // A missing file named by the variable is an error naming it.
     let missing = fresh.path().join("nope.toml");
@@ -138,7 +158,11 @@ fn energy_calibration_refits_the_qtools_polynomials() {
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("energy.json"), Value::Array(variants).to_string()).unwrap();
-    let out = qforge(dir.path(), &["calibrate", "--target", "energy", "--samples-file", "energy.json", "--tool", "power-meter", "--out", "cal.toml", "--json"], None);
+    let out = qforge(
+        dir.path(),
+        &["calibrate", "--target", "energy", "--samples-file", "energy.json", "--tool", "power-meter", "--out", "cal.toml", "--json"],
+        None,
+    );
     let report = one_json_object(&out);
     let r = &report["report"];
     assert_eq!(r["variants"], 24);
@@ -162,7 +186,8 @@ fn energy_calibration_refits_the_qtools_polynomials() {
 fn bad_samples_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let features = vec![1.0; FEATURE_NAMES.len() - 1];
-    std::fs::write(dir.path().join("s.jsonl"), format!("{}\n", json!({"name": "a", "features": features, "measured": {"lut": 3}}))).unwrap();
+    std::fs::write(dir.path().join("s.jsonl"), format!("{}\n", json!({"name": "a", "features": features, "measured": {"lut": 3}})))
+        .unwrap();
     let out = qforge(dir.path(), &["calibrate", "--samples-file", "s.jsonl", "--json"], None);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

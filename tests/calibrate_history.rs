@@ -37,7 +37,22 @@ fn stored_yosys_runs_refit_the_estimator() {
     }
 
     let out = tmp.path().join("cal.toml");
-    let args = ["calibrate", "--db", db.to_str().unwrap(), "--tool", "yosys", "--part", PART, "--k", "2", "--quantities", "lut,ff", "--out", out.to_str().unwrap(), "--json"];
+    let args = [
+        "calibrate",
+        "--db",
+        db.to_str().unwrap(),
+        "--tool",
+        "yosys",
+        "--part",
+        PART,
+        "--k",
+        "2",
+        "--quantities",
+        "lut,ff",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
     let (code, json, err) = qforge(&args);
     assert_eq!(code, 0, "{err}\n{json}");
     let report = &json["report"];
@@ -52,13 +67,29 @@ fn stored_yosys_runs_refit_the_estimator() {
     assert!(written.contains("small_4_2"), "the provenance names the runs it used:\n{written}");
 
     // A model left out by name is not a sample.
-    let excluded = ["calibrate", "--db", db.to_str().unwrap(), "--part", PART, "--k", "2", "--quantities", "lut", "--exclude-model", "small_2_2,small_3_3", "--out", out.to_str().unwrap(), "--json"];
+    let excluded = [
+        "calibrate",
+        "--db",
+        db.to_str().unwrap(),
+        "--part",
+        PART,
+        "--k",
+        "2",
+        "--quantities",
+        "lut",
+        "--exclude-model",
+        "small_2_2,small_3_3",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
     let (code, json, err) = qforge(&excluded);
     assert_eq!(code, 0, "{err}");
     assert_eq!(json["report"]["samples"], variants.len() - 2, "{json}");
 
     // The runs are of one device: another device's calibration finds none.
-    let (code, _, err) = qforge(&["calibrate", "--db", db.to_str().unwrap(), "--part", "xc7a100t-csg324-1", "--out", out.to_str().unwrap()]);
+    let (code, _, err) =
+        qforge(&["calibrate", "--db", db.to_str().unwrap(), "--part", "xc7a100t-csg324-1", "--out", out.to_str().unwrap()]);
     assert_ne!(code, 0);
     assert!(err.contains("no finished yosys runs on xc7a100t"), "{err}");
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports").join(rel)
 }
 
 fn expected(rel: &str) -> Value {
@@ -80,7 +80,8 @@ fn within_budget_passes_and_writes_junit() {
         &format!("[budget]\npart = \"xcu250-figd2104-2l-e\"\nlut = {lut}\ndsp = 500\nlatency_cycles = {lat}\nlut_percent = 2\n"),
     );
     let junit = dir.path().join("out/junit.xml");
-    let (code, out, err) = qforge(&["check", "--budget", budget.to_str().unwrap(), "--junit", junit.to_str().unwrap(), fixture(CSYNTH).to_str().unwrap()]);
+    let (code, out, err) =
+        qforge(&["check", "--budget", budget.to_str().unwrap(), "--junit", junit.to_str().unwrap(), fixture(CSYNTH).to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("5 within budget, 0 failed"), "{out}");
     let ((tests, failures), cases) = read_junit(&junit);
@@ -96,7 +97,15 @@ fn exceeding_one_limit_fails_with_exit_1_and_a_junit_failure() {
     let lut = expected(CSYNTH)["lut"].as_u64().unwrap();
     let budget = write(dir.path(), "b.toml", &format!("[budget]\nlut = {}\nff = 100000\n", lut - 1));
     let junit = dir.path().join("j.xml");
-    let (code, out, _) = qforge(&["check", "--budget", budget.to_str().unwrap(), "--junit", junit.to_str().unwrap(), "--json", fixture(CSYNTH).to_str().unwrap()]);
+    let (code, out, _) = qforge(&[
+        "check",
+        "--budget",
+        budget.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        fixture(CSYNTH).to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!((v["passed"].as_u64(), v["failed"].as_u64()), (Some(1), Some(1)));
@@ -123,7 +132,8 @@ fn a_quantity_not_stated_is_a_failure_not_a_pass() {
     let dir = tempfile::tempdir().unwrap();
     let b = write(dir.path(), "b.toml", "[budget]\nlatency_ns = 1000000\n");
     let junit = dir.path().join("j.xml");
-    let (code, _, _) = qforge(&["check", "--budget", b.to_str().unwrap(), "--junit", junit.to_str().unwrap(), fixture(POWER).to_str().unwrap()]);
+    let (code, _, _) =
+        qforge(&["check", "--budget", b.to_str().unwrap(), "--junit", junit.to_str().unwrap(), fixture(POWER).to_str().unwrap()]);
     assert_eq!(code, 1);
     let ((_, failures), cases) = read_junit(&junit);
     assert_eq!(failures, 1);
@@ -168,7 +178,11 @@ fn percentages_use_the_stated_totals_and_part_mismatch_fails() {
     assert!(budget::same_part("xc7z020-clg484-1", "7Z020CLG484-1"));
     assert!(!budget::same_part("xc7z020-clg484-1", "xc7z020-clg400-1"));
     // Yosys states no part totals: a percentage cannot be shown kept.
-    let yosys = std::fs::read_dir(fixture("yosys")).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+    let yosys = std::fs::read_dir(fixture("yosys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
     let y = Design { name: "y".into(), reports: vec![parse_file(&yosys).unwrap()], part: None };
     let v = budget::check(&loose, &y);
     assert_eq!(v[0].outcome, Outcome::NotStated, "{}", v[0].message);
@@ -210,7 +224,12 @@ fn bad_budget_files_exit_2_naming_line_and_field() {
 fn run_ids_and_folders_from_the_history() {
     let dir = tempfile::tempdir().unwrap();
     let tree = dir.path().join("tree");
-    for (dest, src) in [("jet/prj/solution1/syn/report/myproject_csynth.xml", CSYNTH), ("jet/vivado_util_routed.rpt", ROUTED), ("jet/power_routed.rpt", POWER), ("diag/sum_csynth.xml", "vivado_hls/diagsum_2019_1_sum_csynth.xml")] {
+    for (dest, src) in [
+        ("jet/prj/solution1/syn/report/myproject_csynth.xml", CSYNTH),
+        ("jet/vivado_util_routed.rpt", ROUTED),
+        ("jet/power_routed.rpt", POWER),
+        ("diag/sum_csynth.xml", "vivado_hls/diagsum_2019_1_sum_csynth.xml"),
+    ] {
         let p = tree.join(dest);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::copy(fixture(src), p).unwrap();
@@ -220,7 +239,10 @@ fn run_ids_and_folders_from_the_history() {
     assert_eq!(code, 0, "{err}");
     let ingested: Value = serde_json::from_str(&out).unwrap();
     let run_of = |name: &str| {
-        ingested["runs"].as_array().unwrap().iter().find(|r| r["folder"].as_str().unwrap().ends_with(name)).unwrap()["run_id"].as_i64().unwrap().to_string()
+        ingested["runs"].as_array().unwrap().iter().find(|r| r["folder"].as_str().unwrap().ends_with(name)).unwrap()["run_id"]
+            .as_i64()
+            .unwrap()
+            .to_string()
     };
     let (jet, diag) = (run_of("jet"), run_of("diag"));
     let routed_lut = expected(ROUTED)["lut"].as_u64().unwrap();
@@ -254,7 +276,7 @@ fn run_ids_and_folders_from_the_history() {
 /// A Yosys report states no part totals: percentages come from qforge's part table.
 #[test]
 fn percent_budgets_use_the_part_table_for_yosys_reports() {
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports/yosys/picorv32_yosys0.23_xcup_stat.json");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports/yosys/picorv32_yosys0.23_xcup_stat.json");
     let dir = tempfile::tempdir().unwrap();
     for (pct, code) in [("0.1", 1), ("1", 0)] {
         // picorv32: 1 322 LUTs; 0.1 % of the VU9P is 1 182 LUTs, 1 % is 11 822.

@@ -114,7 +114,14 @@ fn wide_products_take_dsps_and_reuse_shares_them() {
 #[test]
 fn jet_reference_bits_match_autoqkeras_counting() {
     let spec = ModelSpec::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/jet_tagger.toml")).unwrap();
-    let est = estimate::estimate(&estimate::layers_from_spec(&spec).unwrap(), &Calibration::default(), &Target::paper(), &EnergyOptions::default(), &BitsOptions::default()).unwrap();
+    let est = estimate::estimate(
+        &estimate::layers_from_spec(&spec).unwrap(),
+        &Calibration::default(),
+        &Target::paper(),
+        &EnergyOptions::default(),
+        &BitsOptions::default(),
+    )
+    .unwrap();
     // Inputs 16 x 8; parameters 6 bits x (4256 kernels + 133 biases); ReLUs 6 x 128; softmax 8 x 5.
     assert_eq!(est.totals.size_parameter_bits, 6 * (4256 + 133));
     assert_eq!(est.totals.size_activation_bits, 16 * 8 + 6 * 128 + 8 * 5);

@@ -1,9 +1,7 @@
 //! The local executor with real processes: N workers at once, a job stopped
 //! at its time limit, a failing job that does not stop the others, cancel,
 //! and the supervisor's retry of a timeout.
-use qforge::pipeline::executor::{
-    Executor, JobSpec, JobState, JsonLedger, LocalExecutor, RetryOn, RetryPolicy, Supervisor,
-};
+use qforge::pipeline::executor::{Executor, JobSpec, JobState, JsonLedger, LocalExecutor, RetryOn, RetryPolicy, Supervisor};
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -64,19 +64,36 @@ fn casts_doubles_and_products_match_xilinx_ap_fixed() {
             (a, b, acc, pairs)
         })
         .collect();
-    let doubles: Vec<f64> = (0..300).map(|_| rng.gen_range(-70.0..70.0) * 10f64.powi(rng.gen_range(-3..1))).chain([0.5, -0.5, 2.5, -2.5, 1e-9, -1e-9]).collect();
+    let doubles: Vec<f64> = (0..300)
+        .map(|_| rng.gen_range(-70.0..70.0) * 10f64.powi(rng.gen_range(-3..1)))
+        .chain([0.5, -0.5, 2.5, -2.5, 1e-9, -1e-9])
+        .collect();
     let double_types: Vec<FixedType> = (0..15).map(|_| random_type(&mut rng, true)).collect();
 
     let mut cpp = String::from("#include \"ap_fixed.h\"\n#include <cstdio>\n#include <cstdint>\n");
     cpp.push_str("template<class T> unsigned long long bits(const T& v) { return v.range(T::width - 1, 0).to_uint64(); }\n");
     cpp.push_str("int main() {\n");
     for (k, c) in cases.iter().enumerate() {
-        let _ = writeln!(cpp, "  {{ typedef {} S; typedef {} D; const long long r[] = {{{}}};", c.src.cpp(), c.dst.cpp(), c.raws.iter().map(|v| format!("{v}LL")).collect::<Vec<_>>().join(","));
+        let _ = writeln!(
+            cpp,
+            "  {{ typedef {} S; typedef {} D; const long long r[] = {{{}}};",
+            c.src.cpp(),
+            c.dst.cpp(),
+            c.raws.iter().map(|v| format!("{v}LL")).collect::<Vec<_>>().join(",")
+        );
         let _ = writeln!(cpp, "    for (unsigned i = 0; i < sizeof(r)/sizeof(r[0]); i++) {{ S s; s.range(S::width - 1, 0) = (unsigned long long)r[i]; D d = s; printf(\"c {k} %u %llu\\n\", i, bits(d)); }} }}");
     }
     for (k, (a, b, acc, pairs)) in products.iter().enumerate() {
         let (ra, rb): (Vec<String>, Vec<String>) = pairs.iter().map(|(x, y)| (format!("{x}LL"), format!("{y}LL"))).unzip();
-        let _ = writeln!(cpp, "  {{ typedef {} A; typedef {} B; typedef {} C; const long long ra[] = {{{}}}; const long long rb[] = {{{}}};", a.cpp(), b.cpp(), acc.cpp(), ra.join(","), rb.join(","));
+        let _ = writeln!(
+            cpp,
+            "  {{ typedef {} A; typedef {} B; typedef {} C; const long long ra[] = {{{}}}; const long long rb[] = {{{}}};",
+            a.cpp(),
+            b.cpp(),
+            acc.cpp(),
+            ra.join(","),
+            rb.join(",")
+        );
         let _ = writeln!(cpp, "    for (unsigned i = 0; i < {}; i++) {{ A x; B y; x.range(A::width - 1, 0) = (unsigned long long)ra[i]; y.range(B::width - 1, 0) = (unsigned long long)rb[i]; C c = x * y; printf(\"p {k} %u %llu\\n\", i, bits(c)); }} }}", pairs.len());
     }
     let dlist = doubles.iter().map(|d| format!("{d:e}")).collect::<Vec<_>>().join(",");
@@ -88,7 +105,9 @@ fn casts_doubles_and_products_match_xilinx_ap_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("cases.cpp");
     std::fs::write(&src, &cpp).unwrap();
-    if let Some(d) = std::env::var_os("QFORGE_KEEP") { std::fs::write(std::path::Path::new(&d).join("cases.cpp"), &cpp).unwrap(); }
+    if let Some(d) = std::env::var_os("QFORGE_KEEP") {
+        std::fs::write(std::path::Path::new(&d).join("cases.cpp"), &cpp).unwrap();
+    }
     let exe = dir.path().join("cases");
     let out = Command::new("g++").args(["-O1", "-std=c++14", "-I"]).arg(&ap).arg(&src).arg("-o").arg(&exe).output().expect("g++ runs");
     assert!(out.status.success(), "g++ failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -122,6 +141,8 @@ fn casts_doubles_and_products_match_xilinx_ap_fixed() {
         }
         checked += 1;
     }
-    let expected = cases.iter().map(|c| c.raws.len()).sum::<usize>() + products.iter().map(|p| p.3.len()).sum::<usize>() + doubles.len() * double_types.len();
+    let expected = cases.iter().map(|c| c.raws.len()).sum::<usize>()
+        + products.iter().map(|p| p.3.len()).sum::<usize>()
+        + doubles.len() * double_types.len();
     assert_eq!(checked, expected);
 }

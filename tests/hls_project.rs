@@ -107,7 +107,8 @@ fn q6_project_has_the_hls4ml_shape_and_types() {
         assert!(defines.contains(line), "`{line}` not in defines.h:\n{defines}");
     }
     let top = read(project.join("firmware/myproject.cpp"));
-    for pragma in ["#pragma HLS PIPELINE II=1", "#pragma HLS ARRAY_PARTITION", "#pragma HLS INTERFACE ap_vld", "#pragma HLS ARRAY_RESHAPE"] {
+    for pragma in ["#pragma HLS PIPELINE II=1", "#pragma HLS ARRAY_PARTITION", "#pragma HLS INTERFACE ap_vld", "#pragma HLS ARRAY_RESHAPE"]
+    {
         assert!(top.contains(pragma), "`{pragma}` not in the top function:\n{top}");
     }
     assert!(top.contains("void myproject(input_t input_1[N_INPUT_1_1], result_t layer9_out[N_OUTPUTS])"), "{top}");
@@ -252,7 +253,7 @@ fn a_non_empty_output_folder_needs_force() {
 fn generated_tcl_runs_under_the_vivado_hls_and_vitis_hls_doubles() {
     let model = trained("q6", &jet_spec());
     let doubles = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/doubles");
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports");
     for (backend, tool) in [("vitis_hls", "vitis_hls"), ("vivado_hls", "vivado_hls")] {
         let dir = tempfile::tempdir().unwrap();
         let project = dir.path().join("prj");

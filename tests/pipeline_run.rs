@@ -9,7 +9,6 @@ use qforge::store::{RunFilter, RunKind, RunStatus, Store};
 use std::path::Path;
 use std::process::Command;
 
-
 const SPEC: &str = r#"
 name = "tiny_q4"
 inputs = 16

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 fn fixtures_dir() -> PathBuf {
     std::env::var_os("QFORGE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports"))
 }
 
 /// One fixture of each format, picked by folder (whichever file sorts first).
@@ -16,9 +16,8 @@ fn one_of_each_format() -> Vec<PathBuf> {
     let dir = fixtures_dir();
     let mut out = Vec::new();
     for sub in ["vivado_hls", "vitis_hls", "hls_export", "vivado_synth", "vivado_impl", "vivado_power", "yosys", "bambu"] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(sub))
-            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(dir.join(sub)).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
         files.sort();
         out.extend(files.into_iter().next());
     }
@@ -43,7 +42,9 @@ fn truncated_reports_are_errors_naming_the_file() {
     let mut checked = 0;
     for src in all_fixtures() {
         let bytes = std::fs::read(&src).unwrap();
-        for fraction in [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99] {
+        for fraction in
+            [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99]
+        {
             // Cut at a character boundary so the error is about truncation, not encoding.
             let mut cut = (bytes.len() as f64 * fraction) as usize;
             while cut > 0 && (bytes[cut] & 0xC0) == 0x80 {

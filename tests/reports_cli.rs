@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 fn fixtures_dir() -> PathBuf {
     std::env::var_os("QFORGE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports"))
 }
 
 fn qforge(args: &[&std::ffi::OsStr]) -> Output {
@@ -81,4 +81,20 @@ fn bad_inputs_exit_codes_and_partial_results() {
     let out = qforge(&[empty.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no synthesis"));
+}
+
+/// `qforge report ... | head`: the reader goes away before qforge writes. Every
+/// output mode ends quietly with the command's own exit code (it panicked, exit 101).
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let dir = fixtures_dir();
+    for mode in [&["--json"][..], &["--csv"][..], &[][..]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_qforge")).arg("report").arg(&dir).args(mode).stdout(writer).output().expect("run qforge");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{mode:?}: {stderr}");
+        assert!(stderr.trim().is_empty(), "{mode:?}: {stderr}");
+    }
 }

@@ -1,4 +1,4 @@
-//! Every real report under `../shared/fixtures/reports/` (or `$QFORGE_FIXTURES`)
+//! Every real report under `tests/fixtures/reports/` (or `$QFORGE_FIXTURES`)
 //! parses, and gives exactly the numbers `expected.jsonl` lists: each expected
 //! key equals ours, and each key we produce (among the corpus's key set) is
 //! expected — a number a report does not state must stay absent. A file
@@ -11,16 +11,46 @@ use std::path::{Path, PathBuf};
 fn fixtures_dir() -> PathBuf {
     std::env::var_os("QFORGE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports"))
 }
 
 /// Keys of the corpus (MANIFEST.md) that describe numbers or identities.
 const CORPUS_KEYS: &[&str] = &[
-    "tool", "tool_version", "part", "top", "stage", "clock_target_ns", "clock_uncertainty_ns",
-    "clock_estimated_ns", "clock_achieved_ns", "clock_ns", "latency_best_cycles", "latency_avg_cycles",
-    "latency_worst_cycles", "latency_cycles", "interval_min_cycles", "interval_max_cycles", "lut", "ff",
-    "dsp", "bram_18k", "bram_tile", "bram", "uram", "clb", "slice", "srl", "carry", "cells", "available",
-    "total_power_w", "dynamic_power_w", "static_power_w", "junction_temp_c", "confidence", "on_chip",
+    "tool",
+    "tool_version",
+    "part",
+    "top",
+    "stage",
+    "clock_target_ns",
+    "clock_uncertainty_ns",
+    "clock_estimated_ns",
+    "clock_achieved_ns",
+    "clock_ns",
+    "latency_best_cycles",
+    "latency_avg_cycles",
+    "latency_worst_cycles",
+    "latency_cycles",
+    "interval_min_cycles",
+    "interval_max_cycles",
+    "lut",
+    "ff",
+    "dsp",
+    "bram_18k",
+    "bram_tile",
+    "bram",
+    "uram",
+    "clb",
+    "slice",
+    "srl",
+    "carry",
+    "cells",
+    "available",
+    "total_power_w",
+    "dynamic_power_w",
+    "static_power_w",
+    "junction_temp_c",
+    "confidence",
+    "on_chip",
 ];
 const NOT_COMPARED: &[&str] = &["file", "source", "notes"];
 

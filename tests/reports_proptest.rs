@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 fn fixtures_dir() -> PathBuf {
     std::env::var_os("QFORGE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports"))
 }
 
 /// Fixture bytes per format folder, loaded once.
@@ -29,17 +29,49 @@ fn corpus(folders: &[&str]) -> Vec<(PathBuf, Vec<u8>)> {
             })
             .collect()
     });
-    let picked: Vec<_> =
-        all.iter().filter(|(f, _, _)| folders.contains(&f.as_str())).map(|(_, p, b)| (p.clone(), b.clone())).collect();
+    let picked: Vec<_> = all.iter().filter(|(f, _, _)| folders.contains(&f.as_str())).map(|(_, p, b)| (p.clone(), b.clone())).collect();
     assert!(!picked.is_empty(), "no fixtures for {folders:?}");
     picked
 }
 
 /// Tokens that steer parsers into their edge cases.
 const TOKENS: &[&str] = &[
-    "<", ">", "</", "/>", "<a>", "</profile>", "<![CDATA[", "&amp;", "&#0;", "&bogus;", "\"", "|", "+---+", "\n", "\r\n",
-    ":", "undef", "-", "NA", "<0.001", "1e308", "-1", "99999999999999999999999", "0.5", "é", "\u{FEFF}", "{", "}", "[", ",",
-    "\\", "Table of Contents", "| Site Type | Used |", "<LUT>", "value=\"", "Yosys ",
+    "<",
+    ">",
+    "</",
+    "/>",
+    "<a>",
+    "</profile>",
+    "<![CDATA[",
+    "&amp;",
+    "&#0;",
+    "&bogus;",
+    "\"",
+    "|",
+    "+---+",
+    "\n",
+    "\r\n",
+    ":",
+    "undef",
+    "-",
+    "NA",
+    "<0.001",
+    "1e308",
+    "-1",
+    "99999999999999999999999",
+    "0.5",
+    "é",
+    "\u{FEFF}",
+    "{",
+    "}",
+    "[",
+    ",",
+    "\\",
+    "Table of Contents",
+    "| Site Type | Used |",
+    "<LUT>",
+    "value=\"",
+    "Yosys ",
 ];
 
 #[derive(Debug, Clone)]

@@ -54,7 +54,11 @@ fn every_rounding_and_overflow_mode_matches_cast_raw() {
     );
     std::fs::write(dir.path().join("casts.v"), m.finish()).unwrap();
     std::fs::write(dir.path().join("tb.v"), tb).unwrap();
-    let st = Command::new("iverilog").args(["-g2005", "-o", "sim", "-s", "tb", "casts.v", "tb.v"]).current_dir(dir.path()).output().expect("iverilog must be installed");
+    let st = Command::new("iverilog")
+        .args(["-g2005", "-o", "sim", "-s", "tb", "casts.v", "tb.v"])
+        .current_dir(dir.path())
+        .output()
+        .expect("iverilog must be installed");
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
     let run = Command::new("vvp").args(["-n", "sim"]).current_dir(dir.path()).output().unwrap();
     let text = String::from_utf8_lossy(&run.stdout);

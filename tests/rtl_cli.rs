@@ -16,13 +16,8 @@ fn a_float_layer_is_refused_with_the_layer_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let spec = spec_text("floaty", &[(8, Q4, Q4, "quantized_relu(4,0)"), (5, "float", Q4, "linear")]);
     train(&spec, dir.path());
-    let out = qforge()
-        .args(["rtl", "--model"])
-        .arg(dir.path().join("model.json"))
-        .arg("--out")
-        .arg(dir.path().join("rtl"))
-        .output()
-        .unwrap();
+    let out =
+        qforge().args(["rtl", "--model"]).arg(dir.path().join("model.json")).arg("--out").arg(dir.path().join("rtl")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("model.json"), "{err}");

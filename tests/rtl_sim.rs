@@ -58,7 +58,10 @@ fn pipelined_every_level_small_heterogeneous_model_is_bit_exact() {
 #[test]
 fn a_corrupted_constant_is_detected() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = spec_text("tiny", &[(8, "quantized_bits(4,0,alpha=1)", "quantized_bits(4,0,alpha=1)", "quantized_relu(4,0)"), (5, Q6, Q6, "linear")]);
+    let spec = spec_text(
+        "tiny",
+        &[(8, "quantized_bits(4,0,alpha=1)", "quantized_bits(4,0,alpha=1)", "quantized_relu(4,0)"), (5, Q6, Q6, "linear")],
+    );
     let (model, raw) = train(&spec, dir.path());
     let out = dir.path().join("rtl");
     let design = rtl::generate(&model, &dir.path().join("model.json"), &RtlOptions::default()).unwrap();

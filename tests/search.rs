@@ -63,7 +63,7 @@ fn key(t: &TrialRecord) -> (usize, Vec<usize>, usize, Option<f64>, f64, Option<f
 #[test]
 fn forgiving_factor_worked_example() {
     let ff = ForgivingFactor::default(); // delta_p = delta_n = 8 %, rate 2, stress 1
-    // 4x cheaper: delta = 0.08 * log2(4) = 0.16, score = 0.75 * 1.16.
+                                         // 4x cheaper: delta = 0.08 * log2(4) = 0.16, score = 0.75 * 1.16.
     assert!((ff.delta(1000.0, 250.0) - 0.16).abs() < 1e-12);
     assert!((ff.score(0.75, 1000.0, 250.0) - 0.87).abs() < 1e-12);
     // 2x dearer: delta = 0.08 * log2(1/2) = -0.08.
@@ -205,7 +205,13 @@ fn cli_search_prints_one_json_object_and_writes_pareto_models() {
     }
     // Bad input: exit code 2 and the file named.
     let bad = write_space(dir.path(), &space_text("random", "[budget]\npart = \"nope\"\n"));
-    let run = Command::new(env!("CARGO_BIN_EXE_qforge")).args(["search", "--space"]).arg(&bad).arg("--out").arg(dir.path().join("o2")).output().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_qforge"))
+        .args(["search", "--space"])
+        .arg(&bad)
+        .arg("--out")
+        .arg(dir.path().join("o2"))
+        .output()
+        .unwrap();
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("unknown part"));
 }

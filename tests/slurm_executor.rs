@@ -6,8 +6,7 @@
 mod slurm_support;
 
 use qforge::pipeline::executor::{
-    slurm::queued_ids, Executor, JobLedger, JobState, JsonLedger, RetryOn, RetryPolicy, SlurmConfig, SlurmExecutor,
-    Supervisor,
+    slurm::queued_ids, Executor, JobLedger, JobState, JsonLedger, RetryOn, RetryPolicy, SlurmConfig, SlurmExecutor, Supervisor,
 };
 use qforge::reports::{parse_file, ParsedReport};
 use qforge::tools::ToolEnv;
@@ -63,8 +62,7 @@ fn yosys_synthesis_runs_on_the_cluster_with_node_and_wall_time_recorded() {
 fn a_failing_job_is_not_retried_and_the_rest_of_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let fails = shell_job(&dir.path().join("fails"), "fails", "echo 'Error: bad design' >&2; exit 3");
-    let works = shell_job(&dir.path().join("works"), "works", "echo done > out.txt")
-        .with_output(dir.path().join("works/out.txt"));
+    let works = shell_job(&dir.path().join("works"), "works", "echo done > out.txt").with_output(dir.path().join("works/out.txt"));
     let slurm = executor(dir.path(), debug_partition());
     let ledger = JsonLedger::in_run_dir(dir.path());
     let reports = Supervisor::new(&slurm, &ledger)
@@ -86,19 +84,14 @@ fn a_job_over_its_time_limit_times_out_and_is_retried_by_policy() {
     let dir = tempfile::tempdir().unwrap();
     let job_dir = dir.path().join("slow");
     // The first try sleeps past its one-minute limit; the second finishes.
-    let slow = shell_job(
-        &job_dir,
-        "slow",
-        "if [ -e tried ]; then echo second > result.txt; exit 0; fi; touch tried; sleep 600",
-    )
-    .with_time_limit(60)
-    .with_output(job_dir.join("result.txt"));
+    let slow = shell_job(&job_dir, "slow", "if [ -e tried ]; then echo second > result.txt; exit 0; fi; touch tried; sleep 600")
+        .with_time_limit(60)
+        .with_output(job_dir.join("result.txt"));
     let slurm = executor(dir.path(), debug_partition());
     let ledger = JsonLedger::in_run_dir(dir.path());
     let policy = RetryPolicy { max_retries: 1, retry_on: vec![RetryOn::Timeout] };
     let started = Instant::now();
-    let reports =
-        Supervisor::new(&slurm, &ledger).policy(policy).poll_interval(Duration::from_secs(1)).run(&[slow]).unwrap();
+    let reports = Supervisor::new(&slurm, &ledger).policy(policy).poll_interval(Duration::from_secs(1)).run(&[slow]).unwrap();
     let report = &reports[0];
     eprintln!("timeout then retry took {:.0} s", started.elapsed().as_secs_f64());
     assert_eq!(report.history.len(), 2, "{report:?}");
@@ -153,8 +146,7 @@ fn a_new_executor_reattaches_to_the_jobs_of_a_dropped_one_without_resubmitting()
 #[test]
 fn cancel_stops_the_runs_queued_and_running_jobs() {
     let dir = tempfile::tempdir().unwrap();
-    let jobs: Vec<_> =
-        (0..2).map(|i| shell_job(&dir.path().join(format!("s{i}")), &format!("s{i}"), "sleep 300")).collect();
+    let jobs: Vec<_> = (0..2).map(|i| shell_job(&dir.path().join(format!("s{i}")), &format!("s{i}"), "sleep 300")).collect();
     let slurm = executor(dir.path(), debug_partition());
     let ledger = JsonLedger::in_run_dir(dir.path());
     let supervisor = Supervisor::new(&slurm, &ledger);

@@ -130,22 +130,22 @@ fn qforge(dir: &Path, extra: &[&str]) -> Command {
     cmd
 }
 
-
 /// Run to the end: exit code, `out/summary.json` (when written), stderr.
 fn run(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
     let out = qforge(dir, extra).output().unwrap();
     let (code, stderr) = (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).to_string());
-    let summary = std::fs::read_to_string(dir.join("out/summary.json"))
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap_or(serde_json::Value::Null);
+    let summary =
+        std::fs::read_to_string(dir.join("out/summary.json")).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(serde_json::Value::Null);
     (code, summary, stderr)
 }
 
 /// The synthesis stage's folder (holding `jobs.json` and `slurm/`).
 fn synth_dir(dir: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(dir.join("out/stages")).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| {
-        p.file_name().unwrap().to_string_lossy().starts_with("synth-")
-    })
+    std::fs::read_dir(dir.join("out/stages"))
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("synth-"))
 }
 
 fn ledger(dir: &Path) -> Vec<LedgerEntry> {
@@ -162,10 +162,7 @@ fn submissions(dir: &Path) -> usize {
 fn squeue() -> Vec<(String, String)> {
     let out = Command::new("squeue").args(["-h", "-r", "-o", "%i %T"]).env("SLURM_CONF", slurm_conf()).output().unwrap();
     assert!(out.status.success(), "squeue: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())))
-        .collect()
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string()))).collect()
 }
 
 fn queued(ids: &[String]) -> Vec<String> {
@@ -231,7 +228,12 @@ fn release(ids: &[String]) {
 fn synth_runs(dir: &Path) -> Vec<(RunRecord, Vec<JobRow>)> {
     let store = Store::open(&dir.join("out/history.sqlite")).unwrap();
     let runs = store.query(&RunFilter { kind: Some(RunKind::Synth), ..RunFilter::default() }).unwrap();
-    runs.into_iter().map(|r| { let jobs = store.jobs(r.id).unwrap(); (r, jobs) }).collect()
+    runs.into_iter()
+        .map(|r| {
+            let jobs = store.jobs(r.id).unwrap();
+            (r, jobs)
+        })
+        .collect()
 }
 
 #[test]

@@ -54,10 +54,5 @@ fn twenty_yosys_syntheses_on_slurm_and_locally_give_identical_reports() {
     }
     let distinct: std::collections::BTreeSet<String> = results[0].iter().map(|v| v.to_string()).collect();
     assert!(distinct.len() >= 2, "the designs do not all synthesise alike: {distinct:?}");
-    println!(
-        "slurm_vs_local: slurm {:.1} s, local {:.1} s, {} distinct reports over 20 designs",
-        times[0].1,
-        times[1].1,
-        distinct.len()
-    );
+    println!("slurm_vs_local: slurm {:.1} s, local {:.1} s, {} distinct reports over 20 designs", times[0].1, times[1].1, distinct.len());
 }

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports")
 }
 
 #[test]
@@ -29,7 +29,12 @@ fn threads_with_their_own_connections_write_at_once() {
                 let mut store = Store::open(db).unwrap();
                 for i in 0..RUNS_EACH {
                     let run = store
-                        .begin_run(&NewRun { kind: Some(RunKind::Search), model_name: Some(format!("t{t}")), reuse: Some(i as i64), ..NewRun::default() })
+                        .begin_run(&NewRun {
+                            kind: Some(RunKind::Search),
+                            model_name: Some(format!("t{t}")),
+                            reuse: Some(i as i64),
+                            ..NewRun::default()
+                        })
                         .unwrap();
                     store.add_measurement(run, report).unwrap();
                     store.add_measurement(run, power).unwrap();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports")
 }
 
 fn expected(rel: &str) -> Value {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports").join(rel)
 }
 
 /// The numbers the corpus says a file states.

@@ -5,7 +5,7 @@ use qforge::store::{schema, NewRun, RunFilter, RunKind, RunStatus, Store};
 use std::path::{Path, PathBuf};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports").join(rel)
 }
 
 fn tables(db: &Path) -> Vec<String> {
@@ -41,9 +41,7 @@ fn version_1_database_is_migrated_and_keeps_its_rows() {
     let run = {
         let mut old = Store::open_at_version(&db, 1).unwrap();
         assert_eq!(old.schema_version().unwrap(), 1);
-        let run = old
-            .begin_run(&NewRun { kind: Some(RunKind::Synth), model_name: Some("jet_q6".into()), ..NewRun::default() })
-            .unwrap();
+        let run = old.begin_run(&NewRun { kind: Some(RunKind::Synth), model_name: Some("jet_q6".into()), ..NewRun::default() }).unwrap();
         old.add_measurement(run, &report).unwrap();
         old.finish_run(run, RunStatus::Ok, None).unwrap();
         run
@@ -64,11 +62,8 @@ fn version_1_database_is_migrated_and_keeps_its_rows() {
     // The new table takes rows tied to the old runs.
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute("PRAGMA foreign_keys = ON", []).unwrap();
-    conn.execute(
-        "INSERT INTO jobs (run_id, executor, external_id, state, node) VALUES (?1, 'slurm', '4242', 'COMPLETED', 'n01')",
-        [run.0],
-    )
-    .unwrap();
+    conn.execute("INSERT INTO jobs (run_id, executor, external_id, state, node) VALUES (?1, 'slurm', '4242', 'COMPLETED', 'n01')", [run.0])
+        .unwrap();
     let orphan = conn.execute("INSERT INTO jobs (run_id, executor) VALUES (9999, 'slurm')", []);
     assert!(orphan.is_err(), "foreign key on jobs.run_id");
 }

@@ -101,7 +101,10 @@ fn mapped_netlist_matches_the_model_and_toggles_in_every_layer() {
     // A truncated netlist: an input error naming the file.
     let text = std::fs::read(&netlist).unwrap();
     std::fs::write(d.join("cut.json"), &text[..text.len() / 2]).unwrap();
-    let out = qforge(d).args(["switching", "--model", "model.json", "--rtl", "rtl", "--inputs-raw", "inputs.txt", "--netlist", "cut.json"]).output().unwrap();
+    let out = qforge(d)
+        .args(["switching", "--model", "model.json", "--rtl", "rtl", "--inputs-raw", "inputs.txt", "--netlist", "cut.json"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("cut.json") && err.contains("Yosys JSON"), "{err}");

@@ -23,8 +23,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn one_json_object(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {}", text(&output.stdout)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {}", text(&output.stdout)))
 }
 
 #[test]
@@ -40,12 +39,8 @@ fn synth_json_lists_the_reports() {
     assert_eq!(output.status.code(), Some(0), "stderr: {}", text(&output.stderr));
     let json = one_json_object(&output);
     assert_eq!(json["outcome"]["kind"], "success");
-    let reports: Vec<String> =
-        json["reports"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect();
-    assert!(
-        reports.iter().any(|r| r.ends_with("myproject_prj/solution1/syn/report/myproject_csynth.xml")),
-        "{reports:?}"
-    );
+    let reports: Vec<String> = json["reports"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect();
+    assert!(reports.iter().any(|r| r.ends_with("myproject_prj/solution1/syn/report/myproject_csynth.xml")), "{reports:?}");
     assert!(reports.iter().any(|r| r.ends_with("vivado_synth.rpt")), "{reports:?}");
     assert_eq!(json["steps"][0]["version"], "2024.1");
     assert_eq!(json["steps"][1]["tool"], "vivado");
@@ -64,8 +59,7 @@ fn synth_human_output_and_success() {
     let (project, _) = tiny_project(HlsBackend::VivadoHls);
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
-    let output =
-        qforge(bin.path(), &record, "ok").args(["synth", "--tool", "vivado_hls"]).arg(project.path()).output().unwrap();
+    let output = qforge(bin.path(), &record, "ok").args(["synth", "--tool", "vivado_hls"]).arg(project.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "stderr: {}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("vivado_hls csynth (2019.2): success"), "{stdout}");
@@ -98,12 +92,10 @@ fn a_non_empty_run_folder_without_force_exits_2_and_touches_nothing() {
     let run_dir = project.path().join("runs/vivado_hls");
     std::fs::create_dir_all(&run_dir).unwrap();
     std::fs::write(run_dir.join("old.log"), "from before").unwrap();
-    let listing = |dir: &Path| -> Vec<String> {
-        walkdir::WalkDir::new(dir).into_iter().map(|e| e.unwrap().path().display().to_string()).collect()
-    };
+    let listing =
+        |dir: &Path| -> Vec<String> { walkdir::WalkDir::new(dir).into_iter().map(|e| e.unwrap().path().display().to_string()).collect() };
     let before = listing(project.path());
-    let output =
-        qforge(bin.path(), &record, "ok").args(["synth", "--tool", "vivado_hls"]).arg(project.path()).output().unwrap();
+    let output = qforge(bin.path(), &record, "ok").args(["synth", "--tool", "vivado_hls"]).arg(project.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "stderr: {}", text(&output.stderr));
     assert!(text(&output.stderr).contains("--force"));
     assert_eq!(listing(project.path()), before);
@@ -115,17 +107,10 @@ fn exit_0_without_a_report_exits_3_naming_the_path() {
     let (project, _) = tiny_project(HlsBackend::VivadoHls);
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
-    let output = qforge(bin.path(), &record, "noreport")
-        .args(["synth", "--tool", "vivado_hls", "--json"])
-        .arg(project.path())
-        .output()
-        .unwrap();
+    let output =
+        qforge(bin.path(), &record, "noreport").args(["synth", "--tool", "vivado_hls", "--json"]).arg(project.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(3));
-    assert!(
-        text(&output.stderr).contains("myproject_prj/solution1/syn/report/myproject_csynth.xml"),
-        "{}",
-        text(&output.stderr)
-    );
+    assert!(text(&output.stderr).contains("myproject_prj/solution1/syn/report/myproject_csynth.xml"), "{}", text(&output.stderr));
     let json = one_json_object(&output);
     assert!(json["failure"].as_str().unwrap().contains("wrote no report"));
 }
@@ -148,9 +133,6 @@ fn a_timeout_exits_3() {
 
 #[test]
 fn a_missing_project_exits_2() {
-    let output = Command::new(env!("CARGO_BIN_EXE_qforge"))
-        .args(["synth", "--tool", "yosys", "/nonexistent/prj"])
-        .output()
-        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_qforge")).args(["synth", "--tool", "yosys", "/nonexistent/prj"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
 }

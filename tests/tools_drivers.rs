@@ -13,8 +13,7 @@ use tools_support::*;
 /// Fail with the logs when the job failed.
 fn assert_ok(job: &qforge::tools::SynthRun) {
     if let Some(failure) = &job.failure {
-        let logs: Vec<String> =
-            job.steps.iter().map(|s| std::fs::read_to_string(&s.result.log_path).unwrap_or_default()).collect();
+        let logs: Vec<String> = job.steps.iter().map(|s| std::fs::read_to_string(&s.result.log_path).unwrap_or_default()).collect();
         panic!("{failure}\n--- logs ---\n{}", logs.join("\n---\n"));
     }
 }
@@ -32,8 +31,7 @@ fn vivado_hls_runs_csynth_and_finds_the_csynth_report() {
     let (project, _) = tiny_project(HlsBackend::VivadoHls);
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
-    let job =
-        synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
+    let job = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
 
     assert_ok(&job);
     assert_eq!(job.outcome(), Outcome::Success);
@@ -47,16 +45,8 @@ fn vivado_hls_runs_csynth_and_finds_the_csynth_report() {
     assert_eq!(std::fs::read(&report).unwrap(), fixture);
 
     let commands = record_commands(&record);
-    let order = [
-        "open_project",
-        "set_top",
-        "add_files",
-        "open_solution",
-        "set_part",
-        "create_clock",
-        "set_clock_uncertainty",
-        "csynth_design",
-    ];
+    let order =
+        ["open_project", "set_top", "add_files", "open_solution", "set_part", "create_clock", "set_clock_uncertainty", "csynth_design"];
     let positions: Vec<usize> = order.iter().map(|c| position(&commands, c)).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "out of order: {commands:?}");
     assert!(!commands.contains(&"csim_design".to_string()), "csim=0 must skip csim_design");
@@ -97,14 +87,10 @@ fn vitis_hls_then_vivado_with_vsynth() {
     let commands = record_commands(&record);
     assert!(position(&commands, "config_compile") < position(&commands, "csynth_design"));
     // Vivado ran after C synthesis, on its RTL, with the clock constraint.
-    let order =
-        ["csynth_design", "read_verilog", "read_xdc", "synth_design", "report_utilization", "report_timing_summary"];
+    let order = ["csynth_design", "read_verilog", "read_xdc", "synth_design", "report_utilization", "report_timing_summary"];
     let positions: Vec<usize> = order.iter().map(|c| position(&commands, c)).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "out of order: {commands:?}");
-    assert!(
-        lines.contains(&"synth_design -top myproject -part xcvu13p-flga2577-2-e -mode out_of_context".to_string()),
-        "{lines:?}"
-    );
+    assert!(lines.contains(&"synth_design -top myproject -part xcvu13p-flga2577-2-e -mode out_of_context".to_string()), "{lines:?}");
     assert!(!commands.contains(&"place_design".to_string()), "no power step unless asked");
     assert!(job.reports.contains(&job.project_dir.join("vivado_synth.rpt")));
     assert!(job.reports.contains(&job.project_dir.join("myproject_prj/solution1/syn/report/myproject_csynth.xml")));
@@ -115,8 +101,7 @@ fn vitis_run_is_used_when_vitis_hls_is_absent() {
     let (project, _) = tiny_project(HlsBackend::VitisHls);
     let bin = doubles_bin(&["vitis-run"]);
     let record = project.path().join("record.txt");
-    let job =
-        synth(project.path(), &options(ToolKind::VitisHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
+    let job = synth(project.path(), &options(ToolKind::VitisHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
     assert_ok(&job);
     assert_eq!(job.steps[0].invocation.args, ["--mode", "hls", "--tcl", "build_prj.tcl"]);
     assert_eq!(job.steps[0].tool_version.as_deref(), Some("2024.2"));
@@ -175,8 +160,7 @@ fn bambu_gets_top_device_clock_and_evaluation_and_its_results_are_found() {
     assert_eq!(step.tool_version.as_deref(), Some("2023.1"));
     let args = &step.invocation.args;
     assert!(args[0].ends_with("firmware/myproject.cpp"), "{args:?}");
-    for expected in ["--top-fname=myproject", "--device-name=xcu55c-2Lfsvh2892-VVD", "--clock-period=5", "--std=c++14"]
-    {
+    for expected in ["--top-fname=myproject", "--device-name=xcu55c-2Lfsvh2892-VVD", "--clock-period=5", "--std=c++14"] {
         assert!(args.contains(&expected.to_string()), "{expected} missing from {args:?}");
     }
     assert!(args.iter().any(|a| a.starts_with("--evaluation")));
@@ -189,14 +173,12 @@ fn bambu_gets_top_device_clock_and_evaluation_and_its_results_are_found() {
 fn tcl_syntax_error_in_an_override_template_fails_the_run() {
     let (project, params) = tiny_project(HlsBackend::VivadoHls);
     let overrides = tempfile::tempdir().unwrap();
-    let broken =
-        qforge::hls::template_source("build_prj.tcl").unwrap().replace("if {$opt(synth)} {", "if {$opt(synth)} [");
+    let broken = qforge::hls::template_source("build_prj.tcl").unwrap().replace("if {$opt(synth)} {", "if {$opt(synth)} [");
     std::fs::write(overrides.path().join("build_prj.tcl"), broken).unwrap();
     qforge::hls::render_project_scripts(&params, project.path(), Some(overrides.path())).unwrap();
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
-    let job =
-        synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
+    let job = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
 
     let failure = job.failure.clone().expect("a Tcl syntax error must fail the run");
     assert!(failure.contains("vivado_hls") && failure.contains("csynth.log"), "{failure}");
@@ -245,8 +227,7 @@ fn a_crashing_tool_is_reported_as_killed() {
     let (project, _) = tiny_project(HlsBackend::VivadoHls);
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
-    let job =
-        synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "segv")), &Silent).unwrap();
+    let job = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "segv")), &Silent).unwrap();
     assert_eq!(job.outcome(), Outcome::Killed { signal: 11 });
     assert!(job.failure.unwrap().contains("SIGSEGV"));
 }
@@ -256,8 +237,7 @@ fn a_wrapper_exit_status_139_is_a_crash_with_its_log_line() {
     let (project, _) = tiny_project(HlsBackend::VivadoHls);
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
-    let job = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "exit139")), &Silent)
-        .unwrap();
+    let job = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "exit139")), &Silent).unwrap();
     assert_eq!(job.outcome(), Outcome::Killed { signal: 11 });
     assert_eq!(job.steps[0].result.exit_code, Some(139));
     let log = std::fs::read_to_string(&job.steps[0].result.log_path).unwrap();
@@ -269,8 +249,7 @@ fn a_license_failure_is_recognised() {
     let (project, _) = tiny_project(HlsBackend::VivadoHls);
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
-    let job = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "license")), &Silent)
-        .unwrap();
+    let job = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "license")), &Silent).unwrap();
     match job.outcome() {
         Outcome::LicenseFailure { line } => assert!(line.contains("[Common 17-345]"), "{line}"),
         other => panic!("expected a license failure, got {other:?}"),
@@ -283,15 +262,12 @@ fn exit_0_without_a_report_is_an_error_naming_the_expected_path() {
     let (project, _) = tiny_project(HlsBackend::VivadoHls);
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
-    let job =
-        synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "noreport")), &Silent)
-            .unwrap();
+    let job = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "noreport")), &Silent).unwrap();
     assert_eq!(job.outcome(), Outcome::Success);
     assert!(job.reports.is_empty());
     let failure = job.failure.clone().expect("no report must fail");
     assert!(
-        failure.contains("wrote no report")
-            && failure.contains("myproject_prj/solution1/syn/report/myproject_csynth.xml"),
+        failure.contains("wrote no report") && failure.contains("myproject_prj/solution1/syn/report/myproject_csynth.xml"),
         "{failure}"
     );
     match job.into_result() {
@@ -305,8 +281,7 @@ fn a_report_left_by_an_earlier_run_does_not_count() {
     let (project, _) = tiny_project(HlsBackend::VivadoHls);
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
-    let first =
-        synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
+    let first = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap();
     assert_ok(&first);
     std::thread::sleep(Duration::from_millis(1100));
     let mut opts = options(ToolKind::VivadoHls, double_env(bin.path(), &record, "noreport"));
@@ -320,12 +295,7 @@ fn a_failed_run_that_left_a_report_returns_it_flagged() {
     let (project, _) = tiny_project(HlsBackend::VivadoHls);
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
-    let job = synth(
-        project.path(),
-        &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "fail_after_report")),
-        &Silent,
-    )
-    .unwrap();
+    let job = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "fail_after_report")), &Silent).unwrap();
     assert!(matches!(job.outcome(), Outcome::ToolError { exit_code: Some(1), .. }));
     assert!(job.steps[0].flagged);
     assert!(!job.reports.is_empty());
@@ -341,10 +311,7 @@ fn a_missing_tool_names_the_fix_and_touches_nothing() {
     let err = synth(project.path(), &options(ToolKind::VitisHls, env), &Silent).unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, Error::Tool(_)), "{err:?}");
-    assert!(
-        message.contains("vitis_hls") && message.contains("QFORGE_VITIS_HLS") && message.contains("install"),
-        "{message}"
-    );
+    assert!(message.contains("vitis_hls") && message.contains("QFORGE_VITIS_HLS") && message.contains("install"), "{message}");
     let after: Vec<_> = std::fs::read_dir(project.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(before.len(), after.len(), "a missing tool must leave the project as it was");
 }
@@ -397,8 +364,7 @@ fn a_vivado_license_failure_is_recognised() {
     fake_hls_rtl(project.path());
     let bin = doubles_bin(&["vivado"]);
     let record = project.path().join("record.txt");
-    let job =
-        synth(project.path(), &options(ToolKind::Vivado, double_env(bin.path(), &record, "license")), &Silent).unwrap();
+    let job = synth(project.path(), &options(ToolKind::Vivado, double_env(bin.path(), &record, "license")), &Silent).unwrap();
     assert!(matches!(job.outcome(), Outcome::LicenseFailure { ref line } if line.contains("Synthesis")));
     assert!(job.reports.is_empty());
 }
@@ -408,14 +374,10 @@ fn bambu_failures_name_the_error_or_the_missing_results() {
     let (project, _) = tiny_project(HlsBackend::VivadoHls);
     let bin = doubles_bin(&["bambu"]);
     let record = project.path().join("record.txt");
-    let job = synth(project.path(), &options(ToolKind::Bambu, double_env(bin.path(), &record, "tool_error")), &Silent)
-        .unwrap();
+    let job = synth(project.path(), &options(ToolKind::Bambu, double_env(bin.path(), &record, "tool_error")), &Silent).unwrap();
     assert_eq!(
         job.outcome(),
-        Outcome::ToolError {
-            exit_code: Some(1),
-            first_error_line: Some("Error: front-end compiler returned an error".into())
-        }
+        Outcome::ToolError { exit_code: Some(1), first_error_line: Some("Error: front-end compiler returned an error".into()) }
     );
 
     let mut opts = options(ToolKind::Bambu, double_env(bin.path(), &record, "noreport"));
@@ -446,8 +408,7 @@ fn scripts_missing_from_the_project_are_named() {
     let project = tempfile::tempdir().unwrap();
     let bin = doubles_bin(&["vivado_hls"]);
     let record = project.path().join("record.txt");
-    let err = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "ok")), &Silent)
-        .unwrap_err();
+    let err = synth(project.path(), &options(ToolKind::VivadoHls, double_env(bin.path(), &record, "ok")), &Silent).unwrap_err();
     assert!(matches!(err, Error::Input { .. }) && err.to_string().contains("build_prj.tcl"), "{err}");
     assert!(!project.path().join("runs").exists());
 }

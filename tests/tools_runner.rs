@@ -35,10 +35,7 @@ impl Reporter for Collect {
 #[test]
 fn runs_in_its_folder_with_its_env_and_merges_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let inv = shell(
-        dir.path(),
-        "pwd; echo \"value=$QFORGE_TEST_VALUE\"; echo to-stderr >&2; echo 'Command: synth_design -top x'",
-    );
+    let inv = shell(dir.path(), "pwd; echo \"value=$QFORGE_TEST_VALUE\"; echo to-stderr >&2; echo 'Command: synth_design -top x'");
     let events = Collect::default();
     let result = run(&inv, &events).unwrap();
     assert_eq!(result.outcome, Outcome::Success);
@@ -48,34 +45,20 @@ fn runs_in_its_folder_with_its_env_and_merges_the_log() {
     assert!(log.contains(&cwd.display().to_string()), "{log}");
     assert!(log.contains("value=forty two") && log.contains("to-stderr"), "{log}");
     assert_eq!(result.steps, ["synth_design"]);
-    let progress = events
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|e| matches!(e, Event::Progress { message, .. } if message.contains("synth_design")));
+    let progress =
+        events.0.lock().unwrap().iter().any(|e| matches!(e, Event::Progress { message, .. } if message.contains("synth_design")));
     assert!(progress, "the step reaches the reporter");
-    assert_eq!(
-        std::env::current_dir().unwrap(),
-        std::env::current_dir().unwrap(),
-        "the test process's folder is untouched"
-    );
+    assert_eq!(std::env::current_dir().unwrap(), std::env::current_dir().unwrap(), "the test process's folder is untouched");
 }
 
 #[test]
 fn first_error_line_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let inv = shell(
-        dir.path(),
-        "echo 'WARNING: meh'; echo 'ERROR: [Synth 8-439] module foo not found'; echo 'ERROR: second'; exit 1",
-    );
+    let inv = shell(dir.path(), "echo 'WARNING: meh'; echo 'ERROR: [Synth 8-439] module foo not found'; echo 'ERROR: second'; exit 1");
     let result = run(&inv, &Silent).unwrap();
     assert_eq!(
         result.outcome,
-        Outcome::ToolError {
-            exit_code: Some(1),
-            first_error_line: Some("ERROR: [Synth 8-439] module foo not found".into())
-        }
+        Outcome::ToolError { exit_code: Some(1), first_error_line: Some("ERROR: [Synth 8-439] module foo not found".into()) }
     );
 }
 
@@ -105,45 +88,26 @@ fn a_program_that_cannot_start_is_a_tool_error() {
 
 #[test]
 fn lines_are_classified() {
-    let license =
-        "ERROR: [Common 17-345] A valid license was not found for feature 'Synthesis' and/or device 'xcvu13p'";
+    let license = "ERROR: [Common 17-345] A valid license was not found for feature 'Synthesis' and/or device 'xcvu13p'";
     assert_eq!(classify_line(ToolKind::Vivado, license), LineKind::License);
     assert_eq!(
         classify_line(ToolKind::VivadoHls, "FLEXlm error: -15,570. System Error: 115 \"\" (license server down)"),
         LineKind::License
     );
-    assert_eq!(
-        classify_line(ToolKind::VivadoHls, "ERROR: [HLS 214-124] use of undeclared identifier"),
-        LineKind::Error
-    );
+    assert_eq!(classify_line(ToolKind::VivadoHls, "ERROR: [HLS 214-124] use of undeclared identifier"), LineKind::Error);
     assert_eq!(classify_line(ToolKind::Bambu, "Error: front-end compiler returned an error"), LineKind::Error);
     assert_eq!(classify_line(ToolKind::Yosys, "b.v:1: ERROR: syntax error, unexpected ';'"), LineKind::Error);
-    assert_eq!(
-        classify_line(ToolKind::Bambu, "firmware/myproject.cpp:3:5: error: use of undeclared identifier 'x'"),
-        LineKind::Error
-    );
-    assert_eq!(
-        classify_line(ToolKind::Vivado, "INFO: [Synth 8-6155] done synthesizing module 'error_handler'"),
-        LineKind::Other
-    );
-    assert_eq!(
-        classify_line(ToolKind::Vivado, "CRITICAL WARNING: [Constraints 18-5210] No constraints"),
-        LineKind::Warning
-    );
-    assert_eq!(
-        classify_line(ToolKind::VitisHls, "***** C/RTL SYNTHESIS *****"),
-        LineKind::Step("C/RTL SYNTHESIS".into())
-    );
+    assert_eq!(classify_line(ToolKind::Bambu, "firmware/myproject.cpp:3:5: error: use of undeclared identifier 'x'"), LineKind::Error);
+    assert_eq!(classify_line(ToolKind::Vivado, "INFO: [Synth 8-6155] done synthesizing module 'error_handler'"), LineKind::Other);
+    assert_eq!(classify_line(ToolKind::Vivado, "CRITICAL WARNING: [Constraints 18-5210] No constraints"), LineKind::Warning);
+    assert_eq!(classify_line(ToolKind::VitisHls, "***** C/RTL SYNTHESIS *****"), LineKind::Step("C/RTL SYNTHESIS".into()));
     assert_eq!(classify_line(ToolKind::VitisHls, "***** C/RTL SYNTHESIS COMPLETED IN 0h0m5s *****"), LineKind::Other);
     assert_eq!(
         classify_line(ToolKind::VivadoHls, "INFO: [HLS 200-10] Analyzing design file 'firmware/myproject.cpp' ..."),
         LineKind::Step("Analyzing design file 'firmware/myproject.cpp'".into())
     );
     assert_eq!(classify_line(ToolKind::Vivado, "Starting Routing Task"), LineKind::Step("Routing".into()));
-    assert_eq!(
-        classify_line(ToolKind::Yosys, "4. Executing SYNTH_XILINX pass."),
-        LineKind::Step("SYNTH_XILINX pass".into())
-    );
+    assert_eq!(classify_line(ToolKind::Yosys, "4. Executing SYNTH_XILINX pass."), LineKind::Step("SYNTH_XILINX pass".into()));
     assert_eq!(classify_line(ToolKind::Yosys, "4.2. Executing PROC pass."), LineKind::Other);
 }
 
@@ -151,15 +115,9 @@ fn lines_are_classified() {
 fn versions_are_read_from_banners() {
     assert_eq!(parse_version("Vivado(TM) HLS v2019.2 (64-bit)").as_deref(), Some("2019.2"));
     assert_eq!(parse_version("vivado v2024.1 (64-bit)").as_deref(), Some("2024.1"));
-    assert_eq!(
-        parse_version("****** Vitis HLS - High-Level Synthesis from C, C++ and OpenCL v2023.1 (64-bit)").as_deref(),
-        Some("2023.1")
-    );
+    assert_eq!(parse_version("****** Vitis HLS - High-Level Synthesis from C, C++ and OpenCL v2023.1 (64-bit)").as_deref(), Some("2023.1"));
     assert_eq!(parse_version("Yosys 0.23 (git sha1 7ce5011c24b)").as_deref(), Some("0.23"));
-    assert_eq!(
-        parse_version(" Version: PandA 2023.1 - Revision 04336c437a53bc96ae90b74052c455629946ec8b-main").as_deref(),
-        Some("2023.1")
-    );
+    assert_eq!(parse_version(" Version: PandA 2023.1 - Revision 04336c437a53bc96ae90b74052c455629946ec8b-main").as_deref(), Some("2023.1"));
     assert_eq!(parse_version("SW Build 2708876 on Wed Nov  6 21:39:14 MST 2019"), None);
 }
 

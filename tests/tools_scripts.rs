@@ -23,18 +23,10 @@ fn tcl_complete(path: &Path) -> bool {
 fn defaults_are_hls4ml_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let written = render_project_scripts(&ScriptParams::default(), dir.path(), None).unwrap();
-    let names: Vec<String> =
-        written.iter().map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
+    let names: Vec<String> = written.iter().map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
     assert_eq!(
         names,
-        [
-            "build_prj.tcl",
-            "build_opt.tcl",
-            "project.tcl",
-            "vivado_synth.tcl",
-            "constraints/clock.xdc",
-            "qforge_scripts.json"
-        ]
+        ["build_prj.tcl", "build_opt.tcl", "project.tcl", "vivado_synth.tcl", "constraints/clock.xdc", "qforge_scripts.json"]
     );
     let project = read(&dir.path().join("project.tcl"));
     for line in [
@@ -100,11 +92,7 @@ fn unchanged_files_are_not_rewritten() {
 fn an_override_folder_replaces_templates_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let overrides = tempfile::tempdir().unwrap();
-    std::fs::write(
-        overrides.path().join("clock.xdc"),
-        "create_clock -period {{ clock_period }} -name fast [get_ports clk]\n",
-    )
-    .unwrap();
+    std::fs::write(overrides.path().join("clock.xdc"), "create_clock -period {{ clock_period }} -name fast [get_ports clk]\n").unwrap();
     render_project_scripts(&ScriptParams::default(), dir.path(), Some(overrides.path())).unwrap();
     assert_eq!(read(&dir.path().join("constraints/clock.xdc")), "create_clock -period 5 -name fast [get_ports clk]\n");
     assert!(read(&dir.path().join("build_prj.tcl")).contains("csynth_design"), "the others stay embedded");

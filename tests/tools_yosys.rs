@@ -39,8 +39,7 @@ fn real_yosys_synthesises_an_adder_to_xilinx_cells() {
     assert!(cells.get("FDRE").is_some(), "the register maps to FDRE: {cells}");
     assert!(cells.as_object().unwrap().keys().any(|k| k.starts_with("CARRY8") || k.starts_with("LUT")), "{cells}");
     // The mapped netlist, asked for, holds the same cells.
-    let netlist: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run_dir.join(yosys::NETLIST_FILE)).unwrap()).unwrap();
+    let netlist: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run_dir.join(yosys::NETLIST_FILE)).unwrap()).unwrap();
     let netlist_cells = netlist["modules"]["adder8"]["cells"].as_object().expect("top module cells");
     assert_eq!(netlist_cells.len() as u64, stat_cells(&stat));
     assert!(netlist_cells.values().any(|c| c["type"] == "FDRE"));

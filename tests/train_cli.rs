@@ -77,8 +77,16 @@ fn eval_and_predict_agree_with_training() {
     let csv = dir.path().join("p.csv");
     let raw = dir.path().join("in.txt");
     let pred = json_of(&qforge(&[
-        "predict", "--model", model.to_str().unwrap(), "--samples", "20000", "--output", csv.to_str().unwrap(),
-        "--inputs-raw", raw.to_str().unwrap(), "--json",
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--samples",
+        "20000",
+        "--output",
+        csv.to_str().unwrap(),
+        "--inputs-raw",
+        raw.to_str().unwrap(),
+        "--json",
     ]));
     assert_eq!(pred["samples"], 4000);
     assert_eq!(pred["fixed_accuracy"], eval["evaluation"]["fixed_accuracy"]);
@@ -115,8 +123,16 @@ fn bad_model_files_fail_clearly() {
     let out = dir.path().join("out");
     let good = std::fs::read_to_string(support::example("jet_tagger.toml")).unwrap();
     let cases = [
-        ("unknown.toml", good.replacen("type = \"dense\"", "type = \"conv2d\"", 1), vec!["unknown.toml:", "unknown layer type", "layers[0].type"]),
-        ("zero.toml", good.replacen("quantized_bits(6,0,alpha=1)", "quantized_bits(0,0)", 1), vec!["zero.toml:", "kernel_quantizer", "between 1 and 32"]),
+        (
+            "unknown.toml",
+            good.replacen("type = \"dense\"", "type = \"conv2d\"", 1),
+            vec!["unknown.toml:", "unknown layer type", "layers[0].type"],
+        ),
+        (
+            "zero.toml",
+            good.replacen("quantized_bits(6,0,alpha=1)", "quantized_bits(0,0)", 1),
+            vec!["zero.toml:", "kernel_quantizer", "between 1 and 32"],
+        ),
         ("wide.toml", good.replacen("quantized_bits(6,0,alpha=1)", "quantized_bits(40,0)", 1), vec!["wide.toml:", "between 1 and 32"]),
         ("int.toml", good.replacen("quantized_relu(6)", "quantized_relu(4,6)", 1), vec!["int.toml:", "quantizer", "integer bits"]),
     ];
@@ -192,7 +208,17 @@ fn openml_arff_and_numpy_files_train() {
     let bp = dir.path().join("bad.npy");
     bad.write_npy(std::fs::File::create(&bp).unwrap()).unwrap();
     let out = dir.path().join("bad");
-    let o = qforge(&["train", "--spec", spec.to_str().unwrap(), "--data", xp.to_str().unwrap(), "--labels", bp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = qforge(&[
+        "train",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--data",
+        xp.to_str().unwrap(),
+        "--labels",
+        bp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_ne!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stderr).contains("label 9"), "{}", String::from_utf8_lossy(&o.stderr));
 }

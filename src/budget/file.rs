@@ -67,14 +67,27 @@ impl Budget {
         ];
         for (key, value) in percents {
             if let Some(v) = value.filter(|v| !(*v > 0.0 && *v <= 100.0)) {
-                return Err(Error::input_at(path, key_line(text, key), Some(key), format!("{v} is not a share of the part: expected 0 < {key} <= 100")));
+                return Err(Error::input_at(
+                    path,
+                    key_line(text, key),
+                    Some(key),
+                    format!("{v} is not a share of the part: expected 0 < {key} <= 100"),
+                ));
             }
         }
         if let Some(v) = budget.latency_ns.filter(|v| !(v.is_finite() && *v > 0.0)) {
-            return Err(Error::input_at(path, key_line(text, "latency_ns"), Some("latency_ns"), format!("{v} is not a latency: expected a positive number of ns")));
+            return Err(Error::input_at(
+                path,
+                key_line(text, "latency_ns"),
+                Some("latency_ns"),
+                format!("{v} is not a latency: expected a positive number of ns"),
+            ));
         }
         if budget == Budget::default() {
-            return Err(Error::input(path, "[budget] sets no limit (give at least one of part, lut, ff, dsp, bram_18k, uram, latency_cycles, latency_ns, *_percent)"));
+            return Err(Error::input(
+                path,
+                "[budget] sets no limit (give at least one of part, lut, ff, dsp, bram_18k, uram, latency_cycles, latency_ns, *_percent)",
+            ));
         }
         Ok(budget)
     }
@@ -86,10 +99,12 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// The line where `key = ...` is written (for value errors found after parsing).
 fn key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|l| {
-        let l = l.trim_start();
-        l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
-    }).map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
 }
 
 /// The key written on a line (`lut = -4` → `lut`).

@@ -10,11 +10,7 @@ use std::fmt::Write;
 pub fn render(suite: &str, verdicts: &[Verdict]) -> String {
     let failures = verdicts.iter().filter(|v| !v.passed()).count();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        xml,
-        "<testsuites name=\"qforge check\" tests=\"{}\" failures=\"{failures}\" errors=\"0\">",
-        verdicts.len()
-    );
+    let _ = writeln!(xml, "<testsuites name=\"qforge check\" tests=\"{}\" failures=\"{failures}\" errors=\"0\">", verdicts.len());
     let _ = writeln!(
         xml,
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",

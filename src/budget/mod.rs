@@ -143,22 +143,44 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn verdict(&self, quantity: &str, outcome: Outcome, value: Option<String>, limit: String, source: Option<PathBuf>, message: String) -> Verdict {
+    fn verdict(
+        &self,
+        quantity: &str,
+        outcome: Outcome,
+        value: Option<String>,
+        limit: String,
+        source: Option<PathBuf>,
+        message: String,
+    ) -> Verdict {
         Verdict { design: self.design.name.clone(), quantity: quantity.to_string(), outcome, value, limit, source, message }
     }
 
     fn part(&self, wanted: &str) -> Verdict {
         let stated = self.synth.iter().find_map(|s| s.part.as_deref().map(|p| (p, Some(s.source_file.clone()))));
-        let stated = stated.or_else(|| self.design.reports.iter().find_map(|r| match r {
-            ParsedReport::Power(p) => p.part.as_deref().map(|part| (part, Some(p.source_file.clone()))),
-            ParsedReport::Synth(_) => None,
-        }));
+        let stated = stated.or_else(|| {
+            self.design.reports.iter().find_map(|r| match r {
+                ParsedReport::Power(p) => p.part.as_deref().map(|part| (part, Some(p.source_file.clone()))),
+                ParsedReport::Synth(_) => None,
+            })
+        });
         let stated = stated.or_else(|| self.design.part.as_deref().map(|p| (p, None)));
         match stated {
-            None => self.verdict("part", Outcome::NotStated, None, wanted.into(), None, format!("part not stated by any report (budget is for {wanted})")),
-            Some((part, source)) if same_part(part, wanted) => {
-                self.verdict("part", Outcome::Within, Some(part.into()), wanted.into(), source, format!("part {part} is the budget's {wanted}"))
-            }
+            None => self.verdict(
+                "part",
+                Outcome::NotStated,
+                None,
+                wanted.into(),
+                None,
+                format!("part not stated by any report (budget is for {wanted})"),
+            ),
+            Some((part, source)) if same_part(part, wanted) => self.verdict(
+                "part",
+                Outcome::Within,
+                Some(part.into()),
+                wanted.into(),
+                source,
+                format!("part {part} is the budget's {wanted}"),
+            ),
             Some((part, source)) => self.verdict(
                 "part",
                 Outcome::Exceeded,
@@ -181,11 +203,7 @@ impl<'a> Checker<'a> {
                 Counted::Uram => plain(used.uram),
                 // A Vivado Block RAM Tile (36 Kb) is two 18K blocks.
                 Counted::Bram18k => plain(used.bram_18k).or_else(|| {
-                    used.bram_tile.map(|t| Found {
-                        value: (t * 2.0).ceil() as u64,
-                        report: s,
-                        note: Some(format!("{t} BRAM tiles × 2")),
-                    })
+                    used.bram_tile.map(|t| Found { value: (t * 2.0).ceil() as u64, report: s, note: Some(format!("{t} BRAM tiles × 2")) })
                 }),
             }
         })
@@ -193,7 +211,14 @@ impl<'a> Checker<'a> {
 
     fn count(&self, key: &str, counted: Counted, limit: u64) -> Verdict {
         let Some(found) = self.find(counted) else {
-            return self.verdict(key, Outcome::NotStated, None, limit.to_string(), None, format!("{key} not stated by any report (budget {limit})"));
+            return self.verdict(
+                key,
+                Outcome::NotStated,
+                None,
+                limit.to_string(),
+                None,
+                format!("{key} not stated by any report (budget {limit})"),
+            );
         };
         let note = found.note.map(|n| format!(" ({n})")).unwrap_or_default();
         let (outcome, word) = if found.value <= limit { (Outcome::Within, "within") } else { (Outcome::Exceeded, "exceeds") };
@@ -227,7 +252,14 @@ impl<'a> Checker<'a> {
     fn percent(&self, key: &str, counted: Counted, pct: f64) -> Verdict {
         let limit_text = format!("{pct}%");
         let Some(found) = self.find(counted) else {
-            return self.verdict(key, Outcome::NotStated, None, limit_text, None, format!("{key}: usage not stated by any report (budget {pct}% of the part)"));
+            return self.verdict(
+                key,
+                Outcome::NotStated,
+                None,
+                limit_text,
+                None,
+                format!("{key}: usage not stated by any report (budget {pct}% of the part)"),
+            );
         };
         let Some((total, whence)) = self.total(found.report, counted) else {
             return self.verdict(
@@ -236,7 +268,10 @@ impl<'a> Checker<'a> {
                 None,
                 limit_text,
                 Some(found.report.source_file.clone()),
-                format!("{key}: the part's total is not stated ({}) and the part table does not know it", found.report.source_file.display()),
+                format!(
+                    "{key}: the part's total is not stated ({}) and the part table does not know it",
+                    found.report.source_file.display()
+                ),
             );
         };
         let share = 100.0 * found.value as f64 / total;
@@ -247,7 +282,11 @@ impl<'a> Checker<'a> {
             Some(format!("{share:.3}%")),
             limit_text,
             Some(found.report.source_file.clone()),
-            format!("{key}: {} of {total} ({whence}) = {share:.3}% {word} budget {pct}% ({})", found.value, found.report.source_file.display()),
+            format!(
+                "{key}: {} of {total} ({whence}) = {share:.3}% {word} budget {pct}% ({})",
+                found.value,
+                found.report.source_file.display()
+            ),
         )
     }
 
@@ -257,7 +296,14 @@ impl<'a> Checker<'a> {
             s.latency_worst_cycles.map(|c| (c, *s, "")).or(s.latency_cycles.map(|c| (c, *s, " (average over the testbench)")))
         });
         let Some((cycles, report, note)) = found else {
-            return self.verdict("latency_cycles", Outcome::NotStated, None, limit.to_string(), None, format!("latency in cycles not stated by any report (budget {limit})"));
+            return self.verdict(
+                "latency_cycles",
+                Outcome::NotStated,
+                None,
+                limit.to_string(),
+                None,
+                format!("latency in cycles not stated by any report (budget {limit})"),
+            );
         };
         let (outcome, word) = if cycles <= limit { (Outcome::Within, "within") } else { (Outcome::Exceeded, "exceeds") };
         self.verdict(
@@ -281,7 +327,14 @@ impl<'a> Checker<'a> {
             Some((cycles as f64 * clock, *s, format!(" ({cycles} cycles × {clock} ns target clock)")))
         });
         let Some((ns, report, note)) = found else {
-            return self.verdict("latency_ns", Outcome::NotStated, None, limit.to_string(), None, format!("latency in ns not stated (nor cycles with a target clock) by any report (budget {limit} ns)"));
+            return self.verdict(
+                "latency_ns",
+                Outcome::NotStated,
+                None,
+                limit.to_string(),
+                None,
+                format!("latency in ns not stated (nor cycles with a target clock) by any report (budget {limit} ns)"),
+            );
         };
         let (outcome, word) = if ns <= limit { (Outcome::Within, "within") } else { (Outcome::Exceeded, "exceeds") };
         self.verdict(

@@ -78,10 +78,13 @@ impl EnergyLayer {
         use crate::estimate::energy::{multiplier, MultiplierKind};
         // Only the kind, gate factor and gate bits are used: they do not depend on the coefficients.
         let coefficients = Calibration::default().energy;
-        let (kind, gate_factor, gate_bits, _) = multiplier(&coefficients, &layer.kernel_quantizer, layer.weight_type.width, layer.in_type.width);
+        let (kind, gate_factor, gate_bits, _) =
+            multiplier(&coefficients, &layer.kernel_quantizer, layer.weight_type.width, layer.in_type.width);
         let accumulate = AddCount { bits: layer.accum_type.width, count };
         let (multiplications, additions) = match kind {
-            MultiplierKind::Fixed => (vec![MulCount { input_bits: layer.in_type.width, weight_bits: layer.weight_type.width, count }], vec![accumulate]),
+            MultiplierKind::Fixed => {
+                (vec![MulCount { input_bits: layer.in_type.width, weight_bits: layer.weight_type.width, count }], vec![accumulate])
+            }
             MultiplierKind::Shifter | MultiplierKind::Mux => {
                 (Vec::new(), vec![AddCount { bits: gate_bits.round().max(1.0) as u32, count: gate_factor * count }, accumulate])
             }
@@ -111,7 +114,9 @@ pub fn read_energy_samples(path: &Path) -> Result<Vec<EnergySample>> {
     let records = read_json_records::<EnergySample>(path)?;
     let mut out = Vec::new();
     for (line, s) in records {
-        let at = |field: &str, msg: String| Error::input_at(path, (line > 0).then_some(line), Some(field), format!("variant `{}`: {msg}", s.name));
+        let at = |field: &str, msg: String| {
+            Error::input_at(path, (line > 0).then_some(line), Some(field), format!("variant `{}`: {msg}", s.name))
+        };
         if s.layers.is_empty() {
             return Err(at("layers", "no layers".into()));
         }
@@ -119,7 +124,9 @@ pub fn read_energy_samples(path: &Path) -> Result<Vec<EnergySample>> {
             if !(l.measured_pj.is_finite() && l.measured_pj >= 0.0) {
                 return Err(at(&format!("layers[{i}].measured_pj"), format!("{} is not a non-negative energy", l.measured_pj)));
             }
-            if l.multiplications.iter().any(|m| !(m.count >= 0.0) || m.input_bits == 0 || m.weight_bits == 0) || l.additions.iter().any(|a| !(a.count >= 0.0) || a.bits == 0) {
+            if l.multiplications.iter().any(|m| !(m.count >= 0.0) || m.input_bits == 0 || m.weight_bits == 0)
+                || l.additions.iter().any(|a| !(a.count >= 0.0) || a.bits == 0)
+            {
                 return Err(at(&format!("layers[{i}]"), "operation counts must be non-negative and bit widths positive".into()));
             }
         }
@@ -207,7 +214,11 @@ pub fn calibrate_energy(samples: &[EnergySample], current: &Calibration, opts: &
         .iter()
         .flat_map(|s| s.layers.iter())
         .map(|l| {
-            let m: f64 = l.multiplications.iter().map(|m| m.count * poly(&c.fpm_mul, (m.input_bits as f64 * m.weight_bits as f64).sqrt()).max(0.0)).sum();
+            let m: f64 = l
+                .multiplications
+                .iter()
+                .map(|m| m.count * poly(&c.fpm_mul, (m.input_bits as f64 * m.weight_bits as f64).sqrt()).max(0.0))
+                .sum();
             let a: f64 = l.additions.iter().map(|a| a.count * poly(&c.fpm_add, a.bits as f64).max(0.0)).sum();
             m + a
         })
@@ -216,7 +227,10 @@ pub fn calibrate_energy(samples: &[EnergySample], current: &Calibration, opts: &
     let problem = Problem { rows: &rows, targets: &targets, refit: &refit, current: &current_coefficients, quantity: "energy" };
     let present = problem.present_columns(&(0..rows.len()).collect::<Vec<_>>()).len();
     if samples.len() < present {
-        return Err(Error::Config(format!("energy calibration needs at least {present} variants ({present} coefficients to fit), got {}", samples.len())));
+        return Err(Error::Config(format!(
+            "energy calibration needs at least {present} variants ({present} coefficients to fit), got {}",
+            samples.len()
+        )));
     }
     let full = fit::fit(&problem)?;
     let cv = fit::cross_validate(&problem, opts.k, opts.seed, Some(&groups))?;
@@ -252,7 +266,12 @@ pub fn calibrate_energy(samples: &[EnergySample], current: &Calibration, opts: &
     let points = samples
         .iter()
         .enumerate()
-        .map(|(i, s)| EnergyPoint { name: s.name.clone(), measured_pj: measured_totals[i], before_pj: before_totals[i], after_cv_pj: after_totals[i] })
+        .map(|(i, s)| EnergyPoint {
+            name: s.name.clone(),
+            measured_pj: measured_totals[i],
+            before_pj: before_totals[i],
+            after_cv_pj: after_totals[i],
+        })
         .collect();
     let report = EnergyReport {
         points,
@@ -264,7 +283,10 @@ pub fn calibrate_energy(samples: &[EnergySample], current: &Calibration, opts: &
         after_cv: Metrics::of(&measured_totals, &after_totals),
         after_in_sample: Metrics::of(&measured_totals, &totals_by_variant(&groups, n, &in_sample)),
         coefficients_before: BTreeMap::from([("fpm_mul".to_string(), c.fpm_mul.clone()), ("fpm_add".to_string(), c.fpm_add.clone())]),
-        coefficients_after: BTreeMap::from([("fpm_mul".to_string(), new.energy.fpm_mul.clone()), ("fpm_add".to_string(), new.energy.fpm_add.clone())]),
+        coefficients_after: BTreeMap::from([
+            ("fpm_mul".to_string(), new.energy.fpm_mul.clone()),
+            ("fpm_add".to_string(), new.energy.fpm_add.clone()),
+        ]),
         dropped: full.dropped.iter().map(|(c, why)| (ENERGY_TERMS[*c].to_string(), why.clone())).collect(),
         runs,
     };

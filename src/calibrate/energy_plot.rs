@@ -10,10 +10,10 @@ use super::energy::EnergyPoint;
 use crate::svg::{escape, Frame};
 use std::fmt::Write as _;
 
-
 /// Decades covering every positive value.
 fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.filter(|v| *v > 0.0 && v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) =
+        values.filter(|v| *v > 0.0 && v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
@@ -29,7 +29,14 @@ pub fn scatter_svg(points: &[EnergyPoint], title: &str) -> String {
     let py = |v: f64| h - m - pos(v, h - 2.0 * m);
     let mut s = Frame::square_margins(w, h, m).open(title);
     let (lo, hi) = (10f64.powf(d0), 10f64.powf(d1));
-    let _ = writeln!(s, r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##, px(lo), py(lo), px(hi), py(hi));
+    let _ = writeln!(
+        s,
+        r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##,
+        px(lo),
+        py(lo),
+        px(hi),
+        py(hi)
+    );
     let mut decade = d0;
     while decade <= d1 + 1e-9 {
         let v = 10f64.powf(decade);
@@ -38,7 +45,12 @@ pub fn scatter_svg(points: &[EnergyPoint], title: &str) -> String {
         decade += 1.0;
     }
     let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">estimated energy per inference (pJ)</text>"#, w / 2.0, h - 22.0);
-    let _ = writeln!(s, r#"<text x="18" y="{}" text-anchor="middle" transform="rotate(-90 18 {})">measured switching energy per inference (pJ)</text>"#, h / 2.0, h / 2.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="18" y="{}" text-anchor="middle" transform="rotate(-90 18 {})">measured switching energy per inference (pJ)</text>"#,
+        h / 2.0,
+        h / 2.0
+    );
     for p in points {
         let name = escape(&p.name);
         let _ = writeln!(
@@ -58,8 +70,22 @@ pub fn scatter_svg(points: &[EnergyPoint], title: &str) -> String {
             p.measured_pj
         );
     }
-    let _ = writeln!(s, r##"<circle cx="{}" cy="{}" r="4" fill="none" stroke="#7f8c8d"/><text x="{}" y="{}">QTools default (before)</text>"##, m + 14.0, m + 4.0, m + 24.0, m + 8.0);
-    let _ = writeln!(s, r##"<circle cx="{}" cy="{}" r="4" fill="#c0392b"/><text x="{}" y="{}">calibrated, held out (after)</text>"##, m + 14.0, m + 22.0, m + 24.0, m + 26.0);
+    let _ = writeln!(
+        s,
+        r##"<circle cx="{}" cy="{}" r="4" fill="none" stroke="#7f8c8d"/><text x="{}" y="{}">QTools default (before)</text>"##,
+        m + 14.0,
+        m + 4.0,
+        m + 24.0,
+        m + 8.0
+    );
+    let _ = writeln!(
+        s,
+        r##"<circle cx="{}" cy="{}" r="4" fill="#c0392b"/><text x="{}" y="{}">calibrated, held out (after)</text>"##,
+        m + 14.0,
+        m + 22.0,
+        m + 24.0,
+        m + 26.0
+    );
     s.push_str("</svg>\n");
     s
 }
@@ -71,7 +97,12 @@ mod tests {
     #[test]
     fn every_variant_is_drawn_twice_on_decade_axes() {
         let points: Vec<EnergyPoint> = (1..=3)
-            .map(|i| EnergyPoint { name: format!("v{i}"), measured_pj: 100.0 * i as f64, before_pj: 3000.0 * i as f64, after_cv_pj: 90.0 * i as f64 })
+            .map(|i| EnergyPoint {
+                name: format!("v{i}"),
+                measured_pj: 100.0 * i as f64,
+                before_pj: 3000.0 * i as f64,
+                after_cv_pj: 90.0 * i as f64,
+            })
             .collect();
         let svg = scatter_svg(&points, "energy");
         assert_eq!(svg.matches("<title>").count(), 6);

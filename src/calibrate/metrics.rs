@@ -28,12 +28,7 @@ impl Metrics {
 /// Mean absolute percentage error (percent). Samples measured as exactly 0
 /// have no relative error and are left out; `None` when none is left.
 pub fn mape_percent(measured: &[f64], predicted: &[f64]) -> Option<f64> {
-    let terms: Vec<f64> = measured
-        .iter()
-        .zip(predicted)
-        .filter(|(m, _)| **m != 0.0)
-        .map(|(m, p)| ((p - m) / m).abs())
-        .collect();
+    let terms: Vec<f64> = measured.iter().zip(predicted).filter(|(m, _)| **m != 0.0).map(|(m, p)| ((p - m) / m).abs()).collect();
     (!terms.is_empty()).then(|| 100.0 * terms.iter().sum::<f64>() / terms.len() as f64)
 }
 

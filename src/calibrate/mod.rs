@@ -151,7 +151,9 @@ impl RawSample {
     fn into_sample(self) -> std::result::Result<CalibrationSample, String> {
         let features = match self.features {
             RawFeatures::List(v) if v.len() == FEATURE_NAMES.len() => v,
-            RawFeatures::List(v) => return Err(format!("{} features, expected {} ({})", v.len(), FEATURE_NAMES.len(), FEATURE_NAMES.join(", "))),
+            RawFeatures::List(v) => {
+                return Err(format!("{} features, expected {} ({})", v.len(), FEATURE_NAMES.len(), FEATURE_NAMES.join(", ")))
+            }
             RawFeatures::Named(map) => {
                 if let Some(bad) = map.keys().find(|k| !FEATURE_NAMES.contains(&k.as_str())) {
                     return Err(format!("unknown feature `{bad}` (known: {})", FEATURE_NAMES.join(", ")));
@@ -190,7 +192,9 @@ impl CalibrationSource for SamplesFile {
         let mut out = Vec::new();
         for (line, raw) in read_json_records::<RawSample>(&self.0)? {
             let name = raw.name.clone();
-            let sample = raw.into_sample().map_err(|m| Error::input_at(&self.0, (line > 0).then_some(line), Some("features"), format!("sample `{name}`: {m}")))?;
+            let sample = raw
+                .into_sample()
+                .map_err(|m| Error::input_at(&self.0, (line > 0).then_some(line), Some("features"), format!("sample `{name}`: {m}")))?;
             out.push(sample);
         }
         if out.is_empty() {
@@ -269,7 +273,8 @@ impl RunsFolder {
         }
         let wanted = estimate::parts::lookup(&self.part)?;
         let part = info.part.clone().unwrap_or_else(|| self.part.clone());
-        let target = Target::new(&part, info.clock_ns, info.reuse_factor, info.strategy).map_err(|e| Error::input(&info_path, e.to_string()))?;
+        let target =
+            Target::new(&part, info.clock_ns, info.reuse_factor, info.strategy).map_err(|e| Error::input(&info_path, e.to_string()))?;
         if target.part.family != wanted.family {
             return Ok(Err(format!("part {part} is not in the family of {}", self.part)));
         }
@@ -288,7 +293,11 @@ impl RunsFolder {
         let layers = estimate::layers_from_model(&model)?;
         let est = estimate::estimate(&layers, &Calibration::default(), &target, &EnergyOptions::default(), &BitsOptions::default())?;
         let name = run.file_name().map_or_else(|| run.display().to_string(), |n| n.to_string_lossy().into_owned());
-        Ok(Ok(CalibrationSample { name, features: est.feature_totals().into_iter().map(|(_, v)| v).collect(), measured: Measured::from_report(report) }))
+        Ok(Ok(CalibrationSample {
+            name,
+            features: est.feature_totals().into_iter().map(|(_, v)| v).collect(),
+            measured: Measured::from_report(report),
+        }))
     }
 }
 
@@ -366,7 +375,12 @@ pub struct CalibrationReport {
 
 /// Refit the coefficients of `opts.part`'s family from `samples`; return the
 /// new calibration (everything else unchanged) and the before/after report.
-pub fn calibrate_resources(samples: &[CalibrationSample], current: &Calibration, opts: &ResourceOptions, reporter: &dyn Reporter) -> Result<(Calibration, CalibrationReport)> {
+pub fn calibrate_resources(
+    samples: &[CalibrationSample],
+    current: &Calibration,
+    opts: &ResourceOptions,
+    reporter: &dyn Reporter,
+) -> Result<(Calibration, CalibrationReport)> {
     if let Some(bad) = samples.iter().find(|s| s.features.len() != FEATURE_NAMES.len()) {
         return Err(Error::Config(format!("sample `{}` has {} features, expected {}", bad.name, bad.features.len(), FEATURE_NAMES.len())));
     }
@@ -378,7 +392,8 @@ pub fn calibrate_resources(samples: &[CalibrationSample], current: &Calibration,
     let part = estimate::parts::lookup(&opts.part)?;
     let family = part.family.key();
     let mut new = current.clone();
-    let section = new.resources.get_mut(family).ok_or_else(|| Error::Config(format!("the calibration has no [resources.{family}] section")))?;
+    let section =
+        new.resources.get_mut(family).ok_or_else(|| Error::Config(format!("the calibration has no [resources.{family}] section")))?;
     let mut reports = Vec::new();
     let mut fitted_names = Vec::new();
     for &q in &opts.quantities {
@@ -429,7 +444,12 @@ pub fn calibrate_resources(samples: &[CalibrationSample], current: &Calibration,
     Ok((new, report))
 }
 
-fn calibrate_quantity(samples: &[CalibrationSample], q: Quantity, map: &BTreeMap<String, f64>, opts: &ResourceOptions) -> Result<QuantityReport> {
+fn calibrate_quantity(
+    samples: &[CalibrationSample],
+    q: Quantity,
+    map: &BTreeMap<String, f64>,
+    opts: &ResourceOptions,
+) -> Result<QuantityReport> {
     let measured: Vec<(usize, f64)> = samples.iter().enumerate().filter_map(|(i, s)| q.measured(&s.measured).map(|m| (i, m))).collect();
     let current: Vec<f64> = FEATURE_NAMES.iter().map(|f| map.get(&format!("per_{f}")).copied().unwrap_or(0.0)).collect();
     let rows: Vec<Vec<f64>> = measured.iter().map(|(i, _)| samples[*i].features.clone()).collect();

@@ -81,14 +81,24 @@ pub fn probe_verilog(net: &FixedNetwork, top: &str) -> Result<String> {
         let product_shift = af - (layer.in_type.frac() + layer.weight_type.frac());
         let bias_shift = af - layer.bias_type.frac();
         if product_shift < 0 || bias_shift < 0 {
-            return Err(Error::Config(format!("layer `{}`: accumulator {} is coarser than its products", layer.name, layer.accum_type.cpp())));
+            return Err(Error::Config(format!(
+                "layer `{}`: accumulator {} is coarser than its products",
+                layer.name,
+                layer.accum_type.cpp()
+            )));
         }
         if aw > 62 {
             return Err(Error::Config(format!("layer `{}`: accumulator wider than 62 bits", layer.name)));
         }
         for i in 0..layer.n_in {
             let ext = if layer.in_type.signed { format!("{input_bus}[{}]", i as u32 * iw + iw - 1) } else { "1'b0".into() };
-            let _ = writeln!(v, "  wire signed [{}:0] l{l}_x{i} = {{{{{}{{{ext}}}}}, {input_bus}[{} +: {iw}]}};", aw - 1, aw - iw, i as u32 * iw);
+            let _ = writeln!(
+                v,
+                "  wire signed [{}:0] l{l}_x{i} = {{{{{}{{{ext}}}}}, {input_bus}[{} +: {iw}]}};",
+                aw - 1,
+                aw - iw,
+                i as u32 * iw
+            );
         }
         let _ = writeln!(v, "  reg [{}:0] l{l}_y;", layer.n_out as u32 * ow - 1);
         for o in 0..layer.n_out {
@@ -169,14 +179,31 @@ fn cast_expr(acc: &str, l: usize, o: usize, acc_t: &FixedType, out: &FixedType, 
 
 /// Synthesise `verilog_file` (top `top`) with Yosys into `run_dir`, through the
 /// shared tool runner; return the parsed `stat.json`.
-pub fn synth_probe(run_dir: &Path, verilog_file: &Path, top: &str, family: Family, timeout: Duration, reporter: &dyn Reporter) -> Result<SynthReport> {
+pub fn synth_probe(
+    run_dir: &Path,
+    verilog_file: &Path,
+    top: &str,
+    family: Family,
+    timeout: Duration,
+    reporter: &dyn Reporter,
+) -> Result<SynthReport> {
     let env = ToolEnv::from_process();
     let located = yosys::locate(&env)?;
-    let job = yosys::YosysJob { verilog_files: vec![verilog_file.to_path_buf()], top: top.to_string(), family: yosys_family(family).to_string(), write_netlist: false };
+    let job = yosys::YosysJob {
+        verilog_files: vec![verilog_file.to_path_buf()],
+        top: top.to_string(),
+        family: yosys_family(family).to_string(),
+        write_netlist: false,
+    };
     let invocation = yosys::prepare(&located, &job, run_dir, run_dir, timeout, &env)?;
     let result = tools::run(&invocation, reporter)?;
     if !result.outcome.is_success() {
-        return Err(Error::Tool(format!("yosys on {}: {} (log {})", verilog_file.display(), result.outcome.describe(), result.log_path.display())));
+        return Err(Error::Tool(format!(
+            "yosys on {}: {} (log {})",
+            verilog_file.display(),
+            result.outcome.describe(),
+            result.log_path.display()
+        )));
     }
     match crate::reports::parse_file(&run_dir.join("stat.json"))? {
         ParsedReport::Synth(r) => Ok(r),
@@ -234,7 +261,15 @@ seed = {}
 
 /// Train `spec` briefly on synthetic data, then write a complete run folder:
 /// `model.json`, `probe.v`, Yosys outputs and `run.json` (part, tool, flow).
-pub fn make_probe_run(run_dir: &Path, spec: &ModelSpec, part: &str, samples: usize, epochs: usize, timeout: Duration, reporter: &dyn Reporter) -> Result<SynthReport> {
+pub fn make_probe_run(
+    run_dir: &Path,
+    spec: &ModelSpec,
+    part: &str,
+    samples: usize,
+    epochs: usize,
+    timeout: Duration,
+    reporter: &dyn Reporter,
+) -> Result<SynthReport> {
     use crate::data::loaders::DataSource;
     use crate::train::session::{prepare_data, train_and_evaluate};
     let target_part = crate::estimate::parts::lookup(part)?;
@@ -246,12 +281,20 @@ pub fn make_probe_run(run_dir: &Path, spec: &ModelSpec, part: &str, samples: usi
 }
 
 /// For an already trained model: `probe.v`, Yosys, `run.json` in `run_dir`.
-pub fn write_probe_and_synth(run_dir: &Path, model: &TrainedModel, part: &str, family: Family, timeout: Duration, reporter: &dyn Reporter) -> Result<SynthReport> {
+pub fn write_probe_and_synth(
+    run_dir: &Path,
+    model: &TrainedModel,
+    part: &str,
+    family: Family,
+    timeout: Duration,
+    reporter: &dyn Reporter,
+) -> Result<SynthReport> {
     let net = FixedNetwork::from_model(model)?;
     let verilog = run_dir.join("probe.v");
     crate::error::write_atomic(&verilog, probe_verilog(&net, "probe")?.as_bytes())?;
     let report = synth_probe(run_dir, &verilog, "probe", family, timeout, reporter)?;
-    let info = super::RunInfo { part: Some(part.to_string()), tool: Some("yosys".into()), flow: Some("probe_rtl".into()), ..Default::default() };
+    let info =
+        super::RunInfo { part: Some(part.to_string()), tool: Some("yosys".into()), flow: Some("probe_rtl".into()), ..Default::default() };
     let json = serde_json::to_string_pretty(&info).map_err(|e| Error::Config(e.to_string()))?;
     crate::error::write_atomic(&run_dir.join("run.json"), json.as_bytes())?;
     Ok(report)

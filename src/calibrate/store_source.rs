@@ -67,7 +67,8 @@ impl CalibrationSource for StoreRuns {
         }
         let device = parts::lookup(&self.part).map_err(|e| Error::Config(format!("--part {}: {e}", self.part)))?.device;
         let store = Store::open(&self.db)?;
-        let filter = RunFilter { tool: Some(self.tool.clone()), kind: Some(RunKind::Synth), status: Some(RunStatus::Ok), ..RunFilter::default() };
+        let filter =
+            RunFilter { tool: Some(self.tool.clone()), kind: Some(RunKind::Synth), status: Some(RunStatus::Ok), ..RunFilter::default() };
         let mut samples = Vec::new();
         // Oldest first, one sample per model: a model synthesised again counts once (its newest run).
         let mut seen = std::collections::HashSet::new();
@@ -84,7 +85,10 @@ impl CalibrationSource for StoreRuns {
         }
         samples.reverse();
         if samples.is_empty() {
-            return Err(Error::input(&self.db, format!("no finished {} runs on {} with stored features and measurements", self.tool, self.part)));
+            return Err(Error::input(
+                &self.db,
+                format!("no finished {} runs on {} with stored features and measurements", self.tool, self.part),
+            ));
         }
         Ok(samples)
     }

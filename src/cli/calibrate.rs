@@ -161,19 +161,35 @@ fn run_resources(args: &CalibrateArgs, current: &Calibration, base: &str, report
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{}: {} samples, {} on {} (family {}), {}-fold CV (seed {})", source.describe(), report.samples, report.tool, report.part, report.family, report.k_folds, report.seed);
-    println!("{:<8} {:>4}  {:>22}  {:>22}", "", "n", "before: MAPE% R² ρ", "after (held out)");
+    outln!(
+        "{}: {} samples, {} on {} (family {}), {}-fold CV (seed {})",
+        source.describe(),
+        report.samples,
+        report.tool,
+        report.part,
+        report.family,
+        report.k_folds,
+        report.seed
+    );
+    outln!("{:<8} {:>4}  {:>22}  {:>22}", "", "n", "before: MAPE% R² ρ", "after (held out)");
     for q in &report.quantities {
         let after = q.after_cv.as_ref().map_or("-".to_string(), metric_cell);
-        println!("{:<8} {:>4}  {:>22}  {:>22}{}", q.quantity.key(), q.samples, metric_cell(&q.before), after, q.note.as_ref().map_or(String::new(), |n| format!("  ({n})")));
+        outln!(
+            "{:<8} {:>4}  {:>22}  {:>22}{}",
+            q.quantity.key(),
+            q.samples,
+            metric_cell(&q.before),
+            after,
+            q.note.as_ref().map_or(String::new(), |n| format!("  ({n})"))
+        );
     }
     for q in report.quantities.iter().filter(|q| q.fitted) {
         let coeffs: Vec<String> = q.coefficients_after.iter().map(|(k, v)| format!("{k}={v:.4}")).collect();
-        println!("{}: {}", q.quantity.key(), coeffs.join(" "));
+        outln!("{}: {}", q.quantity.key(), coeffs.join(" "));
     }
     match fitted {
-        true => println!("wrote {}", args.out.display()),
-        false => println!("nothing fitted; no file written"),
+        true => outln!("wrote {}", args.out.display()),
+        false => outln!("nothing fitted; no file written"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -184,7 +200,10 @@ fn metric_cell(m: &Metrics) -> String {
 }
 
 fn run_energy(args: &CalibrateArgs, current: &Calibration, base: &str) -> anyhow::Result<ExitCode> {
-    let file = args.samples_file.as_ref().ok_or_else(|| crate::error::Error::Config("--target energy needs --samples-file FILE of measured per-layer energies".into()))?;
+    let file = args
+        .samples_file
+        .as_ref()
+        .ok_or_else(|| crate::error::Error::Config("--target energy needs --samples-file FILE of measured per-layer energies".into()))?;
     let samples = read_energy_samples(file)?;
     let opts = EnergyOptions { k: args.k, seed: args.seed, tool: args.tool.clone(), part: args.part.clone(), source: file.clone() };
     let (new, report) = calibrate_energy(&samples, current, &opts)?;
@@ -204,11 +223,11 @@ fn run_energy(args: &CalibrateArgs, current: &Calibration, base: &str) -> anyhow
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{}: {} variants, {} layers, {}-fold CV (seed {})", file.display(), report.variants, report.layers, report.k_folds, report.seed);
-    println!("energy before (MAPE% R² ρ): {}", metric_cell(&report.before));
-    println!("energy after, held out:     {}", metric_cell(&report.after_cv));
-    println!("fpm_mul = {:?}  fpm_add = {:?}", new.energy.fpm_mul, new.energy.fpm_add);
-    println!("wrote {} and {}", args.out.display(), plot.display());
+    outln!("{}: {} variants, {} layers, {}-fold CV (seed {})", file.display(), report.variants, report.layers, report.k_folds, report.seed);
+    outln!("energy before (MAPE% R² ρ): {}", metric_cell(&report.before));
+    outln!("energy after, held out:     {}", metric_cell(&report.after_cv));
+    outln!("fpm_mul = {:?}  fpm_add = {:?}", new.energy.fpm_mul, new.energy.fpm_add);
+    outln!("wrote {} and {}", args.out.display(), plot.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -220,12 +239,22 @@ fn run_probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         let spec = probe_rtl::probe_spec(index, args.seed, &args.hidden)?;
         let dir = args.out.join(format!("run_{index:03}"));
         let started = std::time::Instant::now();
-        let report = probe_rtl::make_probe_run(&dir, &spec, &args.part, args.samples, args.epochs, Duration::from_secs(args.timeout), &reporter)?;
+        let report =
+            probe_rtl::make_probe_run(&dir, &spec, &args.part, args.samples, args.epochs, Duration::from_secs(args.timeout), &reporter)?;
         let secs = started.elapsed().as_secs_f64();
-        reporter.event(Event::Progress { done: (index - args.start + 1) as u64, message: format!("{}: LUT {:?} FF {:?} in {secs:.0} s", dir.display(), report.used.lut, report.used.ff) });
+        reporter.event(Event::Progress {
+            done: (index - args.start + 1) as u64,
+            message: format!("{}: LUT {:?} FF {:?} in {secs:.0} s", dir.display(), report.used.lut, report.used.ff),
+        });
         runs.push(json!({ "run": dir.display().to_string(), "lut": report.used.lut, "ff": report.used.ff, "carry": report.used.carry, "seconds": secs }));
         if !args.json {
-            println!("{} LUT {} FF {} CARRY {} ({secs:.0} s)", dir.display(), report.used.lut.unwrap_or(0), report.used.ff.unwrap_or(0), report.used.carry.unwrap_or(0));
+            outln!(
+                "{} LUT {} FF {} CARRY {} ({secs:.0} s)",
+                dir.display(),
+                report.used.lut.unwrap_or(0),
+                report.used.ff.unwrap_or(0),
+                report.used.carry.unwrap_or(0)
+            );
         }
     }
     reporter.event(Event::End { message: format!("{} runs", runs.len()) });

@@ -69,9 +69,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 budget::Outcome::Exceeded => "FAIL",
                 budget::Outcome::NotStated => "FAIL",
             };
-            println!("{mark}  {}  {}", v.design, v.message);
+            outln!("{mark}  {}  {}", v.design, v.message);
         }
-        println!("{} within budget, {failed} failed", verdicts.len() - failed);
+        outln!("{} within budget, {failed} failed", verdicts.len() - failed);
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(CHECK_FAILED) })
 }
@@ -96,9 +96,7 @@ fn resolve_targets(targets: &[String], db: &Path) -> crate::error::Result<Vec<De
                 store = Some(Store::open(db)?);
             }
             let store = store.as_ref().expect("opened above");
-            let run = store
-                .run(RunId(id))?
-                .ok_or_else(|| Error::input(db, format!("no run {id} in the history")))?;
+            let run = store.run(RunId(id))?.ok_or_else(|| Error::input(db, format!("no run {id} in the history")))?;
             let reports = store.reports(run.id)?;
             let label = run.run_dir.as_ref().map_or(String::new(), |d| format!(" ({})", d.display()));
             designs.push(Design { name: format!("run {id}{label}"), reports, part: run.part.clone() });

@@ -60,22 +60,28 @@ pub fn run(args: CsimArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&serde_json::to_value(&result)?)?;
     } else {
-        println!("C simulation of {} on {} samples", result.project.display(), result.samples);
-        println!("mismatches        {} samples ({} values)", result.mismatches, result.mismatched_values);
+        outln!("C simulation of {} on {} samples", result.project.display(), result.samples);
+        outln!("mismatches        {} samples ({} values)", result.mismatches, result.mismatched_values);
         for m in &result.first_mismatches {
-            println!("  sample {}: expected {:?}, got {:?}", m.sample, m.expected, m.got);
+            outln!("  sample {}: expected {:?}, got {:?}", m.sample, m.expected, m.got);
         }
         if let Some(m) = result.predictions_mismatches {
-            println!("vs predict CSV    {m} samples differ");
+            outln!("vs predict CSV    {m} samples differ");
         }
-        println!("compile time      {:.2} s", result.compile_secs);
-        println!(
+        outln!("compile time      {:.2} s", result.compile_secs);
+        outln!(
             "csim wall time    {:.3} s (loop {:.3} s wall, {:.3} s CPU: {:.0} samples/s wall, {:.0} samples/s CPU)",
-            result.run_secs, result.loop_secs, result.loop_cpu_secs, result.samples_per_sec, result.samples_per_cpu_sec
+            result.run_secs,
+            result.loop_secs,
+            result.loop_cpu_secs,
+            result.samples_per_sec,
+            result.samples_per_cpu_sec
         );
     }
     if let Some(m) = result.predictions_mismatches.filter(|&m| m > 0) {
-        return Err(Error::Mismatch(format!("{m} of {} samples of the C simulation differ from the predictions CSV", result.samples)).into());
+        return Err(
+            Error::Mismatch(format!("{m} of {} samples of the C simulation differ from the predictions CSV", result.samples)).into()
+        );
     }
     if result.mismatches > 0 {
         return Err(Error::Mismatch(format!(

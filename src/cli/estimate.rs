@@ -46,28 +46,65 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
         (None, Some(s)) => estimate::layers_from_spec(&ModelSpec::from_file(s)?)?,
         (None, None) => unreachable!("clap requires --model or --spec"),
     };
-    let energy = EnergyOptions { weights_on_memory: args.weights_memory, activations_on_memory: args.activations_memory, rd_wr_on_io: false };
+    let energy =
+        EnergyOptions { weights_on_memory: args.weights_memory, activations_on_memory: args.activations_memory, rd_wr_on_io: false };
     let est = estimate::estimate(&layers, &cal, &target, &energy, &BitsOptions::default())?;
     if args.json {
         print_json(&serde_json::to_value(&est)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let t = &est.totals;
-    println!("{:<12} {:>6} {:>10} {:>10} {:>9} {:>8} {:>8} {:>6} {:>7}", "layer", "mults", "energy pJ", "EBOPs", "w bits", "LUT", "FF", "DSP", "cycles");
+    outln!(
+        "{:<12} {:>6} {:>10} {:>10} {:>9} {:>8} {:>8} {:>6} {:>7}",
+        "layer",
+        "mults",
+        "energy pJ",
+        "EBOPs",
+        "w bits",
+        "LUT",
+        "FF",
+        "DSP",
+        "cycles"
+    );
     for l in &est.layers {
-        println!(
+        outln!(
             "{:<12} {:>6} {:>10.2} {:>10.0} {:>9} {:>8.0} {:>8.0} {:>6.0} {:>7.2}",
-            l.name, l.multiplications, l.energy.total, l.ebops, l.weight_bits, l.resources.lut, l.resources.ff, l.resources.dsp, l.resources.latency_cycles
+            l.name,
+            l.multiplications,
+            l.energy.total,
+            l.ebops,
+            l.weight_bits,
+            l.resources.lut,
+            l.resources.ff,
+            l.resources.dsp,
+            l.resources.latency_cycles
         );
     }
-    println!(
+    outln!(
         "{:<12} {:>6} {:>10.2} {:>10.0} {:>9} {:>8.0} {:>8.0} {:>6.0} {:>7}",
-        "total", t.multiplications, t.energy_pj, t.ebops, t.weight_bits, t.lut, t.ff, t.dsp, t.latency_cycles
+        "total",
+        t.multiplications,
+        t.energy_pj,
+        t.ebops,
+        t.weight_bits,
+        t.lut,
+        t.ff,
+        t.dsp,
+        t.latency_cycles
     );
-    println!(
+    outln!(
         "{}: LUT {:.2}%  FF {:.2}%  DSP {:.2}%  BRAM18 {:.0} ({:.2}%)  latency {} cycles = {:.1} ns, II {}  BOPs {:.0}  size {} bits",
-        target.part.name, t.utilisation.lut_percent, t.utilisation.ff_percent, t.utilisation.dsp_percent, t.bram18, t.utilisation.bram18_percent,
-        t.latency_cycles, t.latency_ns, t.ii_cycles, t.bops, t.size_bits
+        target.part.name,
+        t.utilisation.lut_percent,
+        t.utilisation.ff_percent,
+        t.utilisation.dsp_percent,
+        t.bram18,
+        t.utilisation.bram18_percent,
+        t.latency_cycles,
+        t.latency_ns,
+        t.ii_cycles,
+        t.bops,
+        t.size_bits
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,6 @@
 use crate::store::{RunFilter, RunRecord, RunStatus, Store, DEFAULT_DB};
 use clap::Args;
 use serde_json::json;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -46,7 +45,11 @@ pub struct HistoryArgs {
 
 pub fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
     if !args.db.db.exists() {
-        return Err(crate::error::Error::input(&args.db.db, "no history database here (runs, `qforge ingest` create it; or give --db / QFORGE_DB)").into());
+        return Err(crate::error::Error::input(
+            &args.db.db,
+            "no history database here (runs, `qforge ingest` create it; or give --db / QFORGE_DB)",
+        )
+        .into());
     }
     let store = Store::open(&args.db.db)?;
     let filter = RunFilter {
@@ -84,7 +87,24 @@ fn best<T: Copy>(run: &RunRecord, pick: impl Fn(&crate::store::MeasurementRecord
 }
 
 fn print_table(runs: &[RunRecord]) -> std::io::Result<()> {
-    let headers = ["id", "kind", "status", "started (UTC)", "model", "tool", "part", "clock", "LUT", "FF", "DSP", "BRAM18K", "lat", "power W", "wall s", "folder"];
+    let headers = [
+        "id",
+        "kind",
+        "status",
+        "started (UTC)",
+        "model",
+        "tool",
+        "part",
+        "clock",
+        "LUT",
+        "FF",
+        "DSP",
+        "BRAM18K",
+        "lat",
+        "power W",
+        "wall s",
+        "folder",
+    ];
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     let rows: Vec<Vec<String>> = runs
         .iter()
@@ -112,11 +132,11 @@ fn print_table(runs: &[RunRecord]) -> std::io::Result<()> {
         .collect();
     let widths: Vec<usize> =
         (0..headers.len()).map(|i| rows.iter().map(|r| r[i].chars().count()).chain([headers[i].len()]).max().unwrap_or(0)).collect();
-    let mut out = std::io::stdout().lock();
-    let line = |cells: Vec<&str>| cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string();
-    writeln!(out, "{}", line(headers.to_vec()))?;
+    let line =
+        |cells: Vec<&str>| cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string();
+    outln!("{}", line(headers.to_vec()));
     for row in &rows {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+        outln!("{}", line(row.iter().map(String::as_str).collect()));
     }
     if runs.is_empty() {
         eprintln!("no runs match");

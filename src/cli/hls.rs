@@ -96,7 +96,7 @@ pub fn run(args: HlsArgs) -> anyhow::Result<ExitCode> {
             "files": project.files,
         }))?;
     } else {
-        println!(
+        outln!(
             "wrote {} files of `{}` ({} strategy, reuse {}, {} at {} ns) to {}",
             project.files.len(),
             project.meta.config.top,

@@ -45,9 +45,9 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     } else {
         for r in &summary.runs {
             let run = r.run_id.map_or("-".to_string(), |id| id.to_string());
-            println!("run {run:>5}  +{:<3} ({} already stored)  {}", r.added, r.already_stored, r.folder.display());
+            outln!("run {run:>5}  +{:<3} ({} already stored)  {}", r.added, r.already_stored, r.folder.display());
         }
-        println!(
+        outln!(
             "{} report(s) added, {} already stored, {} error(s) -> {}",
             summary.added(),
             summary.already_stored(),

@@ -1,21 +1,23 @@
 //! The command-line edge: argument parsing (clap), progress bars (indicatif),
 //! human tables and `--json` output. Only this module prints; it calls the
 //! library stages and turns their events and results into views.
+#[macro_use]
+pub(crate) mod stdout;
+mod calibrate;
 mod check;
 mod choices;
-mod calibrate;
 mod common;
 mod csim;
 mod estimate;
 mod exit_codes;
-mod hls;
 mod history;
+mod hls;
 mod ingest;
 mod progress;
 mod report;
-mod search;
 mod rtl;
 mod run;
+mod search;
 mod switching;
 mod synth;
 mod synth_history;
@@ -106,6 +108,6 @@ pub fn main() -> ExitCode {
 
 /// Print one JSON object on stdout (the `--json` contract).
 pub(crate) fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

@@ -59,14 +59,49 @@ fn error_json(err: &Error) -> Value {
 
 /// CSV columns: every scalar a record may hold, `available` flattened.
 const CSV_COLUMNS: &[&str] = &[
-    "source_file", "tool", "tool_version", "part", "top", "stage",
-    "clock_target_ns", "clock_uncertainty_ns", "clock_estimated_ns", "clock_achieved_ns", "clock_ns",
-    "latency_best_cycles", "latency_avg_cycles", "latency_worst_cycles", "latency_cycles",
-    "latency_best_ns", "latency_avg_ns", "latency_worst_ns", "interval_min_cycles", "interval_max_cycles",
-    "lut", "ff", "dsp", "bram_18k", "bram_tile", "bram", "uram", "clb", "slice", "srl", "carry",
-    "available.lut", "available.ff", "available.dsp", "available.bram_18k", "available.bram_tile",
-    "available.bram", "available.uram",
-    "total_power_w", "dynamic_power_w", "static_power_w", "junction_temp_c", "confidence",
+    "source_file",
+    "tool",
+    "tool_version",
+    "part",
+    "top",
+    "stage",
+    "clock_target_ns",
+    "clock_uncertainty_ns",
+    "clock_estimated_ns",
+    "clock_achieved_ns",
+    "clock_ns",
+    "latency_best_cycles",
+    "latency_avg_cycles",
+    "latency_worst_cycles",
+    "latency_cycles",
+    "latency_best_ns",
+    "latency_avg_ns",
+    "latency_worst_ns",
+    "interval_min_cycles",
+    "interval_max_cycles",
+    "lut",
+    "ff",
+    "dsp",
+    "bram_18k",
+    "bram_tile",
+    "bram",
+    "uram",
+    "clb",
+    "slice",
+    "srl",
+    "carry",
+    "available.lut",
+    "available.ff",
+    "available.dsp",
+    "available.bram_18k",
+    "available.bram_tile",
+    "available.bram",
+    "available.uram",
+    "total_power_w",
+    "dynamic_power_w",
+    "static_power_w",
+    "junction_temp_c",
+    "confidence",
 ];
 
 fn field(record: &Value, key: &str) -> String {
@@ -90,32 +125,51 @@ fn csv_escape(s: &str) -> String {
 }
 
 fn print_csv(records: &[Value]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", CSV_COLUMNS.iter().map(|c| c.replace('.', "_")).collect::<Vec<_>>().join(","))?;
+    outln!("{}", CSV_COLUMNS.iter().map(|c| c.replace('.', "_")).collect::<Vec<_>>().join(","));
     for r in records {
         let row: Vec<String> = CSV_COLUMNS.iter().map(|c| csv_escape(&field(r, c))).collect();
-        writeln!(out, "{}", row.join(","))?;
+        outln!("{}", row.join(","));
     }
     Ok(())
 }
 
 const SYNTH_TABLE: &[(&str, &str)] = &[
-    ("tool", "tool"), ("version", "tool_version"), ("part", "part"), ("top", "top"), ("stage", "stage"),
-    ("target ns", "clock_target_ns"), ("est ns", "clock_estimated_ns"), ("lat best", "latency_best_cycles"),
-    ("lat worst", "latency_worst_cycles"), ("II min", "interval_min_cycles"), ("LUT", "lut"), ("FF", "ff"),
-    ("DSP", "dsp"), ("BRAM18K", "bram_18k"), ("BRAM tile", "bram_tile"), ("URAM", "uram"), ("file", "source_file"),
+    ("tool", "tool"),
+    ("version", "tool_version"),
+    ("part", "part"),
+    ("top", "top"),
+    ("stage", "stage"),
+    ("target ns", "clock_target_ns"),
+    ("est ns", "clock_estimated_ns"),
+    ("lat best", "latency_best_cycles"),
+    ("lat worst", "latency_worst_cycles"),
+    ("II min", "interval_min_cycles"),
+    ("LUT", "lut"),
+    ("FF", "ff"),
+    ("DSP", "dsp"),
+    ("BRAM18K", "bram_18k"),
+    ("BRAM tile", "bram_tile"),
+    ("URAM", "uram"),
+    ("file", "source_file"),
 ];
 
 const POWER_TABLE: &[(&str, &str)] = &[
-    ("version", "tool_version"), ("part", "part"), ("top", "top"), ("total W", "total_power_w"),
-    ("dynamic W", "dynamic_power_w"), ("static W", "static_power_w"), ("Tj C", "junction_temp_c"),
-    ("confidence", "confidence"), ("clock ns", "clock_ns"), ("file", "source_file"),
+    ("version", "tool_version"),
+    ("part", "part"),
+    ("top", "top"),
+    ("total W", "total_power_w"),
+    ("dynamic W", "dynamic_power_w"),
+    ("static W", "static_power_w"),
+    ("Tj C", "junction_temp_c"),
+    ("confidence", "confidence"),
+    ("clock ns", "clock_ns"),
+    ("file", "source_file"),
 ];
 
 fn print_tables(records: &[Value]) -> anyhow::Result<()> {
     let (power, synth): (Vec<&Value>, Vec<&Value>) =
         records.iter().partition(|r| r.get("tool").and_then(Value::as_str) == Some("vivado_power"));
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     if !synth.is_empty() {
         print_table(&mut out, SYNTH_TABLE, &synth)?;
     }
@@ -124,6 +178,10 @@ fn print_tables(records: &[Value]) -> anyhow::Result<()> {
             writeln!(out)?;
         }
         print_table(&mut out, POWER_TABLE, &power)?;
+    }
+    let text = String::from_utf8_lossy(&out);
+    if let Some(body) = text.strip_suffix('\n') {
+        outln!("{body}");
     }
     Ok(())
 }

@@ -43,7 +43,7 @@ pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
             "manifest": m,
         }))?;
     } else {
-        println!(
+        outln!(
             "wrote {} ({} modules, top `{}`): {} logic levels, {} register stages (latency {} cycles), {} register bits",
             args.out.display(),
             m.files.len(),
@@ -54,12 +54,20 @@ pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
             m.register_bits
         );
         for l in &m.layers {
-            println!(
+            outln!(
                 "  {} ({}): {}x{}, {} non-zero weights, {} CSD digits, {} adders ({} bits), tree depth {}",
-                l.module, l.instance, l.n_in, l.n_out, l.nonzero_weights, l.csd_digits, l.adders, l.adder_bits, l.tree_depth
+                l.module,
+                l.instance,
+                l.n_in,
+                l.n_out,
+                l.nonzero_weights,
+                l.csd_digits,
+                l.adders,
+                l.adder_bits,
+                l.tree_depth
             );
         }
-        println!("  output stage: {}", m.output_stage);
+        outln!("  output stage: {}", m.output_stage);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -106,7 +114,7 @@ pub fn run_rtl_sim(args: RtlSimArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&serde_json::to_value(&result)?)?;
     } else {
-        println!(
+        outln!(
             "{} ({}): {} samples, {} mismatches; latency {} cycles (design: {}); build {:.1} s{}, run {:.3} s ({:.0} samples/s)",
             args.simulator,
             result.simulator_version.as_deref().unwrap_or("version unknown"),
@@ -120,7 +128,7 @@ pub fn run_rtl_sim(args: RtlSimArgs) -> anyhow::Result<ExitCode> {
             result.samples_per_sec
         );
         for m in &result.first_mismatches {
-            println!("  {m}");
+            outln!("  {m}");
         }
     }
     if result.mismatches > 0 {

@@ -120,10 +120,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let text = crate::error::read_to_string(&outcome.out.join("summary.json"))?;
         print_json(&serde_json::from_str(&text)?)?;
     } else {
-        println!("{} stages ({} skipped) in {:.0} s", outcome.stages.len(), outcome.skipped().len(), outcome.wall_seconds);
+        outln!("{} stages ({} skipped) in {:.0} s", outcome.stages.len(), outcome.skipped().len(), outcome.wall_seconds);
         for (c, s) in outcome.candidates.iter().zip(&outcome.synth) {
             let m = s.measured.clone().unwrap_or_default();
-            println!(
+            outln!(
                 "  {:<10} {:<8} accuracy {:>6}  LUT est {:>6} meas {:>6}  FF est {:>6} meas {:>6}  {} ({})",
                 c.name,
                 c.source,
@@ -136,7 +136,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 s.job_state
             );
         }
-        println!("summary: {}", outcome.out.join("summary.md").display());
+        outln!("summary: {}", outcome.out.join("summary.md").display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -67,9 +67,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let r = &outcome.reference;
-    println!("reference: {:.2}% at cost {:.4} (energy {:.1} pJ, {} bits)", 100.0 * r.accuracy, r.cost, r.energy_pj, r.size_bits);
+    outln!("reference: {:.2}% at cost {:.4} (energy {:.1} pJ, {} bits)", 100.0 * r.accuracy, r.cost, r.energy_pj, r.size_bits);
     if let Some(b) = outcome.best.map(|id| &outcome.trials[id]) {
-        println!(
+        outln!(
             "best: trial {} {:.2}% at cost {:.4} (energy {:.1} pJ, {:.1}x cheaper), score {:.4}",
             b.id,
             100.0 * b.accuracy.unwrap_or(0.0),
@@ -79,10 +79,10 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             b.score.unwrap_or(0.0)
         );
         for l in &b.layers {
-            println!("  {:<10} kernel {:<28} bias {:<28} activation {}", l.layer, l.kernel, l.bias, l.activation);
+            outln!("  {:<10} kernel {:<28} bias {:<28} activation {}", l.layer, l.kernel, l.bias, l.activation);
         }
     }
-    println!("Pareto front: trials {:?}", outcome.pareto);
-    println!("{} trials in {:.1} s; results in {}", outcome.trials.len(), outcome.wall_seconds, outcome.out.display());
+    outln!("Pareto front: trials {:?}", outcome.pareto);
+    outln!("{} trials in {:.1} s; results in {}", outcome.trials.len(), outcome.wall_seconds, outcome.out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -82,7 +82,7 @@ pub fn run(args: SwitchingArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&serde_json::json!({ "report": report, "energy_sample": sample, "energy_samples_file": args.energy_samples }))?;
     } else {
-        println!(
+        outln!(
             "{}: {} cells ({} registers, {} DSP/BRAM not simulated), {} samples in {} cycles, 0 mismatches ({}), latency {} cycles",
             report.netlist.display(),
             report.cells,
@@ -94,22 +94,34 @@ pub fn run(args: SwitchingArgs) -> anyhow::Result<ExitCode> {
             report.latency_cycles
         );
         for n in &report.not_compared {
-            println!("  not compared: {n}");
+            outln!("  not compared: {n}");
         }
-        println!(
+        outln!(
             "  {:.0} toggles per inference (rate {:.4} per output bit per cycle), switching energy {:.1} pJ per inference",
-            report.toggles_per_inference, report.toggle_rate, report.energy_pj_per_inference
+            report.toggles_per_inference,
+            report.toggle_rate,
+            report.energy_pj_per_inference
         );
         for l in &report.layers {
             let by: Vec<String> = l.toggles_by_class.iter().map(|(c, t)| format!("{c} {:.0}", *t as f64 / report.samples as f64)).collect();
-            println!("  {:6} {:9.0} toggles/inf {:9.1} pJ/inf   [{}]", l.name, l.toggles_per_inference, l.energy_pj_per_inference, by.join(", "));
+            outln!(
+                "  {:6} {:9.0} toggles/inf {:9.1} pJ/inf   [{}]",
+                l.name,
+                l.toggles_per_inference,
+                l.energy_pj_per_inference,
+                by.join(", ")
+            );
         }
-        println!(
+        outln!(
             "  speed: parse {:.2} s, build {:.2} s, simulate {:.2} s wall / {:.2} s CPU ({:.0} cycles per CPU second)",
-            report.parse_secs, report.build_secs, report.sim_secs, report.sim_cpu_secs, report.cycles_per_sec
+            report.parse_secs,
+            report.build_secs,
+            report.sim_secs,
+            report.sim_cpu_secs,
+            report.cycles_per_sec
         );
         if let Some(path) = &args.energy_samples {
-            println!("  appended energy sample `{}` to {}", sample.name, path.display());
+            outln!("  appended energy sample `{}` to {}", sample.name, path.display());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -135,7 +135,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
         }))?;
     } else {
         for step in &job.steps {
-            println!(
+            outln!(
                 "{} {} ({}): {} in {:.1} s, log {}",
                 step.invocation.tool,
                 step.invocation.step,
@@ -145,15 +145,11 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
                 step.result.log_path.display()
             );
             for report in &step.reports {
-                println!(
-                    "  report{} {}",
-                    if step.flagged { " (flagged: the run failed)" } else { "" },
-                    report.display()
-                );
+                outln!("  report{} {}", if step.flagged { " (flagged: the run failed)" } else { "" }, report.display());
             }
         }
         for r in &parsed.reports {
-            println!("  parsed {}", r.to_json());
+            outln!("  parsed {}", r.to_json());
         }
     }
     match job.into_result() {

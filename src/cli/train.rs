@@ -101,7 +101,14 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
             "training": report,
         }))?;
     } else {
-        println!("{}\nbest epoch {} of {}, {:.1} s\nwrote {}", eval_text(&eval), report.best_epoch, report.epochs.len(), report.seconds, path.display());
+        outln!(
+            "{}\nbest epoch {} of {}, {:.1} s\nwrote {}",
+            eval_text(&eval),
+            report.best_epoch,
+            report.epochs.len(),
+            report.seconds,
+            path.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -114,7 +121,7 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&serde_json::json!({ "model": args.model, "data": source.describe(), "evaluation": eval }))?;
     } else {
-        println!("{}", eval_text(&eval));
+        outln!("{}", eval_text(&eval));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -137,7 +144,7 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
             "output_type": net.output_type().cpp(),
         }))?;
     } else {
-        println!("wrote {} samples to {} (fixed accuracy {:.2}%)", written.samples, args.output.display(), 100.0 * written.accuracy);
+        outln!("wrote {} samples to {} (fixed accuracy {:.2}%)", written.samples, args.output.display(), 100.0 * written.accuracy);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -26,9 +26,8 @@ impl DataSource {
             None => Ok(DataSource::Synthetic { samples, seed }),
             Some(p) => match p.extension().and_then(|e| e.to_str()) {
                 Some("npy") => {
-                    let labels = labels.ok_or_else(|| {
-                        Error::Config(format!("{}: NumPy features need their labels: pass --labels y.npy", p.display()))
-                    })?;
+                    let labels = labels
+                        .ok_or_else(|| Error::Config(format!("{}: NumPy features need their labels: pass --labels y.npy", p.display())))?;
                     Ok(DataSource::Npy { features: p.to_path_buf(), labels: labels.to_path_buf() })
                 }
                 Some("csv") | Some("arff") => Ok(DataSource::Table(p.to_path_buf())),
@@ -58,7 +57,9 @@ impl DataSource {
 pub fn load_table(path: &Path) -> Result<Dataset> {
     let bytes = crate::error::read_bytes(path)?;
     let text = String::from_utf8(bytes).map_err(|e| Error::input(path, format!("not UTF-8 text: {e}")))?;
-    let is_arff = path.extension().and_then(|e| e.to_str()) == Some("arff") || text.trim_start().starts_with('@') || text.trim_start().starts_with('%');
+    let is_arff = path.extension().and_then(|e| e.to_str()) == Some("arff")
+        || text.trim_start().starts_with('@')
+        || text.trim_start().starts_with('%');
     let mut columns: Vec<String> = Vec::new();
     let mut class_names: Vec<String> = JET_CLASSES.iter().map(|s| s.to_string()).collect();
     let mut lines = text.lines().enumerate().peekable();
@@ -89,10 +90,9 @@ pub fn load_table(path: &Path) -> Result<Dataset> {
         let (_, header) = lines.next().ok_or_else(|| Error::input(path, "empty file"))?;
         columns = header.split(',').map(|s| unquote(s.trim()).to_string()).collect();
     }
-    let class_col = columns
-        .iter()
-        .position(|c| c == "class")
-        .ok_or_else(|| Error::input_at(path, Some(1), Some("class"), "no `class` column: the OpenML export names the label column `class`"))?;
+    let class_col = columns.iter().position(|c| c == "class").ok_or_else(|| {
+        Error::input_at(path, Some(1), Some("class"), "no `class` column: the OpenML export names the label column `class`")
+    })?;
     let n_features = columns.len() - 1;
     let feature_names: Vec<String> = columns.iter().enumerate().filter(|(i, _)| *i != class_col).map(|(_, c)| c.clone()).collect();
     let mut x = Vec::new();
@@ -109,7 +109,12 @@ pub fn load_table(path: &Path) -> Result<Dataset> {
                 path,
                 Some(line_no),
                 None,
-                format!("{} columns, expected {} ({} features + class): check the delimiter and the header", cells.len(), columns.len(), n_features),
+                format!(
+                    "{} columns, expected {} ({} features + class): check the delimiter and the header",
+                    cells.len(),
+                    columns.len(),
+                    n_features
+                ),
             ));
         }
         for (j, cell) in cells.iter().enumerate() {
@@ -120,9 +125,9 @@ pub fn load_table(path: &Path) -> Result<Dataset> {
                 })?;
                 y.push(c as u8);
             } else {
-                let v: f32 = cell.parse().map_err(|_| {
-                    Error::input_at(path, Some(line_no), Some(&columns[j]), format!("`{cell}` is not a number"))
-                })?;
+                let v: f32 = cell
+                    .parse()
+                    .map_err(|_| Error::input_at(path, Some(line_no), Some(&columns[j]), format!("`{cell}` is not a number")))?;
                 if !v.is_finite() {
                     return Err(Error::input_at(path, Some(line_no), Some(&columns[j]), "NaN or infinite value: drop or impute this row"));
                 }
@@ -222,6 +227,7 @@ pub fn load_npy(features: &Path, labels: &Path) -> Result<Dataset> {
     } else {
         (0..n_features).map(|i| format!("x{i}")).collect()
     };
-    let class_names = if n_classes == 5 { JET_CLASSES.iter().map(|s| s.to_string()).collect() } else { (0..n_classes).map(|c| c.to_string()).collect() };
+    let class_names =
+        if n_classes == 5 { JET_CLASSES.iter().map(|s| s.to_string()).collect() } else { (0..n_classes).map(|c| c.to_string()).collect() };
     Ok(Dataset { n_features, x: x.iter().copied().collect(), y, feature_names, class_names })
 }

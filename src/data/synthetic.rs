@@ -14,11 +14,11 @@ const LATENT: usize = 6;
 /// Class means of the latent properties (mass, prongs, multiplicity, width,
 /// balance, nuisance) and their spread.
 const CLASS_MEANS: [[f32; LATENT]; 5] = [
-    [-1.0, -0.6, 1.0, 0.8, 0.0, 0.0],  // g: light, one prong, many constituents, wide
+    [-1.0, -0.6, 1.0, 0.8, 0.0, 0.0],   // g: light, one prong, many constituents, wide
     [-1.2, -0.7, -0.5, -0.3, 0.1, 0.0], // q: light, one prong, fewer constituents
-    [1.9, 1.5, 1.1, 0.5, -0.3, 0.0],   // t: heavy, three prongs
-    [0.55, 0.6, 0.0, -0.2, 0.3, 0.0],  // w: ~80 GeV, two prongs
-    [0.85, 0.6, 0.1, -0.1, 0.25, 0.0], // z: ~91 GeV, two prongs (overlaps w)
+    [1.9, 1.5, 1.1, 0.5, -0.3, 0.0],    // t: heavy, three prongs
+    [0.55, 0.6, 0.0, -0.2, 0.3, 0.0],   // w: ~80 GeV, two prongs
+    [0.85, 0.6, 0.1, -0.1, 0.25, 0.0],  // z: ~91 GeV, two prongs (overlaps w)
 ];
 const CLASS_SPREAD: [f32; LATENT] = [0.55, 0.6, 0.7, 0.7, 0.8, 1.0];
 const FEATURE_NOISE: f32 = 0.25;
@@ -61,10 +61,10 @@ pub fn generate(n: usize, seed: u64) -> Dataset {
         for (f, row) in a.iter().enumerate() {
             let lin: f32 = row.iter().zip(&z).map(|(w, v)| w * v).sum();
             let value = match f {
-                14 => 60.0 * (0.45 * lin).exp(),                     // mass-like, GeV, positive
-                15 => (12.0 + 6.0 * lin).max(1.0).round(),            // multiplicity, integer
-                f if f % 3 == 1 => (1.5 * lin).tanh() * 0.3 + 0.35,    // bounded ratios
-                f if f % 3 == 2 => (0.6 * lin).exp(),                 // positive, skewed
+                14 => 60.0 * (0.45 * lin).exp(),                    // mass-like, GeV, positive
+                15 => (12.0 + 6.0 * lin).max(1.0).round(),          // multiplicity, integer
+                f if f % 3 == 1 => (1.5 * lin).tanh() * 0.3 + 0.35, // bounded ratios
+                f if f % 3 == 2 => (0.6 * lin).exp(),               // positive, skewed
                 _ => lin,
             };
             x.push(value + FEATURE_NOISE * normal(&mut rng) * if f == 14 { 8.0 } else { value.abs().max(0.2).min(1.0) });

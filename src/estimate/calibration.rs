@@ -200,15 +200,20 @@ impl Calibration {
 
     pub fn parse(text: &str, path: &Path) -> Result<Calibration> {
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-        let cal: Calibration = toml::from_str(text)
-            .map_err(|e| Error::input_at(path, e.span().map(|s| line_of(s.start)), None, e.message().to_string()))?;
+        let cal: Calibration =
+            toml::from_str(text).map_err(|e| Error::input_at(path, e.span().map(|s| line_of(s.start)), None, e.message().to_string()))?;
         cal.validate(path)?;
         Ok(cal)
     }
 
     fn validate(&self, path: &Path) -> Result<()> {
         if self.version != CALIBRATION_VERSION {
-            return Err(Error::input_at(path, None, Some("version"), format!("calibration version {} is not supported (expected {CALIBRATION_VERSION})", self.version)));
+            return Err(Error::input_at(
+                path,
+                None,
+                Some("version"),
+                format!("calibration version {} is not supported (expected {CALIBRATION_VERSION})", self.version),
+            ));
         }
         if self.origin.trim().is_empty() {
             return Err(Error::input_at(path, None, Some("origin"), "say where the numbers came from"));
@@ -219,7 +224,12 @@ impl Calibration {
         for (class, value) in &self.switching.fj_per_toggle {
             let field = format!("switching.fj_per_toggle.{class}");
             if !SWITCHING_CLASSES.contains(&class.as_str()) {
-                return Err(Error::input_at(path, None, Some(&field), format!("unknown cell class `{class}` (known: {})", SWITCHING_CLASSES.join(", "))));
+                return Err(Error::input_at(
+                    path,
+                    None,
+                    Some(&field),
+                    format!("unknown cell class `{class}` (known: {})", SWITCHING_CLASSES.join(", ")),
+                ));
             }
             if !(value.is_finite() && *value >= 0.0) {
                 return Err(Error::input_at(path, None, Some(&field), "energy per toggle must be a non-negative number"));
@@ -230,7 +240,12 @@ impl Calibration {
                 for (name, value) in map {
                     let field = format!("resources.{family}.{section}.{name}");
                     if !name.strip_prefix("per_").is_some_and(|f| FEATURE_NAMES.contains(&f)) {
-                        return Err(Error::input_at(path, None, Some(&field), format!("unknown coefficient `{name}`: write per_<feature> with a feature from {}", FEATURE_NAMES.join(", "))));
+                        return Err(Error::input_at(
+                            path,
+                            None,
+                            Some(&field),
+                            format!("unknown coefficient `{name}`: write per_<feature> with a feature from {}", FEATURE_NAMES.join(", ")),
+                        ));
                     }
                     if !value.is_finite() {
                         return Err(Error::input_at(path, None, Some(&field), "coefficient is not a finite number"));

@@ -132,5 +132,16 @@ pub fn layer_energy(c: &EnergyCoefficients, opts: &EnergyOptions, layer: &LayerI
     } else {
         0.0
     };
-    LayerEnergy { multiplier, gate_bits, gate_factor, mul_pj, add_pj, inputs, parameters, op_cost, outputs, total: inputs + parameters + op_cost + outputs }
+    LayerEnergy {
+        multiplier,
+        gate_bits,
+        gate_factor,
+        mul_pj,
+        add_pj,
+        inputs,
+        parameters,
+        op_cost,
+        outputs,
+        total: inputs + parameters + op_cost + outputs,
+    }
 }

@@ -135,7 +135,10 @@ pub fn layers_from_spec(spec: &ModelSpec) -> Result<Vec<LayerInput>> {
         let bias_type = block.bias_quantizer.fixed_type(false).unwrap_or(DEFAULT_TYPE);
         let accum_type = infer_accum_type(&in_type, &weight_type, &bias_type, n_in, true);
         if accum_type.width > 48 {
-            return Err(Error::Config(format!("layer `{}`: accumulator {accum_type} is wider than 48 bits: use narrower types", block.name)));
+            return Err(Error::Config(format!(
+                "layer `{}`: accumulator {accum_type} is wider than 48 bits: use narrower types",
+                block.name
+            )));
         }
         let out_type = block.activation_quantizer.fixed_type(true).unwrap_or(accum_type);
         layers.push(LayerInput {
@@ -296,7 +299,13 @@ fn size_bits(q: &Quantizer, ref_bits: u32) -> u64 {
 }
 
 /// Estimate every cost of `layers` on `target`.
-pub fn estimate(layers: &[LayerInput], cal: &Calibration, target: &Target, energy_opts: &EnergyOptions, bits: &BitsOptions) -> Result<Estimate> {
+pub fn estimate(
+    layers: &[LayerInput],
+    cal: &Calibration,
+    target: &Target,
+    energy_opts: &EnergyOptions,
+    bits: &BitsOptions,
+) -> Result<Estimate> {
     let family = cal.family(target.part.family.key())?;
     let n = layers.len();
     let mut out = Vec::with_capacity(n);
@@ -316,7 +325,8 @@ pub fn estimate(layers: &[LayerInput], cal: &Calibration, target: &Target, energ
             Some(w) => (w.iter().map(|&r| resources::effective_bits(r) as f64 * bx).sum(), w.iter().filter(|&&r| r == 0).count() as u64),
             None => (bops, 0),
         };
-        let par = mults * size_bits(&layer.kernel_quantizer, bits.ref_bits) + layer.n_out as u64 * size_bits(&layer.bias_quantizer, bits.ref_bits);
+        let par = mults * size_bits(&layer.kernel_quantizer, bits.ref_bits)
+            + layer.n_out as u64 * size_bits(&layer.bias_quantizer, bits.ref_bits);
         let act = match layer.activation {
             Activation::Linear => 0,
             Activation::Softmax => bits.output_bits as u64 * layer.n_out as u64,

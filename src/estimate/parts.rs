@@ -79,13 +79,15 @@ pub fn lookup(name: &str) -> Result<Part> {
     // Vivado also accepts speed grades glued on (xc7a100tcsg324-1): match the longest device prefix.
     let found = DEVICES
         .iter()
-        .filter(|d| device_part == d.device || (device_part.starts_with(d.device) && device_part[d.device.len()..].chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && d.family == Family::Series7))
+        .filter(|d| {
+            device_part == d.device
+                || (device_part.starts_with(d.device)
+                    && device_part[d.device.len()..].chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                    && d.family == Family::Series7)
+        })
         .max_by_key(|d| d.device.len());
     let d = found.ok_or_else(|| {
-        Error::Config(format!(
-            "unknown part `{name}`: known devices are {} (any package and speed grade)",
-            known_devices().join(", ")
-        ))
+        Error::Config(format!("unknown part `{name}`: known devices are {} (any package and speed grade)", known_devices().join(", ")))
     })?;
     Ok(Part { name: name.trim().to_string(), device: d.device, family: d.family, lut: d.lut, ff: d.ff, dsp: d.dsp, bram18: 2 * d.bram36 })
 }

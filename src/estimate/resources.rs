@@ -106,11 +106,7 @@ impl LayerFeatures {
 
     /// Σ coefficient × feature: the one place coefficients meet features.
     pub fn dot(&self, coefficients: &BTreeMap<String, f64>) -> f64 {
-        FEATURE_NAMES
-            .iter()
-            .zip(self.values())
-            .map(|(name, v)| coefficients.get(&format!("per_{name}")).copied().unwrap_or(0.0) * v)
-            .sum()
+        FEATURE_NAMES.iter().zip(self.values()).map(|(name, v)| coefficients.get(&format!("per_{name}")).copied().unwrap_or(0.0) * v).sum()
     }
 }
 

@@ -3,11 +3,11 @@
 //! shapes for the resource strategy, DSP counts for the latency strategy.
 //! Input: [`HlsConfig`] and a [`FixedNetwork`]; output: `Ok` or an
 //! `Error::Config` saying what does not fit and what would.
-use crate::estimate::parts::{lookup as find_part, Part};
-use crate::tools::scripts::HlsBackend;
 use crate::error::{Error, Result};
-use crate::model::FixedNetwork;
+use crate::estimate::parts::{lookup as find_part, Part};
 pub use crate::estimate::Strategy;
+use crate::model::FixedNetwork;
+use crate::tools::scripts::HlsBackend;
 use serde::{Deserialize, Serialize};
 
 /// Everything `qforge hls` is told about the project to write.
@@ -92,7 +92,12 @@ impl HlsConfig {
                 return Err(Error::Config(format!(
                     "layer `{}`: products of {}-bit inputs and {}-bit weights do not fit the {}x{} DSP multiplier of {} \
                      with strategy resource: use narrower types or --strategy latency",
-                    layer.name, a, b, part.dsp_multiplier().0, part.dsp_multiplier().1, part.name
+                    layer.name,
+                    a,
+                    b,
+                    part.dsp_multiplier().0,
+                    part.dsp_multiplier().1,
+                    part.name
                 )));
             }
             if a > LUT_MULTIPLIER_MAX_BITS && b > LUT_MULTIPLIER_MAX_BITS {

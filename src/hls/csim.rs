@@ -85,7 +85,13 @@ pub struct CsimResult {
 
 /// Build and run the C simulation of `project` on `raw_inputs` (row-major) and
 /// compare with `net`. Mismatches are counted, not raised: the caller decides.
-pub fn run_csim(project: &Path, net: &FixedNetwork, raw_inputs: &[i64], options: &CsimOptions, reporter: &dyn Reporter) -> Result<CsimResult> {
+pub fn run_csim(
+    project: &Path,
+    net: &FixedNetwork,
+    raw_inputs: &[i64],
+    options: &CsimOptions,
+    reporter: &dyn Reporter,
+) -> Result<CsimResult> {
     let meta = load_meta(project)?;
     if meta.n_inputs != net.n_inputs() || meta.n_outputs != net.n_outputs() {
         return Err(Error::Config(format!(
@@ -214,7 +220,10 @@ pub fn predictions_csv_rows(path: &Path, n_out: usize) -> Result<Vec<i64>> {
     let mut lines = text.lines().enumerate();
     let header: Vec<&str> = lines.next().map(|(_, l)| l.split(',').collect()).unwrap_or_default();
     let column = |name: &str| {
-        header.iter().position(|h| *h == name).ok_or_else(|| Error::input_at(path, Some(1), Some(name), "column missing: not a `qforge predict` CSV"))
+        header
+            .iter()
+            .position(|h| *h == name)
+            .ok_or_else(|| Error::input_at(path, Some(1), Some(name), "column missing: not a `qforge predict` CSV"))
     };
     let mut columns = (0..n_out).map(|j| column(&format!("out_raw_{j}"))).collect::<Result<Vec<_>>>()?;
     columns.push(column("predicted")?);
@@ -223,7 +232,11 @@ pub fn predictions_csv_rows(path: &Path, n_out: usize) -> Result<Vec<i64>> {
         let cells: Vec<&str> = line.split(',').collect();
         for &c in &columns {
             let cell = cells.get(c).ok_or_else(|| Error::input_at(path, Some(i + 1), Some(header[c]), "missing value"))?;
-            rows.push(cell.trim().parse::<i64>().map_err(|e| Error::input_at(path, Some(i + 1), Some(header[c]), format!("not an integer: {e}")))?);
+            rows.push(
+                cell.trim()
+                    .parse::<i64>()
+                    .map_err(|e| Error::input_at(path, Some(i + 1), Some(header[c]), format!("not an integer: {e}")))?,
+            );
         }
     }
     Ok(rows)

@@ -14,12 +14,11 @@ pub mod config;
 pub mod csim;
 pub mod project;
 
-pub use config::{reuse_factor_valid, valid_reuse_factors, HlsConfig, Strategy};
-pub use csim::{find_ap_types, run_csim, CsimOptions, CsimResult};
 pub use crate::estimate::parts::{lookup as find_part, Part};
-pub use project::{load_meta, write_project, HlsProject, ProjectMeta, WriteOptions, HLS_META_FILE};
 pub use crate::tools::scripts::{
-    load_script_params, render_project_scripts, write_build_options, write_if_changed, BuildOptions, HlsBackend,
-    ScriptParams, PARAMS_FILE,
+    load_script_params, render_project_scripts, write_build_options, write_if_changed, BuildOptions, HlsBackend, ScriptParams, PARAMS_FILE,
 };
 pub use crate::tools::templates::{template_source, TemplateSet, TEMPLATE_NAMES};
+pub use config::{reuse_factor_valid, valid_reuse_factors, HlsConfig, Strategy};
+pub use csim::{find_ap_types, run_csim, CsimOptions, CsimResult};
+pub use project::{load_meta, write_project, HlsProject, ProjectMeta, WriteOptions, HLS_META_FILE};

@@ -8,12 +8,12 @@
 //! in memory before the first byte is written, so bad input leaves the output
 //! folder as it was. Constants are written as raw integer bits.
 use super::config::{HlsConfig, Strategy};
-use crate::estimate::parts::Part;
-use crate::tools::scripts::{render_project_scripts, write_if_changed, ScriptParams};
-use crate::tools::templates::TemplateSet;
 use crate::error::{Error, Result};
+use crate::estimate::parts::Part;
 use crate::model::{Activation, FixedNetwork, TrainedModel};
 use crate::quant::FixedType;
+use crate::tools::scripts::{render_project_scripts, write_if_changed, ScriptParams};
+use crate::tools::templates::TemplateSet;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -253,7 +253,13 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
             PathBuf::from(format!("firmware/weights/w{k}.h")),
             array_header(
                 &format!("W{k}_H_"),
-                &format!("w{k}.h: weights of {} ({} x {}, row-major [n_in][n_out]), {}", layer.name, layer.n_in, layer.n_out, layer.weight_type.cpp()),
+                &format!(
+                    "w{k}.h: weights of {} ({} x {}, row-major [n_in][n_out]), {}",
+                    layer.name,
+                    layer.n_in,
+                    layer.n_out,
+                    layer.weight_type.cpp()
+                ),
                 &format!("layer{k}_weight_raw_t"),
                 &format!("w{k}"),
                 &layer.weights,

@@ -186,7 +186,16 @@ fn dense_i32(x: &[i64], w: &[i32], sums: &mut [i32], cast: &I32Cast, bias: &[i32
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn dense_i32_avx2(x: &[i64], w: &[i32], sums: &mut [i32], cast: &I32Cast, bias: &[i32], acc: &mut [i64], out: &mut [i64], relu: bool) {
+unsafe fn dense_i32_avx2(
+    x: &[i64],
+    w: &[i32],
+    sums: &mut [i32],
+    cast: &I32Cast,
+    bias: &[i32],
+    acc: &mut [i64],
+    out: &mut [i64],
+    relu: bool,
+) {
     multiply_accumulate_portable(x, w, sums);
     cast.finish(sums, bias, acc, out, relu)
 }
@@ -454,11 +463,8 @@ impl FixedNetwork {
         let mut logits = vec![0i64; n * n_out];
         let mut outputs = vec![0i64; n * n_out];
         const CHUNK: usize = 512;
-        inputs
-            .par_chunks(CHUNK * n_in)
-            .zip(logits.par_chunks_mut(CHUNK * n_out))
-            .zip(outputs.par_chunks_mut(CHUNK * n_out))
-            .for_each(|((xs, ls), os)| {
+        inputs.par_chunks(CHUNK * n_in).zip(logits.par_chunks_mut(CHUNK * n_out)).zip(outputs.par_chunks_mut(CHUNK * n_out)).for_each(
+            |((xs, ls), os)| {
                 let mut scratch = self.scratch();
                 match &self.packed {
                     Some(packed) => packed.run_chunk(xs, ls, os, &mut |x, l, o| self.run_one(x, l, o, &mut scratch, true)),
@@ -470,7 +476,8 @@ impl FixedNetwork {
                         }
                     }
                 }
-            });
+            },
+        );
         FixedOutputs { n_out, logits, outputs }
     }
 }
@@ -506,7 +513,8 @@ fn build_kernel(layer: &FixedLayer) -> Kernel {
     let max_bias = bias_at_acc.iter().map(|b| b.unsigned_abs() as i128).max().unwrap_or(0);
     let max_sum = (bound << product_shift) + max_bias;
     let acc = &layer.accum_type;
-    let acc_cannot_wrap = exact && max_sum <= acc.max_raw() as i128 && (!acc.signed || -max_sum >= acc.min_raw() as i128) && (acc.signed || max_sum == 0);
+    let acc_cannot_wrap =
+        exact && max_sum <= acc.max_raw() as i128 && (!acc.signed || -max_sum >= acc.min_raw() as i128) && (acc.signed || max_sum == 0);
     let out_cast = Caster::new(layer.out_type, acc_frac);
     let out = &layer.out_type;
     let shift = acc_frac - out.frac();
@@ -553,7 +561,8 @@ mod fast_paths {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         let mut fast = 0;
         for trial in 0..300 {
-            let in_type = if trial % 2 == 0 { FixedType::signed(16, 6) } else { FixedType::unsigned(rng.gen_range(3..9), rng.gen_range(0..3)) };
+            let in_type =
+                if trial % 2 == 0 { FixedType::signed(16, 6) } else { FixedType::unsigned(rng.gen_range(3..9), rng.gen_range(0..3)) };
             let weight_type = FixedType::signed(rng.gen_range(2..10), rng.gen_range(0..3));
             let out_type = FixedType::new(rng.gen_range(3..12), rng.gen_range(0..4), rng.gen_bool(0.5))
                 .with_modes(Rounding::ALL[rng.gen_range(0..7)], Overflow::ALL[rng.gen_range(0..4)]);
@@ -563,8 +572,18 @@ mod fast_paths {
             let accum_type = infer_accum_type(&in_type, &weight_type, &weight_type, n_in, true);
             let activation = if rng.gen_bool(0.5) { Activation::Relu } else { Activation::Linear };
             let mut layer = FixedLayer {
-                name: "t".into(), n_in, n_out, in_type, weight_type, bias_type: weight_type, accum_type, out_type, activation,
-                weights, biases, kernel: Kernel::placeholder(),
+                name: "t".into(),
+                n_in,
+                n_out,
+                in_type,
+                weight_type,
+                bias_type: weight_type,
+                accum_type,
+                out_type,
+                activation,
+                weights,
+                biases,
+                kernel: Kernel::placeholder(),
             };
             layer.kernel = build_kernel(&layer);
             fast += layer.kernel.all_i32.is_some() as usize;
@@ -572,7 +591,8 @@ mod fast_paths {
             general.kernel.all_i32 = None;
             general.kernel.fits_i32 = false;
             for _ in 0..20 {
-                let x: Vec<i64> = (0..n_in).map(|_| if rng.gen_bool(0.3) { 0 } else { rng.gen_range(in_type.min_raw()..=in_type.max_raw()) }).collect();
+                let x: Vec<i64> =
+                    (0..n_in).map(|_| if rng.gen_bool(0.3) { 0 } else { rng.gen_range(in_type.min_raw()..=in_type.max_raw()) }).collect();
                 let (mut a1, mut o1, mut a2, mut o2) = (vec![0; n_out], vec![0; n_out], vec![0; n_out], vec![0; n_out]);
                 layer.forward(&x, &mut a1, &mut o1);
                 general.forward(&x, &mut a2, &mut o2);
@@ -620,7 +640,16 @@ mod hand_computed {
             spec,
             feature_names: vec!["x0".into(), "x1".into()],
             scaler: Scaler::identity(2),
-            layers: vec![LayerParams { name: "d".into(), n_in: 2, n_out: 2, kernel: k.clone(), bias: b.clone(), kernel_q: k, bias_q: b, po2_exponents: None }],
+            layers: vec![LayerParams {
+                name: "d".into(),
+                n_in: 2,
+                n_out: 2,
+                kernel: k.clone(),
+                bias: b.clone(),
+                kernel_q: k,
+                bias_q: b,
+                po2_exponents: None,
+            }],
             metrics: serde_json::Value::Null,
         }
     }

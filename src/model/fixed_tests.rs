@@ -32,7 +32,16 @@ fn reference(net: &FixedNetwork, x: &[i64]) -> (Vec<i64>, Vec<i64>) {
     (cur, out)
 }
 
-fn layer(name: &str, in_type: FixedType, weight_type: FixedType, accum_type: FixedType, out_type: FixedType, activation: Activation, weights: Vec<i64>, biases: Vec<i64>) -> FixedLayer {
+fn layer(
+    name: &str,
+    in_type: FixedType,
+    weight_type: FixedType,
+    accum_type: FixedType,
+    out_type: FixedType,
+    activation: Activation,
+    weights: Vec<i64>,
+    biases: Vec<i64>,
+) -> FixedLayer {
     let (n_in, n_out) = (weights.len() / biases.len(), biases.len());
     let mut l = FixedLayer {
         name: name.into(),
@@ -63,7 +72,8 @@ fn raw_in(rng: &mut ChaCha8Rng, t: &FixedType) -> i64 {
 }
 
 fn random_type(rng: &mut ChaCha8Rng) -> FixedType {
-    FixedType::new(rng.gen_range(2..17), rng.gen_range(-2..8), rng.gen_bool(0.6)).with_modes(Rounding::ALL[rng.gen_range(0..7)], Overflow::ALL[rng.gen_range(0..4)])
+    FixedType::new(rng.gen_range(2..17), rng.gen_range(-2..8), rng.gen_bool(0.6))
+        .with_modes(Rounding::ALL[rng.gen_range(0..7)], Overflow::ALL[rng.gen_range(0..4)])
 }
 
 /// A random network; some fit the 16-bit path, some do not.
@@ -82,7 +92,8 @@ fn random_network(rng: &mut ChaCha8Rng) -> FixedNetwork {
     for k in 0..n_layers {
         let last = k + 1 == n_layers;
         let n_out = if rng.gen_bool(0.2) { rng.gen_range(60..140) } else { rng.gen_range(1..40) };
-        let weight_type = if rng.gen_bool(0.1) { FixedType::signed(16, 4) } else { FixedType::signed(rng.gen_range(2..10), rng.gen_range(-1..3)) };
+        let weight_type =
+            if rng.gen_bool(0.1) { FixedType::signed(16, 4) } else { FixedType::signed(rng.gen_range(2..10), rng.gen_range(-1..3)) };
         let weights: Vec<i64> = (0..width * n_out).map(|_| raw_in(rng, &weight_type)).collect();
         let biases: Vec<i64> = (0..n_out).map(|_| raw_in(rng, &weight_type)).collect();
         let mut accum_type = infer_accum_type(&in_type, &weight_type, &weight_type, width, true);
@@ -121,7 +132,15 @@ fn packed_path_gives_the_reference_bits() {
             })
             .collect();
         let got = net.predict_raw(&inputs);
-        let ctx = |s: usize| format!("trial {trial}, sample {s}: {:#?}", net.layers.iter().map(|l| (l.n_in, l.n_out, l.in_type, l.weight_type, l.accum_type, l.out_type, l.activation)).collect::<Vec<_>>());
+        let ctx = |s: usize| {
+            format!(
+                "trial {trial}, sample {s}: {:#?}",
+                net.layers
+                    .iter()
+                    .map(|l| (l.n_in, l.n_out, l.in_type, l.weight_type, l.accum_type, l.out_type, l.activation))
+                    .collect::<Vec<_>>()
+            )
+        };
         for s in 0..n {
             let x = &inputs[s * n_in..(s + 1) * n_in];
             let (logits, outputs) = reference(&net, x);

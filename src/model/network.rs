@@ -93,7 +93,12 @@ impl TrainedModel {
             if l.n_in != n_in || l.n_out != n_out {
                 return Err(bad(&f, format!("shape {}x{} but the spec says {n_in}x{n_out}", l.n_in, l.n_out)));
             }
-            for (name, v, n) in [("kernel", &l.kernel, n_in * n_out), ("kernel_q", &l.kernel_q, n_in * n_out), ("bias", &l.bias, n_out), ("bias_q", &l.bias_q, n_out)] {
+            for (name, v, n) in [
+                ("kernel", &l.kernel, n_in * n_out),
+                ("kernel_q", &l.kernel_q, n_in * n_out),
+                ("bias", &l.bias, n_out),
+                ("bias_q", &l.bias_q, n_out),
+            ] {
                 if v.len() != n {
                     return Err(bad(&format!("{f}.{name}"), format!("{} values, expected {n}", v.len())));
                 }

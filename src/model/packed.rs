@@ -296,7 +296,8 @@ impl PackedNetwork {
         if layers.is_empty() || layers[0].in_type != input_type {
             return None;
         }
-        let packed: Vec<PackedLayer> = layers.iter().enumerate().map(|(i, l)| PackedLayer::new(l, i + 1 == layers.len())).collect::<Option<_>>()?;
+        let packed: Vec<PackedLayer> =
+            layers.iter().enumerate().map(|(i, l)| PackedLayer::new(l, i + 1 == layers.len())).collect::<Option<_>>()?;
         let widest = packed.iter().map(|l| l.lanes.max(2 * l.pairs)).max().unwrap_or(0);
         let shift_softmax = softmax.and_then(ShiftSoftmax::new);
         let softmax = softmax.map(|t| (t.clone(), t.casters()));
@@ -313,7 +314,13 @@ impl PackedNetwork {
     /// Every sample of a chunk (`n_in` raw inputs each, row-major) into
     /// `logits` and `outputs` (`n_out` each); samples with an input outside
     /// the input type go to `general` instead.
-    pub(crate) fn run_chunk(&self, xs: &[i64], logits: &mut [i64], outputs: &mut [i64], general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64])) {
+    pub(crate) fn run_chunk(
+        &self,
+        xs: &[i64],
+        logits: &mut [i64],
+        outputs: &mut [i64],
+        general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64]),
+    ) {
         let mut s = self.scratch();
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
@@ -324,7 +331,15 @@ impl PackedNetwork {
     }
 
     #[inline(always)]
-    fn run_chunk_with(&self, xs: &[i64], logits: &mut [i64], outputs: &mut [i64], s: &mut PackedScratch, general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64]), avx2: bool) {
+    fn run_chunk_with(
+        &self,
+        xs: &[i64],
+        logits: &mut [i64],
+        outputs: &mut [i64],
+        s: &mut PackedScratch,
+        general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64]),
+        avx2: bool,
+    ) {
         let (n_in, n_out) = (self.n_in, self.n_out);
         for i in 0..xs.len() / n_in {
             let x = &xs[i * n_in..(i + 1) * n_in];
@@ -477,7 +492,15 @@ mod avx2 {
     /// V vectors of outputs starting at vector `v0`, sums kept in registers
     /// while every input pair passes; returns V.
     #[inline(always)]
-    unsafe fn block<const V: usize, const TIE: u8>(l: &PackedLayer, x: &[i16], v0: usize, c: &EndVectors, out16: &mut [i16], out32: &mut [i32], to_i16: bool) -> usize {
+    unsafe fn block<const V: usize, const TIE: u8>(
+        l: &PackedLayer,
+        x: &[i16],
+        v0: usize,
+        c: &EndVectors,
+        out16: &mut [i16],
+        out32: &mut [i32],
+        to_i16: bool,
+    ) -> usize {
         let mut acc = [_mm256_setzero_si256(); V];
         let pairs = x.as_ptr() as *const i32;
         let row = l.lanes * 2; // i16 per input pair
@@ -543,7 +566,8 @@ mod tests {
             for _ in 0..50 {
                 let spread = 1i64 << rng.gen_range(0..in_type.width.min(30));
                 let centre = rng.gen_range(in_type.min_raw()..=in_type.max_raw());
-                let x: Vec<i64> = (0..n).map(|_| (centre + rng.gen_range(-spread..=spread)).clamp(in_type.min_raw(), in_type.max_raw())).collect();
+                let x: Vec<i64> =
+                    (0..n).map(|_| (centre + rng.gen_range(-spread..=spread)).clamp(in_type.min_raw(), in_type.max_raw())).collect();
                 let (mut a, mut b) = (vec![0; n], vec![0; n]);
                 t.apply(&x, &mut a);
                 fast.apply(&t, &x, &mut b);

@@ -85,9 +85,15 @@ impl LayerTypes {
     }
     /// Every stated type with its field name (for validation and reports).
     pub fn stated(&self) -> impl Iterator<Item = (&'static str, FixedType)> {
-        [("weight", self.weight), ("bias", self.bias), ("accum", self.accum), ("result", self.result), ("activation_result", self.activation_result)]
-            .into_iter()
-            .filter_map(|(n, t)| t.map(|t| (n, t)))
+        [
+            ("weight", self.weight),
+            ("bias", self.bias),
+            ("accum", self.accum),
+            ("result", self.result),
+            ("activation_result", self.activation_result),
+        ]
+        .into_iter()
+        .filter_map(|(n, t)| t.map(|t| (n, t)))
     }
 }
 
@@ -221,16 +227,14 @@ impl ModelSpec {
             let line = e.span().map(|s| line_of(s.start));
             Error::input_at(path, line, None, e.message().to_string())
         })?;
-        let fail = |span: std::ops::Range<usize>, field: &str, msg: String| {
-            Error::input_at(path, Some(line_of(span.start)), Some(field), msg)
-        };
+        let fail =
+            |span: std::ops::Range<usize>, field: &str, msg: String| Error::input_at(path, Some(line_of(span.start)), Some(field), msg);
         if *raw.inputs.get_ref() < 1 {
             return Err(fail(raw.inputs.span(), "inputs", "the number of inputs must be at least 1".into()));
         }
         let input_type = match &raw.input_type {
             None => FixedType::signed(16, 6),
-            Some(s) => parse_fixed_type(s.get_ref())
-                .map_err(|m| fail(s.span(), "input_type", m))?,
+            Some(s) => parse_fixed_type(s.get_ref()).map_err(|m| fail(s.span(), "input_type", m))?,
         };
         let quantizer = |s: &Option<Spanned<String>>, field: &str| -> Result<Quantizer> {
             match s {
@@ -269,7 +273,11 @@ impl ModelSpec {
                 "batchnorm" | "batch_normalization" => {
                     let prev = blocks.last_mut().filter(|b| !b.batchnorm && b.activation == Activation::Linear);
                     let prev = prev.ok_or_else(|| {
-                        fail(layer.kind.span(), &field("type"), "batchnorm must directly follow a dense layer (it is folded into it)".into())
+                        fail(
+                            layer.kind.span(),
+                            &field("type"),
+                            "batchnorm must directly follow a dense layer (it is folded into it)".into(),
+                        )
                     })?;
                     prev.batchnorm = true;
                 }
@@ -301,7 +309,12 @@ impl ModelSpec {
         }
         for (i, b) in blocks.iter().enumerate() {
             if b.activation == Activation::Softmax && i + 1 != blocks.len() {
-                return Err(Error::input_at(path, None, Some("layers"), format!("softmax is only supported after the last dense layer, not after `{}`", b.name)));
+                return Err(Error::input_at(
+                    path,
+                    None,
+                    Some("layers"),
+                    format!("softmax is only supported after the last dense layer, not after `{}`", b.name),
+                ));
             }
         }
         let n_out = blocks.last().map(|b| b.units).unwrap_or(0);
@@ -311,7 +324,12 @@ impl ModelSpec {
         }
         let t = &raw.training;
         if !(t.learning_rate > 0.0) || t.batch_size == 0 || t.epochs == 0 || t.l1 < 0.0 || t.l2 < 0.0 {
-            return Err(Error::input_at(path, None, Some("training"), "learning_rate, batch_size and epochs must be positive, l1/l2 non-negative"));
+            return Err(Error::input_at(
+                path,
+                None,
+                Some("training"),
+                "learning_rate, batch_size and epochs must be positive, l1/l2 non-negative",
+            ));
         }
         Ok(ModelSpec {
             name: raw.name.unwrap_or_else(|| "model".into()),
@@ -433,7 +451,9 @@ mod tests {
         let text = "inputs = 4\n[[layers]]\ntype = \"dense\"\nunits = 3\nkernel_quantizer = \"quantized_bits(0,0)\"\n";
         let e = parse(text).unwrap_err().to_string();
         assert!(e.contains("m.toml:5") && e.contains("kernel_quantizer") && e.contains("between 1 and 32"), "{e}");
-        let e = parse("inputs = 4\n[[layers]]\ntype = \"dense\"\nunits = 3\nkernel_quantizer = \"quantized_bits(4,6)\"\n").unwrap_err().to_string();
+        let e = parse("inputs = 4\n[[layers]]\ntype = \"dense\"\nunits = 3\nkernel_quantizer = \"quantized_bits(4,6)\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("integer bits"), "{e}");
         let e = parse("inputs = 4\nbogus = 1\n").unwrap_err().to_string();
         assert!(e.contains("m.toml:2") && e.contains("unknown field"), "{e}");

@@ -205,9 +205,8 @@ impl PipelineConfig {
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let mut config: PipelineConfig = toml::from_str(text).map_err(|e: toml::de::Error| {
             let message = e.message().to_string();
-            let field = unknown_field(&message)
-                .or_else(|| missing_field(&message))
-                .or_else(|| e.span().and_then(|span| key_at(text, span.start)));
+            let field =
+                unknown_field(&message).or_else(|| missing_field(&message)).or_else(|| e.span().and_then(|span| key_at(text, span.start)));
             Error::input_at(path, e.span().map(|s| line_of(s.start)), field.as_deref(), message)
         })?;
         config.path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());

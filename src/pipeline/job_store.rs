@@ -39,9 +39,7 @@ pub fn job_row(run: RunId, entry: &LedgerEntry) -> JobRow {
         job_key: entry.handle.job_id.clone(),
         label: entry.label.clone(),
         attempt: entry.handle.attempt,
-        state: status
-            .and_then(|s| s.native_state.clone())
-            .unwrap_or_else(|| entry.state.name().to_uppercase()),
+        state: status.and_then(|s| s.native_state.clone()).unwrap_or_else(|| entry.state.name().to_uppercase()),
         job_state: entry.state.name().to_string(),
         node: status.and_then(|s| s.node.clone()),
         wall_seconds: status.and_then(|s| s.elapsed_secs),

@@ -89,7 +89,9 @@ pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Repo
     })?;
     let calibration = if cfg.calibrate.enabled {
         let key = cache::StageKey::new("calibrate").text(&synth_key.hash).value(&cal).finish();
-        let done = stages::cached_stage(key, out, reporter, &mut records, |_| stages::calibrate_stage(cfg, &candidates, &synth, &cal, &db, out, reporter))?;
+        let done = stages::cached_stage(key, out, reporter, &mut records, |_| {
+            stages::calibrate_stage(cfg, &candidates, &synth, &cal, &db, out, reporter)
+        })?;
         reporter.event(Event::Log(format!("calibrate: {} estimated-vs-measured samples in {}", done.samples, done.samples_file.display())));
         if let Some(note) = &done.note {
             reporter.event(Event::Log(format!("calibrate: {note}")));

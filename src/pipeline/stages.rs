@@ -137,7 +137,13 @@ where
     let started = Instant::now();
     if let Some(result) = stage.cached::<T>()? {
         reporter.event(Event::Log(format!("{}: done in an earlier run ({}), skipped", stage.stage, stage.dir.display())));
-        records.push(StageRecord { stage: stage.stage.clone(), hash: stage.hash.clone(), dir: stage.dir.clone(), skipped: true, seconds: 0.0 });
+        records.push(StageRecord {
+            stage: stage.stage.clone(),
+            hash: stage.hash.clone(),
+            dir: stage.dir.clone(),
+            skipped: true,
+            seconds: 0.0,
+        });
         return Ok(result);
     }
     stage.create()?;
@@ -192,9 +198,7 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
     let trials = o
         .trials
         .iter()
-        .filter_map(|t| {
-            Some(TrialPoint { id: t.id, accuracy: t.accuracy?, cost: t.cost, model: t.model.as_ref().map(|m| dir.join(m)) })
-        })
+        .filter_map(|t| Some(TrialPoint { id: t.id, accuracy: t.accuracy?, cost: t.cost, model: t.model.as_ref().map(|m| dir.join(m)) }))
         .collect();
     Ok(SearchResult {
         out: dir.to_path_buf(),
@@ -209,7 +213,11 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
 
 /// The models to synthesize: the baseline, the search's best, then the
 /// Pareto front from the most accurate down; at most `synth.candidates`.
-pub fn choose_candidates(cfg: &PipelineConfig, train: &TrainResult, search: Option<&SearchResult>) -> Vec<(String, String, PathBuf, Option<f64>, Option<f64>)> {
+pub fn choose_candidates(
+    cfg: &PipelineConfig,
+    train: &TrainResult,
+    search: Option<&SearchResult>,
+) -> Vec<(String, String, PathBuf, Option<f64>, Option<f64>)> {
     let mut chosen: Vec<(String, String, PathBuf, Option<f64>, Option<f64>)> = Vec::new();
     if cfg.synth.include_baseline {
         chosen.push(("baseline".into(), "baseline".into(), train.model.clone(), Some(train.fixed_accuracy), None));
@@ -235,7 +243,11 @@ pub fn choose_candidates(cfg: &PipelineConfig, train: &TrainResult, search: Opti
 }
 
 /// Generation stores each candidate's estimate, so it depends on the calibration too.
-pub fn generate_key(cfg: &PipelineConfig, chosen: &[(String, String, PathBuf, Option<f64>, Option<f64>)], cal: &Calibration) -> Result<StageDir> {
+pub fn generate_key(
+    cfg: &PipelineConfig,
+    chosen: &[(String, String, PathBuf, Option<f64>, Option<f64>)],
+    cal: &Calibration,
+) -> Result<StageDir> {
     let mut key = StageKey::new("generate").value(&cfg.generate).value(&cfg.target).value(cal);
     for (name, _, model, _, _) in chosen {
         key = key.text(name).file(model)?;
@@ -374,7 +386,8 @@ pub fn calibrate_stage(
         n += 1;
     }
     crate::error::write_atomic(&path, text.as_bytes())?;
-    let mut outcome = CalibrateOutcome { samples_file: path, samples: n, history_samples: 0, calibration_file: None, errors: Vec::new(), note: None };
+    let mut outcome =
+        CalibrateOutcome { samples_file: path, samples: n, history_samples: 0, calibration_file: None, errors: Vec::new(), note: None };
     let source = StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone(), exclude_models: Vec::new() };
     let samples = match source.samples(reporter) {
         Ok(samples) => samples,

@@ -12,7 +12,6 @@ use crate::svg::{escape, Frame};
 use std::fmt::Write as _;
 use std::path::Path;
 
-
 fn opt(v: Option<u64>) -> String {
     v.map_or("–".into(), |v| v.to_string())
 }
@@ -53,14 +52,27 @@ pub fn scatter_svg(resource: &str, points: &[(String, f64, f64)]) -> String {
     let px = |v: f64| m + v / hi * (w - 2.0 * m);
     let py = |v: f64| h - m - v / hi * (h - 2.0 * m);
     let mut s = Frame::square_margins(w, h, m).open(&format!("{resource}: estimated vs measured"));
-    let _ = writeln!(s, r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##, px(0.0), py(0.0), px(hi), py(hi));
+    let _ = writeln!(
+        s,
+        r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##,
+        px(0.0),
+        py(0.0),
+        px(hi),
+        py(hi)
+    );
     for frac in [0.0, 0.25, 0.5, 0.75, 1.0] {
         let v = frac * hi;
         let _ = writeln!(s, r#"<text x="{:.1}" y="{}" text-anchor="middle">{:.0}</text>"#, px(v), h - m + 16.0, v);
         let _ = writeln!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">{:.0}</text>"#, m - 6.0, py(v) + 4.0, v);
     }
     let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">estimated {}</text>"#, w / 2.0, h - 18.0, escape(resource));
-    let _ = writeln!(s, r#"<text x="16" y="{}" text-anchor="middle" transform="rotate(-90 16 {})">measured {} (Yosys)</text>"#, h / 2.0, h / 2.0, escape(resource));
+    let _ = writeln!(
+        s,
+        r#"<text x="16" y="{}" text-anchor="middle" transform="rotate(-90 16 {})">measured {} (Yosys)</text>"#,
+        h / 2.0,
+        h / 2.0,
+        escape(resource)
+    );
     for (name, est, meas) in points {
         let _ = writeln!(
             s,
@@ -87,13 +99,21 @@ pub fn trend_svg(title: &str, points: &[TrendPoint]) -> String {
         let _ = writeln!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">{:.0}</text>"#, m - 6.0, py(frac * hi) + 4.0, frac * hi);
     }
     let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">run (history database id)</text>"#, w / 2.0, h - 18.0);
-    for (series, color, get) in [("LUT", "#2c7fb8", (|p: &TrendPoint| p.lut) as fn(&TrendPoint) -> Option<i64>), ("FF", "#d95f0e", |p: &TrendPoint| p.ff)] {
+    for (series, color, get) in
+        [("LUT", "#2c7fb8", (|p: &TrendPoint| p.lut) as fn(&TrendPoint) -> Option<i64>), ("FF", "#d95f0e", |p: &TrendPoint| p.ff)]
+    {
         let pts: Vec<String> =
             points.iter().enumerate().filter_map(|(i, p)| get(p).map(|v| format!("{:.1},{:.1}", px(i), py(v as f64)))).collect();
         let _ = writeln!(s, r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#, pts.join(" "));
         for (i, p) in points.iter().enumerate() {
             if let Some(v) = get(p) {
-                let _ = writeln!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{color}"><title>run {}: {series} {v}</title></circle>"#, px(i), py(v as f64), p.run_id);
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{color}"><title>run {}: {series} {v}</title></circle>"#,
+                    px(i),
+                    py(v as f64),
+                    p.run_id
+                );
             }
         }
         let y = if series == "LUT" { 44.0 } else { 60.0 };
@@ -238,12 +258,32 @@ fn rows(o: &PipelineOutcome) -> Vec<Vec<String>> {
         .collect()
 }
 
-const HEADER: [&str; 13] =
-    ["candidate", "from", "accuracy", "LUT est", "LUT meas", "FF est", "FF meas", "DSP est", "DSP meas", "latency est", "latency (design)", "synthesis", "seconds"];
+const HEADER: [&str; 13] = [
+    "candidate",
+    "from",
+    "accuracy",
+    "LUT est",
+    "LUT meas",
+    "FF est",
+    "FF meas",
+    "DSP est",
+    "DSP meas",
+    "latency est",
+    "latency (design)",
+    "synthesis",
+    "seconds",
+];
 
 fn markdown(o: &PipelineOutcome, plots: &[String]) -> String {
     let mut s = format!("# qforge run `{}`\n\n", o.name);
-    let _ = writeln!(s, "Wall time {:.0} s. Baseline `{}`: fixed-point accuracy {:.2}% (float {:.2}%).\n", o.wall_seconds, o.train.model_name, 100.0 * o.train.fixed_accuracy, 100.0 * o.train.float_accuracy);
+    let _ = writeln!(
+        s,
+        "Wall time {:.0} s. Baseline `{}`: fixed-point accuracy {:.2}% (float {:.2}%).\n",
+        o.wall_seconds,
+        o.train.model_name,
+        100.0 * o.train.fixed_accuracy,
+        100.0 * o.train.float_accuracy
+    );
     s.push_str("## Stages\n\n| stage | hash | skipped | seconds |\n|---|---|---|---|\n");
     for st in &o.stages {
         let _ = writeln!(s, "| {} | {} | {} | {:.1} |", st.stage, st.hash, if st.skipped { "yes" } else { "no" }, st.seconds);
@@ -295,10 +335,24 @@ fn calibration_text(o: &PipelineOutcome) -> String {
 fn html(o: &PipelineOutcome, plots: &[String]) -> String {
     let mut s = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>qforge run</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>\n");
     let _ = writeln!(s, "<h1>qforge run <code>{}</code></h1>", escape(&o.name));
-    let _ = writeln!(s, "<p>Wall time {:.0} s. Baseline <code>{}</code>: fixed-point accuracy {:.2}% (float {:.2}%).</p>", o.wall_seconds, escape(&o.train.model_name), 100.0 * o.train.fixed_accuracy, 100.0 * o.train.float_accuracy);
+    let _ = writeln!(
+        s,
+        "<p>Wall time {:.0} s. Baseline <code>{}</code>: fixed-point accuracy {:.2}% (float {:.2}%).</p>",
+        o.wall_seconds,
+        escape(&o.train.model_name),
+        100.0 * o.train.fixed_accuracy,
+        100.0 * o.train.float_accuracy
+    );
     s.push_str("<h2>Stages</h2>\n<table><tr><th>stage</th><th>hash</th><th>skipped</th><th>seconds</th></tr>\n");
     for st in &o.stages {
-        let _ = writeln!(s, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>", st.stage, st.hash, if st.skipped { "yes" } else { "no" }, st.seconds);
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
+            st.stage,
+            st.hash,
+            if st.skipped { "yes" } else { "no" },
+            st.seconds
+        );
     }
     s.push_str("</table>\n<h2>Candidates</h2>\n<table><tr>");
     for h in HEADER {

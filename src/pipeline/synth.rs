@@ -46,7 +46,18 @@ pub fn synth_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge
     let rtl = candidate.rtl_dir.to_string_lossy().to_string();
     let run = run_dir.to_string_lossy().to_string();
     let args = [
-        "synth", &rtl, "--tool", "yosys", "--family", &cfg.synth.family, "--json", "--timeout", &timeout_arg, "--run-dir", &run, "--force",
+        "synth",
+        &rtl,
+        "--tool",
+        "yosys",
+        "--family",
+        &cfg.synth.family,
+        "--json",
+        "--timeout",
+        &timeout_arg,
+        "--run-dir",
+        &run,
+        "--force",
     ];
     JobSpec::new(&format!("synth-{}", candidate.name), qforge, &args, &job_dir)
         .with_output(run_dir.join("stat.json"))
@@ -58,7 +69,13 @@ pub fn synth_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge
 /// folder when there is one (continued, or kept when it ended `ok`), else a
 /// new one with the candidate's estimate. Returns the run and whether its
 /// result is already stored.
-fn runs_for_jobs(store: &mut Store, cfg: &PipelineConfig, candidates: &[Candidate], jobs: &[JobSpec], reporter: &dyn Reporter) -> Result<Vec<(RunId, bool)>> {
+fn runs_for_jobs(
+    store: &mut Store,
+    cfg: &PipelineConfig,
+    candidates: &[Candidate],
+    jobs: &[JobSpec],
+    reporter: &dyn Reporter,
+) -> Result<Vec<(RunId, bool)>> {
     store.mark_interrupted_runs()?;
     let mut runs = Vec::new();
     for (c, job) in candidates.iter().zip(jobs) {
@@ -202,9 +219,8 @@ fn store_result(
             Err(e) => result.reason = Some(e.to_string()),
         }
     } else {
-        let first_error = std::fs::read_to_string(&job.log_path)
-            .ok()
-            .and_then(|log| log.lines().find(|l| l.starts_with("error:")).map(str::to_string));
+        let first_error =
+            std::fs::read_to_string(&job.log_path).ok().and_then(|log| log.lines().find(|l| l.starts_with("error:")).map(str::to_string));
         let why = first_error.or(result.reason.take()).unwrap_or_else(|| format!("synthesis job ended {}", status.state));
         result.reason = Some(format!("{why} (log {})", job.log_path.display()));
     }
@@ -274,8 +290,5 @@ fn after_interrupt(
 }
 
 fn parse_measurement(stat: &Path) -> Result<ParsedReport> {
-    crate::reports::parse_path(stat)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::input(stat, "no synthesis numbers in the report"))
+    crate::reports::parse_path(stat)?.into_iter().next().ok_or_else(|| Error::input(stat, "no synthesis numbers in the report"))
 }

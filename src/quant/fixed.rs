@@ -65,15 +65,8 @@ impl Rounding {
             Rounding::RndConv => "AP_RND_CONV",
         }
     }
-    pub const ALL: [Rounding; 7] = [
-        Rounding::Trn,
-        Rounding::TrnZero,
-        Rounding::Rnd,
-        Rounding::RndZero,
-        Rounding::RndMinInf,
-        Rounding::RndInf,
-        Rounding::RndConv,
-    ];
+    pub const ALL: [Rounding; 7] =
+        [Rounding::Trn, Rounding::TrnZero, Rounding::Rnd, Rounding::RndZero, Rounding::RndMinInf, Rounding::RndInf, Rounding::RndConv];
 }
 
 impl Overflow {
@@ -164,11 +157,8 @@ impl FixedType {
             }
             return self.apply_overflow(v as i128);
         }
-        let value: i128 = if shift > 0 {
-            round_shift(raw as i128, shift as u32, self.rounding)
-        } else {
-            (raw as i128) << ((-shift) as u32).min(64)
-        };
+        let value: i128 =
+            if shift > 0 { round_shift(raw as i128, shift as u32, self.rounding) } else { (raw as i128) << ((-shift) as u32).min(64) };
         self.apply_overflow(value)
     }
 
@@ -501,9 +491,6 @@ mod tests {
     #[test]
     fn cpp_spelling() {
         assert_eq!(FixedType::signed(27, 12).cpp(), "ap_fixed<27,12>");
-        assert_eq!(
-            FixedType::unsigned(6, 0).with_modes(Rounding::RndConv, Overflow::Sat).cpp(),
-            "ap_ufixed<6,0,AP_RND_CONV,AP_SAT>"
-        );
+        assert_eq!(FixedType::unsigned(6, 0).with_modes(Rounding::RndConv, Overflow::Sat).cpp(), "ap_ufixed<6,0,AP_RND_CONV,AP_SAT>");
     }
 }

@@ -49,11 +49,7 @@ pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
             };
             Quantizer::QuantizedPo2 { bits: a.uint("bits", 8)?, max_value }
         }
-        other => {
-            return Err(format!(
-                "unknown quantizer `{other}`: use quantized_bits, quantized_relu, quantized_po2 or float"
-            ))
-        }
+        other => return Err(format!("unknown quantizer `{other}`: use quantized_bits, quantized_relu, quantized_po2 or float")),
     };
     quantizer.validate().map_err(|e| format!("{text}: {e}"))?;
     Ok(quantizer)

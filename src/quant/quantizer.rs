@@ -187,11 +187,7 @@ impl Quantizer {
         match *self {
             Quantizer::Float => None,
             Quantizer::QuantizedBits { bits, integer, keep_negative, .. } => {
-                let t = if keep_negative {
-                    FixedType::signed(bits, integer + 1)
-                } else {
-                    FixedType::unsigned(bits, integer)
-                };
+                let t = if keep_negative { FixedType::signed(bits, integer + 1) } else { FixedType::unsigned(bits, integer) };
                 Some(if as_activation { t.with_modes(Rounding::RndConv, Overflow::Sat) } else { t })
             }
             Quantizer::QuantizedRelu { bits, integer } => {

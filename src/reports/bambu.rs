@@ -4,7 +4,7 @@
 //! generated `vivado.tcl` writes (root `<document>`, `<item stringID=..
 //! value=..>`). Objectives without a common meaning (BRAM units differ by
 //! back-end, delays) are kept raw in `extra`.
-use super::model::{Stage, SynthReport, ReportKind};
+use super::model::{ReportKind, Stage, SynthReport};
 use super::text::{parse_count, parse_decimal};
 use super::xml::Document;
 use crate::error::{Error, Result};
@@ -80,9 +80,7 @@ pub(crate) fn parse_flow_summary(path: &Path, doc: &Document) -> Result<SynthRep
         let line = Some(doc.line(item));
         match id {
             "XILINX_SLICE_LUTS" | "LATTICE_SLICE_LUTS" | "NANOXPLORE_LUTS" => report.used.lut = parse_count(path, line, id, value)?,
-            "XILINX_SLICE_REGISTERS" | "LATTICE_REGISTERS" | "NANOXPLORE_REGISTERS" => {
-                report.used.ff = parse_count(path, line, id, value)?
-            }
+            "XILINX_SLICE_REGISTERS" | "LATTICE_REGISTERS" | "NANOXPLORE_REGISTERS" => report.used.ff = parse_count(path, line, id, value)?,
             "XILINX_DSPS" | "LATTICE_DSPS" | "NANOXPLORE_DSPS" => report.used.dsp = parse_count(path, line, id, value)?,
             _ => {
                 if let Ok(Some(v)) = parse_decimal(path, line, id, value) {

@@ -4,7 +4,7 @@
 //! and newer files add sections (`SummaryOfViolations`,
 //! `DataflowPipelineThroughput`, `ModuleInformation`). Input: the document
 //! tree from `xml`; output: a [`SynthReport`] with `undef` values left `None`.
-use super::model::{ModuleReport, Resources, SynthReport, ReportKind};
+use super::model::{ModuleReport, ReportKind, Resources, SynthReport};
 use super::text::{parse_count, parse_time_ns, unit_to_ns};
 use super::xml::{Document, Node};
 use crate::error::{Error, Result};
@@ -22,10 +22,7 @@ pub(crate) fn parse(path: &Path, doc: &Document) -> Result<SynthReport> {
     let perf = root.child("PerformanceEstimates");
     let area = root.child("AreaEstimates");
     if perf.is_none() && area.is_none() {
-        return Err(Error::input(
-            path,
-            "HLS report without PerformanceEstimates or AreaEstimates: synthesis did not finish (failed run?)",
-        ));
+        return Err(Error::input(path, "HLS report without PerformanceEstimates or AreaEstimates: synthesis did not finish (failed run?)"));
     }
     let field = FieldReader { path, doc };
     let mut report = SynthReport::new(path, tool_of(root));
@@ -67,8 +64,8 @@ pub(crate) fn parse(path: &Path, doc: &Document) -> Result<SynthReport> {
 /// does either (2020.1 exists for both tools, so the version alone cannot tell).
 fn tool_of(root: &Node) -> ReportKind {
     let vitis_flow = root.at(&["UserAssignments", "FlowTarget"]).is_some();
-    let dsp_tag = root.at(&["AreaEstimates", "Resources", "DSP"]).is_some()
-        || root.at(&["AreaEstimates", "AvailableResources", "DSP"]).is_some();
+    let dsp_tag =
+        root.at(&["AreaEstimates", "Resources", "DSP"]).is_some() || root.at(&["AreaEstimates", "AvailableResources", "DSP"]).is_some();
     if vitis_flow || dsp_tag {
         ReportKind::VitisHls
     } else {
@@ -119,11 +116,7 @@ fn read_modules(field: &FieldReader, root: &Node, modules: &Node) -> Result<Vec<
     let mut out = Vec::new();
     for module in modules.children.iter().filter(|m| m.name == "Module") {
         let name = module.text_at(&["Name"]).unwrap_or_default().to_string();
-        let mut row = ModuleReport {
-            depth: depths.get(name.as_str()).copied().unwrap_or(0),
-            name,
-            ..ModuleReport::default()
-        };
+        let mut row = ModuleReport { depth: depths.get(name.as_str()).copied().unwrap_or(0), name, ..ModuleReport::default() };
         if let Some(perf) = module.child("PerformanceEstimates") {
             if let Some(t) = perf.child("SummaryOfTimingAnalysis") {
                 row.clock_estimated_ns = field.time(t, "EstimatedClockPeriod", "ns")?;

@@ -3,7 +3,7 @@
 //! `<AreaReport>` and `<TimingReport>`). Tags are kept under their own names
 //! (`BRAM`, `CLB`, `SLICE`, `SRL`): they count Vivado sites, not HLS
 //! estimates. Newer exports add a `<RunData>` block with version and top.
-use super::model::{Resources, Stage, SynthReport, ReportKind};
+use super::model::{ReportKind, Resources, Stage, SynthReport};
 use super::text::{parse_count, parse_decimal};
 use super::xml::{Document, Node};
 use crate::error::{Error, Result};
@@ -17,10 +17,7 @@ pub(crate) fn parse(path: &Path, doc: &Document) -> Result<SynthReport> {
     let root = &doc.root;
     let mut report = SynthReport::new(path, ReportKind::VivadoHlsExport);
     if let Some(run) = root.child("RunData") {
-        report.tool_version = run
-            .text_at(&["VIVADO_VERSION"])
-            .map(|v| v.trim_start_matches("v.").to_string())
-            .filter(|v| !v.is_empty());
+        report.tool_version = run.text_at(&["VIVADO_VERSION"]).map(|v| v.trim_start_matches("v.").to_string()).filter(|v| !v.is_empty());
         report.top = run.text_at(&["ROOT_MODULE"]).filter(|v| !v.is_empty()).map(str::to_string);
         report.part = run.text_at(&["PART"]).filter(|v| !v.is_empty()).map(str::to_string);
         report.stage = match run.text_at(&["RUN_TYPE"]) {

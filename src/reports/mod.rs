@@ -19,7 +19,7 @@ mod vivado_util;
 mod xml;
 mod yosys;
 
-pub use model::{ClockConstraint, ModuleReport, ParsedReport, PowerReport, PowerValue, Resources, Stage, SynthReport, ReportKind};
+pub use model::{ClockConstraint, ModuleReport, ParsedReport, PowerReport, PowerValue, ReportKind, Resources, Stage, SynthReport};
 pub use vivado_power::{energy_per_inference_j, main_clock};
 
 use crate::error::{Error, Result};
@@ -82,8 +82,8 @@ fn parse_xml(path: &Path, text: &str) -> Result<ParsedReport> {
 }
 
 fn parse_json(path: &Path, text: &str) -> Result<ParsedReport> {
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| Error::input_at(path, Some(e.line()), None, format!("malformed JSON: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| Error::input_at(path, Some(e.line()), None, format!("malformed JSON: {e}")))?;
     if !yosys::is_yosys_stat(&value) {
         return Err(Error::input(path, format!("unknown JSON report ({KNOWN_FORMATS})")));
     }
@@ -93,11 +93,7 @@ fn parse_json(path: &Path, text: &str) -> Result<ParsedReport> {
 fn too_large(path: &Path, len: u64) -> Error {
     Error::input(
         path,
-        format!(
-            "file is {:.1} MB, larger than any report qforge reads (limit {} MB)",
-            len as f64 / 1e6,
-            MAX_REPORT_BYTES / (1024 * 1024)
-        ),
+        format!("file is {:.1} MB, larger than any report qforge reads (limit {} MB)", len as f64 / 1e6, MAX_REPORT_BYTES / (1024 * 1024)),
     )
 }
 

@@ -1,11 +1,11 @@
 //! The records every report parser produces: [`SynthReport`] (resources,
 //! clock, latency) and [`PowerReport`] (Vivado `report_power`), wrapped in
 //! [`ParsedReport`]. Field names are the keys of
-//! `../shared/fixtures/reports/expected.jsonl`, so serialising a record gives
+//! `tests/fixtures/reports/expected.jsonl`, so serialising a record gives
 //! the same key set the fixture corpus uses; a number the report does not state
 //! is `None` and is left out of the JSON, never written as 0.
-use serde::{Deserialize, Serialize};
 use crate::tools::ToolKind;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -31,9 +31,7 @@ pub(crate) fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<Cow<'a, str>> {
             .chunks_exact(2)
             .map(|c| if big_endian { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) })
             .collect();
-        return String::from_utf16(&units)
-            .map(Cow::Owned)
-            .map_err(|_| Error::input(path, "invalid UTF-16 text (unpaired surrogate)"));
+        return String::from_utf16(&units).map(Cow::Owned).map_err(|_| Error::input(path, "invalid UTF-16 text (unpaired surrogate)"));
     }
     utf8(path, bytes).map(Cow::Borrowed)
 }
@@ -64,9 +62,7 @@ pub(crate) fn parse_count(path: &Path, line: Option<usize>, field: &str, value: 
     if is_unstated(v) {
         return Ok(None);
     }
-    v.parse::<u64>()
-        .map(Some)
-        .map_err(|_| Error::input_at(path, line, Some(field), format!("expected a whole number, found {v:?}")))
+    v.parse::<u64>().map(Some).map_err(|_| Error::input_at(path, line, Some(field), format!("expected a whole number, found {v:?}")))
 }
 
 /// A decimal field; `undef` and friends are `None`.
@@ -83,13 +79,7 @@ pub(crate) fn parse_decimal(path: &Path, line: Option<usize>, field: &str, value
 
 /// A time with an optional unit suffix (`0.110 us`, `30.000 ns`, `30`), in ns.
 /// `default_unit` applies when the value has no suffix.
-pub(crate) fn parse_time_ns(
-    path: &Path,
-    line: Option<usize>,
-    field: &str,
-    value: &str,
-    default_unit: &str,
-) -> Result<Option<f64>> {
+pub(crate) fn parse_time_ns(path: &Path, line: Option<usize>, field: &str, value: &str, default_unit: &str) -> Result<Option<f64>> {
     let v = value.trim();
     if is_unstated(v) {
         return Ok(None);
@@ -98,8 +88,7 @@ pub(crate) fn parse_time_ns(
         Some((n, u)) => (n, u.trim()),
         None => (v, default_unit),
     };
-    let scale = unit_to_ns(unit)
-        .ok_or_else(|| Error::input_at(path, line, Some(field), format!("unknown time unit {unit:?}")))?;
+    let scale = unit_to_ns(unit).ok_or_else(|| Error::input_at(path, line, Some(field), format!("unknown time unit {unit:?}")))?;
     // Round away binary noise from the scaling (0.110 us → 110 ns, not 110.00000000000001).
     Ok(parse_decimal(path, line, field, number)?.map(|x| (x * scale * 1e6).round() / 1e6))
 }
@@ -127,7 +116,6 @@ pub(crate) fn table_cells(line: &str) -> Option<Vec<&str>> {
 pub(crate) fn first_cell_raw(line: &str) -> Option<&str> {
     line.strip_prefix('|')?.split('|').next()
 }
-
 
 /// The `| Key : value` header block Vivado writes at the top of every text
 /// report (Tool Version, Design, Device, Design State, ...).

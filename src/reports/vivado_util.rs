@@ -5,7 +5,7 @@
 //! `-hierarchical` form (one row per instance). Columns are found by their
 //! header names, never by position, and only top-level rows of the summary
 //! tables count (indented rows are breakdowns).
-use super::model::{ModuleReport, Resources, Stage, SynthReport, ReportKind};
+use super::model::{ModuleReport, ReportKind, Resources, Stage, SynthReport};
 use super::text::{check_vivado_complete, first_cell_raw, parse_count, parse_decimal, table_cells, vivado_header, vivado_version};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -61,10 +61,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<SynthReport> {
         i = end.max(i + 1);
     }
     if report.used.is_empty() {
-        return Err(Error::input(
-            path,
-            "utilisation report without a LUT, register, BRAM or DSP row (failed or empty run?)",
-        ));
+        return Err(Error::input(path, "utilisation report without a LUT, register, BRAM or DSP row (failed or empty run?)"));
     }
     Ok(report)
 }
@@ -81,13 +78,7 @@ fn stage_of(state: &str) -> Option<Stage> {
     }
 }
 
-fn read_summary_table(
-    path: &Path,
-    first_line: usize,
-    header: &[&str],
-    rows: &[&str],
-    report: &mut SynthReport,
-) -> Result<()> {
+fn read_summary_table(path: &Path, first_line: usize, header: &[&str], rows: &[&str], report: &mut SynthReport) -> Result<()> {
     let (Some(used_col), available_col) = (col(header, &["Used"]), col(header, &["Available"])) else {
         return Ok(());
     };
@@ -141,13 +132,7 @@ fn col(header: &[&str], names: &[&str]) -> Option<usize> {
 
 /// `report_utilization -hierarchical`: one row per instance, indented by
 /// depth; the first row is the whole design.
-fn read_hierarchy_table(
-    path: &Path,
-    first_line: usize,
-    header: &[&str],
-    rows: &[&str],
-    report: &mut SynthReport,
-) -> Result<()> {
+fn read_hierarchy_table(path: &Path, first_line: usize, header: &[&str], rows: &[&str], report: &mut SynthReport) -> Result<()> {
     let lut = col(header, &["Total LUTs"]);
     let ff = col(header, &["FFs"]);
     let dsp = col(header, &["DSP48 Blocks", "DSP Blocks", "DSPs"]);

@@ -13,16 +13,8 @@ use std::path::Path;
 const MAX_DEPTH: usize = 200;
 
 /// Elements whose contents no parser reads (HLS interface and port tables).
-const SKIPPED: &[&str] = &[
-    "InterfaceSummary",
-    "Args",
-    "Interfaces",
-    "ReportHWInterface",
-    "ReportSWInterface",
-    "ReportBurst",
-    "FIFOInformation",
-    "ReturnValue",
-];
+const SKIPPED: &[&str] =
+    &["InterfaceSummary", "Args", "Interfaces", "ReportHWInterface", "ReportSWInterface", "ReportBurst", "FIFOInformation", "ReturnValue"];
 
 #[derive(Debug, Default)]
 pub(crate) struct Node {
@@ -92,16 +84,14 @@ pub(crate) fn parse<'a>(path: &Path, text: &'a str) -> Result<Document<'a>> {
     let mut stack: Vec<Node> = Vec::new();
     let root = loop {
         let before = reader.buffer_position();
-        let event = reader
-            .read_event()
-            .map_err(|e| err_at(reader.error_position(), format!("malformed XML: {e}")))?;
+        let event = reader.read_event().map_err(|e| err_at(reader.error_position(), format!("malformed XML: {e}")))?;
         match event {
             Event::Start(e) => {
                 let name = name_of(&e);
                 if SKIPPED.contains(&name.as_str()) {
-                    reader.read_to_end(e.name()).map_err(|err| {
-                        err_at(before, format!("truncated or malformed XML inside <{name}>: {err}"))
-                    })?;
+                    reader
+                        .read_to_end(e.name())
+                        .map_err(|err| err_at(before, format!("truncated or malformed XML inside <{name}>: {err}")))?;
                     continue;
                 }
                 if stack.len() >= MAX_DEPTH {
@@ -143,11 +133,7 @@ pub(crate) fn parse<'a>(path: &Path, text: &'a str) -> Result<Document<'a>> {
                         path,
                         Some(line_of(text.as_bytes(), text.len())),
                         None,
-                        format!(
-                            "truncated XML: <{}> opened at line {} is never closed",
-                            open.name,
-                            line_of(text.as_bytes(), open.offset)
-                        ),
+                        format!("truncated XML: <{}> opened at line {} is never closed", open.name, line_of(text.as_bytes(), open.offset)),
                     )),
                     None => Err(Error::input(path, "no XML element found")),
                 };
@@ -162,15 +148,12 @@ fn element(path: &Path, text: &str, e: &BytesStart, offset: u64) -> Result<Node>
     let offset = usize::try_from(offset).unwrap_or(usize::MAX);
     let mut attrs = Vec::new();
     for attr in e.attributes() {
-        let attr = attr.map_err(|err| {
-            Error::input_at(path, Some(line_of(text.as_bytes(), offset)), None, format!("bad XML attribute: {err}"))
-        })?;
+        let attr =
+            attr.map_err(|err| Error::input_at(path, Some(line_of(text.as_bytes(), offset)), None, format!("bad XML attribute: {err}")))?;
         let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
         let value = attr
             .unescape_value()
-            .map_err(|err| {
-                Error::input_at(path, Some(line_of(text.as_bytes(), offset)), None, format!("bad XML attribute: {err}"))
-            })?
+            .map_err(|err| Error::input_at(path, Some(line_of(text.as_bytes(), offset)), None, format!("bad XML attribute: {err}")))?
             .into_owned();
         attrs.push((key, value));
     }

@@ -3,7 +3,7 @@
 //! plus INV cells (Vivado maps INV to a LUT1), `ff` = FD* cells, `carry` =
 //! CARRY4/CARRY8, `dsp` = DSP* cells; every cell type is kept in `cells`.
 //! Yosys states the whole cell list, so a type it does not list counts 0.
-use super::model::{SynthReport, ReportKind};
+use super::model::{ReportKind, SynthReport};
 use crate::error::{Error, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -132,7 +132,11 @@ pub fn sum_tree(m: &mut ModuleBuilder, base: &str, mut terms: Vec<Term>, cap: u3
     let operands: Vec<SigId> = root.operand().into_iter().collect();
     let id = m.assign(&format!("{base}_sum"), (lo, hi), Some(cap), at, &operands, |names| {
         let e = root.expr(&mut names.iter());
-        if root.negative { format!("-{e}") } else { e }
+        if root.negative {
+            format!("-{e}")
+        } else {
+            e
+        }
     });
     if root.negative {
         let width = m.sig(id).width;

@@ -86,12 +86,7 @@ pub struct DesignCost {
 
 impl LayerCost {
     pub fn new(module: &str, n_in: usize, n_out: usize) -> Self {
-        LayerCost {
-            module: module.to_string(),
-            n_in,
-            n_out,
-            ..Default::default()
-        }
+        LayerCost { module: module.to_string(), n_in, n_out, ..Default::default() }
     }
 
     /// One adder of `width` output bits of which `carry` need carry logic.
@@ -158,11 +153,7 @@ mod tests {
 
     /// Adders and subtractors written into a module's Verilog text.
     fn written_adders(text: &str) -> u64 {
-        text.lines()
-            .filter(|l| {
-                l.contains(" = ") && (l.contains(" + ") || l.contains(" - ") || l.contains("= -"))
-            })
-            .count() as u64
+        text.lines().filter(|l| l.contains(" = ") && (l.contains(" + ") || l.contains(" - ") || l.contains("= -"))).count() as u64
     }
 
     #[test]
@@ -179,25 +170,13 @@ mod tests {
         let weights: Vec<i64> = (0..48).map(|k| ((k * 7) % 31) as i64 - 15).collect();
         let n = net(weights, 8, 6, Activation::Relu);
         let design = super::super::verilog::build_design(&n, &RtlOptions::default()).unwrap();
-        let text = &design
-            .files
-            .iter()
-            .find(|(f, _)| f == "layer1_dense.v")
-            .unwrap()
-            .1;
+        let text = &design.files.iter().find(|(f, _)| f == "layer1_dense.v").unwrap().1;
         assert_eq!(design.cost.layers[0].adders, written_adders(text));
         assert!(design.cost.layers[0].relu_bits > 0);
         assert!(design.cost.layers[0].carry_bits <= design.cost.layers[0].adder_bits);
-        let by_width: u64 = design.cost.layers[0]
-            .adder_widths
-            .iter()
-            .map(|a| a.count)
-            .sum();
+        let by_width: u64 = design.cost.layers[0].adder_widths.iter().map(|a| a.count).sum();
         assert_eq!(by_width, design.cost.layers[0].adders);
-        assert_eq!(
-            design_cost(&n, &RtlOptions::default()).unwrap(),
-            design.cost
-        );
+        assert_eq!(design_cost(&n, &RtlOptions::default()).unwrap(), design.cost);
     }
 
     #[test]
@@ -205,20 +184,10 @@ mod tests {
         let weights: Vec<i64> = (0..48).map(|k| ((k * 11) % 29) as i64 - 14).collect();
         let n = net(weights, 8, 6, Activation::Relu);
         let flat = design_cost(&n, &RtlOptions::default()).unwrap();
-        let piped = design_cost(
-            &n,
-            &RtlOptions {
-                pipeline_every: 1,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let piped = design_cost(&n, &RtlOptions { pipeline_every: 1, ..Default::default() }).unwrap();
         assert!(piped.latency_cycles > 0);
         assert!(piped.register_bits > flat.register_bits);
-        assert_eq!(
-            piped.register_bits,
-            piped.layers.iter().map(|l| l.register_bits).sum::<u64>()
-        );
+        assert_eq!(piped.register_bits, piped.layers.iter().map(|l| l.register_bits).sum::<u64>());
         assert_eq!(piped.layers.last().unwrap().out_stage, piped.latency_cycles);
     }
 }

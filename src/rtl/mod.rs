@@ -51,7 +51,8 @@ impl Default for RtlOptions {
 /// Refuse layers that have no fixed-point form: a float kernel or bias.
 pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()> {
     for block in &model.spec.blocks {
-        for (what, q, field) in [("kernel", &block.kernel_quantizer, "kernel_quantizer"), ("bias", &block.bias_quantizer, "bias_quantizer")] {
+        for (what, q, field) in [("kernel", &block.kernel_quantizer, "kernel_quantizer"), ("bias", &block.bias_quantizer, "bias_quantizer")]
+        {
             if q.is_float() {
                 return Err(Error::input_at(
                     model_path,

@@ -197,10 +197,13 @@ impl ModuleBuilder {
         expr: impl FnOnce(&[String]) -> String,
     ) -> SigId {
         let stage = self.schedule.stage_of(level);
-        let names: Vec<String> = operands.iter().map(|&o| {
-            let d = self.at(o, stage);
-            self.sigs[d].name.clone()
-        }).collect();
+        let names: Vec<String> = operands
+            .iter()
+            .map(|&o| {
+                let d = self.at(o, stage);
+                self.sigs[d].name.clone()
+            })
+            .collect();
         let mut width = signed_bits(lo, hi);
         let (mut lo, mut hi) = (lo, hi);
         if let Some(cap) = cap.filter(|&c| width > c) {
@@ -223,11 +226,7 @@ impl ModuleBuilder {
             return existing;
         }
         let _ = writeln!(self.body, "  wire signed [{}:0] {name} = {};", width - 1, s.name);
-        let (lo, hi) = if signed_bits(s.lo, s.hi) <= width {
-            (s.lo, s.hi)
-        } else {
-            (-(1i128 << (width - 1)), (1i128 << (width - 1)) - 1)
-        };
+        let (lo, hi) = if signed_bits(s.lo, s.hi) <= width { (s.lo, s.hi) } else { (-(1i128 << (width - 1)), (1i128 << (width - 1)) - 1) };
         self.push(name, lo, hi, width, s.stage)
     }
 

@@ -117,7 +117,12 @@ pub fn simulate(design_dir: &Path, manifest: &RtlManifest, net: &FixedNetwork, r
         let n_out = manifest.logits.count;
         let n_prob = manifest.probs.as_ref().map_or(0, |p| p.count);
         if vals.len() != 1 + n_out + n_prob + 1 {
-            return Err(Error::input_at(&outputs_path, Some(k + 1), None, format!("{} values, expected {}", vals.len(), 2 + n_out + n_prob)));
+            return Err(Error::input_at(
+                &outputs_path,
+                Some(k + 1),
+                None,
+                format!("{} values, expected {}", vals.len(), 2 + n_out + n_prob),
+            ));
         }
         if k >= samples {
             break;
@@ -190,7 +195,12 @@ fn check_matches(manifest: &RtlManifest, net: &FixedNetwork, dir: &Path) -> Resu
             path,
             format!(
                 "this design has {} inputs and {} outputs of {} bits, the model {} and {} of {} bits: regenerate it with `qforge rtl`",
-                manifest.inputs.count, manifest.logits.count, manifest.logits.width, net.n_inputs(), net.n_outputs(), t.width
+                manifest.inputs.count,
+                manifest.logits.count,
+                manifest.logits.width,
+                net.n_inputs(),
+                net.n_outputs(),
+                t.width
             ),
         ));
     }
@@ -296,15 +306,38 @@ fn stamp_of(parts: &[&[u8]]) -> String {
 }
 
 /// Build (unless cached) and run; returns (version, build s, cached, run s).
-fn run_verilator(m: &RtlManifest, sources: &[PathBuf], work: &Path, inputs: &Path, outputs: &Path, env: &ToolEnv) -> Result<(Option<String>, f64, bool, f64)> {
+fn run_verilator(
+    m: &RtlManifest,
+    sources: &[PathBuf],
+    work: &Path,
+    inputs: &Path,
+    outputs: &Path,
+    env: &ToolEnv,
+) -> Result<(Option<String>, f64, bool, f64)> {
     let verilator = hdl::find("verilator", "QFORGE_VERILATOR", "verilator", env)?;
     let version = hdl::version(&verilator, "--version", env);
     let tb = work.join("tb.cpp");
     let tb_text = verilator_testbench(m);
     crate::error::write_atomic(&tb, tb_text.as_bytes())?;
     let mut args: Vec<String> = [
-        "--cc", "--exe", "--build", "-O2", "-j", "2", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast", "--x-initial", "fast",
-        "--Mdir", "obj_dir", "-o", "Vsim", "--top-module",
+        "--cc",
+        "--exe",
+        "--build",
+        "-O2",
+        "-j",
+        "2",
+        "-Wno-fatal",
+        "-Wno-lint",
+        "-Wno-style",
+        "--x-assign",
+        "fast",
+        "--x-initial",
+        "fast",
+        "--Mdir",
+        "obj_dir",
+        "-o",
+        "Vsim",
+        "--top-module",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -337,7 +370,11 @@ fn run_verilator(m: &RtlManifest, sources: &[PathBuf], work: &Path, inputs: &Pat
     let run_args = vec![inputs.display().to_string(), outputs.display().to_string()];
     let step = hdl::run_logged(&exe, &run_args, work, env, &work.join("run.log"))?;
     if !step.success {
-        return Err(Error::Tool(format!("the Verilator simulation failed (see {}):\n{}", step.log.display(), hdl::log_tail(&step.log, 10))));
+        return Err(Error::Tool(format!(
+            "the Verilator simulation failed (see {}):\n{}",
+            step.log.display(),
+            hdl::log_tail(&step.log, 10)
+        )));
     }
     let run_secs = measured_secs(&step.log).unwrap_or(step.elapsed_secs);
     Ok((version, build_secs, cached, run_secs))
@@ -352,7 +389,8 @@ fn measured_secs(log: &Path) -> Option<f64> {
 
 fn iverilog_testbench(m: &RtlManifest, inputs: &Path, outputs: &Path, samples: usize) -> String {
     let mut decl = String::new();
-    let mut conns = vec![".clk(clk)".to_string(), ".rst(rst)".to_string(), ".in_valid(in_valid)".to_string(), ".out_valid(out_valid)".to_string()];
+    let mut conns =
+        vec![".clk(clk)".to_string(), ".rst(rst)".to_string(), ".in_valid(in_valid)".to_string(), ".out_valid(out_valid)".to_string()];
     let mut read = String::new();
     for i in 0..m.inputs.count {
         let _ = writeln!(decl, "  reg [{}:0] in_{i};", m.inputs.width - 1);
@@ -417,7 +455,15 @@ endmodule
     )
 }
 
-fn run_iverilog(m: &RtlManifest, sources: &[PathBuf], work: &Path, inputs: &Path, outputs: &Path, samples: usize, env: &ToolEnv) -> Result<(Option<String>, f64, bool, f64)> {
+fn run_iverilog(
+    m: &RtlManifest,
+    sources: &[PathBuf],
+    work: &Path,
+    inputs: &Path,
+    outputs: &Path,
+    samples: usize,
+    env: &ToolEnv,
+) -> Result<(Option<String>, f64, bool, f64)> {
     let iverilog = hdl::find("iverilog", "QFORGE_IVERILOG", "iverilog", env)?;
     let vvp = hdl::find("vvp", "QFORGE_VVP", "iverilog", env)?;
     let version = hdl::version(&iverilog, "-V", env);
@@ -428,7 +474,11 @@ fn run_iverilog(m: &RtlManifest, sources: &[PathBuf], work: &Path, inputs: &Path
     args.push(tb.display().to_string());
     let step = hdl::run_logged(&iverilog, &args, work, env, &work.join("build.log"))?;
     if !step.success {
-        return Err(Error::Tool(format!("iverilog failed to compile the design (see {}):\n{}", step.log.display(), hdl::log_tail(&step.log, 15))));
+        return Err(Error::Tool(format!(
+            "iverilog failed to compile the design (see {}):\n{}",
+            step.log.display(),
+            hdl::log_tail(&step.log, 15)
+        )));
     }
     let build_secs = step.elapsed_secs;
     let run = hdl::run_logged(&vvp, &["-n".to_string(), "sim.vvp".to_string()], work, env, &work.join("run.log"))?;

@@ -55,9 +55,10 @@ fn argmax_tree(m: &mut ModuleBuilder, vals: &[SigId], base: &str, mut level: u32
             let take_b = m.assign(&format!("{base}_c{depth}_{k}"), (0, 1), None, level, &[a.0, b.0], |n| {
                 format!("$signed({{1'b0, {} > {}}})", n[1], n[0])
             });
-            let v = m.assign(&format!("{base}_v{depth}_{k}"), (sa.lo.min(sb.lo), sa.hi.max(sb.hi)), None, level, &[take_b, a.0, b.0], |n| {
-                format!("{}[0] ? {} : {}", n[0], n[2], n[1])
-            });
+            let v =
+                m.assign(&format!("{base}_v{depth}_{k}"), (sa.lo.min(sb.lo), sa.hi.max(sb.hi)), None, level, &[take_b, a.0, b.0], |n| {
+                    format!("{}[0] ? {} : {}", n[0], n[2], n[1])
+                });
             let idx = match (a.1, b.1) {
                 (Some(ia), Some(ib)) => {
                     let hi = m.sig(ia).hi.max(m.sig(ib).hi);
@@ -110,7 +111,8 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
             let mut exps = Vec::new();
             for (j, &x) in xs.iter().enumerate() {
                 let (sm, sx) = (m.sig(x_max).clone(), m.sig(x).clone());
-                let d = m.assign(&format!("d{j}"), (0, (sm.hi - sx.lo).max(0)), None, level, &[x_max, x], |n| format!("{} - {}", n[0], n[1]));
+                let d =
+                    m.assign(&format!("d{j}"), (0, (sm.hi - sx.lo).max(0)), None, level, &[x_max, x], |n| format!("{} - {}", n[0], n[1]));
                 let width = m.sig(d).width;
                 m.cost.add_adder(width, width);
                 let idx = cast(&mut m, d, f_in, &t.diff_type, &format!("d{j}"), level);
@@ -139,7 +141,8 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
             for (j, &e) in exps.iter().enumerate() {
                 let (se, si) = (m.sig(e).clone(), m.sig(inv).clone());
                 m.cost.multipliers.push(MultiplierCost { a_bits: se.width, b_bits: si.width });
-                let p = m.assign(&format!("p{j}"), (se.lo * si.lo, se.hi * si.hi), None, level, &[e, inv], |n| format!("{} * {}", n[0], n[1]));
+                let p =
+                    m.assign(&format!("p{j}"), (se.lo * si.lo, se.hi * si.hi), None, level, &[e, inv], |n| format!("{} * {}", n[0], n[1]));
                 outs.push(cast(&mut m, p, prod_frac, &t.out_type, &format!("p{j}"), level));
             }
             let mut roms = rom_function("exp_rom", addr_bits, exp_bits, &t.exp_table);

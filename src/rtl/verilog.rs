@@ -194,4 +194,3 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
 fn header(text: &str) -> String {
     format!("// Written by qforge (`qforge rtl`): Verilog-2005, bit-exact with the fixed-point model.\n`default_nettype none\n{text}`default_nettype wire\n")
 }
-

@@ -137,7 +137,9 @@ fn target_of(budget: Option<&Budget>) -> Result<Target> {
 pub fn over_budget(est: &Estimate, budget: &Budget) -> Option<String> {
     let t = &est.totals;
     let mut faults = Vec::new();
-    for (name, used, limit) in [("LUT", t.lut, budget.lut), ("FF", t.ff, budget.ff), ("DSP", t.dsp, budget.dsp), ("BRAM18", t.bram18, budget.bram18)] {
+    for (name, used, limit) in
+        [("LUT", t.lut, budget.lut), ("FF", t.ff, budget.ff), ("DSP", t.dsp, budget.dsp), ("BRAM18", t.bram18, budget.bram18)]
+    {
         if let Some(limit) = limit {
             if used > limit {
                 faults.push(format!("{name} {used:.0} > {limit:.0}"));
@@ -244,7 +246,9 @@ pub fn run_search(space: &SearchSpace, opts: &SearchOptions, cal: &Calibration, 
             }
         };
         let msg = match (record.status, record.accuracy) {
-            (TrialStatus::Trained, Some(a)) => format!("trial {id}: {:.2}%, cost {:.4}, score {:.4}", 100.0 * a, record.cost, record.score.unwrap_or(f64::NAN)),
+            (TrialStatus::Trained, Some(a)) => {
+                format!("trial {id}: {:.2}%, cost {:.4}, score {:.4}", 100.0 * a, record.cost, record.score.unwrap_or(f64::NAN))
+            }
             _ => format!("trial {id}: {:?} ({})", record.status, record.reason.clone().unwrap_or_default()),
         };
         history.push(record);
@@ -421,7 +425,8 @@ fn finish(
             }
         }
     }
-    let plot_points: Vec<plot::PlotPoint> = trained.iter().map(|t| plot::PlotPoint { id: t.id, accuracy: t.accuracy.unwrap_or(0.0), cost: t.cost }).collect();
+    let plot_points: Vec<plot::PlotPoint> =
+        trained.iter().map(|t| plot::PlotPoint { id: t.id, accuracy: t.accuracy.unwrap_or(0.0), cost: t.cost }).collect();
     let best_pos = best.and_then(|b| trained.iter().position(|t| t.id == b));
     let title = format!("{}: {} trials, {:?} tuner", space.base.name, trials.len(), settings.tuner);
     let cost_label = match settings.goal {

@@ -7,9 +7,7 @@
 pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..points.len()).collect();
     // By cost ascending, then accuracy descending, then index for stability.
-    order.sort_by(|&a, &b| {
-        points[a].1.total_cmp(&points[b].1).then(points[b].0.total_cmp(&points[a].0)).then(a.cmp(&b))
-    });
+    order.sort_by(|&a, &b| points[a].1.total_cmp(&points[b].1).then(points[b].0.total_cmp(&points[a].0)).then(a.cmp(&b)));
     let mut front = Vec::new();
     let mut best_acc = f64::NEG_INFINITY;
     for i in order {

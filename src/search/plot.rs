@@ -21,7 +21,6 @@ pub struct Plot<'a> {
     pub reference: Option<(f64, f64)>,
 }
 
-
 pub fn render(plot: &Plot) -> String {
     let (w, h) = (720.0, 480.0);
     let (left, right, top, bottom) = (80.0, 30.0, 40.0, 60.0);
@@ -66,33 +65,99 @@ pub fn render(plot: &Plot) -> String {
         let _ = writeln!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">{:.1}%</text>"#, left - 6.0, y + 4.0, 100.0 * t);
         t += step;
     }
-    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">{} (log scale)</text>"#, (left + w - right) / 2.0, h - 18.0, escape(plot.cost_label));
-    let _ = writeln!(s, r#"<text x="18" y="{}" text-anchor="middle" transform="rotate(-90 18 {})">accuracy (fixed point, test split)</text>"#, (top + h - bottom) / 2.0, (top + h - bottom) / 2.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">{} (log scale)</text>"#,
+        (left + w - right) / 2.0,
+        h - 18.0,
+        escape(plot.cost_label)
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="18" y="{}" text-anchor="middle" transform="rotate(-90 18 {})">accuracy (fixed point, test split)</text>"#,
+        (top + h - bottom) / 2.0,
+        (top + h - bottom) / 2.0
+    );
     for p in plot.points {
-        let _ = writeln!(s, r##"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="#7f8c9a" fill-opacity="0.7"><title>trial {}: {:.2}%, {}</title></circle>"##, px(p.cost), py(p.accuracy), p.id, 100.0 * p.accuracy, format_number(p.cost));
+        let _ = writeln!(
+            s,
+            r##"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="#7f8c9a" fill-opacity="0.7"><title>trial {}: {:.2}%, {}</title></circle>"##,
+            px(p.cost),
+            py(p.accuracy),
+            p.id,
+            100.0 * p.accuracy,
+            format_number(p.cost)
+        );
     }
     if !plot.front.is_empty() {
-        let path: Vec<String> = plot.front.iter().map(|&i| format!("{:.1},{:.1}", px(plot.points[i].cost), py(plot.points[i].accuracy))).collect();
+        let path: Vec<String> =
+            plot.front.iter().map(|&i| format!("{:.1},{:.1}", px(plot.points[i].cost), py(plot.points[i].accuracy))).collect();
         let _ = writeln!(s, r##"<polyline points="{}" fill="none" stroke="#d62728" stroke-width="1.5"/>"##, path.join(" "));
         for &i in plot.front {
             let p = &plot.points[i];
-            let _ = writeln!(s, r##"<circle cx="{:.1}" cy="{:.1}" r="5" fill="#d62728"><title>Pareto: trial {}: {:.2}%, {}</title></circle>"##, px(p.cost), py(p.accuracy), p.id, 100.0 * p.accuracy, format_number(p.cost));
+            let _ = writeln!(
+                s,
+                r##"<circle cx="{:.1}" cy="{:.1}" r="5" fill="#d62728"><title>Pareto: trial {}: {:.2}%, {}</title></circle>"##,
+                px(p.cost),
+                py(p.accuracy),
+                p.id,
+                100.0 * p.accuracy,
+                format_number(p.cost)
+            );
         }
     }
     if let Some(b) = plot.best {
         let p = &plot.points[b];
-        let _ = writeln!(s, r##"<circle cx="{:.1}" cy="{:.1}" r="9" fill="none" stroke="#1f77b4" stroke-width="2"><title>chosen: trial {}</title></circle>"##, px(p.cost), py(p.accuracy), p.id);
+        let _ = writeln!(
+            s,
+            r##"<circle cx="{:.1}" cy="{:.1}" r="9" fill="none" stroke="#1f77b4" stroke-width="2"><title>chosen: trial {}</title></circle>"##,
+            px(p.cost),
+            py(p.accuracy),
+            p.id
+        );
     }
     if let Some((a, c)) = plot.reference {
         let (x, y) = (px(c), py(a));
-        let _ = writeln!(s, r##"<rect x="{:.1}" y="{:.1}" width="10" height="10" fill="#2ca02c"><title>reference: {:.2}%, {}</title></rect>"##, x - 5.0, y - 5.0, 100.0 * a, format_number(c));
+        let _ = writeln!(
+            s,
+            r##"<rect x="{:.1}" y="{:.1}" width="10" height="10" fill="#2ca02c"><title>reference: {:.2}%, {}</title></rect>"##,
+            x - 5.0,
+            y - 5.0,
+            100.0 * a,
+            format_number(c)
+        );
     }
     // Legend.
     let lx = w - right - 170.0;
-    let _ = writeln!(s, r##"<circle cx="{lx}" cy="{}" r="3.5" fill="#7f8c9a"/><text x="{}" y="{}">trial</text>"##, top + 10.0, lx + 10.0, top + 14.0);
-    let _ = writeln!(s, r##"<circle cx="{lx}" cy="{}" r="5" fill="#d62728"/><text x="{}" y="{}">Pareto front</text>"##, top + 28.0, lx + 10.0, top + 32.0);
-    let _ = writeln!(s, r##"<circle cx="{lx}" cy="{}" r="8" fill="none" stroke="#1f77b4" stroke-width="2"/><text x="{}" y="{}">chosen (best score)</text>"##, top + 48.0, lx + 10.0, top + 52.0);
-    let _ = writeln!(s, r##"<rect x="{}" y="{}" width="10" height="10" fill="#2ca02c"/><text x="{}" y="{}">reference</text>"##, lx - 5.0, top + 63.0, lx + 10.0, top + 72.0);
+    let _ = writeln!(
+        s,
+        r##"<circle cx="{lx}" cy="{}" r="3.5" fill="#7f8c9a"/><text x="{}" y="{}">trial</text>"##,
+        top + 10.0,
+        lx + 10.0,
+        top + 14.0
+    );
+    let _ = writeln!(
+        s,
+        r##"<circle cx="{lx}" cy="{}" r="5" fill="#d62728"/><text x="{}" y="{}">Pareto front</text>"##,
+        top + 28.0,
+        lx + 10.0,
+        top + 32.0
+    );
+    let _ = writeln!(
+        s,
+        r##"<circle cx="{lx}" cy="{}" r="8" fill="none" stroke="#1f77b4" stroke-width="2"/><text x="{}" y="{}">chosen (best score)</text>"##,
+        top + 48.0,
+        lx + 10.0,
+        top + 52.0
+    );
+    let _ = writeln!(
+        s,
+        r##"<rect x="{}" y="{}" width="10" height="10" fill="#2ca02c"/><text x="{}" y="{}">reference</text>"##,
+        lx - 5.0,
+        top + 63.0,
+        lx + 10.0,
+        top + 72.0
+    );
     s.push_str("</svg>\n");
     s
 }

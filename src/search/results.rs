@@ -94,7 +94,12 @@ impl TrialLog {
                 match serde_json::from_str::<TrialRecord>(line.trim_end()) {
                     Ok(r) if complete => {
                         if r.id != records.len() {
-                            return Err(Error::input_at(&path, Some(n + 1), Some("id"), format!("trial id {} where {} was expected", r.id, records.len())));
+                            return Err(Error::input_at(
+                                &path,
+                                Some(n + 1),
+                                Some("id"),
+                                format!("trial id {} where {} was expected", r.id, records.len()),
+                            ));
                         }
                         records.push(r);
                         good_len += line.len();

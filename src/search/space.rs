@@ -237,9 +237,7 @@ impl SearchSpace {
                 })
                 .collect()
         };
-        let one = |s: &str, field: &str, param: Param| -> Result<Quantizer> {
-            Ok(parse_list(&[s.to_string()], field, param)?.remove(0))
-        };
+        let one = |s: &str, field: &str, param: Param| -> Result<Quantizer> { Ok(parse_list(&[s.to_string()], field, param)?.remove(0)) };
         let mut reference = base.clone();
         let ref_k = one(&raw.reference.kernel, "reference.kernel", Param::Kernel)?;
         let ref_b = one(&raw.reference.bias, "reference.bias", Param::Bias)?;
@@ -278,7 +276,10 @@ impl SearchSpace {
                 match list {
                     None => {}
                     Some(l) if l.is_empty() => {
-                        return Err(bad(&field, format!("no candidates for layer `{}` {}: list at least one quantizer", block.name, param.name())))
+                        return Err(bad(
+                            &field,
+                            format!("no candidates for layer `{}` {}: list at least one quantizer", block.name, param.name()),
+                        ))
                     }
                     Some(l) => per[k] = Some(parse_list(&l, &field, param)?),
                 }
@@ -286,7 +287,10 @@ impl SearchSpace {
             if per.iter().all(Option::is_none) {
                 return Err(bad(
                     &format!("layers.{}", block.name),
-                    format!("no candidates for layer `{}`: give kernel/bias/activation candidates in [candidates] or [layers.{}]", block.name, block.name),
+                    format!(
+                        "no candidates for layer `{}`: give kernel/bias/activation candidates in [candidates] or [layers.{}]",
+                        block.name, block.name
+                    ),
                 ));
             }
             lists.push(per);
@@ -298,7 +302,11 @@ impl SearchSpace {
                 return Err(bad(&format!("blocks.{group}"), "a block needs at least one layer".into()));
             }
             for m in members {
-                let i = base.blocks.iter().position(|b| &b.name == m).ok_or_else(|| bad(&format!("blocks.{group}"), format!("no dense layer `{m}`")))?;
+                let i = base
+                    .blocks
+                    .iter()
+                    .position(|b| &b.name == m)
+                    .ok_or_else(|| bad(&format!("blocks.{group}"), format!("no dense layer `{m}`")))?;
                 if let Some(other) = &group_of[i] {
                     return Err(bad(&format!("blocks.{group}"), format!("layer `{m}` is already in block `{other}`")));
                 }
@@ -330,8 +338,7 @@ impl SearchSpace {
         let settings = raw.search;
         check_settings(&settings).map_err(|m| bad("search", m))?;
         if let Some(b) = &raw.budget {
-            crate::estimate::Target::new(&b.part, b.clock_ns, b.reuse_factor, b.strategy)
-                .map_err(|e| bad("budget.part", e.to_string()))?;
+            crate::estimate::Target::new(&b.part, b.clock_ns, b.reuse_factor, b.strategy).map_err(|e| bad("budget.part", e.to_string()))?;
         }
         Ok(SearchSpace { path: path.to_path_buf(), base, reference, settings, dimensions, budget: raw.budget })
     }

@@ -141,7 +141,12 @@ pub fn ingest_dir(store: &mut Store, dir: &Path, reporter: &dyn Reporter) -> Res
         summary.runs.push(IngestedRun { folder, run_id, added, already_stored: already });
     }
     reporter.event(Event::End {
-        message: format!("{} report(s) added, {} already stored, {} error(s)", summary.added(), summary.already_stored(), summary.errors.len()),
+        message: format!(
+            "{} report(s) added, {} already stored, {} error(s)",
+            summary.added(),
+            summary.already_stored(),
+            summary.errors.len()
+        ),
     });
     Ok(summary)
 }

@@ -99,9 +99,7 @@ impl Store {
         };
         if let Some(tool) = &filter.tool {
             let p = arg(SqlValue::Text(tool.clone()));
-            clauses.push(format!(
-                "(runs.tool = {p} OR EXISTS (SELECT 1 FROM measurements m WHERE m.run_id = runs.id AND m.tool = {p}))"
-            ));
+            clauses.push(format!("(runs.tool = {p} OR EXISTS (SELECT 1 FROM measurements m WHERE m.run_id = runs.id AND m.tool = {p}))"));
         }
         if let Some(part) = &filter.part {
             let p = arg(SqlValue::Text(part.clone()));
@@ -161,10 +159,8 @@ impl Store {
     }
 
     fn estimates(&self, run: RunId) -> Result<Vec<serde_json::Value>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT estimate FROM estimates WHERE run_id = ?1 ORDER BY id")
-            .map_err(|e| db(&self.path, e))?;
+        let mut stmt =
+            self.conn.prepare_cached("SELECT estimate FROM estimates WHERE run_id = ?1 ORDER BY id").map_err(|e| db(&self.path, e))?;
         let rows = stmt.query_map([run.0], |r| r.get::<_, String>(0)).map_err(|e| db(&self.path, e))?;
         let texts: Vec<String> = rows.collect::<rusqlite::Result<_>>().map_err(|e| db(&self.path, e))?;
         Ok(texts.iter().map(|t| serde_json::from_str(t).unwrap_or(serde_json::Value::Null)).collect())
@@ -176,15 +172,13 @@ impl Store {
             .conn
             .prepare_cached("SELECT source_file, report FROM measurements WHERE run_id = ?1 ORDER BY id")
             .map_err(|e| db(&self.path, e))?;
-        let rows = stmt
-            .query_map([run.0], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(|e| db(&self.path, e))?;
+        let rows = stmt.query_map([run.0], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(|e| db(&self.path, e))?;
         let mut out = Vec::new();
         for row in rows {
             let (source, text) = row.map_err(|e| db(&self.path, e))?;
-            let parsed = serde_json::from_str(&text).and_then(|v| report_from_json(&v)).map_err(|e| {
-                Error::input(&self.path, format!("run {run}: stored report of {source} does not read back: {e}"))
-            })?;
+            let parsed = serde_json::from_str(&text)
+                .and_then(|v| report_from_json(&v))
+                .map_err(|e| Error::input(&self.path, format!("run {run}: stored report of {source} does not read back: {e}")))?;
             out.push(parsed);
         }
         Ok(out)
@@ -218,9 +212,7 @@ fn normalise_since(since: &str) -> Result<String> {
         _ => false,
     };
     if !(date_ok && time_ok && (1..=12).contains(&month) && (1..=31).contains(&day)) {
-        return Err(Error::Config(format!(
-            "--since {since:?}: expected a date YYYY-MM-DD or a UTC time YYYY-MM-DDTHH:MM[:SS]"
-        )));
+        return Err(Error::Config(format!("--since {since:?}: expected a date YYYY-MM-DD or a UTC time YYYY-MM-DDTHH:MM[:SS]")));
     }
     Ok(s)
 }
@@ -230,11 +222,7 @@ fn run_from_row(row: &Row) -> rusqlite::Result<RunRecord> {
     let status: String = row.get(11)?;
     let quantizers: Option<String> = row.get(4)?;
     let bad = |col: usize, what: &str, value: &str| {
-        rusqlite::Error::FromSqlConversionFailure(
-            col,
-            rusqlite::types::Type::Text,
-            format!("unknown {what} {value:?}").into(),
-        )
+        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, format!("unknown {what} {value:?}").into())
     };
     Ok(RunRecord {
         id: RunId(row.get(0)?),

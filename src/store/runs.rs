@@ -94,10 +94,8 @@ impl Store {
     pub fn mark_interrupted_runs(&self) -> Result<Vec<RunId>> {
         let host = host_name();
         let candidates: Vec<(i64, Option<i64>)> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?1")
-                .map_err(|e| db(&self.path, e))?;
+            let mut stmt =
+                self.conn.prepare("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?1").map_err(|e| db(&self.path, e))?;
             let rows = stmt.query_map([&host], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| db(&self.path, e))?;
             rows.collect::<rusqlite::Result<_>>().map_err(|e| db(&self.path, e))?
         };
@@ -133,11 +131,7 @@ impl Store {
     /// one folder do not both add them); when the folder already has an ingest
     /// run the new reports join it. Returns the run and the reports added
     /// (`None` when every report was already stored).
-    pub fn record_ingest(
-        &mut self,
-        folder: &Path,
-        reports: &[(ParsedReport, String)],
-    ) -> Result<Option<(RunId, usize)>> {
+    pub fn record_ingest(&mut self, folder: &Path, reports: &[(ParsedReport, String)]) -> Result<Option<(RunId, usize)>> {
         let path = self.path.clone();
         let e = |e: rusqlite::Error| db(&path, e);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(e)?;
@@ -152,11 +146,9 @@ impl Store {
         }
         let folder_text = folder.to_string_lossy();
         let existing: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM runs WHERE kind = 'ingest' AND run_dir = ?1 ORDER BY id LIMIT 1",
-                [folder_text.as_ref()],
-                |r| r.get(0),
-            )
+            .query_row("SELECT id FROM runs WHERE kind = 'ingest' AND run_dir = ?1 ORDER BY id LIMIT 1", [folder_text.as_ref()], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(e)?;
         let run = match existing {

@@ -58,11 +58,14 @@ pub fn attribute(netlist: &Netlist, layers: &[(String, String)]) -> Vec<usize> {
         let named = c.outputs().filter_map(|b| if let Bit::Net(id) = b { bit_layer.get(&id).copied() } else { None }).min();
         let flattened = || c.name.strip_prefix("$flatten\\").and_then(instance_of);
         let from_src = || {
-            c.src.split('|').filter_map(|loc| {
-                let file = loc.split(':').next()?.rsplit('/').next()?;
-                let module = file.strip_suffix(".v")?;
-                layers.iter().position(|(_, m)| m == module)
-            }).last()
+            c.src
+                .split('|')
+                .filter_map(|loc| {
+                    let file = loc.split(':').next()?.rsplit('/').next()?;
+                    let module = file.strip_suffix(".v")?;
+                    layers.iter().position(|(_, m)| m == module)
+                })
+                .last()
         };
         if let Some(l) = named.or_else(flattened).or_else(from_src) {
             layer[i] = l;

@@ -103,15 +103,44 @@ pub fn table_lookup(table: u64, xmask: u64, index: u32, index_x: u32) -> u8 {
 #[derive(Clone, Debug)]
 pub enum Comb {
     /// O = INIT[{I(k-1)..I0}]
-    Lut { inputs: Vec<u32>, init: u64, xinit: u64, out: u32 },
+    Lut {
+        inputs: Vec<u32>,
+        init: u64,
+        xinit: u64,
+        out: u32,
+    },
     /// O = S ? I1 : I0
-    Mux { i0: u32, i1: u32, s: u32, out: u32 },
-    Inv { i: u32, out: u32 },
-    Buf { i: u32, out: u32 },
+    Mux {
+        i0: u32,
+        i1: u32,
+        s: u32,
+        out: u32,
+    },
+    Inv {
+        i: u32,
+        out: u32,
+    },
+    Buf {
+        i: u32,
+        out: u32,
+    },
     /// CARRY4 (`ci_top` None, `cyinit` Some) or CARRY8 (`cyinit` None; `ci_top` Some when DUAL_CY4).
-    Carry { ci: u32, cyinit: Option<u32>, ci_top: Option<u32>, di: Vec<u32>, s: Vec<u32>, o: Vec<u32>, co: Vec<u32> },
+    Carry {
+        ci: u32,
+        cyinit: Option<u32>,
+        ci_top: Option<u32>,
+        di: Vec<u32>,
+        s: Vec<u32>,
+        o: Vec<u32>,
+        co: Vec<u32>,
+    },
     /// The read port of shift register `srl`: Q = r[A], Q31 = r[len-1].
-    SrlRead { srl: usize, addr: Vec<u32>, q: u32, q_last: Option<u32> },
+    SrlRead {
+        srl: usize,
+        addr: Vec<u32>,
+        q: u32,
+        q_last: Option<u32>,
+    },
 }
 
 impl Comb {
@@ -298,7 +327,15 @@ mod tests {
         let o: Vec<u32> = (12..16).collect();
         let co: Vec<u32> = (16..20).collect();
         let s: Vec<u32> = (20..24).collect();
-        let carry = Comb::Carry { ci: SLOT_ZERO, cyinit: Some(SLOT_ZERO), ci_top: None, di: (a0..a0 + 4).collect(), s: s.clone(), o: o.clone(), co: co.clone() };
+        let carry = Comb::Carry {
+            ci: SLOT_ZERO,
+            cyinit: Some(SLOT_ZERO),
+            ci_top: None,
+            di: (a0..a0 + 4).collect(),
+            s: s.clone(),
+            o: o.clone(),
+            co: co.clone(),
+        };
         let mut v = values(24);
         for a in 0..16u32 {
             for b in 0..16u32 {
@@ -313,7 +350,15 @@ mod tests {
             }
         }
         // CYINIT = 1 adds one (a - b as a + !b + 1 in hardware).
-        let inc = Comb::Carry { ci: SLOT_ZERO, cyinit: Some(SLOT_ONE), ci_top: None, di: vec![SLOT_ZERO; 4], s: s.clone(), o: o.clone(), co: co.clone() };
+        let inc = Comb::Carry {
+            ci: SLOT_ZERO,
+            cyinit: Some(SLOT_ONE),
+            ci_top: None,
+            di: vec![SLOT_ZERO; 4],
+            s: s.clone(),
+            o: o.clone(),
+            co: co.clone(),
+        };
         for i in 0..4 {
             v[s[i] as usize] = [1, 0, 1, 0][i]; // 5
         }

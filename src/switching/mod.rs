@@ -110,7 +110,15 @@ fn group_ports<'a>(nl: &'a Netlist, g: &PortGroup, input: bool) -> Result<Vec<&'
             let name = format!("{}{j}", g.prefix);
             match nl.port(&name) {
                 Some(p) if p.input == input && p.bits.len() == g.width as usize => Ok(p.bits.as_slice()),
-                Some(p) => Err(Error::input(&nl.path, format!("port `{name}` is {} bits wide ({}), the design's manifest says {} bits", p.bits.len(), if p.input { "input" } else { "output" }, g.width))),
+                Some(p) => Err(Error::input(
+                    &nl.path,
+                    format!(
+                        "port `{name}` is {} bits wide ({}), the design's manifest says {} bits",
+                        p.bits.len(),
+                        if p.input { "input" } else { "output" },
+                        g.width
+                    ),
+                )),
                 None => Err(Error::input(&nl.path, format!("the netlist has no port `{name}`: was it synthesised from this design?"))),
             }
         })
@@ -118,7 +126,10 @@ fn group_ports<'a>(nl: &'a Netlist, g: &PortGroup, input: bool) -> Result<Vec<&'
 }
 
 fn one_bit<'a>(nl: &'a Netlist, name: &str) -> Result<&'a [Bit]> {
-    nl.port(name).map(|p| p.bits.as_slice()).filter(|b| b.len() == 1).ok_or_else(|| Error::input(&nl.path, format!("the netlist has no one-bit port `{name}`")))
+    nl.port(name)
+        .map(|p| p.bits.as_slice())
+        .filter(|b| b.len() == 1)
+        .ok_or_else(|| Error::input(&nl.path, format!("the netlist has no one-bit port `{name}`")))
 }
 
 /// CPU time of this thread (the simulation is single-threaded).
@@ -143,7 +154,14 @@ fn mask(width: u32) -> u64 {
 
 /// Simulate `raw_inputs` (row-major, `net.n_inputs()` per sample) through the
 /// netlist, compare, count toggles, price them.
-pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, raw_inputs: &[i64], weights: &SwitchingWeights, opts: &SwitchingOptions) -> Result<SwitchingReport> {
+pub fn measure(
+    netlist_path: &Path,
+    manifest: &RtlManifest,
+    net: &FixedNetwork,
+    raw_inputs: &[i64],
+    weights: &SwitchingWeights,
+    opts: &SwitchingOptions,
+) -> Result<SwitchingReport> {
     let n_in = net.n_inputs();
     let samples = raw_inputs.len() / n_in;
     if samples == 0 {
@@ -178,8 +196,13 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
         Some(p) => group_ports(&nl, p, false)?,
         None => Vec::new(),
     };
-    let class_idx = nl.port("class_idx").filter(|p| !p.input).map(|p| p.bits.clone()).ok_or_else(|| Error::input(&nl.path, "the netlist has no output port `class_idx`"))?;
-    let (rst, in_valid, out_valid) = (one_bit(&nl, "rst")?.to_vec(), one_bit(&nl, "in_valid")?.to_vec(), one_bit(&nl, "out_valid")?.to_vec());
+    let class_idx = nl
+        .port("class_idx")
+        .filter(|p| !p.input)
+        .map(|p| p.bits.clone())
+        .ok_or_else(|| Error::input(&nl.path, "the netlist has no output port `class_idx`"))?;
+    let (rst, in_valid, out_valid) =
+        (one_bit(&nl, "rst")?.to_vec(), one_bit(&nl, "in_valid")?.to_vec(), one_bit(&nl, "out_valid")?.to_vec());
     let expected = net.predict_raw(raw_inputs);
     let n_out = manifest.logits.count;
 
@@ -207,7 +230,9 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
     let limit = samples as u64 + manifest.latency_cycles as u64 + 1000;
     while next_out < samples {
         if cycle >= limit {
-            return Err(Error::Mismatch(format!("the netlist gave {next_out} of {samples} outputs in {cycle} cycles (out_valid never rose for the rest)")));
+            return Err(Error::Mismatch(format!(
+                "the netlist gave {next_out} of {samples} outputs in {cycle} cycles (out_valid never rose for the rest)"
+            )));
         }
         if next_in < samples {
             let x = &raw_inputs[next_in * n_in..(next_in + 1) * n_in];
@@ -287,7 +312,10 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
     }
     let latency = *latencies.iter().next().unwrap_or(&0) as u32;
     if latency != manifest.latency_cycles {
-        return Err(Error::Mismatch(format!("the netlist's latency is {latency} cycles, the design has {} register stages", manifest.latency_cycles)));
+        return Err(Error::Mismatch(format!(
+            "the netlist's latency is {latency} cycles, the design has {} register stages",
+            manifest.latency_cycles
+        )));
     }
     let mut compared = vec![format!("logits ({} x {} bits)", n_out, manifest.logits.width)];
     let mut not_compared = Vec::new();
@@ -296,7 +324,10 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
         if probs_unknown == 0 {
             compared.push("probabilities".into());
         } else {
-            not_compared.push(format!("probabilities: {probs_unknown} of {} values unknown ({opaque_note}); {probs_compared} compared", probs_unknown + probs_compared));
+            not_compared.push(format!(
+                "probabilities: {probs_unknown} of {} values unknown ({opaque_note}); {probs_compared} compared",
+                probs_unknown + probs_compared
+            ));
         }
     }
     if class_unknown == 0 {
@@ -310,7 +341,14 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
     names.push("other".into());
     let mut layers: Vec<LayerSwitching> = names
         .into_iter()
-        .map(|name| LayerSwitching { name, cells_by_class: BTreeMap::new(), toggles_by_class: BTreeMap::new(), toggles: 0, toggles_per_inference: 0.0, energy_pj_per_inference: 0.0 })
+        .map(|name| LayerSwitching {
+            name,
+            cells_by_class: BTreeMap::new(),
+            toggles_by_class: BTreeMap::new(),
+            toggles: 0,
+            toggles_per_inference: 0.0,
+            energy_pj_per_inference: 0.0,
+        })
         .collect();
     let mut cells_by_class = BTreeMap::new();
     for (i, cell) in nl.cells.iter().enumerate() {
@@ -325,7 +363,8 @@ pub fn measure(netlist_path: &Path, manifest: &RtlManifest, net: &FixedNetwork, 
     }
     for l in &mut layers {
         l.toggles_per_inference = l.toggles as f64 / samples as f64;
-        l.energy_pj_per_inference = l.toggles_by_class.iter().fold(0.0, |e, (c, &t)| e + t as f64 * weights.weight(c)) / 1000.0 / samples as f64;
+        l.energy_pj_per_inference =
+            l.toggles_by_class.iter().fold(0.0, |e, (c, &t)| e + t as f64 * weights.weight(c)) / 1000.0 / samples as f64;
     }
     let total_toggles: u64 = layers.iter().map(|l| l.toggles).sum();
     let tracked = sim.tracked.len();
@@ -383,7 +422,11 @@ pub fn energy_sample(name: &str, model: &TrainedModel, report: &SwitchingReport,
     let mut layers = Vec::new();
     for (k, (input, fixed)) in inputs.iter().zip(&net.layers).enumerate() {
         let instance = format!("l{}", k + 1);
-        let measured = report.layers.iter().find(|l| l.name == instance).ok_or_else(|| Error::Config(format!("the switching report has no layer `{instance}`")))?;
+        let measured = report
+            .layers
+            .iter()
+            .find(|l| l.name == instance)
+            .ok_or_else(|| Error::Config(format!("the switching report has no layer `{instance}`")))?;
         let mut layer = match ops {
             OpCount::All => EnergyLayer::from_layer(input),
             OpCount::Nonzero => EnergyLayer::with_count(input, fixed.weights.iter().filter(|&&w| w != 0).count() as f64),

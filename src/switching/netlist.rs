@@ -141,9 +141,16 @@ pub fn parse_param(v: &Value) -> Param {
             let x = n.as_i64().unwrap_or(0);
             Param::Bits((0..32).map(|i| Some((x >> i) & 1 == 1)).collect())
         }
-        Value::String(s) if !s.is_empty() && s.chars().all(|c| matches!(c, '0' | '1' | 'x' | 'z')) => {
-            Param::Bits(s.chars().rev().map(|c| match c { '0' => Some(false), '1' => Some(true), _ => None }).collect())
-        }
+        Value::String(s) if !s.is_empty() && s.chars().all(|c| matches!(c, '0' | '1' | 'x' | 'z')) => Param::Bits(
+            s.chars()
+                .rev()
+                .map(|c| match c {
+                    '0' => Some(false),
+                    '1' => Some(true),
+                    _ => None,
+                })
+                .collect(),
+        ),
         Value::String(s) => Param::Text(s.trim_end().to_string()),
         other => Param::Text(other.to_string()),
     }
@@ -157,7 +164,12 @@ impl Netlist {
 
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Netlist> {
         let raw: RawFile = serde_json::from_slice(bytes).map_err(|e| {
-            Error::input_at(path, Some(e.line()), None, format!("not a Yosys JSON netlist ({e}): write it with `qforge synth DIR --tool yosys --netlist`"))
+            Error::input_at(
+                path,
+                Some(e.line()),
+                None,
+                format!("not a Yosys JSON netlist ({e}): write it with `qforge synth DIR --tool yosys --netlist`"),
+            )
         })?;
         let tops: Vec<&String> = raw.modules.iter().filter(|(_, m)| m.attributes.get("top").is_some_and(truthy)).map(|(n, _)| n).collect();
         let top = match tops.as_slice() {
@@ -170,7 +182,11 @@ impl Netlist {
         let mut bit = |v: &Value, field: &str| -> Result<Bit> {
             match v {
                 Value::Number(n) => {
-                    let id = n.as_u64().filter(|&i| i < u32::MAX as u64 / 2).ok_or_else(|| Error::input_at(path, None, Some(field), format!("bit id {n} out of range")))? as u32;
+                    let id = n
+                        .as_u64()
+                        .filter(|&i| i < u32::MAX as u64 / 2)
+                        .ok_or_else(|| Error::input_at(path, None, Some(field), format!("bit id {n} out of range")))?
+                        as u32;
                     n_bits = n_bits.max(id + 1);
                     Ok(Bit::Net(id))
                 }
@@ -188,7 +204,14 @@ impl Netlist {
             let input = match p.direction.as_str() {
                 "input" => true,
                 "output" => false,
-                d => return Err(Error::input_at(path, None, Some(&format!("ports.{name}")), format!("direction `{d}` is not supported (input/output only)"))),
+                d => {
+                    return Err(Error::input_at(
+                        path,
+                        None,
+                        Some(&format!("ports.{name}")),
+                        format!("direction `{d}` is not supported (input/output only)"),
+                    ))
+                }
             };
             let bits = p.bits.iter().map(|v| bit(v, &format!("ports.{name}"))).collect::<Result<_>>()?;
             ports.push(Port { name: name.clone(), input, bits });
@@ -201,7 +224,14 @@ impl Netlist {
                 let out = match c.port_directions.get(port).map(String::as_str) {
                     Some("output") => true,
                     Some("input") => false,
-                    other => return Err(Error::input_at(path, None, Some(&field), format!("port direction {other:?} (expected input or output)"))),
+                    other => {
+                        return Err(Error::input_at(
+                            path,
+                            None,
+                            Some(&field),
+                            format!("port direction {other:?} (expected input or output)"),
+                        ))
+                    }
                 };
                 conns.insert(port.clone(), (out, bits.iter().map(|v| bit(v, &field)).collect::<Result<Vec<_>>>()?));
             }

@@ -196,7 +196,8 @@ impl Builder<'_> {
                     return Err(self.fault(cell, "falling-edge shift registers (IS_CLK_INVERTED = 1) are not supported".into()));
                 }
                 let (bits, xmask) = self.table(cell, "INIT", len)?;
-                let addr = if len == 16 { (0..4).map(|i| self.pin(cell, &format!("A{i}"))).collect() } else { self.bus(cell, "A", 5, false) };
+                let addr =
+                    if len == 16 { (0..4).map(|i| self.pin(cell, &format!("A{i}"))).collect() } else { self.bus(cell, "A", 5, false) };
                 let srl = Srl { len, bits: bits as u32, xmask: xmask as u32, d: self.pin(cell, "D"), ce: self.pin(cell, "CE") };
                 let q_last = (len == 32).then(|| self.out(cell, "Q31"));
                 self.clocked.push((self.pin(cell, "CLK"), index));
@@ -243,15 +244,21 @@ impl Simulator {
             for o in c.outputs().into_iter().filter(|&o| o >= FIRST_NET_SLOT) {
                 if driver[o as usize] != NONE || driven_by_register[o as usize] {
                     let cell = &netlist.cells[b.comb_cell[i] as usize];
-                    return Err(Error::input_at(path, None, Some(&format!("cells.{}", cell.name)), format!("net bit {} has more than one driver", o - FIRST_NET_SLOT)));
+                    return Err(Error::input_at(
+                        path,
+                        None,
+                        Some(&format!("cells.{}", cell.name)),
+                        format!("net bit {} has more than one driver", o - FIRST_NET_SLOT),
+                    ));
                 }
                 driver[o as usize] = i as u32;
             }
         }
         // The clock: the port and what buffers pass it on.
-        let clk = netlist.port(clock_port).filter(|p| p.input && p.bits.len() == 1).ok_or_else(|| {
-            Error::input(path, format!("the top module `{}` has no one-bit input port `{clock_port}`", netlist.top))
-        })?;
+        let clk = netlist
+            .port(clock_port)
+            .filter(|p| p.input && p.bits.len() == 1)
+            .ok_or_else(|| Error::input(path, format!("the top module `{}` has no one-bit input port `{clock_port}`", netlist.top)))?;
         let mut clock_slots: HashSet<u32> = HashSet::from([slot(clk.bits[0])]);
         loop {
             let before = clock_slots.len();
@@ -269,7 +276,12 @@ impl Simulator {
         for &(c, cell) in &b.clocked {
             if !clock_slots.contains(&c) {
                 let cell = &netlist.cells[cell as usize];
-                return Err(Error::input_at(path, None, Some(&format!("cells.{}", cell.name)), format!("register not clocked by port `{clock_port}`: only one clock domain is simulated")));
+                return Err(Error::input_at(
+                    path,
+                    None,
+                    Some(&format!("cells.{}", cell.name)),
+                    format!("register not clocked by port `{clock_port}`: only one clock domain is simulated"),
+                ));
             }
         }
         // Topological order of the combinational cells (Kahn).
@@ -300,7 +312,12 @@ impl Simulator {
         if order.len() < n {
             let stuck = (0..n).find(|&i| indegree[i] > 0).expect("a cell left");
             let cell = &netlist.cells[b.comb_cell[stuck] as usize];
-            return Err(Error::input_at(path, None, Some(&format!("cells.{}", cell.name)), "combinational loop through this cell: cannot levelize"));
+            return Err(Error::input_at(
+                path,
+                None,
+                Some(&format!("cells.{}", cell.name)),
+                "combinational loop through this cell: cannot levelize",
+            ));
         }
         let mut slots: Vec<Option<Comb>> = b.comb.into_iter().map(Some).collect();
         let comb: Vec<Comb> = order.iter().map(|&i| slots[i as usize].take().expect("each once")).collect();

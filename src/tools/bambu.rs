@@ -6,9 +6,9 @@
 //! `bambu_results_<n>.xml` there, plus the Vivado flow's reports under
 //! `HLS_output/Synthesis/vivado_flow_0/` for Xilinx devices.
 use super::locate::{self, Located, Search};
+use super::scripts::ScriptParams;
 use super::{ExpectedReport, Invocation, ToolEnv, ToolKind};
 use crate::error::{Error, Result};
-use super::scripts::ScriptParams;
 use std::path::Path;
 use std::time::Duration;
 
@@ -76,8 +76,7 @@ pub fn prepare(
         }
         args.push(path.display().to_string());
     }
-    let device =
-        options.device.clone().unwrap_or_else(|| device_for_part(&params.part).unwrap_or(DEFAULT_DEVICE).to_string());
+    let device = options.device.clone().unwrap_or_else(|| device_for_part(&params.part).unwrap_or(DEFAULT_DEVICE).to_string());
     args.push(format!("--top-fname={}", params.top));
     args.push(format!("--device-name={device}"));
     args.push(format!("--clock-period={}", params.clock_period_ns));
@@ -86,9 +85,7 @@ pub fn prepare(
     args.push(format!("-I{}", project_dir.join("firmware").display()));
     if options.simulate {
         let Some(tb) = &params.testbench else {
-            return Err(Error::Config(
-                "bambu --simulate needs the project's testbench (ScriptParams.testbench)".into(),
-            ));
+            return Err(Error::Config("bambu --simulate needs the project's testbench (ScriptParams.testbench)".into()));
         };
         args.push("--simulate".into());
         args.push(format!("--generate-tb={}", project_dir.join(tb).display()));

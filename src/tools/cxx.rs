@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 pub fn find_cxx() -> Result<PathBuf> {
     if let Some(value) = std::env::var_os("QFORGE_CXX").filter(|v| !v.is_empty()) {
         let path = PathBuf::from(&value);
-        return which::which(&path).map_err(|_| {
-            Error::Tool(format!("QFORGE_CXX={} is not an executable: fix the variable or unset it", path.display()))
-        });
+        return which::which(&path)
+            .map_err(|_| Error::Tool(format!("QFORGE_CXX={} is not an executable: fix the variable or unset it", path.display())));
     }
     which::which("g++").map_err(|_| Error::Tool("g++ not found on PATH: install it (apt-get install g++) or set QFORGE_CXX".into()))
 }

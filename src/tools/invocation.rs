@@ -80,10 +80,8 @@ impl Invocation {
     /// A POSIX shell script that reruns this invocation by hand.
     pub fn replay_script(&self) -> String {
         let mut script = String::from("#!/bin/sh\n");
-        script.push_str(&format!(
-            "# Rerun {} ({}) as qforge ran it; qforge's timeout was {} s.\n",
-            self.tool, self.step, self.timeout_secs
-        ));
+        script
+            .push_str(&format!("# Rerun {} ({}) as qforge ran it; qforge's timeout was {} s.\n", self.tool, self.step, self.timeout_secs));
         script.push_str(&format!("cd {} || exit 1\n", shell_quote(&self.cwd.to_string_lossy())));
         script.push_str("exec");
         if !self.env.is_empty() {
@@ -111,8 +109,7 @@ impl Invocation {
         use std::os::unix::fs::PermissionsExt;
         let replay = run_dir.join(format!("{}.replay.sh", self.step));
         crate::error::write_atomic(&replay, self.replay_script().as_bytes())?;
-        std::fs::set_permissions(&replay, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| crate::error::Error::io(&replay, e))?;
+        std::fs::set_permissions(&replay, std::fs::Permissions::from_mode(0o755)).map_err(|e| crate::error::Error::io(&replay, e))?;
         let json_path = run_dir.join(format!("{}.invocation.json", self.step));
         let json = serde_json::to_string_pretty(self).expect("Invocation serialises") + "\n";
         crate::error::write_atomic(&json_path, json.as_bytes())?;

@@ -17,13 +17,7 @@ pub struct JobProcess {
 
 /// Start `program args` in `cwd` with `env` set on top of the inherited
 /// environment, its merged output written to `log` (created, with its folder).
-pub fn spawn_logged(
-    program: &Path,
-    args: &[String],
-    env: &BTreeMap<String, String>,
-    cwd: &Path,
-    log: &Path,
-) -> Result<JobProcess> {
+pub fn spawn_logged(program: &Path, args: &[String], env: &BTreeMap<String, String>, cwd: &Path, log: &Path) -> Result<JobProcess> {
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -32,9 +26,7 @@ pub fn spawn_logged(
     let mut command = std::process::Command::new(program);
     command.args(args).current_dir(cwd).stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
     command.envs(env);
-    let child = command.spawn().map_err(|e| {
-        Error::Tool(format!("could not start {} in {}: {e}", program.display(), cwd.display()))
-    })?;
+    let child = command.spawn().map_err(|e| Error::Tool(format!("could not start {} in {}: {e}", program.display(), cwd.display())))?;
     let pgid = child.id() as i32;
     Ok(JobProcess { child, pgid })
 }

@@ -139,9 +139,8 @@ pub fn parse_version(line: &str) -> Option<String> {
     let bytes = line.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        let starts_word = i == 0
-            || !bytes[i - 1].is_ascii_alphanumeric()
-            || (bytes[i - 1] == b'v' && (i == 1 || !bytes[i - 2].is_ascii_alphanumeric()));
+        let starts_word =
+            i == 0 || !bytes[i - 1].is_ascii_alphanumeric() || (bytes[i - 1] == b'v' && (i == 1 || !bytes[i - 2].is_ascii_alphanumeric()));
         if bytes[i].is_ascii_digit() && starts_word {
             let mut j = i;
             while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b'.') {

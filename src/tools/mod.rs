@@ -50,8 +50,7 @@ pub enum ToolKind {
 }
 
 impl ToolKind {
-    pub const ALL: [ToolKind; 5] =
-        [ToolKind::VivadoHls, ToolKind::VitisHls, ToolKind::Vivado, ToolKind::Bambu, ToolKind::Yosys];
+    pub const ALL: [ToolKind; 5] = [ToolKind::VivadoHls, ToolKind::VitisHls, ToolKind::Vivado, ToolKind::Bambu, ToolKind::Yosys];
 
     /// The name used on the command line and in file names.
     pub fn name(self) -> &'static str {

@@ -102,9 +102,7 @@ pub fn classify_line(tool: ToolKind, line: &str) -> LineKind {
     let lower = trimmed.to_ascii_lowercase();
     // "ERROR: ..." (Xilinx, Yosys scripts), "Error: ..." (Bambu), and
     // "file:line: ERROR: ..." / "file:1:2: error: ..." (Yosys frontends, compilers).
-    let is_error = ["ERROR:", "Error:", "error:"]
-        .iter()
-        .any(|tag| trimmed.starts_with(tag) || trimmed.contains(&format!(": {tag} ")));
+    let is_error = ["ERROR:", "Error:", "error:"].iter().any(|tag| trimmed.starts_with(tag) || trimmed.contains(&format!(": {tag} ")));
     if lower.contains("license") && (is_error || lower.contains("flexlm") || lower.contains("[common 17-345]")) {
         return LineKind::License;
     }
@@ -195,14 +193,9 @@ pub fn run(inv: &Invocation, reporter: &dyn Reporter) -> Result<RunResult> {
         expr = expr.env(name, value);
     }
     let started = Instant::now();
-    let handle = expr.reader().map_err(|e| {
-        Error::Tool(format!(
-            "{}: could not start {}: {e}; {}",
-            inv.tool,
-            inv.program.display(),
-            inv.tool.install_hint()
-        ))
-    })?;
+    let handle = expr
+        .reader()
+        .map_err(|e| Error::Tool(format!("{}: could not start {}: {e}; {}", inv.tool, inv.program.display(), inv.tool.install_hint())))?;
     let pgid = handle.pids().first().copied().map(|p| p as i32);
     reporter.event(Event::Progress { done: 0, message: format!("{} {}: started", inv.tool, inv.step) });
 
@@ -214,9 +207,7 @@ pub fn run(inv: &Invocation, reporter: &dyn Reporter) -> Result<RunResult> {
         let reader = scope.spawn(|| tee_log(inv, &handle, log_file, reporter, &summary));
         let mut term_sent: Option<Instant> = None;
         let status = loop {
-            if let Some(output) =
-                handle.try_wait().map_err(|e| Error::Tool(format!("{}: waiting for the tool: {e}", inv.tool)))?
-            {
+            if let Some(output) = handle.try_wait().map_err(|e| Error::Tool(format!("{}: waiting for the tool: {e}", inv.tool)))? {
                 break output.status;
             }
             let now = Instant::now();
@@ -307,8 +298,7 @@ fn tee_log(
             LineKind::Step(step) => {
                 log.flush().ok();
                 steps_done += 1;
-                reporter
-                    .event(Event::Progress { done: steps_done, message: format!("{} {}: {step}", inv.tool, inv.step) });
+                reporter.event(Event::Progress { done: steps_done, message: format!("{} {}: {step}", inv.tool, inv.step) });
                 s.steps.push(step);
             }
             LineKind::License => {
@@ -342,9 +332,7 @@ fn classify_outcome(status: std::process::ExitStatus, timed_out: bool, timeout_s
         Some(0) => Outcome::Success,
         // The vendor tools are shell-script wrappers: a crash of the real
         // binary reaches us as the shell's 128 + signal.
-        Some(c) if (129..=128 + 31).contains(&c) && log.first_error_line.is_none() => {
-            Outcome::Killed { signal: c - 128 }
-        }
+        Some(c) if (129..=128 + 31).contains(&c) && log.first_error_line.is_none() => Outcome::Killed { signal: c - 128 },
         _ => Outcome::ToolError { exit_code: code, first_error_line: log.first_error_line.clone() },
     }
 }
@@ -352,11 +340,10 @@ fn classify_outcome(status: std::process::ExitStatus, timed_out: bool, timeout_s
 /// Run a short command (a version probe) and return its merged output, or
 /// `None` when it cannot start or does not finish within `timeout`.
 pub fn capture(program: &Path, args: &[&str], env: &ToolEnv, timeout: Duration) -> Option<String> {
-    let mut expr =
-        duct::cmd(program, args).stdin_null().stderr_to_stdout().stdout_capture().unchecked().before_spawn(|c| {
-            c.process_group(0);
-            Ok(())
-        });
+    let mut expr = duct::cmd(program, args).stdin_null().stderr_to_stdout().stdout_capture().unchecked().before_spawn(|c| {
+        c.process_group(0);
+        Ok(())
+    });
     for (name, value) in env.overrides() {
         expr = expr.env(name, value);
     }

@@ -241,11 +241,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
 /// `overrides` where it has a file of the same name) and return their paths:
 /// `build_prj.tcl`, `build_opt.tcl`, `project.tcl`, `vivado_synth.tcl`,
 /// `constraints/clock.xdc` and `qforge_scripts.json`. Unchanged files are not rewritten.
-pub fn render_project_scripts(
-    params: &ScriptParams,
-    project_dir: &Path,
-    overrides: Option<&Path>,
-) -> Result<Vec<PathBuf>> {
+pub fn render_project_scripts(params: &ScriptParams, project_dir: &Path, overrides: Option<&Path>) -> Result<Vec<PathBuf>> {
     params.validate()?;
     let templates = TemplateSet::new(overrides)?;
     let context = params.context();
@@ -272,12 +268,7 @@ pub fn render_project_scripts(
 
 /// Rewrite only `build_opt.tcl` with other steps (Vitis HLS reads its options
 /// from this file, not from the command line). Returns its path.
-pub fn write_build_options(
-    params: &ScriptParams,
-    options: &BuildOptions,
-    project_dir: &Path,
-    overrides: Option<&Path>,
-) -> Result<PathBuf> {
+pub fn write_build_options(params: &ScriptParams, options: &BuildOptions, project_dir: &Path, overrides: Option<&Path>) -> Result<PathBuf> {
     let templates = TemplateSet::new(overrides)?;
     let with_options = ScriptParams { build: *options, ..params.clone() };
     let text = templates.render("build_opt.tcl", &with_options.context())?;

@@ -98,15 +98,10 @@ impl SlurmClient {
     /// Run one Slurm command, capturing its output.
     pub fn command(&self, name: &str, args: &[String]) -> Result<Captured> {
         let program = self.bin.get(name).ok_or_else(|| Error::Tool(format!("slurm: unknown command {name}")))?;
-        let mut expr = duct::cmd(program, args)
-            .stdin_null()
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .before_spawn(|c| {
-                c.process_group(0);
-                Ok(())
-            });
+        let mut expr = duct::cmd(program, args).stdin_null().stdout_capture().stderr_capture().unchecked().before_spawn(|c| {
+            c.process_group(0);
+            Ok(())
+        });
         for (key, value) in self.env.overrides() {
             expr = expr.env(key, value);
         }
@@ -151,11 +146,7 @@ impl SlurmClient {
         check("sbatch", &out)?;
         let id = out.stdout.trim().split(';').next().unwrap_or("").trim().to_string();
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
-            return Err(Error::Tool(format!(
-                "slurm: sbatch {} printed no job id: {}",
-                script.display(),
-                out.stdout.trim()
-            )));
+            return Err(Error::Tool(format!("slurm: sbatch {} printed no job id: {}", script.display(), out.stdout.trim())));
         }
         Ok(id)
     }
@@ -377,8 +368,7 @@ mod tests {
     #[test]
     fn a_range_of_array_tasks_becomes_one_record_each() {
         let line = "JobId=20 ArrayJobId=20 ArrayTaskId=0-2,5%4 JobState=CANCELLED Reason=None ExitCode=0:0";
-        let ids: Vec<String> =
-            expand_array_record(parse_scontrol_line(line).unwrap()).into_iter().map(|r| r.job_id).collect();
+        let ids: Vec<String> = expand_array_record(parse_scontrol_line(line).unwrap()).into_iter().map(|r| r.job_id).collect();
         assert_eq!(ids, ["20_0", "20_1", "20_2", "20_5"]);
     }
 

@@ -3,12 +3,12 @@
 //! `invocation.json` in the run folder, and find the reports the tools wrote.
 //! [`collect_reports`] is where the `reports` parser plugs in.
 use super::bambu::{self, BambuOptions};
+use super::scripts::{BuildOptions, HlsBackend, ScriptParams};
 use super::vivado::{self, VivadoOptions};
 use super::yosys::{self, YosysJob};
 use super::{runner, Invocation, Located, Outcome, RunResult, ToolEnv, ToolKind};
 use crate::error::{Error, Result};
 use crate::events::{Event, Reporter};
-use super::scripts::{BuildOptions, HlsBackend, ScriptParams};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -158,15 +158,7 @@ pub fn synth(project_dir: &Path, opts: &SynthOptions, reporter: &dyn Reporter) -
     let first = match opts.tool {
         ToolKind::VivadoHls => {
             params.backend = HlsBackend::VivadoHls;
-            super::vivado_hls::prepare(
-                &located,
-                &project_dir,
-                &params,
-                &BuildOptions::synth_only(),
-                &run_dir,
-                opts.timeout,
-                &opts.env,
-            )?
+            super::vivado_hls::prepare(&located, &project_dir, &params, &BuildOptions::synth_only(), &run_dir, opts.timeout, &opts.env)?
         }
         ToolKind::VitisHls => {
             params.backend = HlsBackend::VitisHls;
@@ -182,12 +174,8 @@ pub fn synth(project_dir: &Path, opts: &SynthOptions, reporter: &dyn Reporter) -
                 &opts.env,
             )?
         }
-        ToolKind::Vivado => {
-            vivado::prepare(&located, &project_dir, &params, &vivado_options, &run_dir, opts.timeout, &opts.env)?
-        }
-        ToolKind::Bambu => {
-            bambu::prepare(&located, &project_dir, &params, &opts.bambu, &run_dir, opts.timeout, &opts.env)?
-        }
+        ToolKind::Vivado => vivado::prepare(&located, &project_dir, &params, &vivado_options, &run_dir, opts.timeout, &opts.env)?,
+        ToolKind::Bambu => bambu::prepare(&located, &project_dir, &params, &opts.bambu, &run_dir, opts.timeout, &opts.env)?,
         ToolKind::Yosys => {
             let job = YosysJob {
                 verilog_files: yosys_sources(&project_dir, &params, opts)?,
@@ -208,28 +196,14 @@ pub fn synth(project_dir: &Path, opts: &SynthOptions, reporter: &dyn Reporter) -
     };
     let ok = run_step(&mut job, first, &located, opts, reporter)?;
     if let (true, Some(vivado_located)) = (ok, vivado_located) {
-        let inv = vivado::prepare(
-            &vivado_located,
-            &project_dir,
-            &params,
-            &vivado_options,
-            &run_dir,
-            opts.timeout,
-            &opts.env,
-        )?;
+        let inv = vivado::prepare(&vivado_located, &project_dir, &params, &vivado_options, &run_dir, opts.timeout, &opts.env)?;
         run_step(&mut job, inv, &vivado_located, opts, reporter)?;
     }
     Ok(job)
 }
 
 /// Run one invocation, record it in `job`; returns whether the job may go on.
-fn run_step(
-    job: &mut SynthRun,
-    mut inv: Invocation,
-    located: &Located,
-    opts: &SynthOptions,
-    reporter: &dyn Reporter,
-) -> Result<bool> {
+fn run_step(job: &mut SynthRun, mut inv: Invocation, located: &Located, opts: &SynthOptions, reporter: &dyn Reporter) -> Result<bool> {
     inv.grace_secs = opts.grace.as_secs();
     inv.write_record(&job.run_dir)?;
     let version = located.version.as_deref().unwrap_or("version unknown");
@@ -244,11 +218,7 @@ fn run_step(
         let missing = missing_reports(&inv, since);
         (!missing.is_empty()).then(|| {
             let names: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
-            format!(
-                "{} ({version}) exited 0 but wrote no report: expected {}; see the log {log}",
-                inv.tool,
-                names.join(", ")
-            )
+            format!("{} ({version}) exited 0 but wrote no report: expected {}; see the log {log}", inv.tool, names.join(", "))
         })
     } else {
         let hint = match &result.outcome {
@@ -258,17 +228,12 @@ fn run_step(
             Outcome::Timeout { .. } => "; raise --timeout if the design is large".to_string(),
             _ => String::new(),
         };
-        let kept = if reports.is_empty() {
-            String::new()
-        } else {
-            format!(" (its {} report(s) are kept, flagged)", reports.len())
-        };
+        let kept = if reports.is_empty() { String::new() } else { format!(" (its {} report(s) are kept, flagged)", reports.len()) };
         Some(format!("{} ({version}) {}{kept}{hint}; see the log {log}", inv.tool, result.outcome.describe()))
     };
     // The failure itself is the caller's to show (the CLI prints it as the error).
-    reporter.event(Event::End {
-        message: format!("{} {}: {} in {:.1} s", inv.tool, inv.step, result.outcome.describe(), result.elapsed_secs),
-    });
+    reporter
+        .event(Event::End { message: format!("{} {}: {} in {:.1} s", inv.tool, inv.step, result.outcome.describe(), result.elapsed_secs) });
     let flagged = !result.outcome.is_success() && !reports.is_empty();
     job.reports.extend(reports.iter().cloned());
     job.steps.push(StepRun { invocation: inv, tool_version: located.version.clone(), result, reports, flagged });
@@ -303,10 +268,7 @@ fn check_scripts(project_dir: &Path, opts: &SynthOptions) -> Result<()> {
     for name in needed {
         let path = project_dir.join(name);
         if !path.is_file() {
-            return Err(Error::input(
-                path,
-                "missing: render the project's scripts first (qforge's HLS stage writes them)",
-            ));
+            return Err(Error::input(path, "missing: render the project's scripts first (qforge's HLS stage writes them)"));
         }
     }
     Ok(())
@@ -332,11 +294,7 @@ fn prepare_run_dir(run_dir: &Path, project_dir: &Path, force: bool) -> Result<()
         }
         for entry in std::fs::read_dir(&canonical).map_err(|e| Error::io(&canonical, e))? {
             let path = entry.map_err(|e| Error::io(&canonical, e))?.path();
-            let removed = if path.is_dir() && !path.is_symlink() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
+            let removed = if path.is_dir() && !path.is_symlink() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
             removed.map_err(|e| Error::io(&path, e))?;
         }
     }
@@ -347,11 +305,7 @@ fn prepare_run_dir(run_dir: &Path, project_dir: &Path, force: bool) -> Result<()
 /// `<project>/rtl/*.v`, else `<project>/*.v` (a folder written by `qforge rtl`).
 fn yosys_sources(project_dir: &Path, params: &ScriptParams, opts: &SynthOptions) -> Result<Vec<PathBuf>> {
     if !opts.verilog.is_empty() {
-        return Ok(opts
-            .verilog
-            .iter()
-            .map(|p| if p.is_absolute() { p.clone() } else { project_dir.join(p) })
-            .collect());
+        return Ok(opts.verilog.iter().map(|p| if p.is_absolute() { p.clone() } else { project_dir.join(p) }).collect());
     }
     let candidates = [
         project_dir.join(&params.project_name).join("solution1").join("syn").join("verilog"),
@@ -373,10 +327,6 @@ fn yosys_sources(project_dir: &Path, params: &ScriptParams, opts: &SynthOptions)
     }
     Err(Error::input(
         project_dir,
-        format!(
-            "no Verilog for yosys in {}, {} or the folder itself",
-            candidates[0].display(),
-            candidates[1].display()
-        ),
+        format!("no Verilog for yosys in {}, {} or the folder itself", candidates[0].display(), candidates[1].display()),
     ))
 }

@@ -85,11 +85,8 @@ impl TemplateSet {
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
-        env.add_template(name, &source)
-            .map_err(|e| Error::input_at(&shown, e.line(), None, format!("template syntax: {e}")))?;
+        env.add_template(name, &source).map_err(|e| Error::input_at(&shown, e.line(), None, format!("template syntax: {e}")))?;
         let template = env.get_template(name).expect("template just added");
-        template
-            .render(context)
-            .map_err(|e| Error::input_at(&shown, e.line(), None, format!("template rendering: {e}")))
+        template.render(context).map_err(|e| Error::input_at(&shown, e.line(), None, format!("template rendering: {e}")))
     }
 }

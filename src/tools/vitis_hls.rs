@@ -3,18 +3,14 @@
 //! entry point from 2025.1), in the project folder. Vitis takes its steps from
 //! `build_opt.tcl`, which `prepare` rewrites, as hls4ml's Vitis backend does.
 use super::locate::{self, Located, Search};
+use super::scripts::{BuildOptions, ScriptParams};
 use super::{Invocation, ToolEnv, ToolKind};
 use crate::error::Result;
-use super::scripts::{BuildOptions, ScriptParams};
 use std::path::Path;
 use std::time::Duration;
 
-pub const SEARCH_VITIS_HLS: Search<'static> = Search {
-    tool: ToolKind::VitisHls,
-    executable: "vitis_hls",
-    override_var: "QFORGE_VITIS_HLS",
-    install_vars: &["XILINX_HLS"],
-};
+pub const SEARCH_VITIS_HLS: Search<'static> =
+    Search { tool: ToolKind::VitisHls, executable: "vitis_hls", override_var: "QFORGE_VITIS_HLS", install_vars: &["XILINX_HLS"] };
 
 pub const SEARCH_VITIS_RUN: Search<'static> = Search {
     tool: ToolKind::VitisHls,

@@ -3,18 +3,14 @@
 //! the RTL that C synthesis wrote. Reports: `vivado_synth.rpt`
 //! (report_utilization) and, with the power step, `<top>_power_routed.rpt`.
 use super::locate::{self, Located, Search};
+use super::scripts::ScriptParams;
 use super::{ExpectedReport, Invocation, ToolEnv, ToolKind};
 use crate::error::Result;
-use super::scripts::ScriptParams;
 use std::path::Path;
 use std::time::Duration;
 
-pub const SEARCH: Search<'static> = Search {
-    tool: ToolKind::Vivado,
-    executable: "vivado",
-    override_var: "QFORGE_VIVADO",
-    install_vars: &["XILINX_VIVADO"],
-};
+pub const SEARCH: Search<'static> =
+    Search { tool: ToolKind::Vivado, executable: "vivado", override_var: "QFORGE_VIVADO", install_vars: &["XILINX_VIVADO"] };
 
 /// Find `vivado` and read `vivado -version`.
 pub fn locate(env: &ToolEnv) -> Result<Located> {
@@ -56,8 +52,7 @@ pub fn prepare(
     env: &ToolEnv,
 ) -> Result<Invocation> {
     // qforge keeps the log itself; Vivado's own vivado.log/.jou would land in the project.
-    let mut args: Vec<String> =
-        ["-mode", "batch", "-source", "vivado_synth.tcl", "-nojournal", "-nolog"].map(String::from).to_vec();
+    let mut args: Vec<String> = ["-mode", "batch", "-source", "vivado_synth.tcl", "-nojournal", "-nolog"].map(String::from).to_vec();
     if options.power {
         args.push("-tclargs".into());
         args.push("power=1".into());

@@ -2,9 +2,9 @@
 //! "reset=0 csim=0 synth=1 ..."` in the project folder, as hls4ml runs it.
 //! Also holds what Vivado HLS and Vitis HLS share: where their reports are.
 use super::locate::{self, Located, Search};
+use super::scripts::{BuildOptions, ScriptParams};
 use super::{ExpectedReport, Invocation, ToolEnv, ToolKind};
 use crate::error::Result;
-use super::scripts::{BuildOptions, ScriptParams};
 use std::path::Path;
 use std::time::Duration;
 

@@ -7,14 +7,11 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub const SEARCH: Search<'static> =
-    Search { tool: ToolKind::Yosys, executable: "yosys", override_var: "QFORGE_YOSYS", install_vars: &[] };
+pub const SEARCH: Search<'static> = Search { tool: ToolKind::Yosys, executable: "yosys", override_var: "QFORGE_YOSYS", install_vars: &[] };
 
 /// The families `synth_xilinx -family` takes.
-pub const FAMILIES: &[&str] = &[
-    "xcup", "xcu", "xc7", "xc6s", "xc6v", "xc5v", "xc4v", "xc3s", "xc3sa", "xc3sda", "xc3se", "xc2v", "xc2vp", "xcv",
-    "xcve",
-];
+pub const FAMILIES: &[&str] =
+    &["xcup", "xcu", "xc7", "xc6s", "xc6v", "xc5v", "xc4v", "xc3s", "xc3sa", "xc3sda", "xc3se", "xc2v", "xc2vp", "xcv", "xcve"];
 
 /// Find `yosys` and read `yosys -V`.
 pub fn locate(env: &ToolEnv) -> Result<Located> {
@@ -67,14 +64,7 @@ pub fn script(job: &YosysJob, stat_json: &Path, netlist_json: &Path) -> Result<S
 }
 
 /// Write `<run_dir>/synth.ys` and prepare `yosys -s synth.ys` in `work_dir`.
-pub fn prepare(
-    located: &Located,
-    job: &YosysJob,
-    work_dir: &Path,
-    run_dir: &Path,
-    timeout: Duration,
-    env: &ToolEnv,
-) -> Result<Invocation> {
+pub fn prepare(located: &Located, job: &YosysJob, work_dir: &Path, run_dir: &Path, timeout: Duration, env: &ToolEnv) -> Result<Invocation> {
     let stat_json = run_dir.join("stat.json");
     let script_path = run_dir.join("synth.ys");
     let netlist_json = run_dir.join(NETLIST_FILE);

@@ -2,11 +2,7 @@
 
 /// Fraction of rows of `probs` (row-major, `n_classes` columns) whose argmax is the label.
 pub fn accuracy(probs: &[f32], n_classes: usize, labels: &[u8]) -> f64 {
-    let hits = probs
-        .chunks(n_classes)
-        .zip(labels)
-        .filter(|(row, &y)| argmax_f32(row) == y as usize)
-        .count();
+    let hits = probs.chunks(n_classes).zip(labels).filter(|(row, &y)| argmax_f32(row) == y as usize).count();
     hits as f64 / labels.len().max(1) as f64
 }
 

@@ -122,7 +122,13 @@ fn restore(net: &mut QatNetwork, snap: Vec<(Array2<f32>, Array1<f32>, Option<[Ar
 }
 
 /// Train `spec` on standardised `train`/`val` data; `epochs` overrides the spec's.
-pub fn train(spec: &ModelSpec, train: &Dataset, val: &Dataset, epochs: Option<usize>, reporter: &dyn Reporter) -> (QatNetwork, TrainReport) {
+pub fn train(
+    spec: &ModelSpec,
+    train: &Dataset,
+    val: &Dataset,
+    epochs: Option<usize>,
+    reporter: &dyn Reporter,
+) -> (QatNetwork, TrainReport) {
     let cfg = &spec.training;
     let epochs = epochs.unwrap_or(cfg.epochs);
     let mut net = QatNetwork::init(spec, cfg.seed);
@@ -189,7 +195,13 @@ pub fn train(spec: &ModelSpec, train: &Dataset, val: &Dataset, epochs: Option<us
 }
 
 /// Package a trained network as a model.json.
-pub fn to_model(spec: &ModelSpec, net: &QatNetwork, scaler: Scaler, feature_names: Vec<String>, metrics: serde_json::Value) -> TrainedModel {
+pub fn to_model(
+    spec: &ModelSpec,
+    net: &QatNetwork,
+    scaler: Scaler,
+    feature_names: Vec<String>,
+    metrics: serde_json::Value,
+) -> TrainedModel {
     TrainedModel {
         format: MODEL_FORMAT.into(),
         version: MODEL_VERSION,

@@ -213,12 +213,7 @@ impl QatNetwork {
                     let inv_sigma = bn.var.mapv(|v| 1.0 / (v + BN_EPS).sqrt());
                     let scale = &bn.gamma * &inv_sigma;
                     let dgamma = (&dw_eff * &layer.w).sum_axis(Axis(0)) * &inv_sigma + &db_eff * &(&layer.b - &bn.mean) * &inv_sigma;
-                    Grads {
-                        w: &dw_eff * &scale.view().insert_axis(Axis(0)),
-                        b: &db_eff * &scale,
-                        gamma: Some(dgamma),
-                        beta: Some(db_eff),
-                    }
+                    Grads { w: &dw_eff * &scale.view().insert_axis(Axis(0)), b: &db_eff * &scale, gamma: Some(dgamma), beta: Some(db_eff) }
                 }
             };
             if l1 > 0.0 || l2 > 0.0 {

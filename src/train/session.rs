@@ -22,12 +22,7 @@ pub struct PreparedData {
 /// Check that `data` fits `spec` (feature and class counts).
 pub fn check_shape(data: &Dataset, spec: &ModelSpec, source: &DataSource) -> Result<()> {
     if data.n_features != spec.inputs {
-        return Err(Error::Config(format!(
-            "{}: {} features but the model has {} inputs",
-            source.describe(),
-            data.n_features,
-            spec.inputs
-        )));
+        return Err(Error::Config(format!("{}: {} features but the model has {} inputs", source.describe(), data.n_features, spec.inputs)));
     }
     if let Some(&bad) = data.y.iter().find(|&&y| y as usize >= spec.n_outputs()) {
         return Err(Error::Config(format!("{}: label {bad} is outside the model's {} classes", source.describe(), spec.n_outputs())));

@@ -155,13 +155,8 @@ pub fn trained(name: &str, spec: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let spec_path = dir.join("spec.toml");
     std::fs::write(&spec_path, spec).unwrap();
-    let out = qforge()
-        .args(["train", "--epochs", "2", "--samples", SAMPLES, "--spec"])
-        .arg(&spec_path)
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out =
+        qforge().args(["train", "--epochs", "2", "--samples", SAMPLES, "--spec"]).arg(&spec_path).arg("--out").arg(&dir).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "training {name} failed: {}", text(&out.stderr));
     let model = dir.join("model.json");
     guard.insert(name.to_string(), model.clone());
@@ -175,11 +170,5 @@ pub fn hls(model: &Path, out: &Path, args: &[&str]) -> Output {
 
 /// `qforge csim --project P --json` on the whole test split (12 000 samples).
 pub fn csim(project: &Path) -> Output {
-    qforge()
-        .args(["csim", "--json", "--samples", SAMPLES, "--project"])
-        .arg(project)
-        .arg("--ap-types")
-        .arg(ap_types())
-        .output()
-        .unwrap()
+    qforge().args(["csim", "--json", "--samples", SAMPLES, "--project"]).arg(project).arg("--ap-types").arg(ap_types()).output().unwrap()
 }

@@ -35,8 +35,14 @@ pub fn hetero(units: &[usize]) -> String {
     let q8 = "quantized_bits(8,2,alpha=1)";
     let q4 = "quantized_bits(4,0,alpha=1)";
     let kinds = [(q8, q8, "quantized_relu(8,3)"), (q4, q4, "quantized_relu(4,2)"), ("quantized_po2(4)", q4, "quantized_relu(8,3)")];
-    let mut layers: Vec<(usize, &str, &str, &str)> =
-        units.iter().enumerate().map(|(i, &u)| { let (k, b, a) = kinds[i % 3]; (u, k, b, a) }).collect();
+    let mut layers: Vec<(usize, &str, &str, &str)> = units
+        .iter()
+        .enumerate()
+        .map(|(i, &u)| {
+            let (k, b, a) = kinds[i % 3];
+            (u, k, b, a)
+        })
+        .collect();
     layers.push((5, q8, q4, "softmax"));
     spec_text("jet_hetero", &layers)
 }
@@ -72,6 +78,7 @@ pub fn synthesise_tiny(qforge: &str, dir: &Path, db: &Path, hidden: usize, bits:
     let out = Command::new(qforge).args(["rtl", "--model", model.to_str().unwrap(), "--out", rtl.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(rtl.join("model.json").is_file(), "the design folder keeps its model");
-    let out = Command::new(qforge).args(["synth", rtl.to_str().unwrap(), "--tool", "yosys", "--db", db.to_str().unwrap()]).output().unwrap();
+    let out =
+        Command::new(qforge).args(["synth", rtl.to_str().unwrap(), "--tool", "yosys", "--db", db.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

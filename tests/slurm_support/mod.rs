@@ -54,9 +54,7 @@ pub fn cluster() -> ToolEnv {
 /// A 6-bit by constant multiplier, registered: a small design (seconds in
 /// Yosys) that differs for each constant.
 pub fn mult_verilog(k: u32) -> String {
-    format!(
-        "module mult{k}(input clk, input [5:0] a, output reg [13:0] y);\n  always @(posedge clk) y <= a * 14'd{k};\nendmodule\n"
-    )
+    format!("module mult{k}(input clk, input [5:0] a, output reg [13:0] y);\n  always @(posedge clk) y <= a * 14'd{k};\nendmodule\n")
 }
 
 /// A job that synthesises `mult<k>` with Yosys through `qforge synth`, in

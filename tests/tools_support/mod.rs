@@ -7,7 +7,7 @@ use qforge::tools::ToolEnv;
 use std::path::{Path, PathBuf};
 
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reports")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports")
 }
 
 pub fn doubles_dir() -> PathBuf {

@@ -69,10 +69,8 @@ impl ExecutorConfig {
             Error::input_at(path, line, None, e.message())
         })?;
         let Some(section) = table.get("executor") else { return Ok(ExecutorConfig::default()) };
-        let config: ExecutorConfig = section
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| Error::input_at(path, None, Some("executor"), e.message()))?;
+        let config: ExecutorConfig =
+            section.clone().try_into().map_err(|e: toml::de::Error| Error::input_at(path, None, Some("executor"), e.message()))?;
         config.slurm.validate().map_err(|e| Error::input_at(path, None, Some("executor.slurm"), e.to_string()))?;
         Ok(config)
     }

@@ -84,9 +84,7 @@ impl JsonLedger {
             return Ok(LedgerFile { version: 1, jobs: Vec::new() });
         }
         let text = crate::error::read_to_string(&self.path)?;
-        serde_json::from_str(&text).map_err(|e| {
-            Error::input_at(&self.path, Some(e.line()), None, format!("not a qforge job ledger: {e}"))
-        })
+        serde_json::from_str(&text).map_err(|e| Error::input_at(&self.path, Some(e.line()), None, format!("not a qforge job ledger: {e}")))
     }
 }
 

@@ -193,8 +193,7 @@ fn run_one(shared: &Shared, external_id: &str, spec: &JobSpec) -> JobStatus {
                 break None;
             }
         }
-        let cancelled = shared.cancelled.lock().expect("cancel lock").contains(external_id)
-            || shared.shutdown.load(Ordering::SeqCst);
+        let cancelled = shared.cancelled.lock().expect("cancel lock").contains(external_id) || shared.shutdown.load(Ordering::SeqCst);
         match stopping {
             None => {
                 let why = if cancelled {

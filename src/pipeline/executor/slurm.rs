@@ -46,9 +46,7 @@ impl SlurmConfig {
     pub fn validate(&self) -> Result<()> {
         if let Some(t) = &self.time_limit {
             parse_slurm_duration(t).ok_or_else(|| {
-                Error::Config(format!(
-                    "[executor.slurm] time_limit `{t}` is not a Slurm time (minutes, M:S, H:M:S, D-H, D-H:M:S)"
-                ))
+                Error::Config(format!("[executor.slurm] time_limit `{t}` is not a Slurm time (minutes, M:S, H:M:S, D-H, D-H:M:S)"))
             })?;
         }
         if let Some(m) = &self.mem {
@@ -311,11 +309,8 @@ impl Executor for SlurmExecutor {
             }
         }
         // Left the queue: ask the controller, which keeps finished jobs for MinJobAge.
-        let mut arrays: Vec<&str> = handles
-            .iter()
-            .filter(|h| !known.contains_key(&h.external_id))
-            .map(|h| h.external_id.split('_').next().unwrap_or(""))
-            .collect();
+        let mut arrays: Vec<&str> =
+            handles.iter().filter(|h| !known.contains_key(&h.external_id)).map(|h| h.external_id.split('_').next().unwrap_or("")).collect();
         arrays.sort_unstable();
         arrays.dedup();
         for array in arrays {
@@ -335,8 +330,7 @@ impl Executor for SlurmExecutor {
             }
         }
         // Forgotten by the controller: accounting, when the cluster keeps it.
-        let missing: Vec<String> =
-            handles.iter().filter(|h| !known.contains_key(&h.external_id)).map(|h| h.external_id.clone()).collect();
+        let missing: Vec<String> = handles.iter().filter(|h| !known.contains_key(&h.external_id)).map(|h| h.external_id.clone()).collect();
         if !missing.is_empty() {
             if let Some(records) = self.client.sacct(&missing)? {
                 for record in records {
