@@ -71,25 +71,21 @@ pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Repo
     // A calibration an earlier run refitted from the history is used from then on.
     let own = out.join("calibration.toml");
     let cal = Calibration::discover(own.is_file().then_some(own.as_path()))?;
-    let mut records: Vec<StageRecord> = Vec::new();
+    let mut runner = stages::StageRunner::new(out, reporter);
 
-    let train = stages::cached_stage(stages::train_key(cfg)?, out, reporter, &mut records, |dir| stages::train_stage(cfg, dir, reporter))?;
+    let train = runner.run(stages::train_key(cfg)?, |dir| stages::train_stage(cfg, dir, reporter))?;
     let search = match stages::search_key(cfg, &cal)? {
-        Some(key) => Some(stages::cached_stage(key, out, reporter, &mut records, |dir| stages::search_stage(cfg, dir, &cal, reporter))?),
+        Some(key) => Some(runner.run(key, |dir| stages::search_stage(cfg, dir, &cal, reporter))?),
         None => None,
     };
     let chosen = stages::choose_candidates(cfg, &train, search.as_ref());
     let gen_key = stages::generate_key(cfg, &chosen, &cal)?;
-    let candidates = stages::cached_stage(gen_key.clone(), out, reporter, &mut records, |dir| {
-        stages::generate_stage(cfg, &chosen, &cal, dir, reporter)
-    })?;
+    let candidates = runner.run(gen_key, |dir| stages::generate_stage(cfg, &chosen, &cal, dir, reporter))?;
     let synth_key = stages::synth_key(cfg, &candidates, &db);
-    let synth = stages::cached_stage(synth_key.clone(), out, reporter, &mut records, |dir| {
-        stages::synth_stage(cfg, &candidates, dir, &db, reporter, opts.interrupt.as_deref())
-    })?;
+    let synth = runner.run(synth_key.clone(), |dir| stages::synth_stage(cfg, &candidates, dir, &db, reporter, opts.interrupt.as_deref()))?;
     let calibration = if cfg.calibrate.enabled {
         let key = cache::StageKey::new("calibrate").text(&synth_key.hash).value(&cal).finish();
-        let done = stages::cached_stage(key, out, reporter, &mut records, |_| stages::calibrate_stage(cfg, &candidates, &synth, &cal, &db, out, reporter))?;
+        let done = runner.run(key, |_| stages::calibrate_stage(cfg, &candidates, &synth, &cal, &db, out, reporter))?;
         reporter.event(Event::Log(format!("calibrate: {} estimated-vs-measured samples in {}", done.samples, done.samples_file.display())));
         if let Some(note) = &done.note {
             reporter.event(Event::Log(format!("calibrate: {note}")));
@@ -104,7 +100,7 @@ pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Repo
         pipeline: cfg.path.clone(),
         out: out.clone(),
         db: db.clone(),
-        stages: records,
+        stages: runner.into_records(),
         train,
         search,
         candidates,

@@ -127,26 +127,59 @@ pub struct StageRecord {
     pub seconds: f64,
 }
 
-/// Run `body` in the stage's folder unless its `done.json` holds a result.
-pub fn cached_stage<T, F>(key: StageDir, out: &Path, reporter: &dyn Reporter, records: &mut Vec<StageRecord>, body: F) -> Result<T>
-where
-    T: Serialize + serde::de::DeserializeOwned,
-    F: FnOnce(&Path) -> Result<T>,
-{
-    let stage = key.under(out);
-    let started = Instant::now();
-    if let Some(result) = stage.cached::<T>()? {
-        reporter.event(Event::Log(format!("{}: done in an earlier run ({}), skipped", stage.stage, stage.dir.display())));
-        records.push(StageRecord { stage: stage.stage.clone(), hash: stage.hash.clone(), dir: stage.dir.clone(), skipped: true, seconds: 0.0 });
-        return Ok(result);
+/// Runs stages through the cache, in one run folder, and keeps a
+/// [`StageRecord`] of each: a new stage is one more call to [`StageRunner::run`].
+pub struct StageRunner<'a> {
+    out: &'a Path,
+    reporter: &'a dyn Reporter,
+    records: Vec<StageRecord>,
+}
+
+impl<'a> StageRunner<'a> {
+    pub fn new(out: &'a Path, reporter: &'a dyn Reporter) -> Self {
+        StageRunner { out, reporter, records: Vec::new() }
     }
-    stage.create()?;
-    reporter.event(Event::Log(format!("{}: running in {}", stage.stage, stage.dir.display())));
-    let result = body(&stage.dir)?;
-    let seconds = started.elapsed().as_secs_f64();
-    stage.mark_done(&result, seconds)?;
-    records.push(StageRecord { stage: stage.stage.clone(), hash: stage.hash.clone(), dir: stage.dir.clone(), skipped: false, seconds });
-    Ok(result)
+
+    /// Run `body` in the stage's folder unless its `done.json` holds a result.
+    pub fn run<T, F>(&mut self, key: StageDir, body: F) -> Result<T>
+    where
+        T: Serialize + serde::de::DeserializeOwned,
+        F: FnOnce(&Path) -> Result<T>,
+    {
+        self.run_reusing(key, |_| true, body)
+    }
+
+    /// [`StageRunner::run`], but a stored result that `reuse` rejects (one
+    /// with failed jobs to retry) runs the stage again in the same folder.
+    pub fn run_reusing<T, F>(&mut self, key: StageDir, reuse: impl FnOnce(&T) -> bool, body: F) -> Result<T>
+    where
+        T: Serialize + serde::de::DeserializeOwned,
+        F: FnOnce(&Path) -> Result<T>,
+    {
+        let stage = key.under(self.out);
+        let started = Instant::now();
+        let record = |skipped, seconds| StageRecord { stage: stage.stage.clone(), hash: stage.hash.clone(), dir: stage.dir.clone(), skipped, seconds };
+        match stage.cached::<T>()? {
+            Some(result) if reuse(&result) => {
+                self.reporter.event(Event::Log(format!("{}: done in an earlier run ({}), skipped", stage.stage, stage.dir.display())));
+                self.records.push(record(true, 0.0));
+                return Ok(result);
+            }
+            Some(_) => self.reporter.event(Event::Log(format!("{}: an earlier run left work to retry, running again in {}", stage.stage, stage.dir.display()))),
+            None => self.reporter.event(Event::Log(format!("{}: running in {}", stage.stage, stage.dir.display()))),
+        }
+        stage.create()?;
+        let result = body(&stage.dir)?;
+        let seconds = started.elapsed().as_secs_f64();
+        stage.mark_done(&result, seconds)?;
+        self.records.push(record(false, seconds));
+        Ok(result)
+    }
+
+    /// What each stage run so far did.
+    pub fn into_records(self) -> Vec<StageRecord> {
+        self.records
+    }
 }
 
 pub fn train_key(cfg: &PipelineConfig) -> Result<StageDir> {
@@ -213,12 +246,26 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
     })
 }
 
+/// A model chosen for generation and synthesis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChosenModel {
+    /// `baseline`, `trial_<id>`.
+    pub name: String,
+    /// Why it was chosen: `baseline`, `best`, `pareto`.
+    pub source: String,
+    pub model: PathBuf,
+    pub accuracy: Option<f64>,
+    /// The search's cost (energy or bits), when it came from the search.
+    pub cost: Option<f64>,
+}
+
 /// The models to synthesize: the baseline, the search's best, then the
 /// Pareto front from the most accurate down; at most `synth.candidates`.
-pub fn choose_candidates(cfg: &PipelineConfig, train: &TrainResult, search: Option<&SearchResult>) -> Vec<(String, String, PathBuf, Option<f64>, Option<f64>)> {
-    let mut chosen: Vec<(String, String, PathBuf, Option<f64>, Option<f64>)> = Vec::new();
+pub fn choose_candidates(cfg: &PipelineConfig, train: &TrainResult, search: Option<&SearchResult>) -> Vec<ChosenModel> {
+    let mut chosen: Vec<ChosenModel> = Vec::new();
     if cfg.synth.include_baseline {
-        chosen.push(("baseline".into(), "baseline".into(), train.model.clone(), Some(train.fixed_accuracy), None));
+        let baseline = ChosenModel { name: "baseline".into(), source: "baseline".into(), model: train.model.clone(), accuracy: Some(train.fixed_accuracy), cost: None };
+        chosen.push(baseline);
     }
     if let Some(s) = search {
         let by_id = |id: usize| s.trials.iter().find(|t| t.id == id);
@@ -230,10 +277,10 @@ pub fn choose_candidates(cfg: &PipelineConfig, train: &TrainResult, search: Opti
             let Some(t) = by_id(id) else { continue };
             let Some(model) = &t.model else { continue };
             let name = format!("trial_{id}");
-            if chosen.iter().any(|c| c.0 == name) {
+            if chosen.iter().any(|c| c.name == name) {
                 continue;
             }
-            chosen.push((name, why.into(), model.clone(), Some(t.accuracy), Some(t.cost)));
+            chosen.push(ChosenModel { name, source: why.into(), model: model.clone(), accuracy: Some(t.accuracy), cost: Some(t.cost) });
         }
     }
     chosen.truncate(cfg.synth.candidates);
@@ -241,10 +288,10 @@ pub fn choose_candidates(cfg: &PipelineConfig, train: &TrainResult, search: Opti
 }
 
 /// Generation stores each candidate's estimate, so it depends on the calibration too.
-pub fn generate_key(cfg: &PipelineConfig, chosen: &[(String, String, PathBuf, Option<f64>, Option<f64>)], cal: &Calibration) -> Result<StageDir> {
+pub fn generate_key(cfg: &PipelineConfig, chosen: &[ChosenModel], cal: &Calibration) -> Result<StageDir> {
     let mut key = StageKey::new("generate").value(&cfg.generate).value(&cfg.target).value(cal);
-    for (name, _, model, _, _) in chosen {
-        key = key.text(name).file(model)?;
+    for c in chosen {
+        key = key.text(&c.name).file(&c.model)?;
     }
     Ok(key.finish())
 }
@@ -252,7 +299,7 @@ pub fn generate_key(cfg: &PipelineConfig, chosen: &[(String, String, PathBuf, Op
 /// Estimate each candidate and write its Verilog to `<dir>/<name>/rtl`.
 pub fn generate_stage(
     cfg: &PipelineConfig,
-    chosen: &[(String, String, PathBuf, Option<f64>, Option<f64>)],
+    chosen: &[ChosenModel],
     cal: &Calibration,
     dir: &Path,
     reporter: &dyn Reporter,
@@ -261,7 +308,7 @@ pub fn generate_stage(
         .map_err(|e| Error::input_at(&cfg.path, None, Some("target.part"), e.to_string()))?;
     reporter.event(Event::Begin { label: "generate".into(), total: chosen.len() as u64 });
     let mut out = Vec::new();
-    for (i, (name, source, model_path, accuracy, cost)) in chosen.iter().enumerate() {
+    for (i, ChosenModel { name, source, model: model_path, accuracy, cost }) in chosen.iter().enumerate() {
         let bytes = crate::error::read_bytes(model_path)?;
         let model = TrainedModel::load(model_path)?;
         let layers = estimate::layers_from_model(&model)?;
