@@ -1,5 +1,5 @@
 //! The pipeline's stages, each a function from its inputs to a serializable
-//! result cached in `<out>/stages/<stage>-<hash>/` ([`super::cache`]):
+//! result cached in `<output folder>/stages/<stage>-<hash>/` ([`super::cache`]):
 //! train (the baseline model) → search (quantizer search) → generate (Verilog
 //! and estimates for the chosen candidates) → synthesize (one job per
 //! candidate on the executor; parse its report; store run, estimate and
@@ -375,7 +375,7 @@ pub struct CalibrateOutcome {
     pub samples: usize,
     /// Runs of the whole history the refit used (every night adds some).
     pub history_samples: usize,
-    /// The refitted calibration (`<out>/calibration.toml`), which the next
+    /// The refitted calibration (the output folder's `calibration.toml`), which the next
     /// run's search and estimates use; `None` while the history is too small.
     pub calibration_file: Option<PathBuf>,
     /// Per quantity: (name, MAPE % of the current calibration, held-out MAPE % after).
@@ -386,25 +386,38 @@ pub struct CalibrateOutcome {
 /// The fewest stored runs the refit needs (k-fold with k ≥ 2 and a held-out fold of ≥ 2).
 pub const MIN_CALIBRATION_RUNS: usize = 6;
 
+/// What the refit reads: this run's candidates and results, the current
+/// calibration, and every measured run of the target's device in the history
+/// (so a history that grew, by another night's runs, refits again).
+pub fn calibrate_key(cfg: &PipelineConfig, candidates: &[Candidate], synth: &[SynthResult], current: &Calibration, db: &Path) -> StageDir {
+    use crate::calibrate::CalibrationSource;
+    let history = history_runs(cfg, db).samples(&crate::events::Silent).map_err(|e| e.to_string());
+    StageKey::new("calibrate").value(&cfg.calibrate).value(&cfg.target).value(&candidates).value(&synth).value(current).value(&history).finish()
+}
+
+/// The history's measured Yosys runs of the target's device, which the refit uses.
+fn history_runs(cfg: &PipelineConfig, db: &Path) -> crate::calibrate::StoreRuns {
+    crate::calibrate::StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone(), exclude_models: Vec::new() }
+}
+
 /// The calibration stage: records this run's pairs in
-/// `<out>/calibration_samples.jsonl` (one JSON object per synthesized candidate
+/// `<run folder>/calibration_samples.jsonl` (one JSON object per synthesized candidate
 /// with `name`, `model_hash`, `part`, `tool`, `feature_names`, `features`
 /// (`Estimate::feature_totals` order), `estimated` and `measured`), then refits
 /// the resource coefficients of the target's family on every finished Yosys
 /// run of the target's device in the history (this run's and earlier ones,
 /// [`crate::calibrate::StoreRuns`]) with k-fold cross-validation, and writes
-/// `<out>/calibration.toml` for the next run.
+/// the output folder's `calibration.toml` for the next run.
 pub fn calibrate_stage(
     cfg: &PipelineConfig,
     candidates: &[Candidate],
     synth: &[SynthResult],
     current: &Calibration,
-    db: &Path,
-    out: &Path,
+    paths: &super::RunPaths,
     reporter: &dyn Reporter,
 ) -> Result<CalibrateOutcome> {
-    use crate::calibrate::{calibrate_resources, CalibrationSource, Quantity, ResourceOptions, StoreRuns};
-    let path = out.join("calibration_samples.jsonl");
+    use crate::calibrate::{calibrate_resources, CalibrationSource, Quantity, ResourceOptions};
+    let path = paths.run_dir.join("calibration_samples.jsonl");
     let mut text = String::new();
     let mut n = 0;
     for (c, s) in candidates.iter().zip(synth) {
@@ -428,7 +441,7 @@ pub fn calibrate_stage(
     }
     crate::error::write_atomic(&path, text.as_bytes())?;
     let mut outcome = CalibrateOutcome { samples_file: path, samples: n, history_samples: 0, calibration_file: None, errors: Vec::new(), note: None };
-    let source = StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone(), exclude_models: Vec::new() };
+    let source = history_runs(cfg, &paths.db);
     let samples = match source.samples(reporter) {
         Ok(samples) => samples,
         Err(e) => {
@@ -468,7 +481,7 @@ pub fn calibrate_stage(
         .map(|q| (q.quantity.key().to_string(), q.before.mape_percent, q.after_cv.as_ref().and_then(|m| m.mape_percent)))
         .collect();
     if report.quantities.iter().any(|q| q.fitted) {
-        let file = out.join("calibration.toml");
+        let file = paths.calibration.clone();
         refit.save(&file)?;
         outcome.calibration_file = Some(file);
     } else {
