@@ -20,7 +20,6 @@ mod run;
 mod search;
 mod switching;
 mod synth;
-mod synth_history;
 mod train;
 
 use clap::{Parser, Subcommand};
