@@ -178,7 +178,11 @@ fn percentages_use_the_stated_totals_and_part_mismatch_fails() {
     assert!(budget::same_part("xc7z020-clg484-1", "7Z020CLG484-1"));
     assert!(!budget::same_part("xc7z020-clg484-1", "xc7z020-clg400-1"));
     // Yosys states no part totals: a percentage cannot be shown kept.
-    let yosys = std::fs::read_dir(fixture("yosys")).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+    let yosys = std::fs::read_dir(fixture("yosys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
     let y = Design { name: "y".into(), reports: vec![parse_file(&yosys).unwrap()], part: None, latency: None };
     let v = budget::check(&loose, &y);
     assert_eq!(v[0].outcome, Outcome::NotStated, "{}", v[0].message);

@@ -121,7 +121,10 @@ fn pipeline_runs_end_to_end_isolates_a_failure_and_resumes_from_cache() {
     for f in ["summary.md", "summary.html", "summary.json", "calibration_samples.jsonl", "est_vs_meas_lut.svg", "accuracy_vs_cost.svg"] {
         assert!(run_dir.join(f).is_file(), "{f} missing");
     }
-    assert_eq!(summary, serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap()).unwrap());
+    assert_eq!(
+        summary,
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap()).unwrap()
+    );
     let cands = summary["candidates"].as_array().unwrap();
     assert_eq!(cands.len(), 2, "{summary:#}");
     let baseline = cands.iter().find(|c| c["name"] == "baseline").unwrap();

@@ -97,7 +97,8 @@ fn every_command_finds_the_runs_history_and_each_job_keeps_its_own_time_and_late
     // The design's latency in cycles is stored with the run: the generator's, as its manifest says.
     let cand = summary["candidates"].as_array().unwrap().iter().find(|c| c["run_id"] == ok.id.0).unwrap().clone();
     let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(Path::new(cand["rtl_dir"].as_str().unwrap()).join("qforge_rtl.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(Path::new(cand["rtl_dir"].as_str().unwrap()).join("qforge_rtl.json")).unwrap())
+            .unwrap();
     let cycles = manifest["latency_cycles"].as_u64().unwrap();
     assert!(cycles >= 1, "{manifest}");
     assert_eq!(ok.design_latency_cycles, Some(cycles as i64));
@@ -139,7 +140,10 @@ fn failed_jobs_are_retried_and_the_cache_follows_the_verilog_and_the_history() {
     let (code, retried, stderr) = run_in(d, &["run", "pipe.toml", "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let again = skipped(&retried);
-    assert!(again.contains(&"train".to_string()) && again.contains(&"generate".to_string()) && !again.contains(&"synth".to_string()), "{again:?}");
+    assert!(
+        again.contains(&"train".to_string()) && again.contains(&"generate".to_string()) && !again.contains(&"synth".to_string()),
+        "{again:?}"
+    );
     assert_eq!(retried["candidates"][0]["status"], "ok", "{retried:#}");
     let runs = Store::open(&db).unwrap().query(&RunFilter::default()).unwrap();
     assert_eq!(runs.len(), 1, "the retry continues the failed run");
@@ -185,6 +189,7 @@ fn a_rebuilt_qforge_does_not_reuse_an_older_builds_stages() {
     let (code, rebuilt, stderr) = run_with(&exe, d, &["run", "pipe.toml", "--json", "--no-retry"], &NO_TOOLS);
     assert_eq!(code, 0, "{stderr}");
     assert!(skipped(&rebuilt).is_empty(), "{:?}", skipped(&rebuilt));
-    let train_dirs = |s: &serde_json::Value| s["stages"].as_array().unwrap().iter().find(|st| st["stage"] == "train").unwrap()["dir"].clone();
+    let train_dirs =
+        |s: &serde_json::Value| s["stages"].as_array().unwrap().iter().find(|st| st["stage"] == "train").unwrap()["dir"].clone();
     assert_ne!(train_dirs(&rebuilt), train_dirs(&same));
 }

@@ -130,7 +130,6 @@ fn qforge(dir: &Path, extra: &[&str]) -> Command {
     cmd
 }
 
-
 /// Run to the end: exit code, `out/runs/jet_tiny/summary.json` (when written), stderr.
 fn run(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
     let out = qforge(dir, extra).output().unwrap();

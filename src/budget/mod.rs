@@ -314,10 +314,24 @@ impl<'a> Checker<'a> {
         });
         let found = found.or_else(|| self.design.latency.as_ref().map(|l| (l.cycles, None, format!(" ({})", stated_by(l)))));
         let Some((cycles, source, note)) = found else {
-            return self.verdict("latency_cycles", Outcome::NotStated, None, limit.to_string(), None, format!("latency in cycles not stated by any report (budget {limit})"));
+            return self.verdict(
+                "latency_cycles",
+                Outcome::NotStated,
+                None,
+                limit.to_string(),
+                None,
+                format!("latency in cycles not stated by any report (budget {limit})"),
+            );
         };
         let (outcome, word) = if cycles <= limit { (Outcome::Within, "within") } else { (Outcome::Exceeded, "exceeds") };
-        self.verdict("latency_cycles", outcome, Some(cycles.to_string()), limit.to_string(), source, format!("latency {cycles} cycles {word} budget {limit}{note}"))
+        self.verdict(
+            "latency_cycles",
+            outcome,
+            Some(cycles.to_string()),
+            limit.to_string(),
+            source,
+            format!("latency {cycles} cycles {word} budget {limit}{note}"),
+        )
     }
 
     /// Worst-case ns as stated, else worst-case cycles × the target clock of
@@ -338,10 +352,24 @@ impl<'a> Checker<'a> {
             Some((l.cycles as f64 * clock, None, format!(" ({} cycles × {clock} ns target clock; {})", l.cycles, stated_by(l))))
         });
         let Some((ns, source, note)) = found else {
-            return self.verdict("latency_ns", Outcome::NotStated, None, limit.to_string(), None, format!("latency in ns not stated (nor cycles with a target clock) by any report (budget {limit} ns)"));
+            return self.verdict(
+                "latency_ns",
+                Outcome::NotStated,
+                None,
+                limit.to_string(),
+                None,
+                format!("latency in ns not stated (nor cycles with a target clock) by any report (budget {limit} ns)"),
+            );
         };
         let (outcome, word) = if ns <= limit { (Outcome::Within, "within") } else { (Outcome::Exceeded, "exceeds") };
-        self.verdict("latency_ns", outcome, Some(format!("{ns}")), limit.to_string(), source, format!("latency {ns} ns {word} budget {limit} ns{note}"))
+        self.verdict(
+            "latency_ns",
+            outcome,
+            Some(format!("{ns}")),
+            limit.to_string(),
+            source,
+            format!("latency {ns} ns {word} budget {limit} ns{note}"),
+        )
     }
 }
 

@@ -128,5 +128,8 @@ fn designs_in_folder(dir: &Path) -> crate::error::Result<Vec<Design>> {
         let report = parse_file(&file)?;
         groups.entry(project_root(dir, &file)).or_default().push(report);
     }
-    Ok(groups.into_iter().map(|(folder, reports)| Design { name: folder.display().to_string(), reports, part: None, latency: None }).collect())
+    Ok(groups
+        .into_iter()
+        .map(|(folder, reports)| Design { name: folder.display().to_string(), reports, part: None, latency: None })
+        .collect())
 }

@@ -115,7 +115,8 @@ pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Repo
     let synth_key = stages::synth_key(cfg, &candidates, db)?;
     // A failed job is tried again on a re-run (unless told not to); what succeeded is kept.
     let all_ok = |done: &Vec<SynthResult>| !opts.retry_failed || done.iter().all(|s| s.status == "ok");
-    let synth = runner.run_reusing(synth_key, all_ok, |dir| stages::synth_stage(cfg, &candidates, dir, db, reporter, opts.interrupt.as_deref()))?;
+    let synth =
+        runner.run_reusing(synth_key, all_ok, |dir| stages::synth_stage(cfg, &candidates, dir, db, reporter, opts.interrupt.as_deref()))?;
     let calibration = if cfg.calibrate.enabled {
         let key = stages::calibrate_key(cfg, &candidates, &synth, &cal, db);
         let done = runner.run(key, |_| stages::calibrate_stage(cfg, &candidates, &synth, &cal, &paths, reporter))?;

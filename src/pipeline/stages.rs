@@ -158,14 +158,24 @@ impl<'a> StageRunner<'a> {
     {
         let stage = key.under(self.out);
         let started = Instant::now();
-        let record = |skipped, seconds| StageRecord { stage: stage.stage.clone(), hash: stage.hash.clone(), dir: stage.dir.clone(), skipped, seconds };
+        let record = |skipped, seconds| StageRecord {
+            stage: stage.stage.clone(),
+            hash: stage.hash.clone(),
+            dir: stage.dir.clone(),
+            skipped,
+            seconds,
+        };
         match stage.cached::<T>()? {
             Some(result) if reuse(&result) => {
                 self.reporter.event(Event::Log(format!("{}: done in an earlier run ({}), skipped", stage.stage, stage.dir.display())));
                 self.records.push(record(true, 0.0));
                 return Ok(result);
             }
-            Some(_) => self.reporter.event(Event::Log(format!("{}: an earlier run left work to retry, running again in {}", stage.stage, stage.dir.display()))),
+            Some(_) => self.reporter.event(Event::Log(format!(
+                "{}: an earlier run left work to retry, running again in {}",
+                stage.stage,
+                stage.dir.display()
+            ))),
             None => self.reporter.event(Event::Log(format!("{}: running in {}", stage.stage, stage.dir.display()))),
         }
         stage.create()?;
@@ -256,7 +266,13 @@ pub struct ChosenModel {
 pub fn choose_candidates(cfg: &PipelineConfig, train: &TrainResult, search: Option<&SearchResult>) -> Vec<ChosenModel> {
     let mut chosen: Vec<ChosenModel> = Vec::new();
     if cfg.synth.include_baseline {
-        let baseline = ChosenModel { name: "baseline".into(), source: "baseline".into(), model: train.model.clone(), accuracy: Some(train.fixed_accuracy), cost: None };
+        let baseline = ChosenModel {
+            name: "baseline".into(),
+            source: "baseline".into(),
+            model: train.model.clone(),
+            accuracy: Some(train.fixed_accuracy),
+            cost: None,
+        };
         chosen.push(baseline);
     }
     if let Some(s) = search {
@@ -384,7 +400,14 @@ pub const MIN_CALIBRATION_RUNS: usize = 6;
 pub fn calibrate_key(cfg: &PipelineConfig, candidates: &[Candidate], synth: &[SynthResult], current: &Calibration, db: &Path) -> StageDir {
     use crate::calibrate::CalibrationSource;
     let history = history_runs(cfg, db).samples(&crate::events::Silent).map_err(|e| e.to_string());
-    StageKey::new("calibrate").value(&cfg.calibrate).value(&cfg.target).value(&candidates).value(&synth).value(current).value(&history).finish()
+    StageKey::new("calibrate")
+        .value(&cfg.calibrate)
+        .value(&cfg.target)
+        .value(&candidates)
+        .value(&synth)
+        .value(current)
+        .value(&history)
+        .finish()
 }
 
 /// The history's measured Yosys runs of the target's device, which the refit uses.
@@ -432,7 +455,8 @@ pub fn calibrate_stage(
         n += 1;
     }
     crate::error::write_atomic(&path, text.as_bytes())?;
-    let mut outcome = CalibrateOutcome { samples_file: path, samples: n, history_samples: 0, calibration_file: None, errors: Vec::new(), note: None };
+    let mut outcome =
+        CalibrateOutcome { samples_file: path, samples: n, history_samples: 0, calibration_file: None, errors: Vec::new(), note: None };
     let source = history_runs(cfg, &paths.db);
     let samples = match source.samples(reporter) {
         Ok(samples) => samples,

@@ -48,7 +48,18 @@ pub fn synth_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge
     let rtl = candidate.rtl_dir.to_string_lossy().to_string();
     let run = run_dir.to_string_lossy().to_string();
     let args = [
-        "synth", &rtl, "--tool", "yosys", "--family", &cfg.synth.family, "--json", "--timeout", &timeout_arg, "--run-dir", &run, "--force",
+        "synth",
+        &rtl,
+        "--tool",
+        "yosys",
+        "--family",
+        &cfg.synth.family,
+        "--json",
+        "--timeout",
+        &timeout_arg,
+        "--run-dir",
+        &run,
+        "--force",
         "--no-history",
     ];
     JobSpec::new(&format!("synth-{}", candidate.name), qforge, &args, &job_dir)
