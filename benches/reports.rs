@@ -43,6 +43,29 @@ fn main() {
         let (n, t) = run(&group, Duration::from_millis(700));
         println!("  {folder:<13}: {:>3} files, {:.0} reports/s", group.len(), n as f64 / t);
     }
+    hostile_inputs();
+}
+
+/// How fast hostile inputs are refused (tests/reports_bad_input.rs checks that
+/// they are; the time is measured here, not asserted on a shared machine).
+fn hostile_inputs() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let chunk = "<RtlPorts><name>x</name></RtlPorts>\n".repeat(1 << 12);
+    let mut bytes = b"<profile><InterfaceSummary>\n".to_vec();
+    while (bytes.len() as u64) < qforge::reports::MAX_REPORT_BYTES - 100_000 {
+        bytes.extend_from_slice(chunk.as_bytes());
+    }
+    let start = Instant::now();
+    assert!(parse_bytes(Path::new("big.xml"), &bytes).is_err());
+    println!("unclosed {:.0} MB csynth.xml refused in {:.2} s", bytes.len() as f64 / 1e6, start.elapsed().as_secs_f64());
+    let big = tmp.path().join("huge_csynth.xml");
+    while (bytes.len() as u64) <= qforge::reports::MAX_REPORT_BYTES {
+        bytes.extend_from_slice(chunk.as_bytes());
+    }
+    std::fs::write(&big, &bytes).expect("write big file");
+    let start = Instant::now();
+    assert!(qforge::reports::parse_file(&big).is_err());
+    println!("over-limit {:.0} MB file refused in {:.3} s", bytes.len() as f64 / 1e6, start.elapsed().as_secs_f64());
 }
 
 /// Parse the files round-robin for at least `min`; returns (reports, seconds).

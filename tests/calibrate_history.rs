@@ -61,7 +61,12 @@ fn stored_yosys_runs_refit_the_estimator() {
     assert_eq!(lut["fitted"], true, "{lut}");
     let before = lut["before"]["mape_percent"].as_f64().unwrap();
     let after = lut["after_cv"]["mape_percent"].as_f64().unwrap();
-    assert!(before.is_finite() && after.is_finite() && after >= 0.0, "{lut}");
+    let refit = lut["after_in_sample"]["mape_percent"].as_f64().unwrap();
+    // The refit coefficients describe the measured runs better than the defaults do.
+    // (Held out, with k = 2 on these 13 tiny designs, they do not: 31 % against
+    // 17.5 % when this was written; the defaults already suit tiny designs, and
+    // the held-out gain is shown on the jet variants, docs/calibration-results.md.)
+    assert!(refit < before, "refit LUT MAPE {refit:.1} % is not below the uncalibrated {before:.1} %: {lut}");
     eprintln!("LUT MAPE before {before:.1} %, held out after {after:.1} %");
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(written.contains("small_4_2"), "the provenance names the runs it used:\n{written}");

@@ -5,6 +5,7 @@
 //! stage; and a bad pipeline file.
 mod support;
 
+use qforge::reports::{ParsedReport, ReportKind};
 use qforge::store::{RunFilter, RunKind, RunStatus, Store};
 use std::path::Path;
 use std::process::Command;
@@ -104,10 +105,7 @@ fn done_markers(out: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn pipeline_runs_end_to_end_isolates_a_failure_and_resumes_from_cache() {
-    if !have_yosys() {
-        eprintln!("skipped: yosys not installed");
-        return;
-    }
+    assert!(have_yosys(), "this end-to-end test needs Yosys on PATH (scripts/setup.sh installs it)");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("tiny.toml"), SPEC).unwrap();
@@ -121,10 +119,6 @@ fn pipeline_runs_end_to_end_isolates_a_failure_and_resumes_from_cache() {
     for f in ["summary.md", "summary.html", "summary.json", "calibration_samples.jsonl", "est_vs_meas_lut.svg", "accuracy_vs_cost.svg"] {
         assert!(run_dir.join(f).is_file(), "{f} missing");
     }
-    assert_eq!(
-        summary,
-        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap()).unwrap()
-    );
     let cands = summary["candidates"].as_array().unwrap();
     assert_eq!(cands.len(), 2, "{summary:#}");
     let baseline = cands.iter().find(|c| c["name"] == "baseline").unwrap();
@@ -146,6 +140,19 @@ fn pipeline_runs_end_to_end_isolates_a_failure_and_resumes_from_cache() {
     assert_eq!(ok.len(), 1);
     assert_eq!(ok[0].measurements[0].lut, Some(meas as i64));
     assert_eq!(ok[0].tool.as_deref(), Some("yosys"));
+    // The measured LUTs are the tool's own number: read here from the Yosys report in the run's folder.
+    let synth_dir = ok[0].run_dir.as_ref().expect("a synth run keeps its folder");
+    let from_report = qforge::reports::parse_path(synth_dir)
+        .unwrap()
+        .into_iter()
+        .find_map(|r| match r {
+            ParsedReport::Synth(s) if s.tool == ReportKind::Yosys => s.used.lut,
+            _ => None,
+        })
+        .expect("the run folder holds a Yosys report with LUTs");
+    assert_eq!(from_report, meas, "summary and history carry the report's LUTs");
+    let markdown = std::fs::read_to_string(run_dir.join("summary.md")).unwrap();
+    assert!(markdown.contains(&meas.to_string()), "summary.md shows the measured LUTs {meas}:\n{markdown}");
     assert!(runs.iter().all(|r| !r.estimates.is_empty()));
     let failed = runs.iter().find(|r| r.status == RunStatus::Failed).unwrap();
     assert!(failed.error.is_some());

@@ -35,6 +35,7 @@ impl Reporter for Collect {
 #[test]
 fn runs_in_its_folder_with_its_env_and_merges_the_log() {
     let dir = tempfile::tempdir().unwrap();
+    let folder_before = std::env::current_dir().unwrap();
     let inv = shell(dir.path(), "pwd; echo \"value=$QFORGE_TEST_VALUE\"; echo to-stderr >&2; echo 'Command: synth_design -top x'");
     let events = Collect::default();
     let result = run(&inv, &events).unwrap();
@@ -48,7 +49,9 @@ fn runs_in_its_folder_with_its_env_and_merges_the_log() {
     let progress =
         events.0.lock().unwrap().iter().any(|e| matches!(e, Event::Progress { message, .. } if message.contains("synth_design")));
     assert!(progress, "the step reaches the reporter");
-    assert_eq!(std::env::current_dir().unwrap(), std::env::current_dir().unwrap(), "the test process's folder is untouched");
+    // The tool ran in `dir` (its log says so) while this process stayed where it was.
+    assert_ne!(folder_before.canonicalize().unwrap(), cwd);
+    assert_eq!(std::env::current_dir().unwrap(), folder_before, "the test process's folder is untouched");
 }
 
 #[test]

@@ -104,9 +104,12 @@ fn yosys_synth_is_recorded_in_the_history() {
     let run = json["history_run"].as_i64().expect("recorded");
     let hist = std::process::Command::new(env!("CARGO_BIN_EXE_qforge")).args(["history", "--json", "--db"]).arg(&db).output().unwrap();
     let h: serde_json::Value = serde_json::from_slice(&hist.stdout).unwrap();
-    let text = h.to_string();
-    assert!(text.contains("yosys") && text.contains(&format!("{run}")), "{text}");
+    let runs = h["runs"].as_array().expect("history lists runs");
+    assert_eq!(runs.len(), 1, "{h:#}");
+    let stored = &runs[0];
+    assert_eq!(stored["id"].as_i64(), Some(run), "{stored:#}");
+    assert_eq!(stored["tool"], "yosys", "{stored:#}");
     let lut = json["parsed"][0]["lut"].as_u64().unwrap();
     assert!(lut > 0);
-    assert!(text.contains(&format!("\"lut\":{lut}")), "the stored run carries the measured LUTs: {text}");
+    assert_eq!(stored["measurements"][0]["lut"].as_u64(), Some(lut), "the stored run carries the measured LUTs: {stored:#}");
 }
