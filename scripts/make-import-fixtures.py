@@ -8,7 +8,11 @@ A developer tool, not run by the tests. Run it with the QKeras virtualenv
 
 For every model NAME it writes into OUT_DIR (default tests/fixtures/import/):
   NAME.json          model.to_json()
-  NAME.weights.h5    model.save_weights(...) (Keras 2 HDF5 layout)
+  NAME-weights.h5    model.save_weights("NAME-weights.h5") (the legacy layout:
+                     layer_names / weight_names attributes)
+  NAME.weights.h5    model.save_weights("NAME.weights.h5") (the Keras 3 layout
+                     layers/<object>/vars/<i>, which Keras 2.15 writes for
+                     this suffix)
   NAME.full.h5       model.save("m.h5") (model_config attribute, /model_weights)
   NAME.io.json       fixed inputs and the model's float Keras outputs on them
 and, for the models hls4ml converts, NAME.hls4ml.yml (the dict that
@@ -149,7 +153,7 @@ def hls4ml_configs(model, name, out):
         yaml.safe_dump(config, f, sort_keys=False)
     convert = {
         "KerasJson": f"{name}.json",
-        "KerasH5": f"{name}.weights.h5",
+        "KerasH5": f"{name}-weights.h5",
         "OutputDir": f"{name}_prj",
         "ProjectName": "myproject",
         "Part": "xcvu9p-flga2104-2L-e",
@@ -177,6 +181,7 @@ def main():
         with open(os.path.join(out, f"{name}.json"), "w") as f:
             f.write(model.to_json())
         model.save_weights(os.path.join(out, f"{name}.weights.h5"))
+        model.save_weights(os.path.join(out, f"{name}-weights.h5"))
         model.save(os.path.join(out, f"{name}.full.h5"))
         with open(os.path.join(out, f"{name}.io.json"), "w") as f:
             json.dump({"inputs": x.tolist(), "outputs": y.astype("float64").tolist()}, f)
@@ -186,7 +191,7 @@ def main():
         model = unsupported(build())
         with open(os.path.join(out, f"{name}.json"), "w") as f:
             f.write(model.to_json())
-        model.save_weights(os.path.join(out, f"{name}.weights.h5"))
+        model.save_weights(os.path.join(out, f"{name}-weights.h5"))
         print(f"{name}: written")
 
 
