@@ -276,20 +276,6 @@ pub fn assemble(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn snake_case_as_keras() {
-        assert_eq!(
-            super::snake_case("QBatchNormalization"),
-            "q_batch_normalization"
-        );
-        assert_eq!(super::snake_case("QDense"), "q_dense");
-        assert_eq!(super::snake_case("InputLayer"), "input_layer");
-        assert_eq!(super::snake_case("Dense"), "dense");
-    }
-}
-
 fn reshape(shape: &[usize], c: &Value) -> Result<Vec<usize>, String> {
     let total: usize = shape.iter().product();
     let target = c
@@ -517,5 +503,19 @@ fn fold_into(open: &mut Open, scale: &[f32], shift: &[f32]) {
     }
     for ((b, s), t) in open.bias.iter_mut().zip(scale).zip(shift) {
         *b = *b * s + t;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn snake_case_as_keras() {
+        assert_eq!(
+            super::snake_case("QBatchNormalization"),
+            "q_batch_normalization"
+        );
+        assert_eq!(super::snake_case("QDense"), "q_dense");
+        assert_eq!(super::snake_case("InputLayer"), "input_layer");
+        assert_eq!(super::snake_case("Dense"), "dense");
     }
 }

@@ -242,9 +242,11 @@ pub fn parse_hls4ml_type(text: &str) -> std::result::Result<Option<FixedType>, S
         "ufixed" => (false, true),
         "int" => (true, false),
         "uint" => (false, false),
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "`{text}`: unknown type `{other}` (use fixed, ufixed, int, uint, with or without ap_)"
-        )),
+        ))
+        }
     };
     let width = num(0)?;
     if !(1..=64).contains(&width) {
