@@ -17,6 +17,7 @@ pub mod events;
 pub mod hls;
 pub mod host;
 pub mod layout;
+pub mod import;
 pub mod model;
 pub mod pipeline;
 pub mod quant;
