@@ -42,6 +42,7 @@ fn layer(name: &str, in_type: FixedType, weight_type: FixedType, accum_type: Fix
         weight_type,
         bias_type: weight_type,
         accum_type,
+        result_type: accum_type,
         out_type,
         activation,
         weights,
