@@ -139,3 +139,23 @@ fn qforge_mode_differs_where_documented() {
     // Every softmax output differs (other design), po2's last layer too (exact accumulator).
     assert!(get("q_bits").1 > 0 && get("q_po2").2 > 0, "{rows:?}");
 }
+
+/// The precision profile of one fixture model on its inputs: hls4ml's types
+/// per layer, saturations where the inputs are wide, the softmax tables' error.
+#[test]
+fn precision_profile_of_the_q_bits_model() {
+    let (model, csim) = fixture("q_bits");
+    let net = FixedNetwork::from_model(&model).unwrap();
+    let x: Vec<f32> = csim.inputs.iter().flatten().map(|&v| v as f32).collect();
+    let rows = qforge::model::profile::precision_profile(&model, &net, &x);
+    println!("{}", serde_json::to_string_pretty(&rows).unwrap());
+    assert_eq!(rows.len(), csim.layers.len());
+    for (row, layer) in rows.iter().zip(&csim.layers) {
+        assert_eq!(parse_fixed_type(&row.ty).unwrap(), parse_fixed_type(&layer.ty).unwrap(), "{}", layer.name);
+        assert_eq!(row.values, csim.inputs.len() * layer.raw[0].len());
+    }
+    // quantized_relu(6) tops out below 1: wide inputs saturate it.
+    assert!(rows[1].saturated > 0 && rows[1].wrapped == 0, "{rows:?}");
+    // The 16,6 accumulators truncate products: the dense layers differ from exact float sums.
+    assert!(rows[0].max_abs_error > 0.0 && rows[0].max_abs_error < 0.1, "{rows:?}");
+}
