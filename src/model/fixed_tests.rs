@@ -51,6 +51,7 @@ fn layer(
         weight_type,
         bias_type: weight_type,
         accum_type,
+        result_type: accum_type,
         out_type,
         activation,
         weights,

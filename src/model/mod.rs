@@ -1,13 +1,19 @@
 //! The network: the user's description (`spec`), the trained parameters
 //! (`network`, saved as model.json), and the bit-exact fixed-point network the
-//! firmware computes (`fixed`, with the table `softmax`). `data` and `quant`
+//! firmware computes (`fixed`, with the table `softmax`, hls4ml's softmax
+//! variants in `hls4ml_softmax` and the per-layer types in `layer_types`),
+//! with per-layer `trace`s and the precision `profile`. `data` and `quant`
 //! feed it; `train`, `estimate`, `hls` and `rtl` read it.
 pub mod fixed;
+pub mod hls4ml_softmax;
+pub mod layer_types;
 pub mod network;
 mod packed;
 pub mod predict_io;
+pub mod profile;
 pub mod softmax;
 pub mod spec;
+pub mod trace;
 
 pub use fixed::{FixedLayer, FixedNetwork, RawLayer};
 pub use network::{LayerParams, Scaler, TrainedModel};

@@ -202,6 +202,9 @@ impl PackedLayer {
             Activation::Softmax => return None,
         };
         let (in_lo, in_hi) = i16_range(&layer.in_type)?;
+        if !layer.result_is_exact() {
+            return None;
+        }
         if !is_last {
             i16_range(&layer.out_type)?; // the next layer reads these outputs as i16
         }

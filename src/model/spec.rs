@@ -411,8 +411,9 @@ pub fn parse_fixed_type(s: &str) -> std::result::Result<FixedType, String> {
     }
     let width: u32 = parts[0].parse().map_err(|_| format!("`{s}`: width `{}` is not a number", parts[0]))?;
     let integer: i32 = parts[1].parse().map_err(|_| format!("`{s}`: integer bits `{}` is not a number", parts[1]))?;
-    if width == 0 || width > 32 {
-        return Err(format!("`{s}`: width must be between 1 and 32"));
+    let max = crate::quant::fixed::MAX_WIDTH;
+    if width == 0 || width > max {
+        return Err(format!("`{s}`: width must be between 1 and {max}"));
     }
     let rounding = match parts.get(2) {
         None => Rounding::Trn,
