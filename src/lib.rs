@@ -5,8 +5,8 @@
 //! `data` → `quant`/`model` → `train` → `estimate` → `search` → `hls`/`rtl` →
 //! `tools` → `reports` (and `switching`: measured activity of mapped netlists)
 //! → `store` → `calibrate` (which feeds `estimate`); `pipeline` orchestrates
-//! them and `cli` is the edge (only it prints). `error`, `events` and `svg`
-//! serve every stage.
+//! them and `cli` is the edge (only it prints). `error`, `events`, `svg` and
+//! `layout` (where things live in the output folder) serve every stage.
 pub mod budget;
 pub mod calibrate;
 pub mod cli;
@@ -15,6 +15,7 @@ pub mod error;
 pub mod estimate;
 pub mod events;
 pub mod hls;
+pub mod layout;
 pub mod model;
 pub mod pipeline;
 pub mod quant;

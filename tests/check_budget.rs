@@ -115,7 +115,7 @@ fn a_quantity_not_stated_is_a_failure_not_a_pass() {
     // A power report states no LUTs and no latency.
     let power = parse_file(&fixture(POWER)).unwrap();
     let budget = Budget { lut: Some(1_000_000), latency_ns: Some(1e9), ..Budget::default() };
-    let verdicts = budget::check(&budget, &Design { name: "power only".into(), reports: vec![power], part: None });
+    let verdicts = budget::check(&budget, &Design { name: "power only".into(), reports: vec![power], part: None, latency: None });
     assert_eq!(verdicts.len(), 2);
     assert!(verdicts.iter().all(|v| v.outcome == Outcome::NotStated), "{verdicts:?}");
     assert!(verdicts[0].message.contains("not stated"));
@@ -134,7 +134,7 @@ fn a_quantity_not_stated_is_a_failure_not_a_pass() {
 fn the_report_closest_to_hardware_decides_and_units_are_converted() {
     let csynth = parse_file(&fixture(CSYNTH)).unwrap();
     let routed = parse_file(&fixture(ROUTED)).unwrap();
-    let design = Design { name: "jet".into(), reports: vec![csynth, routed], part: None };
+    let design = Design { name: "jet".into(), reports: vec![csynth, routed], part: None, latency: None };
     let routed_lut = expected(ROUTED)["lut"].as_u64().unwrap();
     let hls_lut = expected(CSYNTH)["lut"].as_u64().unwrap();
     assert!(routed_lut < hls_lut, "the test needs the routed count below the HLS estimate");
@@ -156,7 +156,7 @@ fn percentages_use_the_stated_totals_and_part_mismatch_fails() {
     let routed = parse_file(&fixture(ROUTED)).unwrap();
     let want = expected(ROUTED);
     let share = 100.0 * want["lut"].as_f64().unwrap() / want["available"]["lut"].as_f64().unwrap();
-    let design = Design { name: "r".into(), reports: vec![routed], part: None };
+    let design = Design { name: "r".into(), reports: vec![routed], part: None, latency: None };
     let tight = Budget { lut_percent: Some(share * 0.99), ..Budget::default() };
     assert_eq!(budget::check(&tight, &design)[0].outcome, Outcome::Exceeded);
     let loose = Budget { lut_percent: Some(share * 1.01), ..Budget::default() };
@@ -169,7 +169,7 @@ fn percentages_use_the_stated_totals_and_part_mismatch_fails() {
     assert!(!budget::same_part("xc7z020-clg484-1", "xc7z020-clg400-1"));
     // Yosys states no part totals: a percentage cannot be shown kept.
     let yosys = std::fs::read_dir(fixture("yosys")).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
-    let y = Design { name: "y".into(), reports: vec![parse_file(&yosys).unwrap()], part: None };
+    let y = Design { name: "y".into(), reports: vec![parse_file(&yosys).unwrap()], part: None, latency: None };
     let v = budget::check(&loose, &y);
     assert_eq!(v[0].outcome, Outcome::NotStated, "{}", v[0].message);
 }

@@ -17,7 +17,6 @@ mod rtl;
 mod run;
 mod switching;
 mod synth;
-mod synth_history;
 mod train;
 
 use clap::{Parser, Subcommand};

@@ -19,6 +19,10 @@ pub struct Migration {
 /// (`JobSpec::id`, so a re-run finds its rows), its label, the try, qforge's
 /// own state name next to the executor's, the wall time, the exit code and
 /// the reason a job ended as it did.
+/// Version 4 stores with a run the latency of the design it synthesised, in
+/// cycles, and what says so (`generator`: the register stages the RTL
+/// generator built; `simulation`: measured), which synthesis reports of RTL
+/// designs do not state and the budget gate judges.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -124,6 +128,13 @@ ALTER TABLE jobs ADD COLUMN wall_seconds REAL;
 ALTER TABLE jobs ADD COLUMN exit_code INTEGER;
 ALTER TABLE jobs ADD COLUMN reason TEXT;
 CREATE INDEX jobs_key ON jobs (job_key, attempt);
+"#,
+    },
+    Migration {
+        version: 4,
+        sql: r#"
+ALTER TABLE runs ADD COLUMN design_latency_cycles INTEGER;
+ALTER TABLE runs ADD COLUMN design_latency_source TEXT;   -- 'generator' or 'simulation'
 "#,
     },
 ];
