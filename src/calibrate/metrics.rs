@@ -2,10 +2,10 @@
 //! percentage error, coefficient of determination R² and Spearman's rank
 //! correlation. Input: paired slices (measured, predicted); output: plain
 //! numbers, `None` where a measure is undefined (no samples, zero variance).
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The three measures of one quantity over one set of samples.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub samples: usize,
     /// Mean of |predicted − measured| / |measured| over samples with measured ≠ 0, in percent.
@@ -28,12 +28,7 @@ impl Metrics {
 /// Mean absolute percentage error (percent). Samples measured as exactly 0
 /// have no relative error and are left out; `None` when none is left.
 pub fn mape_percent(measured: &[f64], predicted: &[f64]) -> Option<f64> {
-    let terms: Vec<f64> = measured
-        .iter()
-        .zip(predicted)
-        .filter(|(m, _)| **m != 0.0)
-        .map(|(m, p)| ((p - m) / m).abs())
-        .collect();
+    let terms: Vec<f64> = measured.iter().zip(predicted).filter(|(m, _)| **m != 0.0).map(|(m, p)| ((p - m) / m).abs()).collect();
     (!terms.is_empty()).then(|| 100.0 * terms.iter().sum::<f64>() / terms.len() as f64)
 }
 

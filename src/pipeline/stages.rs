@@ -158,14 +158,24 @@ impl<'a> StageRunner<'a> {
     {
         let stage = key.under(self.out);
         let started = Instant::now();
-        let record = |skipped, seconds| StageRecord { stage: stage.stage.clone(), hash: stage.hash.clone(), dir: stage.dir.clone(), skipped, seconds };
+        let record = |skipped, seconds| StageRecord {
+            stage: stage.stage.clone(),
+            hash: stage.hash.clone(),
+            dir: stage.dir.clone(),
+            skipped,
+            seconds,
+        };
         match stage.cached::<T>()? {
             Some(result) if reuse(&result) => {
                 self.reporter.event(Event::Log(format!("{}: done in an earlier run ({}), skipped", stage.stage, stage.dir.display())));
                 self.records.push(record(true, 0.0));
                 return Ok(result);
             }
-            Some(_) => self.reporter.event(Event::Log(format!("{}: an earlier run left work to retry, running again in {}", stage.stage, stage.dir.display()))),
+            Some(_) => self.reporter.event(Event::Log(format!(
+                "{}: an earlier run left work to retry, running again in {}",
+                stage.stage,
+                stage.dir.display()
+            ))),
             None => self.reporter.event(Event::Log(format!("{}: running in {}", stage.stage, stage.dir.display()))),
         }
         stage.create()?;
@@ -199,7 +209,9 @@ pub fn train_stage(cfg: &PipelineConfig, dir: &Path, reporter: &dyn Reporter) ->
 
 /// The search depends on the calibration: its budget pruning and energy goal use the estimator.
 pub fn search_key(cfg: &PipelineConfig, cal: &Calibration) -> Result<Option<StageDir>> {
-    let Some(space_path) = cfg.space_path().filter(|_| cfg.search.enabled) else { return Ok(None) };
+    let Some(space_path) = cfg.space_path().filter(|_| cfg.search.enabled) else {
+        return Ok(None);
+    };
     let space = SearchSpace::from_file(&space_path)?;
     Ok(Some(StageKey::new("search").value(&cfg.search).file(&space_path)?.value(&space.base).value(cal).finish()))
 }
@@ -209,10 +221,9 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
     let space_path = cfg.space_path().ok_or_else(|| Error::input_at(&cfg.path, None, Some("search.space"), "missing"))?;
     let space = SearchSpace::from_file(&space_path)?;
     let tuner = match &cfg.search.tuner {
-        Some(name) => Some(
-            serde_json::from_value::<TunerKind>(serde_json::json!(name))
-                .map_err(|_| Error::input_at(&cfg.path, None, Some("search.tuner"), format!("unknown tuner `{name}` (tpe, random, bayesian, hyperband)")))?,
-        ),
+        Some(name) => Some(serde_json::from_value::<TunerKind>(serde_json::json!(name)).map_err(|_| {
+            Error::input_at(&cfg.path, None, Some("search.tuner"), format!("unknown tuner `{name}` (tpe, random, bayesian, hyperband)"))
+        })?),
         None => None,
     };
     let opts = SearchOptions {
@@ -226,14 +237,14 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
         goal: None,
         pareto: Some(true),
         data: None,
+        // The pipeline synthesises qforge's own Verilog: price that design.
+        flow: crate::estimate::FlowOptions::rtl(cfg.generate.pipeline_every),
     };
     let o = run_search(&space, &opts, cal, reporter)?;
     let trials = o
         .trials
         .iter()
-        .filter_map(|t| {
-            Some(TrialPoint { id: t.id, accuracy: t.accuracy?, cost: t.cost, model: t.model.as_ref().map(|m| dir.join(m)) })
-        })
+        .filter_map(|t| Some(TrialPoint { id: t.id, accuracy: t.accuracy?, cost: t.cost, model: t.model.as_ref().map(|m| dir.join(m)) }))
         .collect();
     Ok(SearchResult {
         out: dir.to_path_buf(),
@@ -264,7 +275,13 @@ pub struct ChosenModel {
 pub fn choose_candidates(cfg: &PipelineConfig, train: &TrainResult, search: Option<&SearchResult>) -> Vec<ChosenModel> {
     let mut chosen: Vec<ChosenModel> = Vec::new();
     if cfg.synth.include_baseline {
-        let baseline = ChosenModel { name: "baseline".into(), source: "baseline".into(), model: train.model.clone(), accuracy: Some(train.fixed_accuracy), cost: None };
+        let baseline = ChosenModel {
+            name: "baseline".into(),
+            source: "baseline".into(),
+            model: train.model.clone(),
+            accuracy: Some(train.fixed_accuracy),
+            cost: None,
+        };
         chosen.push(baseline);
     }
     if let Some(s) = search {
@@ -392,12 +409,25 @@ pub const MIN_CALIBRATION_RUNS: usize = 6;
 pub fn calibrate_key(cfg: &PipelineConfig, candidates: &[Candidate], synth: &[SynthResult], current: &Calibration, db: &Path) -> StageDir {
     use crate::calibrate::CalibrationSource;
     let history = history_runs(cfg, db).samples(&crate::events::Silent).map_err(|e| e.to_string());
-    StageKey::new("calibrate").value(&cfg.calibrate).value(&cfg.target).value(&candidates).value(&synth).value(current).value(&history).finish()
+    StageKey::new("calibrate")
+        .value(&cfg.calibrate)
+        .value(&cfg.target)
+        .value(&candidates)
+        .value(&synth)
+        .value(current)
+        .value(&history)
+        .finish()
 }
 
 /// The history's measured Yosys runs of the target's device, which the refit uses.
 fn history_runs(cfg: &PipelineConfig, db: &Path) -> crate::calibrate::StoreRuns {
-    crate::calibrate::StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone(), exclude_models: Vec::new() }
+    crate::calibrate::StoreRuns {
+        db: db.to_path_buf(),
+        tool: "yosys".into(),
+        part: cfg.target.part.clone(),
+        exclude_models: Vec::new(),
+        flow: crate::estimate::Flow::Hls,
+    }
 }
 
 /// The calibration stage: records this run's pairs in
@@ -421,7 +451,9 @@ pub fn calibrate_stage(
     let mut text = String::new();
     let mut n = 0;
     for (c, s) in candidates.iter().zip(synth) {
-        let Some(measured) = &s.measured else { continue };
+        let Some(measured) = &s.measured else {
+            continue;
+        };
         let line = serde_json::json!({
             "name": c.name,
             "model_name": c.model_name,
@@ -440,7 +472,8 @@ pub fn calibrate_stage(
         n += 1;
     }
     crate::error::write_atomic(&path, text.as_bytes())?;
-    let mut outcome = CalibrateOutcome { samples_file: path, samples: n, history_samples: 0, calibration_file: None, errors: Vec::new(), note: None };
+    let mut outcome =
+        CalibrateOutcome { samples_file: path, samples: n, history_samples: 0, calibration_file: None, errors: Vec::new(), note: None };
     let source = history_runs(cfg, &paths.db);
     let samples = match source.samples(reporter) {
         Ok(samples) => samples,
@@ -465,6 +498,7 @@ pub fn calibrate_stage(
         seed: 1,
         quantities: vec![Quantity::Lut, Quantity::Ff],
         features: None,
+        flow: crate::estimate::Flow::Hls,
     };
     let (refit, report) = match calibrate_resources(&samples, current, &opts, reporter) {
         Ok(done) => done,
