@@ -56,7 +56,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             "import": imported.report,
         }))?;
     } else {
-        println!(
+        outln!(
             "imported {} ({:?}, {:.3} s): {} inputs ({}), {} dense layers",
             spec.name,
             imported.report.format,
@@ -66,12 +66,12 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             spec.blocks.len()
         );
         for m in &imported.report.keras_layers {
-            println!("  {:<20} {:<20} {}", m.keras_name, m.keras_class, m.became);
+            outln!("  {:<20} {:<20} {}", m.keras_name, m.keras_class, m.became);
         }
         for n in &imported.report.notes {
-            println!("note: {n}");
+            outln!("note: {n}");
         }
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

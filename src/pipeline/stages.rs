@@ -209,7 +209,9 @@ pub fn train_stage(cfg: &PipelineConfig, dir: &Path, reporter: &dyn Reporter) ->
 
 /// The search depends on the calibration: its budget pruning and energy goal use the estimator.
 pub fn search_key(cfg: &PipelineConfig, cal: &Calibration) -> Result<Option<StageDir>> {
-    let Some(space_path) = cfg.space_path().filter(|_| cfg.search.enabled) else { return Ok(None) };
+    let Some(space_path) = cfg.space_path().filter(|_| cfg.search.enabled) else {
+        return Ok(None);
+    };
     let space = SearchSpace::from_file(&space_path)?;
     Ok(Some(StageKey::new("search").value(&cfg.search).file(&space_path)?.value(&space.base).value(cal).finish()))
 }
@@ -230,6 +232,8 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
         goal: None,
         pareto: Some(true),
         data: None,
+        // The pipeline synthesises qforge's own Verilog: price that design.
+        flow: crate::estimate::FlowOptions::rtl(cfg.generate.pipeline_every),
     };
     let o = run_search(&space, &opts, cal, reporter)?;
     let trials = o
@@ -412,7 +416,13 @@ pub fn calibrate_key(cfg: &PipelineConfig, candidates: &[Candidate], synth: &[Sy
 
 /// The history's measured Yosys runs of the target's device, which the refit uses.
 fn history_runs(cfg: &PipelineConfig, db: &Path) -> crate::calibrate::StoreRuns {
-    crate::calibrate::StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone(), exclude_models: Vec::new() }
+    crate::calibrate::StoreRuns {
+        db: db.to_path_buf(),
+        tool: "yosys".into(),
+        part: cfg.target.part.clone(),
+        exclude_models: Vec::new(),
+        flow: crate::estimate::Flow::Hls,
+    }
 }
 
 /// The calibration stage: records this run's pairs in
@@ -436,7 +446,9 @@ pub fn calibrate_stage(
     let mut text = String::new();
     let mut n = 0;
     for (c, s) in candidates.iter().zip(synth) {
-        let Some(measured) = &s.measured else { continue };
+        let Some(measured) = &s.measured else {
+            continue;
+        };
         let line = serde_json::json!({
             "name": c.name,
             "model_name": c.model_name,
@@ -481,6 +493,7 @@ pub fn calibrate_stage(
         seed: 1,
         quantities: vec![Quantity::Lut, Quantity::Ff],
         features: None,
+        flow: crate::estimate::Flow::Hls,
     };
     let (refit, report) = match calibrate_resources(&samples, current, &opts, reporter) {
         Ok(done) => done,

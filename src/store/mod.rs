@@ -14,12 +14,14 @@ mod jobs;
 mod query;
 mod runs;
 pub mod schema;
+mod switching;
 mod synth_run;
 
 pub use ingest::{ingest_dir, project_root, IngestError, IngestSummary, IngestedRun};
 pub use jobs::JobRow;
 pub use query::{MeasurementRecord, RunFilter, RunRecord};
 pub use runs::authority;
+pub use switching::{LayerEnergy, SwitchingRecord};
 pub use synth_run::record_synth_run;
 
 use crate::error::{Error, Result};
@@ -231,7 +233,9 @@ pub use crate::host::host_name;
 
 /// Whether a process with this pid exists on this machine.
 fn process_alive(pid: i64) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
     if pid <= 0 {
         return false;
     }

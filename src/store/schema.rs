@@ -22,7 +22,9 @@ pub struct Migration {
 /// Version 4 stores with a run the latency of the design it synthesised, in
 /// cycles, and what says so (`generator`: the register stages the RTL
 /// generator built; `simulation`: measured), which synthesis reports of RTL
-/// designs do not state and the budget gate judges.
+/// designs do not state and the budget gate judges. Version 5 adds
+/// `switching`: the switching energy a gate-level simulation of a run's
+/// mapped netlist measured, per layer (`qforge run`'s switching stage).
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -135,6 +137,21 @@ CREATE INDEX jobs_key ON jobs (job_key, attempt);
         sql: r#"
 ALTER TABLE runs ADD COLUMN design_latency_cycles INTEGER;
 ALTER TABLE runs ADD COLUMN design_latency_source TEXT;   -- 'generator' or 'simulation'
+"#,
+    },
+    Migration {
+        version: 5,
+        sql: r#"
+CREATE TABLE switching (
+    id             INTEGER PRIMARY KEY,
+    run_id         INTEGER NOT NULL REFERENCES runs (id),
+    netlist        TEXT NOT NULL,
+    samples        INTEGER NOT NULL,
+    mismatches     INTEGER NOT NULL,
+    energy_pj      REAL NOT NULL,   -- per inference, all cells
+    record         TEXT NOT NULL    -- JSON: SwitchingRecord
+);
+CREATE INDEX switching_run ON switching (run_id);
 "#,
     },
 ];
