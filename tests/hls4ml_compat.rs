@@ -132,7 +132,10 @@ fn qforge_mode_differs_where_documented() {
         let layers = layer_mismatches(&net, &csim);
         let last_dense = layers.iter().rev().find(|(n, _, _)| csim.layers.iter().any(|l| &l.name == n && l.class == "Dense")).unwrap().2;
         let outputs = output_mismatches(&net, &csim);
-        println!("{name}: qforge mode vs hls4ml csim, {} samples: outputs differ on {outputs}, last dense layer on {last_dense}", csim.inputs.len());
+        println!(
+            "{name}: qforge mode vs hls4ml csim, {} samples: outputs differ on {outputs}, last dense layer on {last_dense}",
+            csim.inputs.len()
+        );
         rows.push((name, outputs, last_dense));
     }
     let get = |n: &str| rows.iter().find(|r| r.0 == n).unwrap();

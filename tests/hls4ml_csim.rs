@@ -27,7 +27,8 @@ fn csim_matches_hls4ml(name: &str) {
     let raw: Vec<i64> = fixture.inputs.iter().flatten().map(|&v| net.input_type.from_f64(v)).collect();
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join("prj");
-    write_project(&model, &HlsConfig::default(), &project, &WriteOptions { force: false, templates: None, test_inputs: Some(raw.clone()) }).unwrap();
+    write_project(&model, &HlsConfig::default(), &project, &WriteOptions { force: false, templates: None, test_inputs: Some(raw.clone()) })
+        .unwrap();
     let result = run_csim(&project, &net, &raw, &CsimOptions::new(hls_support::ap_types()), &Silent).unwrap();
     assert_eq!((result.mismatches, result.mismatched_values), (0, 0), "{name}: C simulation differs from the Rust model");
     // And directly against hls4ml: the raw outputs the testbench printed.

@@ -237,14 +237,7 @@ fn run_energy(args: &CalibrateArgs, current: &Calibration, base: &str, reporter:
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    outln!(
-        "{}: {} variants, {} layers, {}-fold CV (seed {})",
-        file.display(),
-        report.variants,
-        report.layers,
-        report.k_folds,
-        report.seed
-    );
+    outln!("{}: {} variants, {} layers, {}-fold CV (seed {})", file.display(), report.variants, report.layers, report.k_folds, report.seed);
     outln!("energy before (MAPE% R² ρ): {}", metric_cell(&report.before));
     outln!("energy after, held out:     {}", metric_cell(&report.after_cv));
     let e = new.energy_for(flow);

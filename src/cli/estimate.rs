@@ -63,7 +63,15 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     let t = &est.totals;
     outln!(
         "{:<12} {:>6} {:>10} {:>10} {:>9} {:>8} {:>8} {:>6} {:>7}",
-        "layer", "mults", "energy pJ", "EBOPs", "w bits", "LUT", "FF", "DSP", "cycles"
+        "layer",
+        "mults",
+        "energy pJ",
+        "EBOPs",
+        "w bits",
+        "LUT",
+        "FF",
+        "DSP",
+        "cycles"
     );
     for l in &est.layers {
         outln!(
@@ -85,10 +93,7 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
             r.add(&m.resources);
             r
         });
-        outln!(
-            "{:<12} {:>6} {:>10} {:>10} {:>9} {:>8.0} {:>8.0} {:>6.0} {:>7}",
-            "other", "", "", "", "", rest.lut, rest.ff, rest.dsp, ""
-        );
+        outln!("{:<12} {:>6} {:>10} {:>10} {:>9} {:>8.0} {:>8.0} {:>6.0} {:>7}", "other", "", "", "", "", rest.lut, rest.ff, rest.dsp, "");
         outln!("(rtl flow: `other` is {}; latency {} cycles from the generator)", names.join(", "), s.design_latency_cycles);
     }
     outln!(

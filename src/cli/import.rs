@@ -27,12 +27,7 @@ pub struct ImportArgs {
 }
 
 pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let req = ImportRequest {
-        model: args.model,
-        weights: args.weights,
-        config: args.config,
-        scaler: args.scaler,
-    };
+    let req = ImportRequest { model: args.model, weights: args.weights, config: args.config, scaler: args.scaler };
     let imported = import(&req)?;
     let path = write(&imported, &args.out)?;
     let spec = &imported.model.spec;

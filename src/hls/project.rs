@@ -168,9 +168,12 @@ fn hls4ml_softmax_files(sm: &Hls4mlSoftmax, k: usize) -> (SoftmaxHls4mlCtx, Vec<
     // Legacy keeps both tables in hls4ml's activ_config::table_t; argmax has none (one unused entry each).
     let table_t = if sm.implementation == SoftmaxImplementation::Legacy { HLS4ML_LEGACY_TABLE_TYPE } else { sm.exp_table_t };
     let inv_t = if sm.implementation == SoftmaxImplementation::Legacy { HLS4ML_LEGACY_TABLE_TYPE } else { sm.inv_table_t };
-    let types = [("exp_table", table_t), ("inv_table", inv_t), ("accum", sm.accum_t), ("inv_inp", sm.inv_inp_t), ("inp_norm", sm.inp_norm_t)];
-    let mut typedefs: Vec<Typedef> =
-        types.iter().map(|(what, t)| Typedef { name: format!("softmax{k}_{what}_t"), cpp: t.cpp(), comment: format!("hls4ml softmax {what}_t") }).collect();
+    let types =
+        [("exp_table", table_t), ("inv_table", inv_t), ("accum", sm.accum_t), ("inv_inp", sm.inv_inp_t), ("inp_norm", sm.inp_norm_t)];
+    let mut typedefs: Vec<Typedef> = types
+        .iter()
+        .map(|(what, t)| Typedef { name: format!("softmax{k}_{what}_t"), cpp: t.cpp(), comment: format!("hls4ml softmax {what}_t") })
+        .collect();
     typedefs.push(Typedef { name: format!("softmax{k}_exp_raw_t"), cpp: raw_cpp(&table_t), comment: "raw bits".into() });
     typedefs.push(Typedef { name: format!("softmax{k}_inv_raw_t"), cpp: raw_cpp(&inv_t), comment: "raw bits".into() });
     let nonempty = |t: &[i64]| if t.is_empty() { vec![0] } else { t.to_vec() };

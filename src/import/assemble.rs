@@ -70,10 +70,7 @@ fn snake_case(class: &str) -> String {
 
 /// Each layer's weights: by layer name, or in the Keras 3 weights layout by
 /// object path (`dense`, `dense_1`, `q_dense`: class name and count).
-fn weights_by_layer<'a>(
-    model: &KerasModel,
-    weights: &'a BTreeMap<String, LayerWeights>,
-) -> BTreeMap<String, &'a LayerWeights> {
+fn weights_by_layer<'a>(model: &KerasModel, weights: &'a BTreeMap<String, LayerWeights>) -> BTreeMap<String, &'a LayerWeights> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for l in &model.layers {
@@ -88,10 +85,7 @@ fn weights_by_layer<'a>(
     out
 }
 
-pub fn assemble(
-    model: &KerasModel,
-    all_weights: &BTreeMap<String, LayerWeights>,
-) -> Result<Assembled, String> {
+pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>) -> Result<Assembled, String> {
     let weights = weights_by_layer(model, all_weights);
     let mut shape = model.input_shape.clone();
     let n_inputs: usize = shape.iter().product();
@@ -105,8 +99,9 @@ pub fn assemble(
         let c = &l.config;
         let became: String = match l.class.as_str() {
             "InputLayer" => "input".into(),
-            "Dropout" | "AlphaDropout" | "GaussianDropout" | "GaussianNoise"
-            | "SpatialDropout1D" => "ignored (identity at inference)".into(),
+            "Dropout" | "AlphaDropout" | "GaussianDropout" | "GaussianNoise" | "SpatialDropout1D" => {
+                "ignored (identity at inference)".into()
+            }
             "Flatten" => {
                 shape = vec![shape.iter().product()];
                 "ignored (1-D data)".into()
@@ -118,13 +113,14 @@ pub fn assemble(
             "Dense" | "QDense" => {
                 let n_in = match shape.as_slice() {
                     [n] => *n,
-                    other => return Err(layer_error(l, format!("its input has shape {other:?}: a Dense must see 1-D data (add a Flatten)"))),
+                    other => {
+                        return Err(layer_error(l, format!("its input has shape {other:?}: a Dense must see 1-D data (add a Flatten)")))
+                    }
                 };
                 let open = dense(l, n_in, weights.get(&l.name).copied())?;
                 let units = open.block.units;
                 let name = open.block.name.clone();
-                let inline = activation_step(c.get("activation").unwrap_or(&Value::Null))
-                    .map_err(|m| layer_error(l, m))?;
+                let inline = activation_step(c.get("activation").unwrap_or(&Value::Null)).map_err(|m| layer_error(l, m))?;
                 blocks.push(open);
                 shape = vec![units];
                 let last = blocks.last_mut().expect("just pushed");
@@ -137,14 +133,14 @@ pub fn assemble(
             }
             "BatchNormalization" | "QBatchNormalization" => {
                 if l.class == "QBatchNormalization" {
-                    for k in [
-                        "beta_quantizer",
-                        "gamma_quantizer",
-                        "mean_quantizer",
-                        "variance_quantizer",
-                    ] {
+                    for k in ["beta_quantizer", "gamma_quantizer", "mean_quantizer", "variance_quantizer"] {
                         if c.get(k).is_some_and(|v| !v.is_null()) {
-                            return Err(layer_error(l, format!("{k} is set: qforge folds batch normalization in float, so QBatchNormalization must have no quantizers")));
+                            return Err(layer_error(
+                                l,
+                                format!(
+                                    "{k} is set: qforge folds batch normalization in float, so QBatchNormalization must have no quantizers"
+                                ),
+                            ));
                         }
                     }
                 }
@@ -187,8 +183,7 @@ pub fn assemble(
                 let step = match l.class.as_str() {
                     "ReLU" => relu_layer(l)?,
                     "Softmax" => ActivationStep::Softmax,
-                    _ => activation_step(c.get("activation").unwrap_or(&Value::Null))
-                        .map_err(|m| layer_error(l, m))?,
+                    _ => activation_step(c.get("activation").unwrap_or(&Value::Null)).map_err(|m| layer_error(l, m))?,
                 };
                 match blocks.last_mut() {
                     Some(open) => {
@@ -202,50 +197,33 @@ pub fn assemble(
                             input_type_from_model = true;
                             format!("input type {}", input_type.cpp())
                         }
-                        _ => return Err(layer_error(l, "an activation before the first Dense is not supported (only a quantizer, which sets the input type)")),
+                        _ => {
+                            return Err(layer_error(
+                                l,
+                                "an activation before the first Dense is not supported (only a quantizer, which sets the input type)",
+                            ))
+                        }
                     },
                 }
             }
-            other => {
-                return Err(layer_error(
-                    l,
-                    format!(
-                        "layer class `{other}` is not supported: qforge imports {SUPPORTED_LAYERS}"
-                    ),
-                ))
-            }
+            other => return Err(layer_error(l, format!("layer class `{other}` is not supported: qforge imports {SUPPORTED_LAYERS}"))),
         };
-        mapping.push(LayerMapping {
-            keras_name: l.name.clone(),
-            keras_class: l.class.clone(),
-            became,
-        });
+        mapping.push(LayerMapping { keras_name: l.name.clone(), keras_class: l.class.clone(), became });
     }
     if blocks.is_empty() {
         return Err("the model has no Dense layer".into());
     }
     if shape.len() != 1 {
-        return Err(format!(
-            "the model's output has shape {shape:?}: only 1-D outputs are supported"
-        ));
+        return Err(format!("the model's output has shape {shape:?}: only 1-D outputs are supported"));
     }
-    if let Some(b) = blocks
-        .iter()
-        .rev()
-        .skip(1)
-        .find(|b| b.block.activation == Activation::Softmax)
-    {
-        return Err(format!(
-            "softmax is only supported after the last Dense, not after `{}`",
-            b.block.name
-        ));
+    if let Some(b) = blocks.iter().rev().skip(1).find(|b| b.block.activation == Activation::Softmax) {
+        return Err(format!("softmax is only supported after the last Dense, not after `{}`", b.block.name));
     }
     let n_out = blocks.last().map(|b| b.block.units).unwrap_or(0);
     let mut layers = Vec::new();
     let mut spec_blocks = Vec::new();
     for open in blocks {
-        let (kernel_q, bias_q, po2_exponents) =
-            quantize_params(&open.block, &open.kernel, &open.bias, open.n_in);
+        let (kernel_q, bias_q, po2_exponents) = quantize_params(&open.block, &open.kernel, &open.bias, open.n_in);
         layers.push(LayerParams {
             name: open.block.name.clone(),
             n_in: open.n_in,
@@ -266,50 +244,25 @@ pub fn assemble(
         blocks: spec_blocks,
         training: TrainingSpec::default(),
     };
-    Ok(Assembled {
-        spec,
-        layers,
-        scaler,
-        mapping,
-        notes,
-        input_type_from_model,
-    })
+    Ok(Assembled { spec, layers, scaler, mapping, notes, input_type_from_model })
 }
 
 fn reshape(shape: &[usize], c: &Value) -> Result<Vec<usize>, String> {
     let total: usize = shape.iter().product();
-    let target = c
-        .get("target_shape")
-        .and_then(Value::as_array)
-        .ok_or("no `target_shape`")?;
-    let dims: Vec<i64> = target
-        .iter()
-        .map(|d| {
-            d.as_i64()
-                .ok_or(format!("target_shape {target:?} is not a list of integers"))
-        })
-        .collect::<Result<_, _>>()?;
+    let target = c.get("target_shape").and_then(Value::as_array).ok_or("no `target_shape`")?;
+    let dims: Vec<i64> =
+        target.iter().map(|d| d.as_i64().ok_or(format!("target_shape {target:?} is not a list of integers"))).collect::<Result<_, _>>()?;
     let known: i64 = dims.iter().filter(|&&d| d != -1).product();
     let out: Vec<usize> = dims
         .iter()
-        .map(|&d| {
-            if d == -1 && known > 0 {
-                total as i64 / known
-            } else {
-                d
-            }
-        })
+        .map(|&d| if d == -1 && known > 0 { total as i64 / known } else { d })
         .map(|d| usize::try_from(d).map_err(|_| format!("target_shape {dims:?} is invalid")))
         .collect::<Result<_, _>>()?;
     if out.iter().product::<usize>() != total {
-        return Err(format!(
-            "target_shape {dims:?} does not hold the {total} values of its input"
-        ));
+        return Err(format!("target_shape {dims:?} does not hold the {total} values of its input"));
     }
     if out.iter().filter(|&&d| d != 1).count() > 1 {
-        return Err(format!(
-            "target_shape {dims:?} is not 1-D: only reshapes of 1-D data are supported"
-        ));
+        return Err(format!("target_shape {dims:?} is not 1-D: only reshapes of 1-D data are supported"));
     }
     Ok(vec![total])
 }
@@ -322,34 +275,17 @@ fn weight<'a>(w: &'a LayerWeights, role: &str, position: usize) -> Option<&'a Te
     });
     match by_name {
         Some((_, t)) => Some(t),
-        None if w.iter().all(|(n, _)| n.parse::<usize>().is_ok()) => {
-            w.get(position).map(|(_, t)| t)
-        }
+        None if w.iter().all(|(n, _)| n.parse::<usize>().is_ok()) => w.get(position).map(|(_, t)| t),
         None => None,
     }
 }
 
-fn need<'a>(
-    l: &KerasLayer,
-    w: Option<&'a LayerWeights>,
-    role: &str,
-    position: usize,
-    shape: &[usize],
-) -> Result<&'a Tensor, String> {
-    let t = w.and_then(|w| weight(w, role, position)).ok_or_else(|| {
-        layer_error(
-            l,
-            format!("its `{role}` weights are missing from the weights file"),
-        )
-    })?;
+fn need<'a>(l: &KerasLayer, w: Option<&'a LayerWeights>, role: &str, position: usize, shape: &[usize]) -> Result<&'a Tensor, String> {
+    let t = w
+        .and_then(|w| weight(w, role, position))
+        .ok_or_else(|| layer_error(l, format!("its `{role}` weights are missing from the weights file")))?;
     if t.shape != shape {
-        return Err(layer_error(
-            l,
-            format!(
-                "`{role}` has shape {:?} in the weights file, the architecture needs {shape:?}",
-                t.shape
-            ),
-        ));
+        return Err(layer_error(l, format!("`{role}` has shape {:?} in the weights file, the architecture needs {shape:?}", t.shape)));
     }
     if let Some(v) = t.data.iter().find(|v| !v.is_finite()) {
         return Err(layer_error(l, format!("`{role}` holds {v}")));
@@ -359,22 +295,12 @@ fn need<'a>(
 
 fn dense(l: &KerasLayer, n_in: usize, w: Option<&LayerWeights>) -> Result<Open, String> {
     let c = &l.config;
-    let units = c
-        .get("units")
-        .and_then(Value::as_u64)
-        .filter(|&u| u > 0)
-        .ok_or_else(|| layer_error(l, "no positive `units`"))? as usize;
+    let units = c.get("units").and_then(Value::as_u64).filter(|&u| u > 0).ok_or_else(|| layer_error(l, "no positive `units`"))? as usize;
     let use_bias = c.get("use_bias").and_then(Value::as_bool).unwrap_or(true);
-    let kernel_quantizer = weight_quantizer(c.get("kernel_quantizer"))
-        .map_err(|m| layer_error(l, format!("kernel_quantizer: {m}")))?;
-    let bias_quantizer = weight_quantizer(c.get("bias_quantizer"))
-        .map_err(|m| layer_error(l, format!("bias_quantizer: {m}")))?;
+    let kernel_quantizer = weight_quantizer(c.get("kernel_quantizer")).map_err(|m| layer_error(l, format!("kernel_quantizer: {m}")))?;
+    let bias_quantizer = weight_quantizer(c.get("bias_quantizer")).map_err(|m| layer_error(l, format!("bias_quantizer: {m}")))?;
     let kernel = need(l, w, "kernel", 0, &[n_in, units])?.data.clone();
-    let bias = if use_bias {
-        need(l, w, "bias", 1, &[units])?.data.clone()
-    } else {
-        vec![0.0; units]
-    };
+    let bias = if use_bias { need(l, w, "bias", 1, &[units])?.data.clone() } else { vec![0.0; units] };
     let block = DenseBlock {
         name: l.name.clone(),
         units,
@@ -384,26 +310,14 @@ fn dense(l: &KerasLayer, n_in: usize, w: Option<&LayerWeights>) -> Result<Open, 
         activation: Activation::Linear,
         activation_quantizer: Quantizer::Float,
     };
-    Ok(Open {
-        block,
-        kernel,
-        bias,
-        n_in,
-        foldable: true,
-    })
+    Ok(Open { block, kernel, bias, n_in, foldable: true })
 }
 
 fn relu_layer(l: &KerasLayer) -> Result<ActivationStep, String> {
     let c = &l.config;
     let nonzero = |k: &str| c.get(k).and_then(Value::as_f64).is_some_and(|v| v != 0.0);
-    if c.get("max_value").is_some_and(|v| !v.is_null())
-        || nonzero("negative_slope")
-        || nonzero("threshold")
-    {
-        return Err(layer_error(
-            l,
-            "ReLU with max_value, negative_slope or threshold is not supported",
-        ));
+    if c.get("max_value").is_some_and(|v| !v.is_null()) || nonzero("negative_slope") || nonzero("threshold") {
+        return Err(layer_error(l, "ReLU with max_value, negative_slope or threshold is not supported"));
     }
     Ok(ActivationStep::Relu(Quantizer::Float))
 }
@@ -418,15 +332,11 @@ fn apply_activation(open: &mut Open, step: &ActivationStep) -> Result<(), String
             b.activation_quantizer = q.clone();
         }
         // Dense(activation="relu") then quantized_relu: the ReLU is already there.
-        ActivationStep::Relu(q)
-            if b.activation == Activation::Relu && b.activation_quantizer.is_float() =>
-        {
+        ActivationStep::Relu(q) if b.activation == Activation::Relu && b.activation_quantizer.is_float() => {
             b.activation_quantizer = q.clone()
         }
         ActivationStep::Softmax if plain => b.activation = Activation::Softmax,
-        ActivationStep::Quantize(q)
-            if b.activation_quantizer.is_float() && b.activation != Activation::Softmax =>
-        {
+        ActivationStep::Quantize(q) if b.activation_quantizer.is_float() && b.activation != Activation::Softmax => {
             b.activation_quantizer = q.clone()
         }
         _ => {
@@ -443,11 +353,7 @@ fn apply_activation(open: &mut Open, step: &ActivationStep) -> Result<(), String
 }
 
 /// Per-channel scale γ/√(σ²+ε) and shift β − μ·scale of an inference-time batch normalization.
-fn batchnorm_scale_shift(
-    l: &KerasLayer,
-    n: usize,
-    w: Option<&LayerWeights>,
-) -> Result<(Vec<f32>, Vec<f32>), String> {
+fn batchnorm_scale_shift(l: &KerasLayer, n: usize, w: Option<&LayerWeights>) -> Result<(Vec<f32>, Vec<f32>), String> {
     let c = &l.config;
     let axis_ok = match c.get("axis") {
         None | Some(Value::Null) => true,
@@ -455,13 +361,7 @@ fn batchnorm_scale_shift(
         Some(v) => matches!(v.as_i64(), Some(-1) | Some(1)),
     };
     if !axis_ok {
-        return Err(layer_error(
-            l,
-            format!(
-                "axis {} is not supported: normalize the last axis",
-                c["axis"]
-            ),
-        ));
+        return Err(layer_error(l, format!("axis {} is not supported: normalize the last axis", c["axis"])));
     }
     let scale_on = c.get("scale").and_then(Value::as_bool).unwrap_or(true);
     let center_on = c.get("center").and_then(Value::as_bool).unwrap_or(true);
@@ -482,17 +382,8 @@ fn batchnorm_scale_shift(
     if let Some(v) = var.iter().find(|v| **v < 0.0) {
         return Err(layer_error(l, format!("moving_variance holds {v} < 0")));
     }
-    let scale: Vec<f32> = gamma
-        .iter()
-        .zip(&var)
-        .map(|(g, v)| g / (v + eps).sqrt())
-        .collect();
-    let shift: Vec<f32> = beta
-        .iter()
-        .zip(&mean)
-        .zip(&scale)
-        .map(|((b, m), s)| b - m * s)
-        .collect();
+    let scale: Vec<f32> = gamma.iter().zip(&var).map(|(g, v)| g / (v + eps).sqrt()).collect();
+    let shift: Vec<f32> = beta.iter().zip(&mean).zip(&scale).map(|((b, m), s)| b - m * s).collect();
     Ok((scale, shift))
 }
 
@@ -510,10 +401,7 @@ fn fold_into(open: &mut Open, scale: &[f32], shift: &[f32]) {
 mod tests {
     #[test]
     fn snake_case_as_keras() {
-        assert_eq!(
-            super::snake_case("QBatchNormalization"),
-            "q_batch_normalization"
-        );
+        assert_eq!(super::snake_case("QBatchNormalization"), "q_batch_normalization");
         assert_eq!(super::snake_case("QDense"), "q_dense");
         assert_eq!(super::snake_case("InputLayer"), "input_layer");
         assert_eq!(super::snake_case("Dense"), "dense");

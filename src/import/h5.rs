@@ -33,12 +33,8 @@ impl KerasH5 {
 
     /// Open from bytes (a `.keras` archive's `model.weights.h5`); `path` names them in errors.
     pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<KerasH5> {
-        let file = Hdf5File::from_vec(bytes)
-            .map_err(|e| Error::input(path, format!("not a readable HDF5 file: {e}")))?;
-        Ok(KerasH5 {
-            path: path.to_path_buf(),
-            file,
-        })
+        let file = Hdf5File::from_vec(bytes).map_err(|e| Error::input(path, format!("not a readable HDF5 file: {e}")))?;
+        Ok(KerasH5 { path: path.to_path_buf(), file })
     }
 
     fn fail(&self, msg: String) -> Error {
@@ -46,9 +42,7 @@ impl KerasH5 {
     }
 
     fn root(&self) -> Result<Group> {
-        self.file
-            .root_group()
-            .map_err(|e| self.fail(format!("unreadable HDF5 root group: {e}")))
+        self.file.root_group().map_err(|e| self.fail(format!("unreadable HDF5 root group: {e}")))
     }
 
     /// The `model_config` attribute of a full-model H5 (None in a weights-only file).
@@ -57,9 +51,7 @@ impl KerasH5 {
         let Ok(attr) = root.attribute("model_config") else {
             return Ok(None);
         };
-        let strings = attr
-            .read_strings()
-            .map_err(|e| self.fail(format!("attribute `model_config` is not a string: {e}")))?;
+        let strings = attr.read_strings().map_err(|e| self.fail(format!("attribute `model_config` is not a string: {e}")))?;
         Ok(strings.into_iter().next())
     }
 
@@ -75,34 +67,25 @@ impl KerasH5 {
         if let Ok(group) = root.group("layers") {
             return self.keras3_weights(&group, "/layers");
         }
-        Err(self.fail("no Keras weights: neither a `layer_names` attribute, a /model_weights group (Keras 2) nor a /layers group (Keras 3)".into()))
+        Err(self.fail(
+            "no Keras weights: neither a `layer_names` attribute, a /model_weights group (Keras 2) nor a /layers group (Keras 3)".into(),
+        ))
     }
 
     fn strings_attr(&self, group: &Group, at: &str, name: &str) -> Result<Vec<String>> {
-        let attr = group
-            .attribute(name)
-            .map_err(|_| self.fail(format!("{at}: no `{name}` attribute")))?;
+        let attr = group.attribute(name).map_err(|_| self.fail(format!("{at}: no `{name}` attribute")))?;
         // h5py writes an empty list as an empty float array.
-        if attr
-            .num_elements()
-            .map_err(|e| self.fail(format!("{at}/@{name}: {e}")))?
-            == 0
-        {
+        if attr.num_elements().map_err(|e| self.fail(format!("{at}/@{name}: {e}")))? == 0 {
             return Ok(Vec::new());
         }
-        attr.read_strings()
-            .map_err(|e| self.fail(format!("{at}/@{name}: not a list of strings: {e}")))
+        attr.read_strings().map_err(|e| self.fail(format!("{at}/@{name}: not a list of strings: {e}")))
     }
 
     fn keras2_weights(&self, group: &Group, at: &str) -> Result<BTreeMap<String, LayerWeights>> {
         let mut out = BTreeMap::new();
         for layer in self.strings_attr(group, at, "layer_names")? {
             let layer_at = format!("{at}/{layer}");
-            let g = group.group(&layer).map_err(|e| {
-                self.fail(format!(
-                    "{layer_at}: listed in layer_names but unreadable: {e}"
-                ))
-            })?;
+            let g = group.group(&layer).map_err(|e| self.fail(format!("{layer_at}: listed in layer_names but unreadable: {e}")))?;
             let mut weights = Vec::new();
             for name in self.strings_attr(&g, &layer_at, "weight_names")? {
                 let tensor = self.tensor(&format!("{layer_at}/{name}"))?;
@@ -115,17 +98,13 @@ impl KerasH5 {
 
     fn keras3_weights(&self, layers: &Group, at: &str) -> Result<BTreeMap<String, LayerWeights>> {
         let mut out = BTreeMap::new();
-        let groups = layers
-            .groups()
-            .map_err(|e| self.fail(format!("{at}: {e}")))?;
+        let groups = layers.groups().map_err(|e| self.fail(format!("{at}: {e}")))?;
         for g in groups {
             let name = g.name().rsplit('/').next().unwrap_or(g.name()).to_string();
             let layer_at = format!("{at}/{name}");
             let mut weights = Vec::new();
             if let Ok(vars) = g.group("vars") {
-                let (_, mut names) = vars
-                    .member_names()
-                    .map_err(|e| self.fail(format!("{layer_at}/vars: {e}")))?;
+                let (_, mut names) = vars.member_names().map_err(|e| self.fail(format!("{layer_at}/vars: {e}")))?;
                 names.sort_by_key(|n| n.parse::<usize>().unwrap_or(usize::MAX));
                 for n in names {
                     let tensor = self.tensor(&format!("{layer_at}/vars/{n}"))?;
@@ -139,17 +118,13 @@ impl KerasH5 {
 
     /// The dataset at absolute path `at` (weight names may hold slashes).
     fn tensor(&self, at: &str) -> Result<Tensor> {
-        let ds = self
-            .file
-            .dataset(at)
-            .map_err(|e| self.fail(format!("{at}: weight listed but unreadable: {e}")))?;
+        let ds = self.file.dataset(at).map_err(|e| self.fail(format!("{at}: weight listed but unreadable: {e}")))?;
         let shape: Vec<usize> = ds.shape().iter().map(|&d| d as usize).collect();
         let n: usize = shape.iter().product();
         let mut data = vec![0f32; n];
         if ds.read_into(&mut data).is_err() {
             let mut wide = vec![0f64; n];
-            ds.read_into(&mut wide)
-                .map_err(|e| self.fail(format!("{at}: not a float array: {e}")))?;
+            ds.read_into(&mut wide).map_err(|e| self.fail(format!("{at}: not a float array: {e}")))?;
             data = wide.into_iter().map(|v| v as f32).collect();
         }
         Ok(Tensor { shape, data })

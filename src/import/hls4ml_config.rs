@@ -40,30 +40,26 @@ impl Hls4mlConfig {
         // YAML is a superset of JSON: one parser reads both spellings.
         let root: Value = serde_norway::from_str(&text).map_err(|e| {
             let line = e.location().map(|l| l.line());
-            Error::input_at(
-                path,
-                line,
-                None,
-                format!("not an hls4ml config (YAML or JSON): {e}"),
-            )
+            Error::input_at(path, line, None, format!("not an hls4ml config (YAML or JSON): {e}"))
         })?;
         Self::from_value(path, &root)
     }
 
     pub fn from_value(path: &Path, root: &Value) -> Result<Hls4mlConfig> {
         let bad = |field: &str, msg: String| Error::input_at(path, None, Some(field), msg);
-        let obj = root.as_object().ok_or_else(|| {
-            Error::input(
-                path,
-                "an hls4ml config must be a mapping (HLSConfig, or Model/LayerName)",
-            )
-        })?;
+        let obj =
+            root.as_object().ok_or_else(|| Error::input(path, "an hls4ml config must be a mapping (HLSConfig, or Model/LayerName)"))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let file = |k: &str| obj.get(k).and_then(Value::as_str).map(|s| base.join(s));
         let hls = match obj.get("HLSConfig") {
             Some(v) => v,
             None if obj.contains_key("Model") || obj.contains_key("LayerName") => root,
-            None => return Err(Error::input(path, "no `HLSConfig` (hls4ml convert file) nor `Model`/`LayerName` (config_from_keras_model dict)")),
+            None => {
+                return Err(Error::input(
+                    path,
+                    "no `HLSConfig` (hls4ml convert file) nor `Model`/`LayerName` (config_from_keras_model dict)",
+                ))
+            }
         };
         let model = match hls.get("Model") {
             None => LayerSettings::default(),
@@ -71,14 +67,9 @@ impl Hls4mlConfig {
         };
         let mut layers = BTreeMap::new();
         if let Some(v) = hls.get("LayerName") {
-            let map = v
-                .as_object()
-                .ok_or_else(|| bad("LayerName", "must map layer names to settings".into()))?;
+            let map = v.as_object().ok_or_else(|| bad("LayerName", "must map layer names to settings".into()))?;
             for (name, v) in map {
-                layers.insert(
-                    name.clone(),
-                    settings(v).map_err(|m| bad(&format!("LayerName.{name}"), m))?,
-                );
+                layers.insert(name.clone(), settings(v).map_err(|m| bad(&format!("LayerName.{name}"), m))?);
             }
         }
         if let Some(v) = hls.get("LayerType") {
@@ -100,24 +91,16 @@ impl Hls4mlConfig {
             keras_h5: file("KerasH5"),
             part: obj.get("Part").and_then(Value::as_str).map(str::to_string),
             clock_period,
-            io_type: obj
-                .get("IOType")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            io_type: obj.get("IOType").and_then(Value::as_str).map(str::to_string),
             model,
             layers,
         };
         if let Some(io) = &config.io_type {
             if io != "io_parallel" {
-                return Err(bad(
-                    "IOType",
-                    format!("`{io}` is not supported: qforge generates io_parallel designs"),
-                ));
+                return Err(bad("IOType", format!("`{io}` is not supported: qforge generates io_parallel designs")));
             }
         }
-        for (name, s) in std::iter::once(("Model", &config.model))
-            .chain(config.layers.iter().map(|(n, s)| (n.as_str(), s)))
-        {
+        for (name, s) in std::iter::once(("Model", &config.model)).chain(config.layers.iter().map(|(n, s)| (n.as_str(), s))) {
             for (role, t) in &s.precision {
                 parse_hls4ml_type(t).map_err(|m| bad(&format!("{name}.Precision.{role}"), m))?;
             }
@@ -130,10 +113,7 @@ impl Hls4mlConfig {
         self.model
             .precision
             .get("default")
-            .map(|t| {
-                parse_hls4ml_type(t)
-                    .map_err(|m| Error::input_at(&self.path, None, Some("Model.Precision"), m))
-            })
+            .map(|t| parse_hls4ml_type(t).map_err(|m| Error::input_at(&self.path, None, Some("Model.Precision"), m)))
             .transpose()
             .map(Option::flatten)
     }
@@ -142,14 +122,9 @@ impl Hls4mlConfig {
     pub fn layer_type(&self, layer: &str, role: &str) -> Result<Option<FixedType>> {
         match self.layers.get(layer).and_then(|s| s.precision.get(role)) {
             None => Ok(None),
-            Some(t) => parse_hls4ml_type(t).map_err(|m| {
-                Error::input_at(
-                    &self.path,
-                    None,
-                    Some(&format!("LayerName.{layer}.Precision.{role}")),
-                    m,
-                )
-            }),
+            Some(t) => {
+                parse_hls4ml_type(t).map_err(|m| Error::input_at(&self.path, None, Some(&format!("LayerName.{layer}.Precision.{role}")), m))
+            }
         }
     }
 }
@@ -164,20 +139,11 @@ fn settings(v: &Value) -> std::result::Result<LayerSettings, String> {
         }
         Some(Value::Object(map)) => {
             for (role, t) in map {
-                let t = t.as_str().ok_or_else(|| {
-                    format!("Precision.{role} must be a type such as ap_fixed<16,6>")
-                })?;
-                s.precision.insert(
-                    role.strip_suffix("_t").unwrap_or(role).to_string(),
-                    t.to_string(),
-                );
+                let t = t.as_str().ok_or_else(|| format!("Precision.{role} must be a type such as ap_fixed<16,6>"))?;
+                s.precision.insert(role.strip_suffix("_t").unwrap_or(role).to_string(), t.to_string());
             }
         }
-        Some(other) => {
-            return Err(format!(
-                "Precision {other} must be a type or a mapping of types"
-            ))
-        }
+        Some(other) => return Err(format!("Precision {other} must be a type or a mapping of types")),
     }
     let uint = |k: &str| -> std::result::Result<Option<u32>, String> {
         match obj.get(k) {
@@ -191,22 +157,13 @@ fn settings(v: &Value) -> std::result::Result<LayerSettings, String> {
     };
     s.reuse_factor = uint("ReuseFactor")?;
     s.table_size = uint("TableSize").or_else(|_| uint("table_size"))?;
-    s.strategy = obj
-        .get("Strategy")
-        .and_then(Value::as_str)
-        .map(str::to_lowercase);
+    s.strategy = obj.get("Strategy").and_then(Value::as_str).map(str::to_lowercase);
     if let Some(st) = &s.strategy {
         if !matches!(st.as_str(), "latency" | "resource") {
-            return Err(format!(
-                "Strategy `{st}` is not supported: use Latency or Resource"
-            ));
+            return Err(format!("Strategy `{st}` is not supported: use Latency or Resource"));
         }
     }
-    s.implementation = obj
-        .get("Implementation")
-        .or_else(|| obj.get("implementation"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    s.implementation = obj.get("Implementation").or_else(|| obj.get("implementation")).and_then(Value::as_str).map(str::to_string);
     if let Some(imp) = &s.implementation {
         if !matches!(imp.as_str(), "stable" | "latency" | "legacy" | "argmax") {
             return Err(format!("softmax Implementation `{imp}` is unknown: hls4ml has stable, latency, legacy, argmax"));
@@ -224,29 +181,18 @@ pub fn parse_hls4ml_type(text: &str) -> std::result::Result<Option<FixedType>, S
     let (head, inner) = s
         .split_once('<')
         .and_then(|(h, r)| r.strip_suffix('>').map(|i| (h, i)))
-        .ok_or_else(|| {
-            format!("`{text}` is not a type: write e.g. ap_fixed<16,6> or fixed<8,4,RND_CONV,SAT>")
-        })?;
+        .ok_or_else(|| format!("`{text}` is not a type: write e.g. ap_fixed<16,6> or fixed<8,4,RND_CONV,SAT>"))?;
     let head = head.strip_prefix("ap_").unwrap_or(head);
     let parts: Vec<&str> = inner.split(',').collect();
     let num = |i: usize| -> std::result::Result<i64, String> {
-        parts.get(i).and_then(|p| p.parse().ok()).ok_or_else(|| {
-            format!(
-                "`{text}`: `{}` is not a number",
-                parts.get(i).unwrap_or(&"")
-            )
-        })
+        parts.get(i).and_then(|p| p.parse().ok()).ok_or_else(|| format!("`{text}`: `{}` is not a number", parts.get(i).unwrap_or(&"")))
     };
     let (signed, fixed) = match head {
         "fixed" => (true, true),
         "ufixed" => (false, true),
         "int" => (true, false),
         "uint" => (false, false),
-        other => {
-            return Err(format!(
-            "`{text}`: unknown type `{other}` (use fixed, ufixed, int, uint, with or without ap_)"
-        ))
-        }
+        other => return Err(format!("`{text}`: unknown type `{other}` (use fixed, ufixed, int, uint, with or without ap_)")),
     };
     let width = num(0)?;
     if !(1..=64).contains(&width) {
@@ -259,16 +205,10 @@ pub fn parse_hls4ml_type(text: &str) -> std::result::Result<Option<FixedType>, S
         return Ok(Some(FixedType::new(width as u32, width as i32, signed)));
     }
     if parts.len() < 2 || parts.len() > 5 {
-        return Err(format!(
-            "`{text}`: expected <width,integer[,rounding[,overflow[,saturation bits]]]>"
-        ));
+        return Err(format!("`{text}`: expected <width,integer[,rounding[,overflow[,saturation bits]]]>"));
     }
     let integer = num(1)? as i32;
-    let mode = |i: usize| {
-        parts
-            .get(i)
-            .map(|p| p.strip_prefix("AP_").unwrap_or(p).to_string())
-    };
+    let mode = |i: usize| parts.get(i).map(|p| p.strip_prefix("AP_").unwrap_or(p).to_string());
     let rounding = match mode(2) {
         None => Rounding::Trn,
         Some(r) => *Rounding::ALL
@@ -284,13 +224,9 @@ pub fn parse_hls4ml_type(text: &str) -> std::result::Result<Option<FixedType>, S
             .ok_or_else(|| format!("`{text}`: unknown overflow mode `{o}`"))?,
     };
     if parts.len() == 5 && num(4)? != 0 {
-        return Err(format!(
-            "`{text}`: saturation bits other than 0 are not supported"
-        ));
+        return Err(format!("`{text}`: saturation bits other than 0 are not supported"));
     }
-    Ok(Some(
-        FixedType::new(width as u32, integer, signed).with_modes(rounding, overflow),
-    ))
+    Ok(Some(FixedType::new(width as u32, integer, signed).with_modes(rounding, overflow)))
 }
 
 #[cfg(test)]
@@ -299,34 +235,14 @@ mod tests {
 
     #[test]
     fn hls4ml_type_spellings() {
-        let t = parse_hls4ml_type("fixed<8,4,RND_CONV,SAT,0>")
-            .unwrap()
-            .unwrap();
+        let t = parse_hls4ml_type("fixed<8,4,RND_CONV,SAT,0>").unwrap().unwrap();
         assert_eq!(t.cpp(), "ap_fixed<8,4,AP_RND_CONV,AP_SAT>");
-        assert_eq!(
-            parse_hls4ml_type("ap_fixed<16,6>").unwrap().unwrap(),
-            FixedType::signed(16, 6)
-        );
-        assert_eq!(
-            parse_hls4ml_type("ufixed<6,2,RND_CONV,SAT,0>")
-                .unwrap()
-                .unwrap()
-                .cpp(),
-            "ap_ufixed<6,2,AP_RND_CONV,AP_SAT>"
-        );
-        assert_eq!(
-            parse_hls4ml_type("ap_int<8>").unwrap().unwrap(),
-            FixedType::new(8, 8, true)
-        );
+        assert_eq!(parse_hls4ml_type("ap_fixed<16,6>").unwrap().unwrap(), FixedType::signed(16, 6));
+        assert_eq!(parse_hls4ml_type("ufixed<6,2,RND_CONV,SAT,0>").unwrap().unwrap().cpp(), "ap_ufixed<6,2,AP_RND_CONV,AP_SAT>");
+        assert_eq!(parse_hls4ml_type("ap_int<8>").unwrap().unwrap(), FixedType::new(8, 8, true));
         assert_eq!(parse_hls4ml_type("auto").unwrap(), None);
-        assert!(parse_hls4ml_type("fixed<8,4,RND_CONV,SAT,2>")
-            .unwrap_err()
-            .contains("saturation bits"));
-        assert!(parse_hls4ml_type("float")
-            .unwrap_err()
-            .contains("not a type"));
-        assert!(parse_hls4ml_type("fixed<8,4,ROUND>")
-            .unwrap_err()
-            .contains("rounding"));
+        assert!(parse_hls4ml_type("fixed<8,4,RND_CONV,SAT,2>").unwrap_err().contains("saturation bits"));
+        assert!(parse_hls4ml_type("float").unwrap_err().contains("not a type"));
+        assert!(parse_hls4ml_type("fixed<8,4,ROUND>").unwrap_err().contains("rounding"));
     }
 }

@@ -22,64 +22,33 @@ pub struct KerasModel {
 
 /// Parse a model config; the error says what is wrong (the caller names the file).
 pub fn parse_model_config(text: &str) -> Result<KerasModel, String> {
-    let root: Value =
-        serde_json::from_str(text).map_err(|e| format!("not a Keras model config (JSON): {e}"))?;
+    let root: Value = serde_json::from_str(text).map_err(|e| format!("not a Keras model config (JSON): {e}"))?;
     from_value(&root)
 }
 
 pub fn from_value(root: &Value) -> Result<KerasModel, String> {
-    let class = root
-        .get("class_name")
-        .and_then(Value::as_str)
-        .ok_or("not a Keras model config: no `class_name`")?;
-    let config = root
-        .get("config")
-        .ok_or("not a Keras model config: no `config`")?;
-    let name = config
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or("model")
-        .to_string();
-    let raw = config
-        .get("layers")
-        .and_then(Value::as_array)
-        .ok_or_else(|| format!("{class} config has no `layers` list"))?;
+    let class = root.get("class_name").and_then(Value::as_str).ok_or("not a Keras model config: no `class_name`")?;
+    let config = root.get("config").ok_or("not a Keras model config: no `config`")?;
+    let name = config.get("name").and_then(Value::as_str).unwrap_or("model").to_string();
+    let raw = config.get("layers").and_then(Value::as_array).ok_or_else(|| format!("{class} config has no `layers` list"))?;
     let mut layers = Vec::with_capacity(raw.len());
     for (i, l) in raw.iter().enumerate() {
-        let class = l
-            .get("class_name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("layers[{i}] has no `class_name`"))?;
+        let class = l.get("class_name").and_then(Value::as_str).ok_or_else(|| format!("layers[{i}] has no `class_name`"))?;
         let config = l.get("config").cloned().unwrap_or(Value::Null);
         let name = l
             .get("name")
             .or_else(|| config.get("name"))
             .and_then(Value::as_str)
             .ok_or_else(|| format!("layers[{i}] ({class}) has no name"))?;
-        layers.push((
-            KerasLayer {
-                name: name.to_string(),
-                class: class.to_string(),
-                config,
-            },
-            l,
-        ));
+        layers.push((KerasLayer { name: name.to_string(), class: class.to_string(), config }, l));
     }
     let ordered = match class {
         "Sequential" => layers.into_iter().map(|(l, _)| l).collect(),
         "Functional" | "Model" => chain_order(layers)?,
-        other => {
-            return Err(format!(
-                "model class `{other}` is not supported: use a Sequential or Functional model"
-            ))
-        }
+        other => return Err(format!("model class `{other}` is not supported: use a Sequential or Functional model")),
     };
     let input_shape = input_shape(&ordered, config)?;
-    Ok(KerasModel {
-        name,
-        input_shape,
-        layers: ordered,
-    })
+    Ok(KerasModel { name, input_shape, layers: ordered })
 }
 
 /// Names of the layers a Functional layer reads (Keras 2 and Keras 3 node formats).
@@ -109,11 +78,7 @@ fn inbound_names(raw: &Value) -> Result<Vec<String>, String> {
 fn collect_keras_history(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
-            if let Some(n) = map
-                .get("keras_history")
-                .and_then(|h| h.get(0))
-                .and_then(Value::as_str)
-            {
+            if let Some(n) = map.get("keras_history").and_then(|h| h.get(0)).and_then(Value::as_str) {
                 out.push(n.to_string());
                 return;
             }
@@ -130,27 +95,26 @@ fn chain_order(layers: Vec<(KerasLayer, &Value)>) -> Result<Vec<KerasLayer>, Str
     for (l, raw) in &layers {
         let names = inbound_names(raw)?;
         if names.len() > 1 {
-            return Err(format!("layer `{}` ({}) reads {} tensors ({}): only models that are one chain are supported", l.name, l.class, names.len(), names.join(", ")));
+            return Err(format!(
+                "layer `{}` ({}) reads {} tensors ({}): only models that are one chain are supported",
+                l.name,
+                l.class,
+                names.len(),
+                names.join(", ")
+            ));
         }
         inbound.push(names.into_iter().next());
     }
-    let roots: Vec<usize> = (0..layers.len())
-        .filter(|&i| inbound[i].is_none())
-        .collect();
+    let roots: Vec<usize> = (0..layers.len()).filter(|&i| inbound[i].is_none()).collect();
     if roots.len() != 1 {
-        return Err(format!(
-            "the model has {} inputs: only models with one input are supported",
-            roots.len()
-        ));
+        return Err(format!("the model has {} inputs: only models with one input are supported", roots.len()));
     }
     let mut order = vec![roots[0]];
     let mut used = vec![false; layers.len()];
     used[roots[0]] = true;
     loop {
         let last = &layers[*order.last().expect("non-empty")].0.name;
-        let next: Vec<usize> = (0..layers.len())
-            .filter(|&i| inbound[i].as_deref() == Some(last.as_str()))
-            .collect();
+        let next: Vec<usize> = (0..layers.len()).filter(|&i| inbound[i].as_deref() == Some(last.as_str())).collect();
         match next.as_slice() {
             [] => break,
             [i] if !used[*i] => {
@@ -160,21 +124,19 @@ fn chain_order(layers: Vec<(KerasLayer, &Value)>) -> Result<Vec<KerasLayer>, Str
             [_] => return Err(format!("layer `{last}` feeds a cycle")),
             many => {
                 let names: Vec<&str> = many.iter().map(|&i| layers[i].0.name.as_str()).collect();
-                return Err(format!("layer `{last}` feeds {} layers ({}): only models that are one chain are supported", many.len(), names.join(", ")));
+                return Err(format!(
+                    "layer `{last}` feeds {} layers ({}): only models that are one chain are supported",
+                    many.len(),
+                    names.join(", ")
+                ));
             }
         }
     }
     if let Some(i) = (0..layers.len()).find(|&i| !used[i]) {
-        return Err(format!(
-            "layer `{}` ({}) is not on the chain from the input to the output",
-            layers[i].0.name, layers[i].0.class
-        ));
+        return Err(format!("layer `{}` ({}) is not on the chain from the input to the output", layers[i].0.name, layers[i].0.class));
     }
     let mut slots: Vec<Option<KerasLayer>> = layers.into_iter().map(|(l, _)| Some(l)).collect();
-    Ok(order
-        .into_iter()
-        .map(|i| slots[i].take().expect("each layer once"))
-        .collect())
+    Ok(order.into_iter().map(|i| slots[i].take().expect("each layer once")).collect())
 }
 
 /// The input shape without the batch axis: from the InputLayer, else the first layer's `batch_input_shape`.
@@ -182,13 +144,9 @@ fn input_shape(layers: &[KerasLayer], model_config: &Value) -> Result<Vec<usize>
     let shape = layers
         .iter()
         .take(1)
-        .flat_map(|l| {
-            ["batch_input_shape", "batch_shape"].into_iter().filter_map(move |k| l.config.get(k).and_then(Value::as_array))
-        })
+        .flat_map(|l| ["batch_input_shape", "batch_shape"].into_iter().filter_map(move |k| l.config.get(k).and_then(Value::as_array)))
         .next()
-        .or_else(|| {
-            model_config.get("build_input_shape").and_then(Value::as_array)
-        })
+        .or_else(|| model_config.get("build_input_shape").and_then(Value::as_array))
         .ok_or("no input shape: the model has neither an InputLayer nor a `batch_input_shape` on its first layer")?;
     let dims: Vec<&Value> = shape.iter().skip(1).collect();
     if dims.is_empty() {
@@ -199,11 +157,7 @@ fn input_shape(layers: &[KerasLayer], model_config: &Value) -> Result<Vec<usize>
             d.as_u64()
                 .filter(|&n| n > 0)
                 .map(|n| n as usize)
-                .ok_or_else(|| {
-                    format!(
-                        "input shape {shape:?}: every axis but the batch must have a fixed size"
-                    )
-                })
+                .ok_or_else(|| format!("input shape {shape:?}: every axis but the batch must have a fixed size"))
         })
         .collect()
 }
@@ -220,10 +174,7 @@ mod tests {
             {"class_name": "Dense", "name": "d1", "config": {"name": "d1", "units": 4}, "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["in", 0, 0]}}], "kwargs": {}}]}
         ]}}"#;
         let m = parse_model_config(text).unwrap();
-        assert_eq!(
-            m.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
-            ["in", "d1", "d2"]
-        );
+        assert_eq!(m.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["in", "d1", "d2"]);
         assert_eq!(m.input_shape, vec![3]);
     }
 

@@ -86,32 +86,17 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
         };
         (SourceFormat::FullH5, arch, req.model.clone(), weights)
     } else {
-        let text = String::from_utf8(bytes).map_err(|_| {
-            Error::input(
-                &req.model,
-                "neither a Keras JSON, an HDF5 file nor a .keras archive",
-            )
+        let text =
+            String::from_utf8(bytes).map_err(|_| Error::input(&req.model, "neither a Keras JSON, an HDF5 file nor a .keras archive"))?;
+        let weights_path = req.weights.clone().or_else(|| config.as_ref().and_then(|c| c.keras_h5.clone())).ok_or_else(|| {
+            Error::input(&req.model, "an architecture JSON needs its weights: pass --weights WEIGHTS.h5 (or KerasH5 in the hls4ml config)")
         })?;
-        let weights_path = req
-            .weights
-            .clone()
-            .or_else(|| config.as_ref().and_then(|c| c.keras_h5.clone()))
-            .ok_or_else(|| Error::input(&req.model, "an architecture JSON needs its weights: pass --weights WEIGHTS.h5 (or KerasH5 in the hls4ml config)"))?;
-        (
-            SourceFormat::JsonAndWeights,
-            text,
-            req.model.clone(),
-            KerasH5::open(&weights_path)?,
-        )
+        (SourceFormat::JsonAndWeights, text, req.model.clone(), KerasH5::open(&weights_path)?)
     };
-    let keras =
-        keras_config::parse_model_config(&arch_text).map_err(|m| Error::input(&arch_path, m))?;
+    let keras = keras_config::parse_model_config(&arch_text).map_err(|m| Error::input(&arch_path, m))?;
     let weights = weights_h5.weights()?;
     let weights_path = match format {
-        SourceFormat::JsonAndWeights => req
-            .weights
-            .clone()
-            .or_else(|| config.as_ref().and_then(|c| c.keras_h5.clone())),
+        SourceFormat::JsonAndWeights => req.weights.clone().or_else(|| config.as_ref().and_then(|c| c.keras_h5.clone())),
         _ => req.weights.clone(),
     };
     let blame = weights_path.clone().unwrap_or_else(|| req.model.clone());
@@ -133,9 +118,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
     let model = TrainedModel {
         format: MODEL_FORMAT.into(),
         version: MODEL_VERSION,
-        feature_names: (0..assembled.spec.inputs)
-            .map(|i| format!("x{i}"))
-            .collect(),
+        feature_names: (0..assembled.spec.inputs).map(|i| format!("x{i}")).collect(),
         spec: assembled.spec,
         scaler,
         layers: assembled.layers,
@@ -166,38 +149,28 @@ pub fn write(imported: &Imported, dir: &Path) -> Result<PathBuf> {
 /// `config.json` and `model.weights.h5` of a Keras 3 archive.
 fn read_archive(path: &Path, bytes: &[u8]) -> Result<(String, KerasH5)> {
     let fail = |m: String| Error::input(path, m);
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| fail(format!("not a readable .keras (zip) archive: {e}")))?;
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| fail(format!("not a readable .keras (zip) archive: {e}")))?;
     let mut member = |name: &str| -> Result<Vec<u8>> {
-        let mut f = zip
-            .by_name(name)
-            .map_err(|e| fail(format!("the archive has no `{name}`: {e}")))?;
+        let mut f = zip.by_name(name).map_err(|e| fail(format!("the archive has no `{name}`: {e}")))?;
         let mut out = Vec::new();
-        f.read_to_end(&mut out)
-            .map_err(|e| fail(format!("`{name}` in the archive is corrupt: {e}")))?;
+        f.read_to_end(&mut out).map_err(|e| fail(format!("`{name}` in the archive is corrupt: {e}")))?;
         Ok(out)
     };
-    let config = String::from_utf8(member("config.json")?)
-        .map_err(|_| fail("config.json in the archive is not UTF-8".into()))?;
+    let config = String::from_utf8(member("config.json")?).map_err(|_| fail("config.json in the archive is not UTF-8".into()))?;
     let weights = member("model.weights.h5")?;
     let h5 = KerasH5::from_bytes(&path.join("model.weights.h5"), weights)?;
     Ok((config, h5))
 }
 
 /// Check the config against the model and take the types it states.
-fn apply_config(
-    config: &Hls4mlConfig,
-    keras: &keras_config::KerasModel,
-    assembled: &mut assemble::Assembled,
-) -> Result<()> {
+fn apply_config(config: &Hls4mlConfig, keras: &keras_config::KerasModel, assembled: &mut assemble::Assembled) -> Result<()> {
     // hls4ml names the activation it splits off a Dense `<dense>_<activation>` and adds `<dense>_linear`.
     let known = |name: &str| {
         keras.layers.iter().any(|l| {
             l.name == name
                 || (matches!(l.class.as_str(), "Dense" | "QDense")
-                    && name
-                        .strip_prefix(l.name.as_str())
-                        .is_some_and(|rest| rest.starts_with('_')))
+                    && name.strip_prefix(l.name.as_str()).is_some_and(|rest| rest.starts_with('_')))
         })
     };
     for name in config.layers.keys() {
@@ -207,19 +180,12 @@ fn apply_config(
                 &config.path,
                 None,
                 Some(&format!("LayerName.{name}")),
-                format!(
-                    "the model has no layer `{name}` (its layers: {})",
-                    names.join(", ")
-                ),
+                format!("the model has no layer `{name}` (its layers: {})", names.join(", ")),
             ));
         }
     }
     if !assembled.input_type_from_model {
-        let input_name = keras
-            .layers
-            .first()
-            .filter(|l| l.class == "InputLayer")
-            .map(|l| l.name.as_str());
+        let input_name = keras.layers.first().filter(|l| l.class == "InputLayer").map(|l| l.name.as_str());
         let stated = match input_name {
             Some(n) => config.layer_type(n, "result")?,
             None => None,
@@ -240,51 +206,20 @@ struct ScalerFile {
 fn load_scaler(path: &Path, n: usize) -> Result<Scaler> {
     let text = crate::error::read_to_string(path)?;
     let s: ScalerFile = serde_json::from_str(&text).map_err(|e| {
-        Error::input_at(
-            path,
-            Some(e.line()),
-            None,
-            format!("not a scaler file ({{\"mean\": [...], \"std\": [...]}}): {e}"),
-        )
+        Error::input_at(path, Some(e.line()), None, format!("not a scaler file ({{\"mean\": [...], \"std\": [...]}}): {e}"))
     })?;
     if s.mean.len() != n || s.std.len() != n {
-        return Err(Error::input(
-            path,
-            format!(
-                "{} means and {} stds for a model with {n} inputs",
-                s.mean.len(),
-                s.std.len()
-            ),
-        ));
+        return Err(Error::input(path, format!("{} means and {} stds for a model with {n} inputs", s.mean.len(), s.std.len())));
     }
     if let Some(i) = s.std.iter().position(|v| !(v.is_finite() && *v != 0.0)) {
-        return Err(Error::input_at(
-            path,
-            None,
-            Some(&format!("std[{i}]")),
-            format!("{} is not a usable scale", s.std[i]),
-        ));
+        return Err(Error::input_at(path, None, Some(&format!("std[{i}]")), format!("{} is not a usable scale", s.std[i])));
     }
-    Ok(Scaler {
-        mean: s.mean,
-        std: s.std,
-    })
+    Ok(Scaler { mean: s.mean, std: s.std })
 }
 
 /// `inner` after `outer`: ((x - m1)/s1 - m2)/s2 = (x - (m1 + m2·s1)) / (s1·s2).
 fn compose(outer: &Scaler, inner: &Scaler) -> Scaler {
-    let mean = outer
-        .mean
-        .iter()
-        .zip(&outer.std)
-        .zip(&inner.mean)
-        .map(|((m1, s1), m2)| m1 + m2 * s1)
-        .collect();
-    let std = outer
-        .std
-        .iter()
-        .zip(&inner.std)
-        .map(|(s1, s2)| s1 * s2)
-        .collect();
+    let mean = outer.mean.iter().zip(&outer.std).zip(&inner.mean).map(|((m1, s1), m2)| m1 + m2 * s1).collect();
+    let std = outer.std.iter().zip(&inner.std).map(|(s1, s2)| s1 * s2).collect();
     Scaler { mean, std }
 }

@@ -47,7 +47,9 @@ pub fn activation_step(value: &Value) -> Result<ActivationStep, String> {
             "relu" => Ok(ActivationStep::Relu(Quantizer::Float)),
             "softmax" => Ok(ActivationStep::Softmax),
             spelled if spelled.contains('(') => from_quantizer(parse_quantizer(spelled)?),
-            other => Err(format!("activation `{other}` is not supported: use linear, relu, softmax or a QKeras quantizer ({SUPPORTED_QUANTIZERS})")),
+            other => Err(format!(
+                "activation `{other}` is not supported: use linear, relu, softmax or a QKeras quantizer ({SUPPORTED_QUANTIZERS})"
+            )),
         },
         v => {
             let (class, config) = class_and_config(v)?;
@@ -64,10 +66,9 @@ fn from_quantizer(q: Quantizer) -> Result<ActivationStep, String> {
     Ok(match q {
         Quantizer::QuantizedRelu { .. } => ActivationStep::Relu(q),
         Quantizer::Float => ActivationStep::Linear,
-        Quantizer::QuantizedPo2 { .. } => return Err(
-            "quantized_po2 as an activation is not supported: use quantized_bits or quantized_relu"
-                .into(),
-        ),
+        Quantizer::QuantizedPo2 { .. } => {
+            return Err("quantized_po2 as an activation is not supported: use quantized_bits or quantized_relu".into())
+        }
         q => ActivationStep::Quantize(q),
     })
 }
@@ -78,15 +79,9 @@ fn unsupported(class: &str) -> String {
 
 /// `{"class_name": ..., "config": {...}}` (Keras 2 and Keras 3 serialization alike).
 fn class_and_config(v: &Value) -> Result<(&str, &serde_json::Map<String, Value>), String> {
-    let class = v
-        .get("class_name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("a quantizer without `class_name`: {v}"))?;
+    let class = v.get("class_name").and_then(Value::as_str).ok_or_else(|| format!("a quantizer without `class_name`: {v}"))?;
     static EMPTY: std::sync::OnceLock<serde_json::Map<String, Value>> = std::sync::OnceLock::new();
-    let config = v
-        .get("config")
-        .and_then(Value::as_object)
-        .unwrap_or_else(|| EMPTY.get_or_init(Default::default));
+    let config = v.get("config").and_then(Value::as_object).unwrap_or_else(|| EMPTY.get_or_init(Default::default));
     Ok((class, config))
 }
 
@@ -94,12 +89,7 @@ fn get<'a>(config: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a 
     config.get(key).filter(|v| !v.is_null())
 }
 
-fn int(
-    config: &serde_json::Map<String, Value>,
-    class: &str,
-    key: &str,
-    default: i64,
-) -> Result<i64, String> {
+fn int(config: &serde_json::Map<String, Value>, class: &str, key: &str, default: i64) -> Result<i64, String> {
     match get(config, key) {
         None => Ok(default),
         Some(v) => v
@@ -109,19 +99,11 @@ fn int(
     }
 }
 
-fn boolean(
-    config: &serde_json::Map<String, Value>,
-    class: &str,
-    key: &str,
-    default: bool,
-) -> Result<bool, String> {
+fn boolean(config: &serde_json::Map<String, Value>, class: &str, key: &str, default: bool) -> Result<bool, String> {
     match get(config, key) {
         None => Ok(default),
         Some(Value::Bool(b)) => Ok(*b),
-        Some(v) => v
-            .as_f64()
-            .map(|f| f != 0.0)
-            .ok_or_else(|| format!("{class}: {key}={v} is not a boolean")),
+        Some(v) => v.as_f64().map(|f| f != 0.0).ok_or_else(|| format!("{class}: {key}={v} is not a boolean")),
     }
 }
 
@@ -156,21 +138,13 @@ fn quantized_relu(config: &serde_json::Map<String, Value>) -> Result<Quantizer, 
     if boolean(config, class, "use_sigmoid", false)? {
         return Err(format!("{class}: use_sigmoid is not supported"));
     }
-    if let Some(s) = get(config, "negative_slope")
-        .and_then(Value::as_f64)
-        .filter(|s| *s != 0.0)
-    {
-        return Err(format!(
-            "{class}: negative_slope={s} (a leaky ReLU) is not supported: use negative_slope=0"
-        ));
+    if let Some(s) = get(config, "negative_slope").and_then(Value::as_f64).filter(|s| *s != 0.0) {
+        return Err(format!("{class}: negative_slope={s} (a leaky ReLU) is not supported: use negative_slope=0"));
     }
     if let Some(v) = get(config, "relu_upper_bound") {
         return Err(format!("{class}: relu_upper_bound={v} is not supported: remove it (the bits and integer bound the output)"));
     }
-    let q = Quantizer::QuantizedRelu {
-        bits: bits_of(config, class)?,
-        integer: int(config, class, "integer", 0)? as i32,
-    };
+    let q = Quantizer::QuantizedRelu { bits: bits_of(config, class)?, integer: int(config, class, "integer", 0)? as i32 };
     q.validate().map_err(|e| format!("{class}: {e}"))?;
     Ok(q)
 }
@@ -182,15 +156,9 @@ fn quantized_po2(config: &serde_json::Map<String, Value>) -> Result<Quantizer, S
     }
     let max_value = match get(config, "max_value") {
         None => None,
-        Some(v) => Some(
-            v.as_f64()
-                .ok_or_else(|| format!("{class}: max_value={v} is not a number"))?,
-        ),
+        Some(v) => Some(v.as_f64().ok_or_else(|| format!("{class}: max_value={v} is not a number"))?),
     };
-    let q = Quantizer::QuantizedPo2 {
-        bits: bits_of(config, class)?,
-        max_value,
-    };
+    let q = Quantizer::QuantizedPo2 { bits: bits_of(config, class)?, max_value };
     q.validate().map_err(|e| format!("{class}: {e}"))?;
     Ok(q)
 }
@@ -205,58 +173,28 @@ mod tests {
         let q = json!({"class_name": "quantized_bits", "config": {"bits": 6, "integer": 0, "symmetric": 0, "alpha": 1, "keep_negative": true, "use_stochastic_rounding": false, "qnoise_factor": 1.0}});
         assert_eq!(weight_quantizer(Some(&q)).unwrap(), Quantizer::bits(6, 0));
         let q = json!({"class_name": "quantized_bits", "config": {"bits": 8, "integer": 1, "alpha": "auto_po2"}});
-        assert!(matches!(
-            weight_quantizer(Some(&q)).unwrap(),
-            Quantizer::QuantizedBits {
-                alpha: Alpha::AutoPo2,
-                bits: 8,
-                integer: 1,
-                ..
-            }
-        ));
+        assert!(matches!(weight_quantizer(Some(&q)).unwrap(), Quantizer::QuantizedBits { alpha: Alpha::AutoPo2, bits: 8, integer: 1, .. }));
         let q = json!({"class_name": "quantized_po2", "config": {"bits": 4, "max_value": 1}});
-        assert_eq!(
-            weight_quantizer(Some(&q)).unwrap(),
-            Quantizer::QuantizedPo2 {
-                bits: 4,
-                max_value: Some(1.0)
-            }
-        );
+        assert_eq!(weight_quantizer(Some(&q)).unwrap(), Quantizer::QuantizedPo2 { bits: 4, max_value: Some(1.0) });
         assert_eq!(weight_quantizer(None).unwrap(), Quantizer::Float);
-        let r = json!({"class_name": "quantized_relu", "config": {"bits": 6, "integer": 2, "negative_slope": 0.0, "relu_upper_bound": null}});
-        assert_eq!(
-            activation_step(&r).unwrap(),
-            ActivationStep::Relu(Quantizer::relu(6, 2))
-        );
-        assert_eq!(
-            activation_step(&json!("quantized_bits(8,3)")).unwrap(),
-            ActivationStep::Quantize(Quantizer::bits(8, 3))
-        );
-        assert_eq!(
-            activation_step(&json!("softmax")).unwrap(),
-            ActivationStep::Softmax
-        );
+        let r =
+            json!({"class_name": "quantized_relu", "config": {"bits": 6, "integer": 2, "negative_slope": 0.0, "relu_upper_bound": null}});
+        assert_eq!(activation_step(&r).unwrap(), ActivationStep::Relu(Quantizer::relu(6, 2)));
+        assert_eq!(activation_step(&json!("quantized_bits(8,3)")).unwrap(), ActivationStep::Quantize(Quantizer::bits(8, 3)));
+        assert_eq!(activation_step(&json!("softmax")).unwrap(), ActivationStep::Softmax);
     }
 
     #[test]
     fn refusals_say_why() {
-        let leaky =
-            json!({"class_name": "quantized_relu", "config": {"bits": 6, "negative_slope": 0.25}});
+        let leaky = json!({"class_name": "quantized_relu", "config": {"bits": 6, "negative_slope": 0.25}});
         assert!(activation_step(&leaky).unwrap_err().contains("leaky"));
         let t = json!({"class_name": "ternary", "config": {"alpha": 1}});
         let e = weight_quantizer(Some(&t)).unwrap_err();
-        assert!(
-            e.contains("`ternary`") && e.contains("quantized_bits"),
-            "{e}"
-        );
+        assert!(e.contains("`ternary`") && e.contains("quantized_bits"), "{e}");
         let auto = json!({"class_name": "quantized_bits", "config": {"bits": 4, "alpha": "auto"}});
         assert!(weight_quantizer(Some(&auto)).unwrap_err().contains("alpha"));
-        assert!(activation_step(&json!("tanh"))
-            .unwrap_err()
-            .contains("tanh"));
+        assert!(activation_step(&json!("tanh")).unwrap_err().contains("tanh"));
         let wide = json!({"class_name": "quantized_bits", "config": {"bits": 4, "integer": 6}});
-        assert!(weight_quantizer(Some(&wide))
-            .unwrap_err()
-            .contains("integer bits"));
+        assert!(weight_quantizer(Some(&wide)).unwrap_err().contains("integer bits"));
     }
 }

@@ -5,8 +5,8 @@
 //! hls4ml types mode (`layer_types`) they are what hls4ml 1.3 derives, and the
 //! softmax is hls4ml's (`hls4ml_softmax`).
 use super::hls4ml_softmax::Hls4mlSoftmax;
-pub use super::layer_types::{infer_accum_type, DEFAULT_TYPE};
 use super::layer_types::{block_types, holds_exactly};
+pub use super::layer_types::{infer_accum_type, DEFAULT_TYPE};
 use super::network::TrainedModel;
 use super::packed::PackedNetwork;
 use super::softmax::SoftmaxTables;
@@ -352,7 +352,8 @@ impl FixedNetwork {
         }
         if last.activation == Activation::Softmax && implementation != SoftmaxImplementation::Qforge {
             let cfg = super::spec::SoftmaxConfig { implementation, ..spec.softmax };
-            let sm = Hls4mlSoftmax::new(&cfg, last.n_out, last.out_type, DEFAULT_TYPE).map_err(|m| Error::Config(format!("softmax: {m}")))?;
+            let sm =
+                Hls4mlSoftmax::new(&cfg, last.n_out, last.out_type, DEFAULT_TYPE).map_err(|m| Error::Config(format!("softmax: {m}")))?;
             net.softmax = None;
             net.hls4ml_softmax = Some(sm);
             net.packed = None; // the 16-bit path computes qforge's softmax only
@@ -521,7 +522,8 @@ fn build_kernel(layer: &FixedLayer) -> Kernel {
     let max_sum = (bound << product_shift) + max_bias;
     let acc = &layer.accum_type;
     let result_exact = holds_exactly(&layer.result_type, &layer.accum_type);
-    let acc_cannot_wrap = exact && max_sum <= acc.max_raw() as i128 && (!acc.signed || -max_sum >= acc.min_raw() as i128) && (acc.signed || max_sum == 0);
+    let acc_cannot_wrap =
+        exact && max_sum <= acc.max_raw() as i128 && (!acc.signed || -max_sum >= acc.min_raw() as i128) && (acc.signed || max_sum == 0);
     let out_cast = Caster::new(layer.out_type, acc_frac);
     let out = &layer.out_type;
     let shift = acc_frac - out.frac();
@@ -579,8 +581,19 @@ mod fast_paths {
             let accum_type = infer_accum_type(&in_type, &weight_type, &weight_type, n_in, true);
             let activation = if rng.gen_bool(0.5) { Activation::Relu } else { Activation::Linear };
             let mut layer = FixedLayer {
-                name: "t".into(), n_in, n_out, in_type, weight_type, bias_type: weight_type, accum_type, result_type: accum_type, out_type, activation,
-                weights, biases, kernel: Kernel::placeholder(),
+                name: "t".into(),
+                n_in,
+                n_out,
+                in_type,
+                weight_type,
+                bias_type: weight_type,
+                accum_type,
+                result_type: accum_type,
+                out_type,
+                activation,
+                weights,
+                biases,
+                kernel: Kernel::placeholder(),
             };
             layer.kernel = build_kernel(&layer);
             fast += layer.kernel.all_i32.is_some() as usize;

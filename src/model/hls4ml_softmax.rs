@@ -95,14 +95,16 @@ impl Hls4mlSoftmax {
         let (es, is) = (self.exp_table_size, self.inv_table_size);
         match self.implementation {
             SoftmaxImplementation::Stable | SoftmaxImplementation::Latency => {
-                let (index_t, negate) = if self.implementation == SoftmaxImplementation::Stable { (self.inp_norm_t, true) } else { (self.in_type, false) };
+                let (index_t, negate) =
+                    if self.implementation == SoftmaxImplementation::Stable { (self.inp_norm_t, true) } else { (self.in_type, false) };
                 self.exp_table = (0..es)
                     .map(|i| {
                         let x = real_val_from_idx(&index_t, es, i);
                         self.exp_table_t.from_f64((if negate { -x } else { x }).exp() as f64)
                     })
                     .collect();
-                self.inv_table = (0..is).map(|i| self.inv_table_t.from_f64((1.0f32 / real_val_from_idx(&self.inv_inp_t, is, i)) as f64)).collect();
+                self.inv_table =
+                    (0..is).map(|i| self.inv_table_t.from_f64((1.0f32 / real_val_from_idx(&self.inv_inp_t, is, i)) as f64)).collect();
             }
             SoftmaxImplementation::Legacy => {
                 let t = HLS4ML_LEGACY_TABLE_TYPE;

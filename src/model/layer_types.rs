@@ -69,7 +69,8 @@ pub fn block_types(block: &DenseBlock, params: &LayerParams, in_type: FixedType,
     // hls4ml infers only from fixed-point weights; po2 weights are exponents to it.
     let exponent_weights = stated.weight.is_none() && matches!(block.kernel_quantizer, Quantizer::QuantizedPo2 { .. });
     let has_bias = hls4ml || params.bias_q.iter().any(|&b| bias.from_f64(b as f64) != 0);
-    let inferred = if hls4ml && exponent_weights { DEFAULT_TYPE } else { infer_accum_type(&in_type, &weight, &bias, params.n_in, has_bias) };
+    let inferred =
+        if hls4ml && exponent_weights { DEFAULT_TYPE } else { infer_accum_type(&in_type, &weight, &bias, params.n_in, has_bias) };
     let accum = stated.accum.unwrap_or(inferred);
     let result = stated.result.unwrap_or(if hls4ml { inferred } else { accum });
     let has_activation_layer = block.activation == Activation::Relu || !block.activation_quantizer.is_float();
@@ -104,7 +105,16 @@ mod tests {
             activation_quantizer,
             types: LayerTypes::default(),
         };
-        let p = LayerParams { name: "d".into(), n_in: 8, n_out: 2, kernel: vec![0.0; 16], bias: vec![0.0; 2], kernel_q: vec![0.0; 16], bias_q: vec![0.0; 2], po2_exponents: None };
+        let p = LayerParams {
+            name: "d".into(),
+            n_in: 8,
+            n_out: 2,
+            kernel: vec![0.0; 16],
+            bias: vec![0.0; 2],
+            kernel_q: vec![0.0; 16],
+            bias_q: vec![0.0; 2],
+            po2_exponents: None,
+        };
         (b, p)
     }
 

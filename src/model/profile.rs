@@ -122,7 +122,11 @@ pub fn precision_profile(model: &TrainedModel, net: &FixedNetwork, x: &[f32]) ->
                     Stage::Dense => {
                         // The exact sum of this layer's fixed-point inputs and parameters.
                         let exact = layer.bias_type.to_f64(layer.biases[o])
-                            + layer_input.iter().enumerate().map(|(i, &xi)| xi * layer.weight_type.to_f64(layer.weights[i * layer.n_out + o])).sum::<f64>();
+                            + layer_input
+                                .iter()
+                                .enumerate()
+                                .map(|(i, &xi)| xi * layer.weight_type.to_f64(layer.weights[i * layer.n_out + o]))
+                                .sum::<f64>();
                         if outside(&layer.accum_type, exact) {
                             count(row, &layer.accum_type);
                         } else if outside(&layer.result_type, exact) {
@@ -176,8 +180,25 @@ mod tests {
             types: Default::default(),
             softmax: Default::default(),
         };
-        let l = LayerParams { name: "d".into(), n_in: 1, n_out: 1, kernel: vec![1.5], bias: vec![0.0], kernel_q: vec![1.5], bias_q: vec![0.0], po2_exponents: None };
-        TrainedModel { format: MODEL_FORMAT.into(), version: MODEL_VERSION, spec, feature_names: vec!["x".into()], scaler: Scaler::identity(1), layers: vec![l], metrics: serde_json::Value::Null }
+        let l = LayerParams {
+            name: "d".into(),
+            n_in: 1,
+            n_out: 1,
+            kernel: vec![1.5],
+            bias: vec![0.0],
+            kernel_q: vec![1.5],
+            bias_q: vec![0.0],
+            po2_exponents: None,
+        };
+        TrainedModel {
+            format: MODEL_FORMAT.into(),
+            version: MODEL_VERSION,
+            spec,
+            feature_names: vec!["x".into()],
+            scaler: Scaler::identity(1),
+            layers: vec![l],
+            metrics: serde_json::Value::Null,
+        }
     }
 
     #[test]
