@@ -243,6 +243,8 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
         classes: (0..n_out).map(|c| c.to_string()).collect(),
         blocks: spec_blocks,
         training: TrainingSpec::default(),
+        types: Default::default(),
+        softmax: Default::default(),
     };
     Ok(Assembled { spec, layers, scaler, mapping, notes, input_type_from_model })
 }
@@ -309,6 +311,7 @@ fn dense(l: &KerasLayer, n_in: usize, w: Option<&LayerWeights>) -> Result<Open, 
         batchnorm: false,
         activation: Activation::Linear,
         activation_quantizer: Quantizer::Float,
+        types: Default::default(),
     };
     Ok(Open { block, kernel, bias, n_in, foldable: true })
 }
