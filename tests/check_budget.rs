@@ -26,9 +26,12 @@ fn qforge(args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// JUnit facts: (tests, failures) of the suite, and every testcase as
-/// (classname, name, failure message if any). Panics if not well-formed.
-fn read_junit(path: &Path) -> ((u64, u64), Vec<(String, String, Option<String>)>) {
+/// A JUnit testcase: (classname, name, failure message if any).
+type TestCase = (String, String, Option<String>);
+
+/// JUnit facts: (tests, failures) of the suite, and every testcase.
+/// Panics if not well-formed.
+fn read_junit(path: &Path) -> ((u64, u64), Vec<TestCase>) {
     let text = std::fs::read_to_string(path).unwrap();
     let mut reader = quick_xml::Reader::from_str(&text);
     let mut suites = 0;

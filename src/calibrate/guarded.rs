@@ -276,7 +276,8 @@ pub fn guarded_energy_refit(samples: &[EnergySample], current: &Calibration, opt
         coefficients_after: coefficients_before,
     };
     // (error, method, held-out totals, new calibration, scale)
-    let mut candidates: Vec<(f64, RefitMethod, Vec<f64>, Calibration, Option<f64>)> = Vec::new();
+    type Candidate = (f64, RefitMethod, Vec<f64>, Calibration, Option<f64>);
+    let mut candidates: Vec<Candidate> = Vec::new();
     if let Some(scale) = scale_candidate(&measured, &predicted, &BTreeMap::new(), opts.seed) {
         let s = scale.scale.unwrap_or(1.0);
         let mut next = current.clone();

@@ -131,7 +131,7 @@ impl StoreEnergy {
             return Ok(Err("the stored per-layer operation counts do not parse".into()));
         };
         let name = format!("run {} ({})", run.id.0, run.model_name.as_deref().unwrap_or("unnamed model"));
-        if let Some(sw) = store.switching(run.id)?.into_iter().filter(|s| s.mismatches == 0).next_back() {
+        if let Some(sw) = store.switching(run.id)?.into_iter().rfind(|s| s.mismatches == 0) {
             for (k, layer) in layers.iter_mut().enumerate() {
                 let instance = format!("l{}", k + 1);
                 let Some(m) = sw.layers.iter().find(|l| l.instance == instance) else {

@@ -32,6 +32,7 @@ fn reference(net: &FixedNetwork, x: &[i64]) -> (Vec<i64>, Vec<i64>) {
     (cur, out)
 }
 
+#[allow(clippy::too_many_arguments)] // one argument per field a test sets
 fn layer(
     name: &str,
     in_type: FixedType,

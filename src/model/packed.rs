@@ -317,13 +317,7 @@ impl PackedNetwork {
     /// Every sample of a chunk (`n_in` raw inputs each, row-major) into
     /// `logits` and `outputs` (`n_out` each); samples with an input outside
     /// the input type go to `general` instead.
-    pub(crate) fn run_chunk(
-        &self,
-        xs: &[i64],
-        logits: &mut [i64],
-        outputs: &mut [i64],
-        general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64]),
-    ) {
+    pub(crate) fn run_chunk(&self, xs: &[i64], logits: &mut [i64], outputs: &mut [i64], general: &mut GeneralKernel) {
         let mut s = self.scratch();
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
@@ -340,7 +334,7 @@ impl PackedNetwork {
         logits: &mut [i64],
         outputs: &mut [i64],
         s: &mut PackedScratch,
-        general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64]),
+        general: &mut GeneralKernel,
         avx2: bool,
     ) {
         let (n_in, n_out) = (self.n_in, self.n_out);
@@ -436,7 +430,7 @@ mod avx2 {
         logits: &mut [i64],
         outputs: &mut [i64],
         s: &mut PackedScratch,
-        general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64]),
+        general: &mut super::GeneralKernel,
     ) {
         net.run_chunk_with(xs, logits, outputs, s, general, true)
     }
@@ -549,6 +543,9 @@ mod avx2 {
         _mm256_min_epi32(_mm256_max_epi32(r, c.min), c.max)
     }
 }
+
+/// The general path for a chunk the packed path cannot take: (inputs, logits, outputs).
+type GeneralKernel<'a> = dyn FnMut(&[i64], &mut [i64], &mut [i64]) + 'a;
 
 #[cfg(test)]
 mod tests {
