@@ -419,7 +419,7 @@ mod tests {
         assert_eq!(Calibration::load(&path).unwrap(), cal);
         assert!(cal.switching.weight("lut") > cal.switching.weight("ff") && cal.switching.weight("dsp") == 0.0);
         // A file written before [switching] existed gets the embedded weights.
-        let start = DEFAULT_CALIBRATION.find("[switching]").unwrap();
+        let start = DEFAULT_CALIBRATION.find("\n[switching]\n").unwrap();
         let end = DEFAULT_CALIBRATION.find("other = 0.0").unwrap() + "other = 0.0".len();
         let old = format!("{}{}", &DEFAULT_CALIBRATION[..start], &DEFAULT_CALIBRATION[end..]);
         assert_eq!(Calibration::parse(&old, Path::new("old.toml")).unwrap().switching, cal.switching);
