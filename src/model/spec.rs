@@ -202,14 +202,17 @@ impl ModelSpec {
                 "learning_rate, batch_size and epochs must be positive, l1/l2 non-negative",
             ));
         }
-        Ok(ModelSpec {
+        let spec = ModelSpec {
             name: raw.name.unwrap_or_else(|| "model".into()),
             inputs: *raw.inputs.get_ref() as usize,
             input_type,
             classes,
             blocks,
             training: raw.training,
-        })
+        };
+        // The checks above carry line numbers; this one covers every value, as model.json's load does.
+        super::validate::validate_spec(&spec).map_err(|f| Error::input_at(path, None, Some(&f.field), f.message))?;
+        Ok(spec)
     }
 
     pub fn n_outputs(&self) -> usize {
