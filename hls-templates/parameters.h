@@ -7,6 +7,7 @@
 #include "nnet_utils/nnet_activation.h"
 #include "nnet_utils/nnet_dense.h"
 #include "nnet_utils/nnet_softmax.h"
+#include "nnet_utils/nnet_softmax_hls4ml.h"
 
 // Weights and biases, as raw bits
 {%- for d in dense %}
@@ -15,6 +16,9 @@
 {%- endfor %}
 {%- if softmax %}
 #include "weights/softmax_tables{{ softmax.index }}.h"
+{%- endif %}
+{%- if softmax_hls4ml %}
+#include "weights/softmax_tables{{ softmax_hls4ml.index }}.h"
 {%- endif %}
 {% for d in dense %}
 // {{ d.name }}: {{ d.n_in }} x {{ d.n_out }}
@@ -47,6 +51,22 @@ struct softmax_config{{ softmax.index }} : nnet::softmax_config {
     typedef softmax{{ softmax.index }}_inv_t inv_t;
     typedef softmax{{ softmax.index }}_exp_raw_t exp_raw_t;
     typedef softmax{{ softmax.index }}_inv_raw_t inv_raw_t;
+};
+{% endif %}
+{%- if softmax_hls4ml %}{% set k = softmax_hls4ml.index %}
+struct softmax_config{{ k }} : nnet::softmax_hls4ml_config {
+    static const unsigned n_in = {{ softmax_hls4ml.n }};
+    static const unsigned exp_table_size = {{ softmax_hls4ml.exp_table_size }};
+    static const unsigned inv_table_size = {{ softmax_hls4ml.inv_table_size }};
+    static const unsigned exp_index_bits = {{ softmax_hls4ml.exp_index_bits }};
+    static const unsigned inv_index_bits = {{ softmax_hls4ml.inv_index_bits }};
+    typedef softmax{{ k }}_exp_table_t exp_table_t;
+    typedef softmax{{ k }}_inv_table_t inv_table_t;
+    typedef softmax{{ k }}_accum_t accum_t;
+    typedef softmax{{ k }}_inv_inp_t inv_inp_t;
+    typedef softmax{{ k }}_inp_norm_t inp_norm_t;
+    typedef softmax{{ k }}_exp_raw_t exp_raw_t;
+    typedef softmax{{ k }}_inv_raw_t inv_raw_t;
 };
 {% endif %}
 #endif

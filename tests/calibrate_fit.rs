@@ -35,7 +35,15 @@ fn synthetic(n: usize, noise: f64, seed: u64) -> (Vec<CalibrationSample>, Vec<(&
 }
 
 fn options(k: usize, quantities: Vec<Quantity>) -> ResourceOptions {
-    ResourceOptions { tool: "yosys".into(), part: "xcvu9p-flga2104-2L-e".into(), k, seed: 3, quantities, features: None }
+    ResourceOptions {
+        tool: "yosys".into(),
+        part: "xcvu9p-flga2104-2L-e".into(),
+        k,
+        seed: 3,
+        quantities,
+        features: None,
+        flow: qforge::estimate::Flow::Hls,
+    }
 }
 
 #[test]

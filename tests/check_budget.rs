@@ -26,9 +26,12 @@ fn qforge(args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// JUnit facts: (tests, failures) of the suite, and every testcase as
-/// (classname, name, failure message if any). Panics if not well-formed.
-fn read_junit(path: &Path) -> ((u64, u64), Vec<(String, String, Option<String>)>) {
+/// A JUnit testcase: (classname, name, failure message if any).
+type TestCase = (String, String, Option<String>);
+
+/// JUnit facts: (tests, failures) of the suite, and every testcase.
+/// Panics if not well-formed.
+fn read_junit(path: &Path) -> ((u64, u64), Vec<TestCase>) {
     let text = std::fs::read_to_string(path).unwrap();
     let mut reader = quick_xml::Reader::from_str(&text);
     let mut suites = 0;
@@ -124,7 +127,7 @@ fn a_quantity_not_stated_is_a_failure_not_a_pass() {
     // A power report states no LUTs and no latency.
     let power = parse_file(&fixture(POWER)).unwrap();
     let budget = Budget { lut: Some(1_000_000), latency_ns: Some(1e9), ..Budget::default() };
-    let verdicts = budget::check(&budget, &Design { name: "power only".into(), reports: vec![power], part: None });
+    let verdicts = budget::check(&budget, &Design { name: "power only".into(), reports: vec![power], part: None, latency: None });
     assert_eq!(verdicts.len(), 2);
     assert!(verdicts.iter().all(|v| v.outcome == Outcome::NotStated), "{verdicts:?}");
     assert!(verdicts[0].message.contains("not stated"));
@@ -144,7 +147,7 @@ fn a_quantity_not_stated_is_a_failure_not_a_pass() {
 fn the_report_closest_to_hardware_decides_and_units_are_converted() {
     let csynth = parse_file(&fixture(CSYNTH)).unwrap();
     let routed = parse_file(&fixture(ROUTED)).unwrap();
-    let design = Design { name: "jet".into(), reports: vec![csynth, routed], part: None };
+    let design = Design { name: "jet".into(), reports: vec![csynth, routed], part: None, latency: None };
     let routed_lut = expected(ROUTED)["lut"].as_u64().unwrap();
     let hls_lut = expected(CSYNTH)["lut"].as_u64().unwrap();
     assert!(routed_lut < hls_lut, "the test needs the routed count below the HLS estimate");
@@ -166,7 +169,7 @@ fn percentages_use_the_stated_totals_and_part_mismatch_fails() {
     let routed = parse_file(&fixture(ROUTED)).unwrap();
     let want = expected(ROUTED);
     let share = 100.0 * want["lut"].as_f64().unwrap() / want["available"]["lut"].as_f64().unwrap();
-    let design = Design { name: "r".into(), reports: vec![routed], part: None };
+    let design = Design { name: "r".into(), reports: vec![routed], part: None, latency: None };
     let tight = Budget { lut_percent: Some(share * 0.99), ..Budget::default() };
     assert_eq!(budget::check(&tight, &design)[0].outcome, Outcome::Exceeded);
     let loose = Budget { lut_percent: Some(share * 1.01), ..Budget::default() };
@@ -183,7 +186,7 @@ fn percentages_use_the_stated_totals_and_part_mismatch_fails() {
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|e| e == "json"))
         .unwrap();
-    let y = Design { name: "y".into(), reports: vec![parse_file(&yosys).unwrap()], part: None };
+    let y = Design { name: "y".into(), reports: vec![parse_file(&yosys).unwrap()], part: None, latency: None };
     let v = budget::check(&loose, &y);
     assert_eq!(v[0].outcome, Outcome::NotStated, "{}", v[0].message);
 }

@@ -55,7 +55,8 @@ fn casts_doubles_and_products_match_xilinx_ap_fixed() {
         })
         .collect();
     // Products: a * b into an accumulator type, as a dense layer does.
-    let products: Vec<(FixedType, FixedType, FixedType, Vec<(i64, i64)>)> = (0..20)
+    type Product = (FixedType, FixedType, FixedType, Vec<(i64, i64)>);
+    let products: Vec<Product> = (0..20)
         .map(|_| {
             let a = random_type(&mut rng, false);
             let b = random_type(&mut rng, false);

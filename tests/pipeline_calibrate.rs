@@ -78,7 +78,7 @@ fn the_next_run_uses_the_calibration_this_run_refitted() {
     assert!(Path::new(file).is_file());
     let errors = cal["errors"].as_array().unwrap();
     assert!(errors.iter().any(|e| e[0] == "lut" && e[1].as_f64().is_some() && e[2].as_f64().is_some()), "{cal}");
-    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    let md = std::fs::read_to_string(out.join("runs/loop/summary.md")).unwrap();
     assert!(md.contains("## Calibration") && md.contains("Refitted"), "{md}");
     let runs_before = Store::open(&db).unwrap().query(&RunFilter::default()).unwrap().len();
 

@@ -115,8 +115,9 @@ fn pipeline_runs_end_to_end_isolates_a_failure_and_resumes_from_cache() {
     let (code, summary, stderr) = run(&["run", "pipe.toml", "--out", "out", "--json"], d);
     assert_eq!(code, 0, "{stderr}");
     let out = d.join("out");
+    let run_dir = out.join("runs").join("tiny");
     for f in ["summary.md", "summary.html", "summary.json", "calibration_samples.jsonl", "est_vs_meas_lut.svg", "accuracy_vs_cost.svg"] {
-        assert!(out.join(f).is_file(), "{f} missing");
+        assert!(run_dir.join(f).is_file(), "{f} missing");
     }
     let cands = summary["candidates"].as_array().unwrap();
     assert_eq!(cands.len(), 2, "{summary:#}");
@@ -140,8 +141,8 @@ fn pipeline_runs_end_to_end_isolates_a_failure_and_resumes_from_cache() {
     assert_eq!(ok[0].measurements[0].lut, Some(meas as i64));
     assert_eq!(ok[0].tool.as_deref(), Some("yosys"));
     // The measured LUTs are the tool's own number: read here from the Yosys report in the run's folder.
-    let run_dir = ok[0].run_dir.as_ref().expect("a synth run keeps its folder");
-    let from_report = qforge::reports::parse_path(run_dir)
+    let synth_dir = ok[0].run_dir.as_ref().expect("a synth run keeps its folder");
+    let from_report = qforge::reports::parse_path(synth_dir)
         .unwrap()
         .into_iter()
         .find_map(|r| match r {
@@ -150,22 +151,22 @@ fn pipeline_runs_end_to_end_isolates_a_failure_and_resumes_from_cache() {
         })
         .expect("the run folder holds a Yosys report with LUTs");
     assert_eq!(from_report, meas, "summary and history carry the report's LUTs");
-    let markdown = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    let markdown = std::fs::read_to_string(run_dir.join("summary.md")).unwrap();
     assert!(markdown.contains(&meas.to_string()), "summary.md shows the measured LUTs {meas}:\n{markdown}");
     assert!(runs.iter().all(|r| !r.estimates.is_empty()));
     let failed = runs.iter().find(|r| r.status == RunStatus::Failed).unwrap();
     assert!(failed.error.is_some());
 
     // Calibration samples: one line per measured candidate, features named.
-    let samples = std::fs::read_to_string(out.join("calibration_samples.jsonl")).unwrap();
+    let samples = std::fs::read_to_string(run_dir.join("calibration_samples.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = samples.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["measured"]["lut"].as_u64(), Some(meas));
     assert_eq!(lines[0]["feature_names"].as_array().unwrap().len(), lines[0]["features"].as_array().unwrap().len());
 
-    // A re-run: every stage comes from the cache, markers untouched, no new runs.
+    // A re-run that keeps the failed job: every stage comes from the cache, markers untouched, no new runs.
     let before = done_markers(&out);
-    let (code, again, stderr) = run(&["run", "pipe.toml", "--out", "out", "--json"], d);
+    let (code, again, stderr) = run(&["run", "pipe.toml", "--out", "out", "--json", "--no-retry"], d);
     assert_eq!(code, 0, "{stderr}");
     let skipped: Vec<&str> = again["skipped"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
     for stage in ["train", "search", "generate", "synth", "calibrate"] {

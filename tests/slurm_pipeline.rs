@@ -130,12 +130,13 @@ fn qforge(dir: &Path, extra: &[&str]) -> Command {
     cmd
 }
 
-/// Run to the end: exit code, `out/summary.json` (when written), stderr.
+/// Run to the end: exit code, `out/runs/jet_tiny/summary.json` (when written), stderr.
 fn run(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
     let out = qforge(dir, extra).output().unwrap();
     let (code, stderr) = (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).to_string());
-    let summary =
-        std::fs::read_to_string(dir.join("out/summary.json")).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(serde_json::Value::Null);
+    let summary = std::fs::read_to_string(dir.join("out/runs/jet_tiny/summary.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(serde_json::Value::Null);
     (code, summary, stderr)
 }
 

@@ -96,7 +96,7 @@ fn one_run_per_project_and_reingesting_adds_nothing() {
     // A changed file is new content: stored again, into the folder's run.
     let util = tree.join("jet_a/vivado_utilization_routed.rpt");
     let text = std::fs::read_to_string(&util).unwrap();
-    std::fs::write(&util, text.replacen("Design State", "Design State", 1) + "\n").unwrap();
+    std::fs::write(&util, text + "\n").unwrap();
     let (code, fourth, _) = ingest(&tree, &db);
     assert_eq!(code, 0);
     assert_eq!(fourth["added"], 1);

@@ -1,5 +1,6 @@
 //! The history database's schema: created from nothing, migrated from
-//! version 1 with its rows kept, newer versions and non-databases refused.
+//! version 1 (and version 3, which gains the design latency) with its rows
+//! kept, newer versions and non-databases refused.
 use qforge::reports::parse_file;
 use qforge::store::{schema, NewRun, RunFilter, RunKind, RunStatus, Store};
 use std::path::{Path, PathBuf};
@@ -90,4 +91,31 @@ fn a_file_that_is_not_a_database_is_bad_input_naming_it() {
     assert!(err.to_string().contains("notes.sqlite"), "{err}");
     // Nothing was overwritten.
     assert!(std::fs::read_to_string(&db).unwrap().starts_with("these are my notes"));
+}
+
+#[test]
+fn a_version_3_history_gains_the_design_latency_and_keeps_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite");
+    let run = {
+        let mut old = Store::open_at_version(&db, 3).unwrap();
+        let run = old.begin_run(&NewRun { kind: Some(RunKind::Synth), model_name: Some("jet_q6".into()), ..NewRun::default() }).unwrap();
+        old.finish_run(run, RunStatus::Ok, None).unwrap();
+        run
+    };
+    let mut store = Store::open(&db).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 4);
+    let before = store.run(run).unwrap().unwrap();
+    assert_eq!((before.model_name.as_deref(), before.status), (Some("jet_q6"), RunStatus::Ok), "the old run reads back");
+    assert_eq!((before.design_latency_cycles, before.design_latency_source), (None, None));
+
+    store.set_design_latency(run, 13, "generator").unwrap();
+    let after = store.run(run).unwrap().unwrap();
+    assert_eq!((after.design_latency_cycles, after.design_latency_source.as_deref()), (Some(13), Some("generator")));
+    assert!(store.set_design_latency(qforge::store::RunId(run.0 + 100), 1, "generator").is_err(), "an unknown run is an error");
+
+    // A run finished with its job's own time keeps that time.
+    let timed = store.begin_run(&NewRun { kind: Some(RunKind::Synth), ..NewRun::default() }).unwrap();
+    store.finish_run_timed(timed, RunStatus::Failed, Some("stopped"), Some(291.25)).unwrap();
+    assert_eq!(store.run(timed).unwrap().unwrap().wall_seconds, Some(291.25));
 }

@@ -25,6 +25,19 @@ pub struct Design {
     pub reports: Vec<ParsedReport>,
     /// The part the run was made for, when the store knows it and no report says.
     pub part: Option<String>,
+    /// The design's own latency when no report states one (an RTL design's
+    /// register stages: synthesis reports of RTL state no latency).
+    pub latency: Option<DesignLatency>,
+}
+
+/// A design's latency as the history stores it with the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesignLatency {
+    pub cycles: u64,
+    /// The target clock period the run was made for, for budgets in ns.
+    pub clock_ns: Option<f64>,
+    /// What states it: `generator` or `simulation`.
+    pub source: String,
 }
 
 /// How one budgeted quantity came out.
@@ -290,12 +303,17 @@ impl<'a> Checker<'a> {
         )
     }
 
-    /// Worst-case cycles: HLS `latency_worst_cycles`, else Bambu's `CYCLES`.
+    /// Worst-case cycles: HLS `latency_worst_cycles`, else Bambu's `CYCLES`,
+    /// else the design's own (an RTL design's register stages).
     fn latency_cycles(&self, limit: u64) -> Verdict {
         let found = self.synth.iter().find_map(|s| {
-            s.latency_worst_cycles.map(|c| (c, *s, "")).or(s.latency_cycles.map(|c| (c, *s, " (average over the testbench)")))
+            let whence = |note: &str| format!("{note} ({})", s.source_file.display());
+            s.latency_worst_cycles
+                .map(|c| (c, Some(s.source_file.clone()), whence("")))
+                .or(s.latency_cycles.map(|c| (c, Some(s.source_file.clone()), whence(" (average over the testbench)"))))
         });
-        let Some((cycles, report, note)) = found else {
+        let found = found.or_else(|| self.design.latency.as_ref().map(|l| (l.cycles, None, format!(" ({})", stated_by(l)))));
+        let Some((cycles, source, note)) = found else {
             return self.verdict(
                 "latency_cycles",
                 Outcome::NotStated,
@@ -311,22 +329,29 @@ impl<'a> Checker<'a> {
             outcome,
             Some(cycles.to_string()),
             limit.to_string(),
-            Some(report.source_file.clone()),
-            format!("latency {cycles} cycles{note} {word} budget {limit} ({})", report.source_file.display()),
+            source,
+            format!("latency {cycles} cycles {word} budget {limit}{note}"),
         )
     }
 
-    /// Worst-case ns as stated, else worst-case cycles × the target clock of the same report.
+    /// Worst-case ns as stated, else worst-case cycles × the target clock of
+    /// the same report, else the design's own cycles × its run's target clock.
     fn latency_ns(&self, limit: f64) -> Verdict {
         let found = self.synth.iter().find_map(|s| {
+            let file = format!(" ({})", s.source_file.display());
             if let Some(ns) = s.latency_worst_ns {
-                return Some((ns, *s, String::new()));
+                return Some((ns, Some(s.source_file.clone()), file));
             }
             let cycles = s.latency_worst_cycles.or(s.latency_cycles)?;
             let clock = s.clock_target_ns?;
-            Some((cycles as f64 * clock, *s, format!(" ({cycles} cycles × {clock} ns target clock)")))
+            Some((cycles as f64 * clock, Some(s.source_file.clone()), format!(" ({cycles} cycles × {clock} ns target clock){file}")))
         });
-        let Some((ns, report, note)) = found else {
+        let found = found.or_else(|| {
+            let l = self.design.latency.as_ref()?;
+            let clock = l.clock_ns?;
+            Some((l.cycles as f64 * clock, None, format!(" ({} cycles × {clock} ns target clock; {})", l.cycles, stated_by(l))))
+        });
+        let Some((ns, source, note)) = found else {
             return self.verdict(
                 "latency_ns",
                 Outcome::NotStated,
@@ -342,9 +367,18 @@ impl<'a> Checker<'a> {
             outcome,
             Some(format!("{ns}")),
             limit.to_string(),
-            Some(report.source_file.clone()),
-            format!("latency {ns} ns{note} {word} budget {limit} ns ({})", report.source_file.display()),
+            source,
+            format!("latency {ns} ns {word} budget {limit} ns{note}"),
         )
+    }
+}
+
+/// Who says a design has its latency, for verdict messages.
+fn stated_by(l: &DesignLatency) -> String {
+    match l.source.as_str() {
+        "generator" => "the register stages the RTL generator built".into(),
+        "simulation" => "measured in simulation".into(),
+        other => other.to_string(),
     }
 }
 

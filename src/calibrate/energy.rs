@@ -18,7 +18,7 @@ use super::metrics::Metrics;
 use super::{read_json_records, utc_date_today};
 use crate::error::{Error, Result};
 use crate::estimate::calibration::{poly, Provenance};
-use crate::estimate::{Calibration, LayerInput};
+use crate::estimate::{Calibration, Flow, LayerInput};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -92,6 +92,17 @@ impl EnergyLayer {
         EnergyLayer { name: Some(layer.name.clone()), multiplications, additions, measured_pj: 0.0 }
     }
 
+    /// The layer's energy as the estimator prices it with `c` (pJ).
+    pub fn estimated_pj(&self, c: &crate::estimate::calibration::EnergyCoefficients) -> f64 {
+        let m: f64 = self
+            .multiplications
+            .iter()
+            .map(|m| m.count * poly(&c.fpm_mul, (m.input_bits as f64 * m.weight_bits as f64).sqrt()).max(0.0))
+            .sum();
+        let a: f64 = self.additions.iter().map(|a| a.count * poly(&c.fpm_add, a.bits as f64).max(0.0)).sum();
+        m + a
+    }
+
     /// The five regressors of [`ENERGY_TERMS`].
     pub fn features(&self) -> Vec<f64> {
         let mut f = vec![0.0; 5];
@@ -146,6 +157,8 @@ pub struct EnergyOptions {
     pub tool: String,
     pub part: String,
     pub source: PathBuf,
+    /// Whose energy coefficients are refitted (`[energy]` for HLS, `[energy_rtl]` for RTL).
+    pub flow: Flow,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -168,7 +181,7 @@ pub struct EnergyReport {
 }
 
 /// One variant's measured energy and the estimator's, before and after (held out).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EnergyPoint {
     pub name: String,
     pub measured_pj: f64,
@@ -186,7 +199,7 @@ fn totals_by_variant(groups: &[usize], n: usize, per_layer: &[f64]) -> Vec<f64> 
 
 /// Refit `fpm_mul` (quadratic in gate bits) and `fpm_add` (linear in adder bits).
 pub fn calibrate_energy(samples: &[EnergySample], current: &Calibration, opts: &EnergyOptions) -> Result<(Calibration, EnergyReport)> {
-    let c = &current.energy;
+    let c = current.energy_for(opts.flow);
     if c.fpm_mul.len() > 3 || c.fpm_add.len() > 2 {
         return Err(Error::Config(format!(
             "energy calibration fits fpm_mul of degree ≤ 2 and fpm_add of degree ≤ 1; the current file has {} and {} coefficients",
@@ -210,19 +223,7 @@ pub fn calibrate_energy(samples: &[EnergySample], current: &Calibration, opts: &
     }
     let measured_totals: Vec<f64> = samples.iter().map(|s| s.layers.iter().map(|l| l.measured_pj).sum()).collect();
     // The estimator's own prices (poly clamps at 0), for "before".
-    let before_layers: Vec<f64> = samples
-        .iter()
-        .flat_map(|s| s.layers.iter())
-        .map(|l| {
-            let m: f64 = l
-                .multiplications
-                .iter()
-                .map(|m| m.count * poly(&c.fpm_mul, (m.input_bits as f64 * m.weight_bits as f64).sqrt()).max(0.0))
-                .sum();
-            let a: f64 = l.additions.iter().map(|a| a.count * poly(&c.fpm_add, a.bits as f64).max(0.0)).sum();
-            m + a
-        })
-        .collect();
+    let before_layers: Vec<f64> = samples.iter().flat_map(|s| s.layers.iter()).map(|l| l.estimated_pj(c)).collect();
     let refit: Vec<usize> = (0..5).collect();
     let problem = Problem { rows: &rows, targets: &targets, refit: &refit, current: &current_coefficients, quantity: "energy" };
     let present = problem.present_columns(&(0..rows.len()).collect::<Vec<_>>()).len();
@@ -238,12 +239,16 @@ pub fn calibrate_energy(samples: &[EnergySample], current: &Calibration, opts: &
     let n = samples.len();
     let k = &full.coefficients;
     let mut new = current.clone();
-    new.energy.fpm_mul = vec![k[0], k[1], k[2]];
-    new.energy.fpm_add = vec![k[3], k[4]];
+    let section = match opts.flow {
+        Flow::Hls => "energy",
+        Flow::Rtl => "energy_rtl",
+    };
+    new.energy_for_mut(opts.flow).fpm_mul = vec![k[0], k[1], k[2]];
+    new.energy_for_mut(opts.flow).fpm_add = vec![k[3], k[4]];
     let runs: Vec<String> = samples.iter().map(|s| s.name.clone()).collect();
     let date = utc_date_today();
     new.origin = format!(
-        "fitted by qforge calibrate --target energy on {n} variants ({} layers) measured with {} on {} ([energy]: fpm_mul, fpm_add), {}-fold CV seed {}, {date}\n{}",
+        "fitted by qforge calibrate --target energy on {n} variants ({} layers) measured with {} on {} ([{section}]: fpm_mul, fpm_add), {}-fold CV seed {}, {date}\n{}",
         rows.len(),
         opts.tool,
         opts.part,
@@ -252,7 +257,7 @@ pub fn calibrate_energy(samples: &[EnergySample], current: &Calibration, opts: &
         current.origin.trim_start()
     );
     new.provenance.push(Provenance {
-        section: "energy".into(),
+        section: section.into(),
         fitted: vec!["fpm_mul".into(), "fpm_add".into()],
         tool: opts.tool.clone(),
         part: opts.part.clone(),
@@ -284,8 +289,8 @@ pub fn calibrate_energy(samples: &[EnergySample], current: &Calibration, opts: &
         after_in_sample: Metrics::of(&measured_totals, &totals_by_variant(&groups, n, &in_sample)),
         coefficients_before: BTreeMap::from([("fpm_mul".to_string(), c.fpm_mul.clone()), ("fpm_add".to_string(), c.fpm_add.clone())]),
         coefficients_after: BTreeMap::from([
-            ("fpm_mul".to_string(), new.energy.fpm_mul.clone()),
-            ("fpm_add".to_string(), new.energy.fpm_add.clone()),
+            ("fpm_mul".to_string(), new.energy_for(opts.flow).fpm_mul.clone()),
+            ("fpm_add".to_string(), new.energy_for(opts.flow).fpm_add.clone()),
         ]),
         dropped: full.dropped.iter().map(|(c, why)| (ENERGY_TERMS[*c].to_string(), why.clone())).collect(),
         runs,

@@ -2,10 +2,10 @@
 //! percentage error, coefficient of determination R² and Spearman's rank
 //! correlation. Input: paired slices (measured, predicted); output: plain
 //! numbers, `None` where a measure is undefined (no samples, zero variance).
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The three measures of one quantity over one set of samples.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub samples: usize,
     /// Mean of |predicted − measured| / |measured| over samples with measured ≠ 0, in percent.

@@ -17,6 +17,7 @@
 pub mod energy;
 pub mod energy_plot;
 pub mod fit;
+pub mod guarded;
 pub mod metrics;
 pub mod probe_rtl;
 pub mod store_source;
@@ -25,7 +26,7 @@ pub use store_source::StoreRuns;
 
 use crate::error::{Error, Result};
 use crate::estimate::calibration::Provenance;
-use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Strategy, Target, FEATURE_NAMES};
+use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Flow, Strategy, Target, FEATURE_NAMES};
 use crate::events::{Event, Reporter};
 use crate::model::TrainedModel;
 use crate::reports::{ParsedReport, SynthReport};
@@ -106,16 +107,6 @@ impl Quantity {
             Quantity::Dsp => m.dsp,
             Quantity::Bram18 => m.bram_18k,
             Quantity::Latency => m.latency_cycles,
-        }
-    }
-
-    fn coefficients(self, c: &mut estimate::calibration::FamilyCoefficients) -> &mut BTreeMap<String, f64> {
-        match self {
-            Quantity::Lut => &mut c.lut,
-            Quantity::Ff => &mut c.ff,
-            Quantity::Dsp => &mut c.dsp,
-            Quantity::Bram18 => &mut c.bram18,
-            Quantity::Latency => &mut c.latency,
         }
     }
 }
@@ -337,6 +328,9 @@ pub struct ResourceOptions {
     /// Refit only these features (others keep their coefficients); `None`:
     /// every feature the calibration file prices for the quantity.
     pub features: Option<Vec<String>>,
+    /// Whose cost model is refitted: the samples' features are this flow's
+    /// ([`Flow::feature_names`] order).
+    pub flow: Flow,
 }
 
 /// Before/after of one quantity.
@@ -381,24 +375,30 @@ pub fn calibrate_resources(
     opts: &ResourceOptions,
     reporter: &dyn Reporter,
 ) -> Result<(Calibration, CalibrationReport)> {
-    if let Some(bad) = samples.iter().find(|s| s.features.len() != FEATURE_NAMES.len()) {
-        return Err(Error::Config(format!("sample `{}` has {} features, expected {}", bad.name, bad.features.len(), FEATURE_NAMES.len())));
+    let names = opts.flow.feature_names();
+    if let Some(bad) = samples.iter().find(|s| s.features.len() != names.len()) {
+        return Err(Error::Config(format!(
+            "sample `{}` has {} features, expected {} ({} flow)",
+            bad.name,
+            bad.features.len(),
+            names.len(),
+            opts.flow
+        )));
     }
     if let Some(fs) = &opts.features {
-        if let Some(bad) = fs.iter().find(|f| !FEATURE_NAMES.contains(&f.as_str())) {
-            return Err(Error::Config(format!("unknown feature `{bad}` (known: {})", FEATURE_NAMES.join(", "))));
+        if let Some(bad) = fs.iter().find(|f| !names.contains(&f.as_str())) {
+            return Err(Error::Config(format!("unknown feature `{bad}` (known: {})", names.join(", "))));
         }
     }
     let part = estimate::parts::lookup(&opts.part)?;
     let family = part.family.key();
+    let section_name = format!("{}.{family}", opts.flow.calibration_section());
     let mut new = current.clone();
-    let section =
-        new.resources.get_mut(family).ok_or_else(|| Error::Config(format!("the calibration has no [resources.{family}] section")))?;
     let mut reports = Vec::new();
     let mut fitted_names = Vec::new();
     for &q in &opts.quantities {
         reporter.event(Event::Log(format!("fitting {} on {} samples", q.key(), samples.len())));
-        let map = q.coefficients(section);
+        let map = new.quantity_coefficients_mut(opts.flow, family, q.key())?;
         let report = calibrate_quantity(samples, q, map, opts)?;
         if report.fitted {
             fitted_names.extend(report.coefficients_after.keys().map(|k| format!("{}.{k}", q.key())));
@@ -411,7 +411,7 @@ pub fn calibrate_resources(
     if !fitted_names.is_empty() {
         let fitted_quantities: Vec<&str> = reports.iter().filter(|r| r.fitted).map(|r| r.quantity.key()).collect();
         new.origin = format!(
-            "fitted by qforge calibrate on {} runs of {} on {} ([resources.{family}]: {}), {}-fold CV seed {}, {date}\n{}",
+            "fitted by qforge calibrate on {} runs of {} on {} ([{section_name}]: {}), {}-fold CV seed {}, {date}\n{}",
             samples.len(),
             opts.tool,
             opts.part,
@@ -421,7 +421,7 @@ pub fn calibrate_resources(
             current.origin.trim_start()
         );
         new.provenance.push(Provenance {
-            section: format!("resources.{family}"),
+            section: section_name.clone(),
             fitted: fitted_names,
             tool: opts.tool.clone(),
             part: opts.part.clone(),
@@ -450,8 +450,9 @@ fn calibrate_quantity(
     map: &BTreeMap<String, f64>,
     opts: &ResourceOptions,
 ) -> Result<QuantityReport> {
+    let names = opts.flow.feature_names();
     let measured: Vec<(usize, f64)> = samples.iter().enumerate().filter_map(|(i, s)| q.measured(&s.measured).map(|m| (i, m))).collect();
-    let current: Vec<f64> = FEATURE_NAMES.iter().map(|f| map.get(&format!("per_{f}")).copied().unwrap_or(0.0)).collect();
+    let current: Vec<f64> = names.iter().map(|f| map.get(&format!("per_{f}")).copied().unwrap_or(0.0)).collect();
     let rows: Vec<Vec<f64>> = measured.iter().map(|(i, _)| samples[*i].features.clone()).collect();
     let targets: Vec<f64> = measured.iter().map(|(_, m)| *m).collect();
     let before_pred: Vec<f64> = rows.iter().map(|r| fit::dot(&current, r)).collect();
@@ -472,7 +473,7 @@ fn calibrate_quantity(
         return Ok(report);
     }
     // The model's terms for this quantity: the coefficients the file names.
-    let refit: Vec<usize> = FEATURE_NAMES
+    let refit: Vec<usize> = names
         .iter()
         .enumerate()
         .filter(|(_, f)| map.contains_key(&format!("per_{f}")))
@@ -491,9 +492,9 @@ fn calibrate_quantity(
     report.after_in_sample = Some(Metrics::of(&targets, &in_sample));
     report.fitted = true;
     for &c in &refit {
-        report.coefficients_after.insert(format!("per_{}", FEATURE_NAMES[c]), full.coefficients[c]);
+        report.coefficients_after.insert(format!("per_{}", names[c]), full.coefficients[c]);
     }
-    report.dropped = full.dropped.iter().map(|(c, why)| (FEATURE_NAMES[*c].to_string(), why.clone())).collect();
+    report.dropped = full.dropped.iter().map(|(c, why)| (names[*c].to_string(), why.clone())).collect();
     Ok(report)
 }
 

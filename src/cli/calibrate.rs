@@ -7,9 +7,10 @@
 use super::{print_json, CliReporter};
 use crate::calibrate::energy::{calibrate_energy, read_energy_samples, EnergyOptions};
 use crate::calibrate::metrics::Metrics;
+use crate::calibrate::store_source::StoreEnergy;
 use crate::calibrate::{self, probe_rtl, CalibrationSource, Quantity, ResourceOptions, RunsFolder, SamplesFile, StoreRuns};
 use crate::estimate::calibration::{CalibrationSource as Found, DEFAULT_CALIBRATION_PATH};
-use crate::estimate::{self, Calibration};
+use crate::estimate::{self, Calibration, Flow};
 use crate::events::{Event, Reporter};
 use crate::tools::ToolKind;
 use clap::{Args, Subcommand, ValueEnum};
@@ -63,6 +64,11 @@ pub struct CalibrateArgs {
     /// Refit only these features' coefficients (comma-separated names); the others keep theirs.
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
+    /// Whose cost model is refitted: `hls` ([resources.*], [energy]) or `rtl`
+    /// ([rtl.*], [energy_rtl]). Default: `rtl` when reading the history
+    /// (`qforge run` measures qforge's own Verilog), else `hls`.
+    #[arg(long, value_enum)]
+    pub flow: Option<Flow>,
     /// Starting calibration (default: discovered as for `qforge estimate`).
     #[arg(long)]
     pub calibration: Option<PathBuf>,
@@ -121,7 +127,7 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     reporter.event(Event::Log(format!("starting from calibration {base}")));
     match args.target {
         CalibrationTarget::Resources => run_resources(&args, &current, &base, &reporter),
-        CalibrationTarget::Energy => run_energy(&args, &current, &base),
+        CalibrationTarget::Energy => run_energy(&args, &current, &base, &reporter),
     }
 }
 
@@ -134,6 +140,7 @@ fn run_resources(args: &CalibrateArgs, current: &Calibration, base: &str, report
             tool: args.tool.parse::<ToolKind>()?.to_string(),
             part: args.part.clone(),
             exclude_models: args.exclude_model.clone(),
+            flow: args.flow.unwrap_or(Flow::Rtl),
         }),
         (None, None, None) => return Err(crate::error::Error::Config("give --db HISTORY, --runs DIR or --samples-file FILE".into()).into()),
     };
@@ -145,7 +152,14 @@ fn run_resources(args: &CalibrateArgs, current: &Calibration, base: &str, report
         seed: args.seed,
         quantities: args.quantities.clone().unwrap_or_else(|| Quantity::ALL.to_vec()),
         features: args.features.clone(),
+        flow: args.flow.unwrap_or(if args.db.is_some() { Flow::Rtl } else { Flow::Hls }),
     };
+    if opts.flow == Flow::Rtl && args.runs.is_some() {
+        return Err(crate::error::Error::Config(
+            "--runs folders are priced with the HLS model: use --flow hls, or --db for the RTL flow's runs".into(),
+        )
+        .into());
+    }
     let (new, report) = calibrate::calibrate_resources(&samples, current, &opts, reporter)?;
     let fitted = report.quantities.iter().any(|q| q.fitted);
     if fitted {
@@ -199,13 +213,13 @@ fn metric_cell(m: &Metrics) -> String {
     format!("{} {} {}", f(m.mape_percent, 1), f(m.r2, 3), f(m.spearman, 3))
 }
 
-fn run_energy(args: &CalibrateArgs, current: &Calibration, base: &str) -> anyhow::Result<ExitCode> {
-    let file = args
-        .samples_file
-        .as_ref()
-        .ok_or_else(|| crate::error::Error::Config("--target energy needs --samples-file FILE of measured per-layer energies".into()))?;
+fn run_energy(args: &CalibrateArgs, current: &Calibration, base: &str, reporter: &CliReporter) -> anyhow::Result<ExitCode> {
+    let Some(file) = &args.samples_file else {
+        return run_energy_from_history(args, current, base, reporter);
+    };
     let samples = read_energy_samples(file)?;
-    let opts = EnergyOptions { k: args.k, seed: args.seed, tool: args.tool.clone(), part: args.part.clone(), source: file.clone() };
+    let flow = args.flow.unwrap_or(Flow::Hls);
+    let opts = EnergyOptions { k: args.k, seed: args.seed, tool: args.tool.clone(), part: args.part.clone(), source: file.clone(), flow };
     let (new, report) = calibrate_energy(&samples, current, &opts)?;
     new.save(&args.out)?;
     // The picture of the fit, beside the new calibration file.
@@ -226,8 +240,48 @@ fn run_energy(args: &CalibrateArgs, current: &Calibration, base: &str) -> anyhow
     outln!("{}: {} variants, {} layers, {}-fold CV (seed {})", file.display(), report.variants, report.layers, report.k_folds, report.seed);
     outln!("energy before (MAPE% R² ρ): {}", metric_cell(&report.before));
     outln!("energy after, held out:     {}", metric_cell(&report.after_cv));
-    outln!("fpm_mul = {:?}  fpm_add = {:?}", new.energy.fpm_mul, new.energy.fpm_add);
+    let e = new.energy_for(flow);
+    outln!("fpm_mul = {:?}  fpm_add = {:?}", e.fpm_mul, e.fpm_add);
     outln!("wrote {} and {}", args.out.display(), plot.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--target energy` without a samples file: the measured runs of the history,
+/// refitted with the guard (a refit is written only when its held-out error is lower).
+fn run_energy_from_history(args: &CalibrateArgs, current: &Calibration, base: &str, reporter: &CliReporter) -> anyhow::Result<ExitCode> {
+    let db = args.db.clone().unwrap_or_else(|| PathBuf::from(crate::store::DEFAULT_DB));
+    let samples = StoreEnergy { db: db.clone(), part: args.part.clone() }.samples(reporter)?;
+    let flow = args.flow.unwrap_or(Flow::Rtl);
+    let opts =
+        EnergyOptions { k: args.k, seed: args.seed, tool: "qforge switching".into(), part: args.part.clone(), source: db.clone(), flow };
+    let (new, report) = calibrate::guarded::guarded_energy_refit(&samples, current, &opts)?;
+    if report.adopted {
+        new.save(&args.out)?;
+    }
+    let plot = args.out.with_file_name("energy_calibration.svg");
+    let title = format!("{} measured runs: energy estimate vs measured energy", report.variants);
+    crate::error::write_atomic(&plot, crate::calibrate::energy_plot::scatter_svg(&report.points, &title).as_bytes())?;
+    if args.json {
+        print_json(&json!({
+            "target": "energy",
+            "source": db.display().to_string(),
+            "base_calibration": base,
+            "calibration_file": report.adopted.then(|| args.out.display().to_string()),
+            "plot": plot.display().to_string(),
+            "report": report,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("{}: {} measured runs ({} flow)", db.display(), report.variants, flow);
+    outln!("energy before (MAPE% R² ρ): {}", metric_cell(&report.before));
+    if let Some(after) = &report.after_cv {
+        outln!("energy after, held out:     {}", metric_cell(after));
+    }
+    outln!("{}", report.reason);
+    match report.adopted {
+        true => outln!("wrote {} and {}", args.out.display(), plot.display()),
+        false => outln!("calibration unchanged; wrote {}", plot.display()),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,11 +3,14 @@
 //! or a folder (one design per project folder in it). Prints one line per
 //! (design, quantity), or with `--json` one object `{"budget", "designs",
 //! "verdicts", "passed", "failed"}`; `--junit` writes JUnit XML for CI.
+//! A run's latency is judged from its reports, else from the latency the
+//! history stores with it (an RTL design's cycles, × its target clock for
+//! budgets in ns).
 //! Exit: 0 all within budget, CHECK_FAILED when any quantity exceeds its
 //! budget or is not stated, BAD_INPUT for a bad budget file or argument.
 use super::exit_codes::CHECK_FAILED;
 use super::history::DbArgs;
-use crate::budget::{self, Budget, Design, Verdict};
+use crate::budget::{self, Budget, Design, DesignLatency, Verdict};
 use crate::error::Error;
 use crate::reports::{find_reports, parse_file, ParsedReport};
 use crate::store::{project_root, RunId, Store};
@@ -87,7 +90,7 @@ fn resolve_targets(targets: &[String], db: &Path) -> crate::error::Result<Vec<De
             designs.extend(designs_in_folder(path)?);
         } else if path.is_file() {
             let report = parse_file(path)?;
-            designs.push(Design { name: target.clone(), reports: vec![report], part: None });
+            designs.push(Design { name: target.clone(), reports: vec![report], part: None, latency: None });
         } else if let Ok(id) = target.parse::<i64>() {
             if store.is_none() {
                 if !db.exists() {
@@ -99,7 +102,13 @@ fn resolve_targets(targets: &[String], db: &Path) -> crate::error::Result<Vec<De
             let run = store.run(RunId(id))?.ok_or_else(|| Error::input(db, format!("no run {id} in the history")))?;
             let reports = store.reports(run.id)?;
             let label = run.run_dir.as_ref().map_or(String::new(), |d| format!(" ({})", d.display()));
-            designs.push(Design { name: format!("run {id}{label}"), reports, part: run.part.clone() });
+            // An RTL design's latency is the run's (its synthesis reports state none).
+            let latency = run.design_latency_cycles.map(|cycles| DesignLatency {
+                cycles: cycles as u64,
+                clock_ns: run.clock_ns,
+                source: run.design_latency_source.clone().unwrap_or_else(|| "the history".into()),
+            });
+            designs.push(Design { name: format!("run {id}{label}"), reports, part: run.part.clone(), latency });
         } else {
             return Err(Error::input(path, "neither a report file, a folder nor a run id"));
         }
@@ -119,5 +128,8 @@ fn designs_in_folder(dir: &Path) -> crate::error::Result<Vec<Design>> {
         let report = parse_file(&file)?;
         groups.entry(project_root(dir, &file)).or_default().push(report);
     }
-    Ok(groups.into_iter().map(|(folder, reports)| Design { name: folder.display().to_string(), reports, part: None }).collect())
+    Ok(groups
+        .into_iter()
+        .map(|(folder, reports)| Design { name: folder.display().to_string(), reports, part: None, latency: None })
+        .collect())
 }

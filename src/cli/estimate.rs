@@ -1,6 +1,6 @@
 //! `qforge estimate`: energy, bits, BOPs/EBOPs, resources and latency of a model.
 use super::{print_json, CliReporter};
-use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, MemoryMode, Strategy, Target};
+use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Flow, FlowOptions, MemoryMode, Strategy, Target};
 use crate::model::{ModelSpec, TrainedModel};
 use clap::Args;
 use std::path::PathBuf;
@@ -24,6 +24,13 @@ pub struct EstimateArgs {
     pub reuse_factor: u32,
     #[arg(long, value_enum, default_value = "latency")]
     pub strategy: Strategy,
+    /// Which design to price: `hls` (hls4ml's HLS C++) or `rtl` (qforge's own
+    /// Verilog through Yosys: the structural estimate of what `qforge rtl` writes).
+    #[arg(long, value_enum, default_value = "hls")]
+    pub flow: Flow,
+    /// With --flow rtl: registers every N logic levels, as `qforge rtl --pipeline-every` (0: combinational).
+    #[arg(long, default_value_t = 0)]
+    pub pipeline_every: u32,
     /// Calibration file (TOML); default: $QFORGE_CALIBRATION, else qforge-out/calibration.toml if present, else built-in.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
@@ -41,14 +48,14 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     let _reporter = CliReporter::new(args.json);
     let cal = Calibration::discover(args.calibration.as_deref())?;
     let target = Target::new(&args.part, args.clock, args.reuse_factor, args.strategy)?;
-    let layers = match (&args.model, &args.spec) {
-        (Some(m), _) => estimate::layers_from_model(&TrainedModel::load(m)?)?,
-        (None, Some(s)) => estimate::layers_from_spec(&ModelSpec::from_file(s)?)?,
-        (None, None) => unreachable!("clap requires --model or --spec"),
-    };
     let energy =
         EnergyOptions { weights_on_memory: args.weights_memory, activations_on_memory: args.activations_memory, rd_wr_on_io: false };
-    let est = estimate::estimate(&layers, &cal, &target, &energy, &BitsOptions::default())?;
+    let flow = FlowOptions { flow: args.flow, pipeline_every: args.pipeline_every };
+    let est = match (&args.model, &args.spec) {
+        (Some(m), _) => estimate::estimate_model(&TrainedModel::load(m)?, &flow, &cal, &target, &energy, &BitsOptions::default())?,
+        (None, Some(s)) => estimate::estimate_spec(&ModelSpec::from_file(s)?, &flow, &cal, &target, &energy, &BitsOptions::default())?,
+        (None, None) => unreachable!("clap requires --model or --spec"),
+    };
     if args.json {
         print_json(&serde_json::to_value(&est)?)?;
         return Ok(ExitCode::SUCCESS);
@@ -79,6 +86,15 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
             l.resources.dsp,
             l.resources.latency_cycles
         );
+    }
+    if let Some(s) = &est.structural {
+        let names: Vec<&str> = s.modules.iter().skip(est.layers.len()).map(|m| m.module.as_str()).collect();
+        let rest = s.modules.iter().skip(est.layers.len()).fold(estimate::Resources::default(), |mut r, m| {
+            r.add(&m.resources);
+            r
+        });
+        outln!("{:<12} {:>6} {:>10} {:>10} {:>9} {:>8.0} {:>8.0} {:>6.0} {:>7}", "other", "", "", "", "", rest.lut, rest.ff, rest.dsp, "");
+        outln!("(rtl flow: `other` is {}; latency {} cycles from the generator)", names.join(", "), s.design_latency_cycles);
     }
     outln!(
         "{:<12} {:>6} {:>10.2} {:>10.0} {:>9} {:>8.0} {:>8.0} {:>6.0} {:>7}",

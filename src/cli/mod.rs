@@ -12,6 +12,7 @@ mod estimate;
 mod exit_codes;
 mod history;
 mod hls;
+mod import;
 mod ingest;
 mod progress;
 mod report;
@@ -20,7 +21,6 @@ mod run;
 mod search;
 mod switching;
 mod synth;
-mod synth_history;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +39,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Import a (Q)Keras model (JSON + weights H5, full H5, .keras) and an hls4ml config; writes model.json.
+    Import(Box<import::ImportArgs>),
     /// Train a quantized model with quantization-aware training; writes model.json.
     Train(train::TrainArgs),
     /// Float and bit-exact fixed-point accuracy of a trained model on the test split.
@@ -79,6 +81,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Import(args) => import::run(*args),
         Command::Train(args) => train::run_train(args),
         Command::Eval(args) => train::run_eval(args),
         Command::Predict(args) => train::run_predict(args),

@@ -7,15 +7,22 @@
 //! re-run of the same command re-attaches), or `ask` (the default: a question
 //! on stderr when stdin is a terminal, keep otherwise). Ctrl-C at any other
 //! moment, or a second one, ends qforge at once (exit 130).
+//!
+//! Everything goes into the output folder's one layout (`crate::layout`): the
+//! stage cache, the history and the calibration at its root, where `qforge
+//! history`, `check`, `estimate`, `search` and `calibrate` find them, and the
+//! run's summary in `runs/<name>/`. A re-run gives the synthesis jobs an
+//! earlier run left failed a new try (`--no-retry` keeps them).
 use super::{print_json, CliReporter};
 use crate::error::Error;
-use crate::pipeline::config::PipelineConfig;
+use crate::layout::OutputLayout;
+use crate::pipeline::config::{PipelineConfig, DEFAULT_PIPELINE};
 use crate::pipeline::executor::ExecutorKind;
 use crate::pipeline::interrupt::{Interrupt, OnInterrupt};
 use crate::pipeline::{run_pipeline, RunOptions};
 use clap::Args;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -23,8 +30,9 @@ use std::sync::Arc;
 pub struct RunArgs {
     /// Pipeline file (TOML) [default: the embedded jet example].
     pub pipeline: Option<PathBuf>,
-    /// Run folder: stages/, history.sqlite, summary.md/html/json.
-    #[arg(long, default_value = "qforge-out/run")]
+    /// Output folder: the stage cache (stages/), history.sqlite and
+    /// calibration.toml at its root, the run's summary in runs/<name>/.
+    #[arg(long, default_value = crate::layout::DEFAULT_OUT)]
     pub out: PathBuf,
     /// Synthesis jobs at once (local executor), overriding `[executor] workers`.
     #[arg(long)]
@@ -43,6 +51,9 @@ pub struct RunArgs {
     /// (keep when stdin is not a terminal).
     #[arg(long, value_parser = ["cancel", "keep", "ask"], default_value = "ask")]
     pub on_interrupt: String,
+    /// Keep the synthesis jobs an earlier run left failed (by default a re-run tries them again).
+    #[arg(long)]
+    pub no_retry: bool,
 }
 
 /// The answer to "cancel the jobs?" for `--on-interrupt`.
@@ -98,7 +109,10 @@ fn install_interrupt_handler(interrupt: Arc<Interrupt>) -> anyhow::Result<()> {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = match &args.pipeline {
         Some(path) => PipelineConfig::from_file(path)?,
-        None => PipelineConfig::embedded_default(&args.out.join("inputs"))?,
+        None => {
+            let name = PipelineConfig::from_toml(DEFAULT_PIPELINE, Path::new("pipeline.toml"))?.name;
+            PipelineConfig::embedded_default(&OutputLayout::new(&args.out).run_dir(&name).join("inputs"))?
+        }
     };
     if let Some(kind) = &args.executor {
         cfg.executor.kind = kind.parse::<ExecutorKind>()?;
@@ -114,7 +128,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     install_interrupt_handler(Arc::clone(&interrupt))?;
     let reporter = CliReporter::new(args.json);
     eprintln!("qforge run `{}` ({}) into {}", cfg.name, cfg.path.display(), args.out.display());
-    let opts = RunOptions { out: args.out.clone(), db: args.db.clone(), interrupt: Some(interrupt) };
+    let opts = RunOptions { out: args.out.clone(), db: args.db.clone(), interrupt: Some(interrupt), retry_failed: !args.no_retry };
     let outcome = run_pipeline(&cfg, &opts, &reporter)?;
     if args.json {
         let text = crate::error::read_to_string(&outcome.out.join("summary.json"))?;

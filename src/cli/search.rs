@@ -1,6 +1,6 @@
 //! `qforge search`: AutoQKeras-style quantization search with a progress bar over trials.
 use super::{print_json, CliReporter};
-use crate::estimate::Calibration;
+use crate::estimate::{Calibration, Flow, FlowOptions};
 use crate::search::score::Goal;
 use crate::search::space::{SearchSpace, TunerKind};
 use crate::search::{run_search, summary_json, SearchOptions};
@@ -37,6 +37,12 @@ pub struct SearchArgs {
     /// Return the Pareto front of (accuracy, cost): its models go to pareto/.
     #[arg(long)]
     pub pareto: bool,
+    /// The design the budget and the energy cost are priced for: `hls` or `rtl` (qforge's Verilog, as `qforge run` builds it).
+    #[arg(long, value_enum, default_value = "hls")]
+    pub flow: Flow,
+    /// With --flow rtl: registers every N logic levels (0: combinational).
+    #[arg(long, default_value_t = 0)]
+    pub pipeline_every: u32,
     /// Calibration file (TOML); default: $QFORGE_CALIBRATION, else qforge-out/calibration.toml if present, else built-in.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
@@ -59,6 +65,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         goal: args.goal,
         pareto: args.pareto.then_some(true),
         data: None,
+        flow: FlowOptions { flow: args.flow, pipeline_every: args.pipeline_every },
     };
     let outcome = run_search(&space, &opts, &cal, &reporter)?;
     let summary = summary_json(&outcome);

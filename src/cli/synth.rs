@@ -63,6 +63,10 @@ pub struct SynthArgs {
     pub netlist: bool,
     #[command(flatten)]
     pub db: super::history::DbArgs,
+    /// Record nothing in the history (`qforge run`'s jobs: the pipeline
+    /// stores their runs itself).
+    #[arg(long)]
+    pub no_history: bool,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -103,14 +107,19 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {err}");
     }
     // Into the run history like every run; a history fault is reported, not fatal.
-    let history = super::synth_history::record(&args.db.db, &args.project, &job, &parsed.reports);
-    if let Err(e) = &history {
-        eprintln!("warning: the run was not recorded in the history: {e}");
-    }
+    let history = if args.no_history {
+        None
+    } else {
+        let recorded = crate::store::record_synth_run(&args.db.db, &args.project, &job, &parsed.reports).map(|id| id.0);
+        if let Err(e) = &recorded {
+            eprintln!("warning: the run was not recorded in the history: {e}");
+        }
+        Some(recorded)
+    };
     if args.json {
         super::print_json(&serde_json::json!({
-            "history_run": history.as_ref().ok(),
-            "history_error": history.as_ref().err().map(|e| e.to_string()),
+            "history_run": history.as_ref().and_then(|h| h.as_ref().ok()),
+            "history_error": history.as_ref().and_then(|h| h.as_ref().err()).map(|e| e.to_string()),
             "tool": job.tool,
             "project": job.project_dir,
             "run_dir": job.run_dir,

@@ -118,8 +118,16 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let source = args.data.source()?;
     let test = test_split_for(&model, &source, args.data.split_seed)?;
     let eval = evaluate_model(&model, &test)?;
+    let net = FixedNetwork::from_model(&model)?;
+    let profile = crate::model::profile::precision_profile(&model, &net, &test.x);
     if args.json {
-        print_json(&serde_json::json!({ "model": args.model, "data": source.describe(), "evaluation": eval }))?;
+        print_json(&serde_json::json!({
+            "model": args.model,
+            "data": source.describe(),
+            "evaluation": eval,
+            "types": model.spec.types,
+            "precision_profile": profile,
+        }))?;
     } else {
         outln!("{}", eval_text(&eval));
     }

@@ -67,7 +67,7 @@ pub fn generate(n: usize, seed: u64) -> Dataset {
                 f if f % 3 == 2 => (0.6 * lin).exp(),               // positive, skewed
                 _ => lin,
             };
-            x.push(value + FEATURE_NOISE * normal(&mut rng) * if f == 14 { 8.0 } else { value.abs().max(0.2).min(1.0) });
+            x.push(value + FEATURE_NOISE * normal(&mut rng) * if f == 14 { 8.0 } else { value.abs().clamp(0.2, 1.0) });
         }
         y.push(class as u8);
     }

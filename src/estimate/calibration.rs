@@ -12,6 +12,7 @@
 //!    (what `qforge calibrate` writes by default);
 //! 4. else the embedded default.
 use super::resources::FEATURE_NAMES;
+use super::structural::{Flow, RTL_FEATURE_NAMES};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -78,8 +79,17 @@ pub struct Calibration {
     /// Where the numbers came from (hand-set, or fitted from which reports).
     pub origin: String,
     pub energy: EnergyCoefficients,
+    /// QTools' energy coefficients for the RTL/Yosys flow's designs (refitted
+    /// from measured switching energy; the HLS flow keeps `[energy]`).
+    #[serde(default = "default_energy_rtl")]
+    pub energy_rtl: EnergyCoefficients,
     /// Keyed by device family (`parts::Family::key`).
     pub resources: BTreeMap<String, FamilyCoefficients>,
+    /// Coefficients of the structural estimate of qforge's own Verilog (the
+    /// RTL/Yosys flow), keyed by device family; each quantity is
+    /// Σ coefficient × structural feature ([`RTL_FEATURE_NAMES`]).
+    #[serde(default = "default_rtl")]
+    pub rtl: BTreeMap<String, RtlCoefficients>,
     /// Energy per output toggle of each mapped cell class (`qforge switching`).
     #[serde(default = "default_switching")]
     pub switching: SwitchingWeights,
@@ -114,6 +124,37 @@ fn default_switching() -> SwitchingWeights {
         switching: SwitchingWeights,
     }
     toml::from_str::<Only>(DEFAULT_CALIBRATION).expect("the embedded calibration has [switching]").switching
+}
+
+/// The embedded default's `[energy_rtl]` (for files written before it existed).
+fn default_energy_rtl() -> EnergyCoefficients {
+    #[derive(Deserialize)]
+    struct Only {
+        energy_rtl: EnergyCoefficients,
+    }
+    toml::from_str::<Only>(DEFAULT_CALIBRATION).expect("the embedded calibration has [energy_rtl]").energy_rtl
+}
+
+/// The structural model's coefficients for one device family: per quantity,
+/// `per_<feature>` with a feature of [`RTL_FEATURE_NAMES`] (missing: 0).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RtlCoefficients {
+    pub lut: BTreeMap<String, f64>,
+    pub ff: BTreeMap<String, f64>,
+    pub dsp: BTreeMap<String, f64>,
+    pub bram18: BTreeMap<String, f64>,
+    /// Latency in clock cycles.
+    pub latency: BTreeMap<String, f64>,
+}
+
+/// The embedded default's `[rtl.*]` (for calibration files written before it existed).
+fn default_rtl() -> BTreeMap<String, RtlCoefficients> {
+    #[derive(Deserialize)]
+    struct Only {
+        rtl: BTreeMap<String, RtlCoefficients>,
+    }
+    toml::from_str::<Only>(DEFAULT_CALIBRATION).expect("the embedded calibration has [rtl.*]").rtl
 }
 
 /// Where one fitted section came from.
@@ -256,7 +297,97 @@ impl Calibration {
                 return Err(Error::input_at(path, None, Some(&format!("resources.{family}")), "DSP operand widths must be positive"));
             }
         }
+        for (family, c) in &self.rtl {
+            for (section, map) in [("lut", &c.lut), ("ff", &c.ff), ("dsp", &c.dsp), ("bram18", &c.bram18), ("latency", &c.latency)] {
+                for (name, value) in map {
+                    let field = format!("rtl.{family}.{section}.{name}");
+                    if !name.strip_prefix("per_").is_some_and(|f| RTL_FEATURE_NAMES.contains(&f)) {
+                        return Err(Error::input_at(
+                            path,
+                            None,
+                            Some(&field),
+                            format!(
+                                "unknown coefficient `{name}`: write per_<feature> with a feature from {}",
+                                RTL_FEATURE_NAMES.join(", ")
+                            ),
+                        ));
+                    }
+                    if !(value.is_finite() && *value >= 0.0) {
+                        return Err(Error::input_at(path, None, Some(&field), "coefficient must be a non-negative number"));
+                    }
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// The coefficients of `quantity` (`lut`, `ff`, `dsp`, `bram18`, `latency`)
+    /// for `family` in the cost model of `flow`, for a refit to change.
+    pub fn quantity_coefficients_mut(&mut self, flow: Flow, family: &str, quantity: &str) -> Result<&mut BTreeMap<String, f64>> {
+        let section = format!("[{}.{family}]", flow.calibration_section());
+        let missing = || Error::Config(format!("the calibration has no {section} section for this part's family"));
+        let [lut, ff, dsp, bram18, latency] = match flow {
+            Flow::Hls => {
+                let c = self.resources.get_mut(family).ok_or_else(missing)?;
+                [&mut c.lut, &mut c.ff, &mut c.dsp, &mut c.bram18, &mut c.latency]
+            }
+            Flow::Rtl => {
+                let c = self.rtl.get_mut(family).ok_or_else(missing)?;
+                [&mut c.lut, &mut c.ff, &mut c.dsp, &mut c.bram18, &mut c.latency]
+            }
+        };
+        match quantity {
+            "lut" => Ok(lut),
+            "ff" => Ok(ff),
+            "dsp" => Ok(dsp),
+            "bram18" => Ok(bram18),
+            "latency" => Ok(latency),
+            other => Err(Error::Config(format!("no quantity `{other}` in {section} (lut, ff, dsp, bram18, latency)"))),
+        }
+    }
+
+    /// The energy coefficients the estimate of `flow` uses.
+    pub fn energy_for(&self, flow: Flow) -> &EnergyCoefficients {
+        match flow {
+            Flow::Hls => &self.energy,
+            Flow::Rtl => &self.energy_rtl,
+        }
+    }
+
+    pub fn energy_for_mut(&mut self, flow: Flow) -> &mut EnergyCoefficients {
+        match flow {
+            Flow::Hls => &mut self.energy,
+            Flow::Rtl => &mut self.energy_rtl,
+        }
+    }
+
+    /// The coefficients of `quantity` for `family` in the cost model of `flow`.
+    pub fn quantity_coefficients(&self, flow: Flow, family: &str, quantity: &str) -> Result<&BTreeMap<String, f64>> {
+        let section = format!("[{}.{family}]", flow.calibration_section());
+        let missing = || Error::Config(format!("the calibration has no {section} section for this part's family"));
+        let [lut, ff, dsp, bram18, latency] = match flow {
+            Flow::Hls => {
+                let c = self.resources.get(family).ok_or_else(missing)?;
+                [&c.lut, &c.ff, &c.dsp, &c.bram18, &c.latency]
+            }
+            Flow::Rtl => {
+                let c = self.rtl.get(family).ok_or_else(missing)?;
+                [&c.lut, &c.ff, &c.dsp, &c.bram18, &c.latency]
+            }
+        };
+        match quantity {
+            "lut" => Ok(lut),
+            "ff" => Ok(ff),
+            "dsp" => Ok(dsp),
+            "bram18" => Ok(bram18),
+            "latency" => Ok(latency),
+            other => Err(Error::Config(format!("no quantity `{other}` in {section} (lut, ff, dsp, bram18, latency)"))),
+        }
+    }
+
+    /// The structural model's coefficients of a device family.
+    pub fn rtl_family(&self, key: &str) -> Result<&RtlCoefficients> {
+        self.rtl.get(key).ok_or_else(|| Error::Config(format!("the calibration has no [rtl.{key}] section for this part's family")))
     }
 
     /// Write the calibration (TOML) atomically, keeping its version and origin.

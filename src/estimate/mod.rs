@@ -27,11 +27,13 @@ pub mod calibration;
 pub mod energy;
 pub mod parts;
 pub mod resources;
+pub mod structural;
 
 pub use calibration::Calibration;
 pub use energy::{EnergyOptions, LayerEnergy, MemoryMode};
 pub use parts::{Family, Part};
 pub use resources::{LayerFeatures, Resources, FEATURE_NAMES};
+pub use structural::{Flow, StructuralEstimate, RTL_FEATURE_NAMES};
 
 use crate::error::{Error, Result};
 use crate::model::fixed::{infer_accum_type, DEFAULT_TYPE};
@@ -245,8 +247,34 @@ pub struct Totals {
     pub utilisation: Utilisation,
 }
 
+/// Which design an estimate prices: the flow, and for the RTL flow how the
+/// generator would write it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowOptions {
+    pub flow: Flow,
+    /// The RTL generator's registers every N logic levels (0: combinational).
+    pub pipeline_every: u32,
+}
+
+impl Default for FlowOptions {
+    fn default() -> Self {
+        FlowOptions::hls()
+    }
+}
+
+impl FlowOptions {
+    pub fn hls() -> FlowOptions {
+        FlowOptions { flow: Flow::Hls, pipeline_every: 0 }
+    }
+    pub fn rtl(pipeline_every: u32) -> FlowOptions {
+        FlowOptions { flow: Flow::Rtl, pipeline_every }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Estimate {
+    /// The flow whose design the resources and latency are for.
+    pub flow: Flow,
     pub target: Target,
     pub energy_options: EnergyOptions,
     pub calibration_origin: String,
@@ -254,11 +282,18 @@ pub struct Estimate {
     pub weights_known: bool,
     pub layers: Vec<LayerEstimate>,
     pub totals: Totals,
+    /// The RTL flow's structural estimate per module (None for HLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub structural: Option<StructuralEstimate>,
 }
 
 impl Estimate {
-    /// Σ of each feature over layers, named: the regressors for calibration.
+    /// Σ of each feature of the flow's resource model over layers (modules
+    /// for the RTL flow), named: the regressors for calibration.
     pub fn feature_totals(&self) -> Vec<(&'static str, f64)> {
+        if let Some(s) = &self.structural {
+            return RTL_FEATURE_NAMES.iter().copied().zip(s.feature_totals()).collect();
+        }
         let mut sums = [0.0; 16];
         for l in &self.layers {
             for (s, v) in sums.iter_mut().zip(l.features.values()) {
@@ -282,6 +317,8 @@ impl Estimate {
             "dsp": count(t.dsp),
             "bram_18k": count(t.bram18),
             "latency_cycles": t.latency_cycles,
+            "energy_pj": t.energy_pj,
+            "flow": self.flow,
             "part": self.target.part.name,
             "calibration_origin": self.calibration_origin,
             "features": features,
@@ -298,10 +335,98 @@ fn size_bits(q: &Quantizer, ref_bits: u32) -> u64 {
     }
 }
 
-/// Estimate every cost of `layers` on `target`.
+/// Estimate a trained model for the design of `flow`.
+pub fn estimate_model(
+    model: &TrainedModel,
+    flow: &FlowOptions,
+    cal: &Calibration,
+    target: &Target,
+    energy_opts: &EnergyOptions,
+    bits: &BitsOptions,
+) -> Result<Estimate> {
+    let layers = layers_from_model(model)?;
+    let net = match flow.flow {
+        Flow::Rtl => Some(FixedNetwork::from_model(model)?),
+        Flow::Hls => None,
+    };
+    estimate_with(&layers, net.as_ref(), flow, cal, target, energy_opts, bits)
+}
+
+/// Estimate a spec before training for the design of `flow` (the RTL flow
+/// prices the design at the initial weights: [`structural::network_for_spec`]).
+pub fn estimate_spec(
+    spec: &ModelSpec,
+    flow: &FlowOptions,
+    cal: &Calibration,
+    target: &Target,
+    energy_opts: &EnergyOptions,
+    bits: &BitsOptions,
+) -> Result<Estimate> {
+    let layers = layers_from_spec(spec)?;
+    let net = match flow.flow {
+        Flow::Rtl => Some(structural::network_for_spec(spec)?),
+        Flow::Hls => None,
+    };
+    estimate_with(&layers, net.as_ref(), flow, cal, target, energy_opts, bits)
+}
+
+fn estimate_with(
+    layers: &[LayerInput],
+    net: Option<&FixedNetwork>,
+    flow: &FlowOptions,
+    cal: &Calibration,
+    target: &Target,
+    energy_opts: &EnergyOptions,
+    bits: &BitsOptions,
+) -> Result<Estimate> {
+    let mut est = estimate_priced(layers, cal, cal.energy_for(flow.flow), target, energy_opts, bits)?;
+    let Some(net) = net.filter(|_| flow.flow == Flow::Rtl) else {
+        return Ok(est);
+    };
+    let opts = crate::rtl::RtlOptions { pipeline_every: flow.pipeline_every, top: crate::rtl::DEFAULT_TOP.to_string() };
+    let s = structural::structural_estimate(net, &opts, cal, target)?;
+    // The dense layers are the design's first modules, in order.
+    for (l, m) in est.layers.iter_mut().zip(&s.modules) {
+        l.resources = m.resources.clone();
+    }
+    let r = &s.totals;
+    let t = &mut est.totals;
+    let part = &target.part;
+    let pct = |used: f64, total: u64| 100.0 * used / total as f64;
+    t.lut = r.lut.round();
+    t.ff = r.ff.round();
+    t.dsp = r.dsp.round();
+    t.bram18 = r.bram18.ceil();
+    t.latency_cycles = r.latency_cycles.round().max(0.0) as u64;
+    t.latency_ns = t.latency_cycles as f64 * target.clock_ns;
+    // The generated design takes a new sample every clock.
+    t.ii_cycles = 1;
+    t.utilisation = Utilisation {
+        lut_percent: pct(r.lut, part.lut),
+        ff_percent: pct(r.ff, part.ff),
+        dsp_percent: pct(r.dsp, part.dsp),
+        bram18_percent: pct(r.bram18, part.bram18),
+    };
+    est.flow = Flow::Rtl;
+    est.structural = Some(s);
+    Ok(est)
+}
+
+/// Estimate every cost of `layers` on `target` for the HLS flow.
 pub fn estimate(
     layers: &[LayerInput],
     cal: &Calibration,
+    target: &Target,
+    energy_opts: &EnergyOptions,
+    bits: &BitsOptions,
+) -> Result<Estimate> {
+    estimate_priced(layers, cal, &cal.energy, target, energy_opts, bits)
+}
+
+fn estimate_priced(
+    layers: &[LayerInput],
+    cal: &Calibration,
+    energy_coefficients: &calibration::EnergyCoefficients,
     target: &Target,
     energy_opts: &EnergyOptions,
     bits: &BitsOptions,
@@ -314,7 +439,7 @@ pub fn estimate(
     let mut size_act = layers.first().map_or(0, |l| l.n_in as u64 * bits.input_bits as u64);
     let mut size_par = 0u64;
     for (i, layer) in layers.iter().enumerate() {
-        let energy = energy::layer_energy(&cal.energy, energy_opts, layer, i == 0, i + 1 == n);
+        let energy = energy::layer_energy(energy_coefficients, energy_opts, layer, i == 0, i + 1 == n);
         let features = resources::layer_features(layer, target, family);
         let res = Resources::from_features(&features, family);
         total_res.add(&res);
@@ -381,11 +506,13 @@ pub fn estimate(
         },
     };
     Ok(Estimate {
+        flow: Flow::Hls,
         target: target.clone(),
         energy_options: *energy_opts,
         calibration_origin: cal.origin.lines().next().unwrap_or("").to_string(),
         weights_known: layers.iter().all(|l| l.weights.is_some()),
         layers: out,
         totals,
+        structural: None,
     })
 }

@@ -14,6 +14,7 @@
 //!   The 10-bit rule is the behaviour hls4ml documents for Vivado HLS
 //!   (Duarte et al. 2018, JINST 13 P07027: products narrower than ~10 bits are
 //!   built from LUTs instead of DSPs).
+//!
 //! Adders: each output sums its non-zero products and bias with (terms − 1)
 //! adders as wide as the accumulator (carry chains: about one LUT per bit).
 //! Reuse factor R shares each multiplier R times (counts ÷ R) and sets II = R.

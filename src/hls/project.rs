@@ -10,7 +10,8 @@
 use super::config::{HlsConfig, Strategy};
 use crate::error::{Error, Result};
 use crate::estimate::parts::Part;
-use crate::model::{Activation, FixedNetwork, TrainedModel};
+use crate::model::hls4ml_softmax::{Hls4mlSoftmax, HLS4ML_LEGACY_TABLE_TYPE};
+use crate::model::{Activation, FixedNetwork, SoftmaxImplementation, TrainedModel};
 use crate::quant::FixedType;
 use crate::tools::scripts::{render_project_scripts, write_if_changed, ScriptParams};
 use crate::tools::templates::TemplateSet;
@@ -110,6 +111,17 @@ struct SoftmaxCtx {
     table_size: usize,
 }
 
+/// hls4ml's softmax (`nnet_softmax_hls4ml.h`): sizes and index bits of its tables.
+#[derive(Serialize)]
+struct SoftmaxHls4mlCtx {
+    index: usize,
+    n: usize,
+    exp_table_size: usize,
+    inv_table_size: usize,
+    exp_index_bits: u32,
+    inv_index_bits: u32,
+}
+
 #[derive(Serialize)]
 struct StepCtx {
     kind: &'static str,
@@ -144,12 +156,51 @@ struct Context {
     dense: Vec<DenseCtx>,
     activations: Vec<ActivationCtx>,
     softmax: Option<SoftmaxCtx>,
+    softmax_hls4ml: Option<SoftmaxHls4mlCtx>,
     steps: Vec<StepCtx>,
 }
 
 /// The C++ type holding a fixed-point type's raw bits: the smallest plain
 /// integer type, so constant arrays are plain data with no constructors to run
 /// (an array of `ap_int` would make g++ emit one constructor call per entry).
+/// Typedefs and the table header of hls4ml's softmax as step `k`.
+fn hls4ml_softmax_files(sm: &Hls4mlSoftmax, k: usize) -> (SoftmaxHls4mlCtx, Vec<Typedef>, (PathBuf, Vec<u8>)) {
+    // Legacy keeps both tables in hls4ml's activ_config::table_t; argmax has none (one unused entry each).
+    let table_t = if sm.implementation == SoftmaxImplementation::Legacy { HLS4ML_LEGACY_TABLE_TYPE } else { sm.exp_table_t };
+    let inv_t = if sm.implementation == SoftmaxImplementation::Legacy { HLS4ML_LEGACY_TABLE_TYPE } else { sm.inv_table_t };
+    let types =
+        [("exp_table", table_t), ("inv_table", inv_t), ("accum", sm.accum_t), ("inv_inp", sm.inv_inp_t), ("inp_norm", sm.inp_norm_t)];
+    let mut typedefs: Vec<Typedef> = types
+        .iter()
+        .map(|(what, t)| Typedef { name: format!("softmax{k}_{what}_t"), cpp: t.cpp(), comment: format!("hls4ml softmax {what}_t") })
+        .collect();
+    typedefs.push(Typedef { name: format!("softmax{k}_exp_raw_t"), cpp: raw_cpp(&table_t), comment: "raw bits".into() });
+    typedefs.push(Typedef { name: format!("softmax{k}_inv_raw_t"), cpp: raw_cpp(&inv_t), comment: "raw bits".into() });
+    let nonempty = |t: &[i64]| if t.is_empty() { vec![0] } else { t.to_vec() };
+    let (exp, inv) = (nonempty(&sm.exp_table), nonempty(&sm.inv_table));
+    let guard = format!("SOFTMAX_TABLES{k}_H_");
+    let text = format!(
+        "// softmax_tables{k}.h: hls4ml's {} softmax tables (exp, 1/x), written by qforge\n\
+         // from the Rust model's tables, as raw bits.\n#ifndef {guard}\n#define {guard}\n\n\
+         static const softmax{k}_exp_raw_t exp_table{k}[{}] = {{{}}};\n\n\
+         static const softmax{k}_inv_raw_t inv_table{k}[{}] = {{{}}};\n\n#endif\n",
+        sm.implementation.hls4ml_name().unwrap_or("stable"),
+        exp.len(),
+        raw_list(&exp),
+        inv.len(),
+        raw_list(&inv)
+    );
+    let ctx = SoftmaxHls4mlCtx {
+        index: k,
+        n: sm.n,
+        exp_table_size: exp.len(),
+        inv_table_size: inv.len(),
+        exp_index_bits: exp.len().trailing_zeros(),
+        inv_index_bits: inv.len().trailing_zeros(),
+    };
+    (ctx, typedefs, (PathBuf::from(format!("firmware/weights/softmax_tables{k}.h")), text.into_bytes()))
+}
+
 fn raw_cpp(t: &FixedType) -> String {
     let base = match t.width {
         0..=8 => "char",
@@ -281,13 +332,13 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
             kind: "dense",
             index: k,
             comment: format!("{}: dense {} x {}, {} strategy", layer.name, layer.n_in, layer.n_out, config.strategy.name()),
-            out_cpp: layer.accum_type.cpp(),
+            out_cpp: layer.result_type.cpp(),
             n_macro: n_macro.clone(),
         });
         let activation = match layer.activation {
             Activation::Relu => Some("relu"),
             // A quantized linear output (or softmax input) is a cast into its type.
-            Activation::Linear | Activation::Softmax => (layer.out_type != layer.accum_type).then_some("linear"),
+            Activation::Linear | Activation::Softmax => (layer.out_type != layer.result_type).then_some("linear"),
         };
         if let Some(kind) = activation {
             index += 1;
@@ -339,6 +390,26 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
             n_macro: "N_OUTPUTS".into(),
         });
     }
+    let mut softmax_hls4ml = None;
+    if let Some(sm) = &net.hls4ml_softmax {
+        index += 1;
+        let (ctx, typedefs_sm, file) = hls4ml_softmax_files(sm, index);
+        typedefs.extend(typedefs_sm);
+        files.push(file);
+        pending.push(Pending {
+            kind: match sm.implementation {
+                SoftmaxImplementation::Latency => "softmax_latency",
+                SoftmaxImplementation::Legacy => "softmax_legacy",
+                SoftmaxImplementation::Argmax => "softmax_argmax",
+                SoftmaxImplementation::Stable | SoftmaxImplementation::Qforge => "softmax_stable",
+            },
+            index,
+            comment: format!("hls4ml's {} softmax into {}", sm.implementation.hls4ml_name().unwrap_or("stable"), sm.out_type.cpp()),
+            out_cpp: sm.out_type.cpp(),
+            n_macro: "N_OUTPUTS".into(),
+        });
+        softmax_hls4ml = Some(ctx);
+    }
     sizes.push(SizeDef { name: "N_OUTPUTS".into(), value: net.n_outputs() });
     let n_steps = pending.len();
     let mut output_var = String::new();
@@ -387,6 +458,7 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         dense,
         activations,
         softmax: softmax_ctx,
+        softmax_hls4ml,
         steps,
     };
     let value = minijinja::Value::from_serialize(&context);
@@ -399,6 +471,7 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         ("nnet_dense.h", "firmware/nnet_utils/nnet_dense.h".into()),
         ("nnet_activation.h", "firmware/nnet_utils/nnet_activation.h".into()),
         ("nnet_softmax.h", "firmware/nnet_utils/nnet_softmax.h".into()),
+        ("nnet_softmax_hls4ml.h", "firmware/nnet_utils/nnet_softmax_hls4ml.h".into()),
         ("myproject_test.cpp", format!("{top}_test.cpp")),
         ("README.md", "README.md".into()),
     ];

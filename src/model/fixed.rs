@@ -1,18 +1,20 @@
 //! The fixed-point network: integer arithmetic with ap_fixed semantics, layer by
 //! layer, exactly what the generated HLS C++ and RTL compute. Types follow
 //! hls4ml: weights/biases from their quantizers, accumulators sized by hls4ml's
-//! precision inference (lossless), activations from their quantizers.
+//! precision inference (lossless), activations from their quantizers; in
+//! hls4ml types mode (`layer_types`) they are what hls4ml 1.3 derives, and the
+//! softmax is hls4ml's (`hls4ml_softmax`).
+use super::hls4ml_softmax::Hls4mlSoftmax;
+use super::layer_types::{block_types, holds_exactly};
+pub use super::layer_types::{infer_accum_type, DEFAULT_TYPE};
 use super::network::TrainedModel;
 use super::packed::PackedNetwork;
-use super::softmax::{ceil_log2, SoftmaxTables};
-use super::spec::Activation;
+use super::softmax::SoftmaxTables;
+use super::spec::{Activation, SoftmaxImplementation, TypesMode};
 use crate::error::{Error, Result};
 use crate::quant::{Alpha, Caster, FixedType, Overflow, Quantizer, Rounding};
 use rayon::prelude::*;
 use serde::Serialize;
-
-/// hls4ml's default precision for anything without a quantizer.
-pub const DEFAULT_TYPE: FixedType = FixedType::signed(16, 6);
 
 #[derive(Clone, Debug, Serialize)]
 pub struct FixedLayer {
@@ -23,7 +25,10 @@ pub struct FixedLayer {
     pub weight_type: FixedType,
     pub bias_type: FixedType,
     pub accum_type: FixedType,
-    /// Type after the activation (the accumulator type when it is not quantized).
+    /// The dense layer's result before its activation (in qforge mode the
+    /// accumulator type; hls4ml may cast the accumulator into another).
+    pub result_type: FixedType,
+    /// Type after the activation (the result type when it is not quantized).
     pub out_type: FixedType,
     pub activation: Activation,
     /// Raw weights, row-major `[n_in][n_out]`, in `weight_type`.
@@ -48,25 +53,8 @@ struct Kernel {
     exact: bool,
     /// Every possible sum lies inside the accumulator type.
     acc_cannot_wrap: bool,
-}
-
-/// hls4ml's accumulator type for a dense layer (infer_precision.py).
-pub fn infer_accum_type(input: &FixedType, weight: &FixedType, bias: &FixedType, n_in: usize, has_bias: bool) -> FixedType {
-    let log_ops = ceil_log2(n_in) as i32;
-    let mut width = weight.width as i32 + input.width as i32 + log_ops;
-    let mut integer = weight.integer + input.integer + log_ops;
-    let mut signed = weight.signed || input.signed;
-    let frac = width - integer;
-    if has_bias {
-        integer = (integer + (bias.signed && !signed) as i32).max(bias.integer + (signed && !bias.signed) as i32) + 1;
-        width = integer + frac.max(bias.width as i32 - bias.integer);
-        signed = signed || bias.signed;
-    }
-    FixedType::new(width as u32, integer, signed)
-}
-
-fn quantizer_type(q: &Quantizer, as_activation: bool) -> FixedType {
-    q.fixed_type(as_activation).unwrap_or(DEFAULT_TYPE)
+    /// The result type holds every accumulator value (its cast changes nothing).
+    result_exact: bool,
 }
 
 impl FixedLayer {
@@ -81,6 +69,9 @@ impl FixedLayer {
     fn forward_with(&self, x: &[i64], acc: &mut [i64], out: &mut [i64], sums: &mut [i32]) {
         let k = &self.kernel;
         let acc_frac = self.accum_type.frac();
+        if !k.result_exact {
+            return self.forward_general(x, acc, out);
+        }
         if let Some(cast) = &k.all_i32 {
             dense_i32(x, &k.w32, &mut sums[..self.n_out], cast, &k.bias32, acc, out, self.activation == Activation::Relu);
             return;
@@ -113,9 +104,16 @@ impl FixedLayer {
             *a = self.accum_type.cast_raw(wrap_i128(sum), acc_frac);
         }
         let relu = self.activation == Activation::Relu;
+        let res_frac = self.result_type.frac();
         for (o, &a) in out.iter_mut().zip(acc.iter()) {
-            *o = self.out_type.cast_raw(if relu { a.max(0) } else { a }, acc_frac);
+            let r = self.result_type.cast_raw(a, acc_frac);
+            *o = self.out_type.cast_raw(if relu { r.max(0) } else { r }, res_frac);
         }
+    }
+
+    /// Whether the 16-bit path may run this layer (its result cast changes nothing).
+    pub(crate) fn result_is_exact(&self) -> bool {
+        self.kernel.result_exact
     }
 }
 
@@ -250,11 +248,29 @@ struct Scratch {
 pub struct FixedNetwork {
     pub input_type: FixedType,
     pub layers: Vec<FixedLayer>,
-    /// Present when the last layer ends in softmax.
+    /// qforge's table softmax, when the last layer ends in softmax.
     pub softmax: Option<SoftmaxTables>,
+    /// hls4ml's softmax instead (hls4ml types mode or a stated implementation).
+    pub hls4ml_softmax: Option<Hls4mlSoftmax>,
     /// The 16-bit batch path, when every layer's values fit it.
     #[serde(skip)]
     packed: Option<PackedNetwork>,
+}
+
+/// One dense layer for [`FixedNetwork::from_raw_layers`]: `accum_type`
+/// `None` takes hls4ml's inferred accumulator, `out_type` `None` keeps it.
+#[derive(Clone, Debug)]
+pub struct RawLayer {
+    pub name: String,
+    pub n_in: usize,
+    pub n_out: usize,
+    pub weight_type: FixedType,
+    pub bias_type: FixedType,
+    pub accum_type: Option<FixedType>,
+    pub out_type: Option<FixedType>,
+    pub activation: Activation,
+    pub weights: Vec<i64>,
+    pub biases: Vec<i64>,
 }
 
 /// Per-sample results of a batch: raw outputs of the last dense layer
@@ -299,36 +315,25 @@ impl FixedNetwork {
         let mut layers = Vec::new();
         for (params, block) in model.layers.iter().zip(&spec.blocks) {
             let fail = |m: String| Error::Config(format!("layer `{}`: {m}", block.name));
-            let weight_type = match (&block.kernel_quantizer, &params.po2_exponents) {
-                (Quantizer::QuantizedBits { bits, alpha: Alpha::AutoPo2, .. }, Some(exps)) => {
-                    let lo = *exps.iter().min().unwrap_or(&0);
-                    let hi = *exps.iter().max().unwrap_or(&0);
-                    // w = z · 2^e with |z| < 2^(bits-1): sign + (bits-1) + spread of exponents.
-                    let integer = hi + *bits as i32;
-                    FixedType::signed((integer - lo) as u32, integer)
-                }
-                (q, _) => quantizer_type(q, false),
-            };
             if matches!(block.bias_quantizer, Quantizer::QuantizedBits { alpha: Alpha::AutoPo2, .. }) {
                 return Err(fail("alpha=\"auto_po2\" is supported for kernels only, not biases".into()));
             }
-            let bias_type = quantizer_type(&block.bias_quantizer, false);
+            let types = block_types(block, params, in_type, spec.types);
+            let (weight_type, bias_type) = (types.weight, types.bias);
             let weights: Vec<i64> = params.kernel_q.iter().map(|&w| weight_type.from_f64(w as f64)).collect();
             let biases: Vec<i64> = params.bias_q.iter().map(|&b| bias_type.from_f64(b as f64)).collect();
-            for (raw, &v) in weights.iter().zip(&params.kernel_q) {
-                if weight_type.to_f64(*raw) != v as f64 && !block.kernel_quantizer.is_float() {
-                    return Err(fail(format!("weight {v} is not representable in {weight_type}: re-quantize the model")));
+            // A stated weight type casts the weights into it, as hls4ml does; a quantizer's own type holds them.
+            if block.types.weight.is_none() && !block.kernel_quantizer.is_float() {
+                for (raw, &v) in weights.iter().zip(&params.kernel_q) {
+                    if weight_type.to_f64(*raw) != v as f64 {
+                        return Err(fail(format!("weight {v} is not representable in {weight_type}: re-quantize the model")));
+                    }
                 }
             }
-            let has_bias = biases.iter().any(|&b| b != 0);
-            let accum_type = infer_accum_type(&in_type, &weight_type, &bias_type, params.n_in, has_bias);
-            if accum_type.width > 48 {
-                return Err(fail(format!("accumulator {accum_type} is wider than 48 bits: use narrower types")));
+            let (accum_type, result_type, out_type) = (types.accum, types.result, types.out);
+            if accum_type.width > 48 || result_type.width > 48 {
+                return Err(fail(format!("accumulator {accum_type} or result {result_type} is wider than 48 bits: use narrower types")));
             }
-            let out_type = match block.activation_quantizer {
-                Quantizer::Float => accum_type,
-                ref q => quantizer_type(q, true),
-            };
             let mut layer = FixedLayer {
                 name: block.name.clone(),
                 n_in: params.n_in,
@@ -337,6 +342,7 @@ impl FixedNetwork {
                 weight_type,
                 bias_type,
                 accum_type,
+                result_type,
                 out_type,
                 activation: block.activation,
                 weights,
@@ -347,7 +353,61 @@ impl FixedNetwork {
             in_type = out_type;
             layers.push(layer);
         }
-        Ok(FixedNetwork::from_layers(spec.input_type, layers))
+        let mut net = FixedNetwork::from_layers(spec.input_type, layers);
+        let last = net.layers.last().expect("spec has layers");
+        let mut implementation = spec.softmax.implementation;
+        if spec.types == TypesMode::Hls4ml && implementation == SoftmaxImplementation::Qforge {
+            implementation = SoftmaxImplementation::Stable; // hls4ml's default
+        }
+        if last.activation == Activation::Softmax && implementation != SoftmaxImplementation::Qforge {
+            let cfg = super::spec::SoftmaxConfig { implementation, ..spec.softmax };
+            let sm =
+                Hls4mlSoftmax::new(&cfg, last.n_out, last.out_type, DEFAULT_TYPE).map_err(|m| Error::Config(format!("softmax: {m}")))?;
+            net.softmax = None;
+            net.hls4ml_softmax = Some(sm);
+            net.packed = None; // the 16-bit path computes qforge's softmax only
+        }
+        Ok(net)
+    }
+
+    /// A network of dense layers given by raw weights (row-major
+    /// `[n_in][n_out]` in `weight_type`) and biases, each accumulator as
+    /// hls4ml infers it unless given; for weights that come from elsewhere
+    /// than a trained model (another tool's matrices, generated test networks).
+    pub fn from_raw_layers(input_type: FixedType, layers: Vec<RawLayer>) -> Result<FixedNetwork> {
+        let mut in_type = input_type;
+        let mut built = Vec::new();
+        for l in layers {
+            if l.weights.len() != l.n_in * l.n_out || l.biases.len() != l.n_out {
+                let (nw, nb) = (l.weights.len(), l.biases.len());
+                return Err(Error::Config(format!("layer `{}`: {nw} weights and {nb} biases for {}x{}", l.name, l.n_in, l.n_out)));
+            }
+            let has_bias = l.biases.iter().any(|&b| b != 0);
+            let accum_type = l.accum_type.unwrap_or_else(|| infer_accum_type(&in_type, &l.weight_type, &l.bias_type, l.n_in, has_bias));
+            let out_type = l.out_type.unwrap_or(accum_type);
+            let mut layer = FixedLayer {
+                name: l.name,
+                n_in: l.n_in,
+                n_out: l.n_out,
+                in_type,
+                weight_type: l.weight_type,
+                bias_type: l.bias_type,
+                accum_type,
+                result_type: accum_type,
+                out_type,
+                activation: l.activation,
+                weights: l.weights,
+                biases: l.biases,
+                kernel: Kernel::placeholder(),
+            };
+            layer.kernel = build_kernel(&layer);
+            in_type = out_type;
+            built.push(layer);
+        }
+        if built.is_empty() {
+            return Err(Error::Config("a network needs at least one layer".into()));
+        }
+        Ok(FixedNetwork::from_layers(input_type, built))
     }
 
     /// The network of these layers, with the softmax tables when the last
@@ -356,7 +416,7 @@ impl FixedNetwork {
         let last = layers.last().expect("spec has layers");
         let softmax = (last.activation == Activation::Softmax).then(|| SoftmaxTables::new(last.n_out, last.out_type));
         let packed = PackedNetwork::new(input_type, &layers, softmax.as_ref());
-        FixedNetwork { input_type, layers, softmax, packed }
+        FixedNetwork { input_type, layers, softmax, hls4ml_softmax: None, packed }
     }
 
     /// Whether [`predict_raw`](Self::predict_raw) runs the 16-bit path (for benches and reports).
@@ -372,9 +432,10 @@ impl FixedNetwork {
     }
     /// Type of the network's outputs.
     pub fn output_type(&self) -> FixedType {
-        match &self.softmax {
-            Some(s) => s.out_type,
-            None => self.layers.last().expect("layers").out_type,
+        match (&self.softmax, &self.hls4ml_softmax) {
+            (Some(s), _) => s.out_type,
+            (None, Some(s)) => s.out_type,
+            (None, None) => self.layers.last().expect("layers").out_type,
         }
     }
 
@@ -404,9 +465,10 @@ impl FixedNetwork {
             width = layer.n_out;
         }
         logits.copy_from_slice(&s.cur[..width]);
-        match &self.softmax {
-            Some(t) => t.apply(&s.cur[..width], out),
-            None => out.copy_from_slice(&s.cur[..width]),
+        match (&self.softmax, &self.hls4ml_softmax) {
+            (Some(t), _) => t.apply(&s.cur[..width], out),
+            (None, Some(t)) => t.apply(&s.cur[..width], out),
+            (None, None) => out.copy_from_slice(&s.cur[..width]),
         }
     }
 
@@ -448,6 +510,7 @@ impl Kernel {
             fits_i32: false,
             exact: false,
             acc_cannot_wrap: false,
+            result_exact: true,
         }
     }
 }
@@ -467,6 +530,7 @@ fn build_kernel(layer: &FixedLayer) -> Kernel {
     let max_bias = bias_at_acc.iter().map(|b| b.unsigned_abs() as i128).max().unwrap_or(0);
     let max_sum = (bound << product_shift) + max_bias;
     let acc = &layer.accum_type;
+    let result_exact = holds_exactly(&layer.result_type, &layer.accum_type);
     let acc_cannot_wrap =
         exact && max_sum <= acc.max_raw() as i128 && (!acc.signed || -max_sum >= acc.min_raw() as i128) && (acc.signed || max_sum == 0);
     let out_cast = Caster::new(layer.out_type, acc_frac);
@@ -476,7 +540,7 @@ fn build_kernel(layer: &FixedLayer) -> Kernel {
         && out.overflow == Overflow::Sat
         && matches!(out.rounding, Rounding::RndConv | Rounding::Rnd | Rounding::Trn)
         && out.width <= 31;
-    let all_i32 = (fits_i32 && acc_cannot_wrap && max_sum < (1i128 << 30) && simple_cast).then(|| I32Cast {
+    let all_i32 = (result_exact && fits_i32 && acc_cannot_wrap && max_sum < (1i128 << 30) && simple_cast).then(|| I32Cast {
         product_shift,
         shift: shift as u32,
         rounding: out.rounding,
@@ -484,7 +548,7 @@ fn build_kernel(layer: &FixedLayer) -> Kernel {
         max: out.max_raw() as i32,
     });
     let bias32 = if all_i32.is_some() { bias_at_acc.iter().map(|&b| b as i32).collect() } else { vec![] };
-    Kernel { out_cast, all_i32, bias32, w32, bias_at_acc, product_shift, fits_i32, exact, acc_cannot_wrap }
+    Kernel { out_cast, all_i32, bias32, w32, bias_at_acc, product_shift, fits_i32, exact, acc_cannot_wrap, result_exact }
 }
 
 #[cfg(test)]
@@ -533,6 +597,7 @@ mod fast_paths {
                 weight_type,
                 bias_type: weight_type,
                 accum_type,
+                result_type: accum_type,
                 out_type,
                 activation,
                 weights,
@@ -573,6 +638,7 @@ mod hand_computed {
             batchnorm: false,
             activation: Activation::Relu,
             activation_quantizer: Quantizer::relu(4, 1),
+            types: Default::default(),
         };
         let spec = ModelSpec {
             name: "tiny".into(),
@@ -581,6 +647,8 @@ mod hand_computed {
             classes: vec!["a".into(), "b".into()],
             blocks: vec![block],
             training: TrainingSpec::default(),
+            types: Default::default(),
+            softmax: Default::default(),
         };
         // kernel [in][out] = [[0.5, -0.25], [1.25, 0.75]], bias [0.25, -0.5]
         let k = vec![0.5, -0.25, 1.25, 0.75];

@@ -32,6 +32,7 @@ fn reference(net: &FixedNetwork, x: &[i64]) -> (Vec<i64>, Vec<i64>) {
     (cur, out)
 }
 
+#[allow(clippy::too_many_arguments)] // one argument per field a test sets
 fn layer(
     name: &str,
     in_type: FixedType,
@@ -51,6 +52,7 @@ fn layer(
         weight_type,
         bias_type: weight_type,
         accum_type,
+        result_type: accum_type,
         out_type,
         activation,
         weights,

@@ -202,6 +202,9 @@ impl PackedLayer {
             Activation::Softmax => return None,
         };
         let (in_lo, in_hi) = i16_range(&layer.in_type)?;
+        if !layer.result_is_exact() {
+            return None;
+        }
         if !is_last {
             i16_range(&layer.out_type)?; // the next layer reads these outputs as i16
         }
@@ -314,13 +317,7 @@ impl PackedNetwork {
     /// Every sample of a chunk (`n_in` raw inputs each, row-major) into
     /// `logits` and `outputs` (`n_out` each); samples with an input outside
     /// the input type go to `general` instead.
-    pub(crate) fn run_chunk(
-        &self,
-        xs: &[i64],
-        logits: &mut [i64],
-        outputs: &mut [i64],
-        general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64]),
-    ) {
+    pub(crate) fn run_chunk(&self, xs: &[i64], logits: &mut [i64], outputs: &mut [i64], general: &mut GeneralKernel) {
         let mut s = self.scratch();
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
@@ -337,7 +334,7 @@ impl PackedNetwork {
         logits: &mut [i64],
         outputs: &mut [i64],
         s: &mut PackedScratch,
-        general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64]),
+        general: &mut GeneralKernel,
         avx2: bool,
     ) {
         let (n_in, n_out) = (self.n_in, self.n_out);
@@ -433,7 +430,7 @@ mod avx2 {
         logits: &mut [i64],
         outputs: &mut [i64],
         s: &mut PackedScratch,
-        general: &mut dyn FnMut(&[i64], &mut [i64], &mut [i64]),
+        general: &mut super::GeneralKernel,
     ) {
         net.run_chunk_with(xs, logits, outputs, s, general, true)
     }
@@ -546,6 +543,9 @@ mod avx2 {
         _mm256_min_epi32(_mm256_max_epi32(r, c.min), c.max)
     }
 }
+
+/// The general path for a chunk the packed path cannot take: (inputs, logits, outputs).
+type GeneralKernel<'a> = dyn FnMut(&[i64], &mut [i64], &mut [i64]) + 'a;
 
 #[cfg(test)]
 mod tests {

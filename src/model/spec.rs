@@ -3,6 +3,18 @@
 //! settings. Parsing validates everything and names the file, line and field of
 //! any fault. Output: a [`ModelSpec`] of dense blocks, with batch normalization
 //! marked for folding into the dense layer before it.
+//!
+//! Imported models (hls4ml compatibility) add, all optional in model.json so
+//! every older file loads and means the same:
+//! - [`ModelSpec::types`]: [`TypesMode::Qforge`] (default) derives open types
+//!   qforge's way (exact accumulators, its table softmax); [`TypesMode::Hls4ml`]
+//!   derives them as hls4ml 1.3's `infer_precision` does, including its
+//!   fallback to the default precision for power-of-two weights.
+//! - [`DenseBlock::types`]: the types an hls4ml config's `Precision` states for
+//!   the dense layer (weight, bias, accum, result) and for its activation layer
+//!   (`activation_result`); an absent type is derived by the mode above.
+//! - [`ModelSpec::softmax`]: the softmax design (qforge's table design, or
+//!   hls4ml's stable/latency/legacy/argmax) with hls4ml's table parameters.
 use crate::error::{Error, Result};
 use crate::quant::parse::parse_quantizer;
 use crate::quant::{FixedType, Overflow, Quantizer, Rounding};
@@ -31,6 +43,112 @@ pub struct DenseBlock {
     pub activation: Activation,
     /// Quantizer of the activation output (`Float` = keep the accumulator type).
     pub activation_quantizer: Quantizer,
+    /// Types stated from outside (an hls4ml config); absent ones are derived.
+    #[serde(default, skip_serializing_if = "LayerTypes::is_empty")]
+    pub types: LayerTypes,
+}
+
+/// How the types a model leaves open are derived.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypesMode {
+    /// qforge's own: accumulators that never lose a bit, its table softmax.
+    #[default]
+    Qforge,
+    /// hls4ml 1.3's `infer_precision`: what hls4ml's C simulation computes.
+    Hls4ml,
+}
+
+/// A layer's types as an hls4ml config's `Precision` states them
+/// (`None` = derived by the [`TypesMode`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LayerTypes {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<FixedType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bias: Option<FixedType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accum: Option<FixedType>,
+    /// The dense layer's own result, before its activation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<FixedType>,
+    /// The result of the activation layer after the dense (relu/linear);
+    /// without it the activation quantizer's type is used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation_result: Option<FixedType>,
+}
+
+impl LayerTypes {
+    pub fn is_empty(&self) -> bool {
+        *self == LayerTypes::default()
+    }
+    /// Every stated type with its field name (for validation and reports).
+    pub fn stated(&self) -> impl Iterator<Item = (&'static str, FixedType)> {
+        [
+            ("weight", self.weight),
+            ("bias", self.bias),
+            ("accum", self.accum),
+            ("result", self.result),
+            ("activation_result", self.activation_result),
+        ]
+        .into_iter()
+        .filter_map(|(n, t)| t.map(|t| (n, t)))
+    }
+}
+
+/// Which softmax the firmware computes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SoftmaxImplementation {
+    /// qforge's table design (`model::softmax`): its own types and tables.
+    #[default]
+    Qforge,
+    /// hls4ml's `softmax_stable` (its default): max-normalised inputs.
+    Stable,
+    /// hls4ml's `softmax_latency`.
+    Latency,
+    /// hls4ml's `softmax_legacy`.
+    Legacy,
+    /// hls4ml's `softmax_argmax`: one-hot of the largest input.
+    Argmax,
+}
+
+impl SoftmaxImplementation {
+    /// The name hls4ml's `Implementation` option and `nnet::softmax_implementation` use.
+    pub fn hls4ml_name(self) -> Option<&'static str> {
+        match self {
+            SoftmaxImplementation::Qforge => None,
+            SoftmaxImplementation::Stable => Some("stable"),
+            SoftmaxImplementation::Latency => Some("latency"),
+            SoftmaxImplementation::Legacy => Some("legacy"),
+            SoftmaxImplementation::Argmax => Some("argmax"),
+        }
+    }
+}
+
+/// The softmax layer's configuration, as hls4ml's softmax layer takes it.
+/// Absent types take hls4ml's defaults (tables `ap_fixed<18,8,AP_RND,AP_SAT>`,
+/// 1024 entries, result `ap_fixed<16,6>`); the qforge design ignores them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SoftmaxConfig {
+    pub implementation: SoftmaxImplementation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp_table_t: Option<FixedType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inv_table_t: Option<FixedType>,
+    /// The softmax layer's result type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<FixedType>,
+}
+
+impl SoftmaxConfig {
+    pub fn is_default(&self) -> bool {
+        *self == SoftmaxConfig::default()
+    }
 }
 
 /// Training settings (all optional in the file).
@@ -60,6 +178,16 @@ pub struct ModelSpec {
     pub classes: Vec<String>,
     pub blocks: Vec<DenseBlock>,
     pub training: TrainingSpec,
+    /// How open types are derived (absent in older files: qforge's way).
+    #[serde(default, skip_serializing_if = "is_qforge_mode")]
+    pub types: TypesMode,
+    /// The softmax of the last layer, when it ends in one.
+    #[serde(default, skip_serializing_if = "SoftmaxConfig::is_default")]
+    pub softmax: SoftmaxConfig,
+}
+
+fn is_qforge_mode(m: &TypesMode) -> bool {
+    *m == TypesMode::Qforge
 }
 
 #[derive(Deserialize)]
@@ -134,6 +262,7 @@ impl ModelSpec {
                         batchnorm: false,
                         activation: Activation::Linear,
                         activation_quantizer: Quantizer::Float,
+                        types: LayerTypes::default(),
                     };
                     if let Some(a) = &layer.activation {
                         block.activation = parse_activation(a.get_ref()).map_err(|m| fail(a.span(), &field("activation"), m))?;
@@ -209,6 +338,8 @@ impl ModelSpec {
             classes,
             blocks,
             training: raw.training,
+            types: TypesMode::Qforge,
+            softmax: SoftmaxConfig::default(),
         };
         // The checks above carry line numbers; this one covers every value, as model.json's load does.
         super::validate::validate_spec(&spec).map_err(|f| Error::input_at(path, None, Some(&f.field), f.message))?;
@@ -256,8 +387,9 @@ pub fn parse_fixed_type(s: &str) -> std::result::Result<FixedType, String> {
     }
     let width: u32 = parts[0].parse().map_err(|_| format!("`{s}`: width `{}` is not a number", parts[0]))?;
     let integer: i32 = parts[1].parse().map_err(|_| format!("`{s}`: integer bits `{}` is not a number", parts[1]))?;
-    if width == 0 || width > 32 {
-        return Err(format!("`{s}`: width must be between 1 and 32"));
+    let max = crate::quant::fixed::MAX_WIDTH;
+    if width == 0 || width > max {
+        return Err(format!("`{s}`: width must be between 1 and {max}"));
     }
     let rounding = match parts.get(2) {
         None => Rounding::Trn,
@@ -311,6 +443,41 @@ mod tests {
         assert!(spec.blocks[0].batchnorm);
         assert_eq!(spec.blocks[0].activation, Activation::Relu);
         assert!(parse("inputs = 2\n[[layers]]\ntype = \"batchnorm\"\n").is_err());
+    }
+
+    #[test]
+    fn older_model_json_means_qforge_types_and_new_fields_round_trip() {
+        let text = "inputs = 2\n[[layers]]\ntype = \"dense\"\nunits = 3\nactivation = \"softmax\"\n";
+        let mut spec = parse(text).unwrap();
+        let json = serde_json::to_value(&spec).unwrap();
+        // Defaults are not written: files without them read back the same.
+        assert!(json.get("types").is_none() && json.get("softmax").is_none() && json["blocks"][0].get("types").is_none());
+        let back: ModelSpec = serde_json::from_value(json).unwrap();
+        assert_eq!(back.types, TypesMode::Qforge);
+        assert_eq!(back.softmax.implementation, SoftmaxImplementation::Qforge);
+        assert!(back.blocks[0].types.is_empty());
+        spec.types = TypesMode::Hls4ml;
+        spec.blocks[0].types.accum = Some(FixedType::signed(16, 6));
+        spec.softmax = SoftmaxConfig {
+            implementation: SoftmaxImplementation::Latency,
+            table_size: Some(512),
+            exp_table_t: Some(FixedType::signed(18, 8)),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&spec).unwrap();
+        assert!(json.contains("\"types\":\"hls4ml\"") && json.contains("\"implementation\":\"latency\""), "{json}");
+        let back: ModelSpec = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, spec);
+        assert!(crate::model::validate::validate_spec(&back).is_ok());
+        let mut bad = spec.clone();
+        bad.softmax.table_size = Some(1000);
+        assert_eq!(crate::model::validate::validate_spec(&bad).unwrap_err().field, "softmax.table_size");
+        let mut bad = spec.clone();
+        bad.blocks[0].types.weight = Some(FixedType::signed(0, 0));
+        assert_eq!(crate::model::validate::validate_spec(&bad).unwrap_err().field, "blocks[0].types.weight");
+        let mut bad = spec;
+        bad.blocks[0].activation = Activation::Relu;
+        assert_eq!(crate::model::validate::validate_spec(&bad).unwrap_err().field, "softmax");
     }
 
     #[test]

@@ -77,12 +77,37 @@ pub fn validate_spec(spec: &ModelSpec) -> Result<(), Fault> {
     if spec.classes.len() != spec.n_outputs() {
         return Err(fault("classes", format!("{} class names for {} outputs", spec.classes.len(), spec.n_outputs())));
     }
+    check_stated_types(spec)?;
     let t = &spec.training;
     if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) || t.batch_size == 0 || t.epochs == 0 {
         return Err(fault("training", "learning_rate, batch_size and epochs must be positive"));
     }
     if !(t.l1 >= 0.0 && t.l1.is_finite() && t.l2 >= 0.0 && t.l2.is_finite()) {
         return Err(fault("training", "l1 and l2 must be finite and not negative"));
+    }
+    Ok(())
+}
+
+/// The stated types and the softmax configuration (an imported model.json may carry any).
+fn check_stated_types(spec: &ModelSpec) -> Result<(), Fault> {
+    for (i, b) in spec.blocks.iter().enumerate() {
+        for (name, t) in b.types.stated() {
+            check_fixed_type(&t, MAX_TYPE_WIDTH.max(MAX_ACCUM_WIDTH)).map_err(|m| fault(format!("blocks[{i}].types.{name}"), m))?;
+        }
+    }
+    let sm = &spec.softmax;
+    if !sm.is_default() && spec.blocks.last().map(|b| b.activation) != Some(Activation::Softmax) {
+        return Err(fault("softmax", "a softmax configuration but the last layer has no softmax"));
+    }
+    if let Some(n) = sm.table_size {
+        if !n.is_power_of_two() || !(2..=1 << 16).contains(&n) {
+            return Err(fault("softmax.table_size", format!("{n}: must be a power of two between 2 and 65536")));
+        }
+    }
+    for (name, t) in [("exp_table_t", sm.exp_table_t), ("inv_table_t", sm.inv_table_t), ("result", sm.result)] {
+        if let Some(t) = t {
+            check_fixed_type(&t, MAX_TYPE_WIDTH).map_err(|m| fault(format!("softmax.{name}"), m))?;
+        }
     }
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! Stage cache: each stage's output lives in `<out>/stages/<stage>-<hash>/`,
-//! where the hash is SHA-256 over the stage's inputs (its config section, the
-//! bytes of its input files, the hashes of the stages it depends on, and the
-//! qforge version). `done.json` is written last and atomically, with the
-//! stage's result in it; a stage whose `done.json` exists is skipped and its
-//! result read back, so a re-run skips what is done and a killed run resumes.
+//! where the hash is SHA-256 over what the stage reads (its config section,
+//! the bytes of its input files and folders, the results of the stages it
+//! depends on) and the identity of the qforge build that runs it (a hash of
+//! the executable: a rebuilt qforge does not reuse an older one's results).
+//! `done.json` is written last and atomically, with the stage's result in
+//! it; a stage whose `done.json` exists is skipped and its result read back,
+//! so a re-run skips what is done and a killed run resumes.
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -11,6 +13,21 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub const DONE_FILE: &str = "done.json";
+
+/// The running qforge build's identity: SHA-256 of its executable (the
+/// version alone stays 0.1.0 across every change). When the executable
+/// cannot be read, an identity of this process alone, so nothing an
+/// unknown build made is reused.
+pub fn build_identity() -> &'static str {
+    static IDENTITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IDENTITY.get_or_init(|| {
+        let exe = std::env::current_exe().and_then(std::fs::read);
+        match exe {
+            Ok(bytes) => hex::encode(&Sha256::digest(&bytes)[..16]),
+            Err(_) => format!("unreadable-executable-{}-{:?}", std::process::id(), std::time::SystemTime::now()),
+        }
+    })
+}
 
 /// Builds a stage's content hash from its inputs.
 pub struct StageKey {
@@ -23,6 +40,7 @@ impl StageKey {
         let mut key = StageKey { stage: stage.to_string(), hasher: Sha256::new() };
         key.feed(b"qforge");
         key.feed(env!("CARGO_PKG_VERSION").as_bytes());
+        key.feed(build_identity().as_bytes());
         key.feed(stage.as_bytes());
         key
     }
@@ -48,6 +66,24 @@ impl StageKey {
     pub fn file(mut self, path: &Path) -> Result<StageKey> {
         let bytes = crate::error::read_bytes(path)?;
         self.feed(&bytes);
+        Ok(self)
+    }
+
+    /// The files directly in a folder (names and bytes, in name order): a
+    /// generated design. Subfolders (a simulator's work files) are not read.
+    pub fn folder(mut self, dir: &Path) -> Result<StageKey> {
+        let mut files: Vec<PathBuf> = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let path = entry.map_err(|e| Error::io(dir, e))?.path();
+            if path.is_file() {
+                files.push(path);
+            }
+        }
+        files.sort();
+        for file in files {
+            self.feed(file.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+            self = self.file(&file)?;
+        }
         Ok(self)
     }
 
@@ -99,6 +135,7 @@ impl StageDir {
             "stage": self.stage,
             "hash": self.hash,
             "qforge_version": env!("CARGO_PKG_VERSION"),
+            "qforge_build": build_identity(),
             "finished_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
             "seconds": seconds,
             "result": result,
@@ -124,5 +161,34 @@ mod tests {
         s.create().unwrap();
         s.mark_done(&vec![1u32, 2], 0.5).unwrap();
         assert_eq!(s.cached::<Vec<u32>>().unwrap(), Some(vec![1, 2]));
+    }
+
+    #[test]
+    fn the_build_is_part_of_every_key() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert_eq!(build_identity(), hex::encode(&Sha256::digest(&exe)[..16]));
+        // The key of the version alone (what every build of 0.1.0 shared) is not the key.
+        let mut version_only = Sha256::new();
+        for part in [&b"qforge"[..], env!("CARGO_PKG_VERSION").as_bytes(), b"train"] {
+            version_only.update((part.len() as u64).to_le_bytes());
+            version_only.update(part);
+        }
+        assert_ne!(StageKey::new("train").finish().hash, hex::encode(&version_only.finalize()[..8]));
+    }
+
+    #[test]
+    fn a_folder_key_reads_each_file_but_not_subfolders() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.v"), "module a; endmodule\n").unwrap();
+        let key = || StageKey::new("synth").folder(dir.path()).unwrap().finish().hash;
+        let first = key();
+        std::fs::create_dir_all(dir.path().join("sim")).unwrap();
+        std::fs::write(dir.path().join("sim").join("out.txt"), "1").unwrap();
+        assert_eq!(key(), first, "a simulator's work files are not the design");
+        std::fs::write(dir.path().join("a.v"), "module a; endmodule // edited\n").unwrap();
+        assert_ne!(key(), first);
+        std::fs::rename(dir.path().join("a.v"), dir.path().join("b.v")).unwrap();
+        std::fs::write(dir.path().join("b.v"), "module a; endmodule\n").unwrap();
+        assert_ne!(key(), first, "file names count too");
     }
 }

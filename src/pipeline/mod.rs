@@ -1,10 +1,12 @@
 //! The pipeline: `qforge run pipeline.toml` runs train → search → generate →
 //! synthesize (jobs on an [`executor`], locally or on a Slurm cluster) →
 //! parse → store → calibrate → summary. Input: a [`config::PipelineConfig`]
-//! (or the embedded default). Output, in the run folder: `stages/<stage>-<hash>/`
-//! (each stage's files and its `done.json`, see [`cache`]), `history.sqlite`
-//! (unless another database is named), `calibration_samples.jsonl`, and
-//! `summary.md`, `summary.html`, `summary.json` with their SVG plots ([`summary`]).
+//! (or the embedded default). Output, in the output folder's one layout
+//! ([`crate::layout`]): `stages/<stage>-<hash>/` (each stage's files and its
+//! `done.json`, see [`cache`]), `history.sqlite` (unless another database is
+//! named), `calibration.toml` when the history allowed a refit, and in
+//! `runs/<name>/` the run's `calibration_samples.jsonl` and `summary.md`,
+//! `summary.html`, `summary.json` with their SVG plots ([`summary`]).
 pub mod cache;
 pub mod config;
 pub mod executor;
@@ -17,6 +19,7 @@ pub mod synth;
 use crate::error::Result;
 use crate::estimate::Calibration;
 use crate::events::{Event, Reporter};
+use crate::layout::OutputLayout;
 use config::PipelineConfig;
 use serde::Serialize;
 use stages::{Candidate, SearchResult, StageRecord, SynthResult, TrainResult};
@@ -26,11 +29,39 @@ use std::time::Instant;
 /// Run-time settings from the command line.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// The output folder (its layout: [`crate::layout`]).
     pub out: PathBuf,
     /// History database (default `<out>/history.sqlite`).
     pub db: Option<PathBuf>,
     /// Ctrl-C handling: what becomes of the run's jobs (none: the process just dies).
     pub interrupt: Option<std::sync::Arc<interrupt::Interrupt>>,
+    /// Give the jobs an earlier run left failed a new try (`--no-retry`: keep them).
+    pub retry_failed: bool,
+}
+
+/// Where one run reads and writes, all absolute (jobs run in their own
+/// folders, maybe on other machines).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunPaths {
+    /// The output folder: the stage cache, the history and the calibration.
+    pub root: PathBuf,
+    /// This pipeline's folder: its summary and calibration samples.
+    pub run_dir: PathBuf,
+    pub db: PathBuf,
+    /// The current calibration, which a refit replaces.
+    pub calibration: PathBuf,
+}
+
+impl RunPaths {
+    pub fn new(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunPaths> {
+        let absolute = |p: &Path| std::path::absolute(p).map_err(|e| crate::error::Error::io(p, e));
+        let layout = OutputLayout::new(absolute(&opts.out)?);
+        let db = match &opts.db {
+            Some(p) => absolute(p)?,
+            None => layout.history(),
+        };
+        Ok(RunPaths { run_dir: layout.run_dir(&cfg.name), db, calibration: layout.calibration(), root: layout.root })
+    }
 }
 
 /// Everything a pipeline run produced.
@@ -38,7 +69,10 @@ pub struct RunOptions {
 pub struct PipelineOutcome {
     pub name: String,
     pub pipeline: PathBuf,
+    /// This run's folder (`<output folder>/runs/<name>`): the summary is here.
     pub out: PathBuf,
+    /// The output folder: stage cache, history, calibration.
+    pub output_folder: PathBuf,
     pub db: PathBuf,
     pub stages: Vec<StageRecord>,
     pub train: TrainResult,
@@ -61,37 +95,31 @@ impl PipelineOutcome {
 /// Run every stage, skipping those done in an earlier run, and write the summary.
 pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Reporter) -> Result<PipelineOutcome> {
     let started = Instant::now();
-    std::fs::create_dir_all(&opts.out).map_err(|e| crate::error::Error::io(&opts.out, e))?;
-    // Jobs run in their own folders (and maybe on other machines): absolute paths only.
-    let out = &std::path::absolute(&opts.out).map_err(|e| crate::error::Error::io(&opts.out, e))?;
-    let db = match &opts.db {
-        Some(p) => std::path::absolute(p).map_err(|e| crate::error::Error::io(p, e))?,
-        None => default_db(out),
-    };
-    // A calibration an earlier run refitted from the history is used from then on.
-    let own = out.join("calibration.toml");
-    let cal = Calibration::discover(own.is_file().then_some(own.as_path()))?;
-    let mut records: Vec<StageRecord> = Vec::new();
+    let paths = RunPaths::new(cfg, opts)?;
+    for dir in [&paths.root, &paths.run_dir] {
+        std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io(dir, e))?;
+    }
+    let (out, db) = (&paths.root, &paths.db);
+    // A calibration an earlier refit wrote is used from then on.
+    let cal = Calibration::discover(paths.calibration.is_file().then_some(paths.calibration.as_path()))?;
+    let mut runner = stages::StageRunner::new(out, reporter);
 
-    let train = stages::cached_stage(stages::train_key(cfg)?, out, reporter, &mut records, |dir| stages::train_stage(cfg, dir, reporter))?;
+    let train = runner.run(stages::train_key(cfg)?, |dir| stages::train_stage(cfg, dir, reporter))?;
     let search = match stages::search_key(cfg, &cal)? {
-        Some(key) => Some(stages::cached_stage(key, out, reporter, &mut records, |dir| stages::search_stage(cfg, dir, &cal, reporter))?),
+        Some(key) => Some(runner.run(key, |dir| stages::search_stage(cfg, dir, &cal, reporter))?),
         None => None,
     };
     let chosen = stages::choose_candidates(cfg, &train, search.as_ref());
     let gen_key = stages::generate_key(cfg, &chosen, &cal)?;
-    let candidates = stages::cached_stage(gen_key.clone(), out, reporter, &mut records, |dir| {
-        stages::generate_stage(cfg, &chosen, &cal, dir, reporter)
-    })?;
-    let synth_key = stages::synth_key(cfg, &candidates, &db);
-    let synth = stages::cached_stage(synth_key.clone(), out, reporter, &mut records, |dir| {
-        stages::synth_stage(cfg, &candidates, dir, &db, reporter, opts.interrupt.as_deref())
-    })?;
+    let candidates = runner.run(gen_key, |dir| stages::generate_stage(cfg, &chosen, &cal, dir, reporter))?;
+    let synth_key = stages::synth_key(cfg, &candidates, db)?;
+    // A failed job is tried again on a re-run (unless told not to); what succeeded is kept.
+    let all_ok = |done: &Vec<SynthResult>| !opts.retry_failed || done.iter().all(|s| s.status == "ok");
+    let synth =
+        runner.run_reusing(synth_key, all_ok, |dir| stages::synth_stage(cfg, &candidates, dir, db, reporter, opts.interrupt.as_deref()))?;
     let calibration = if cfg.calibrate.enabled {
-        let key = cache::StageKey::new("calibrate").text(&synth_key.hash).value(&cal).finish();
-        let done = stages::cached_stage(key, out, reporter, &mut records, |_| {
-            stages::calibrate_stage(cfg, &candidates, &synth, &cal, &db, out, reporter)
-        })?;
+        let key = stages::calibrate_key(cfg, &candidates, &synth, &cal, db);
+        let done = runner.run(key, |_| stages::calibrate_stage(cfg, &candidates, &synth, &cal, &paths, reporter))?;
         reporter.event(Event::Log(format!("calibrate: {} estimated-vs-measured samples in {}", done.samples, done.samples_file.display())));
         if let Some(note) = &done.note {
             reporter.event(Event::Log(format!("calibrate: {note}")));
@@ -104,9 +132,10 @@ pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Repo
     let outcome = PipelineOutcome {
         name: cfg.name.clone(),
         pipeline: cfg.path.clone(),
-        out: out.clone(),
+        out: paths.run_dir.clone(),
+        output_folder: paths.root.clone(),
         db: db.clone(),
-        stages: records,
+        stages: runner.into_records(),
         train,
         search,
         candidates,
@@ -115,11 +144,6 @@ pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Repo
         calibration,
         wall_seconds: started.elapsed().as_secs_f64(),
     };
-    summary::write_summary(&outcome, &db)?;
+    summary::write_summary(&outcome, db)?;
     Ok(outcome)
-}
-
-/// The history database a run uses when none is named.
-pub fn default_db(out: &Path) -> PathBuf {
-    out.join("history.sqlite")
 }

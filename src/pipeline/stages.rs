@@ -1,5 +1,5 @@
 //! The pipeline's stages, each a function from its inputs to a serializable
-//! result cached in `<out>/stages/<stage>-<hash>/` ([`super::cache`]):
+//! result cached in `<output folder>/stages/<stage>-<hash>/` ([`super::cache`]):
 //! train (the baseline model) → search (quantizer search) → generate (Verilog
 //! and estimates for the chosen candidates) → synthesize (one job per
 //! candidate on the executor; parse its report; store run, estimate and
@@ -127,32 +127,69 @@ pub struct StageRecord {
     pub seconds: f64,
 }
 
-/// Run `body` in the stage's folder unless its `done.json` holds a result.
-pub fn cached_stage<T, F>(key: StageDir, out: &Path, reporter: &dyn Reporter, records: &mut Vec<StageRecord>, body: F) -> Result<T>
-where
-    T: Serialize + serde::de::DeserializeOwned,
-    F: FnOnce(&Path) -> Result<T>,
-{
-    let stage = key.under(out);
-    let started = Instant::now();
-    if let Some(result) = stage.cached::<T>()? {
-        reporter.event(Event::Log(format!("{}: done in an earlier run ({}), skipped", stage.stage, stage.dir.display())));
-        records.push(StageRecord {
+/// Runs stages through the cache, in one run folder, and keeps a
+/// [`StageRecord`] of each: a new stage is one more call to [`StageRunner::run`].
+pub struct StageRunner<'a> {
+    out: &'a Path,
+    reporter: &'a dyn Reporter,
+    records: Vec<StageRecord>,
+}
+
+impl<'a> StageRunner<'a> {
+    pub fn new(out: &'a Path, reporter: &'a dyn Reporter) -> Self {
+        StageRunner { out, reporter, records: Vec::new() }
+    }
+
+    /// Run `body` in the stage's folder unless its `done.json` holds a result.
+    pub fn run<T, F>(&mut self, key: StageDir, body: F) -> Result<T>
+    where
+        T: Serialize + serde::de::DeserializeOwned,
+        F: FnOnce(&Path) -> Result<T>,
+    {
+        self.run_reusing(key, |_| true, body)
+    }
+
+    /// [`StageRunner::run`], but a stored result that `reuse` rejects (one
+    /// with failed jobs to retry) runs the stage again in the same folder.
+    pub fn run_reusing<T, F>(&mut self, key: StageDir, reuse: impl FnOnce(&T) -> bool, body: F) -> Result<T>
+    where
+        T: Serialize + serde::de::DeserializeOwned,
+        F: FnOnce(&Path) -> Result<T>,
+    {
+        let stage = key.under(self.out);
+        let started = Instant::now();
+        let record = |skipped, seconds| StageRecord {
             stage: stage.stage.clone(),
             hash: stage.hash.clone(),
             dir: stage.dir.clone(),
-            skipped: true,
-            seconds: 0.0,
-        });
-        return Ok(result);
+            skipped,
+            seconds,
+        };
+        match stage.cached::<T>()? {
+            Some(result) if reuse(&result) => {
+                self.reporter.event(Event::Log(format!("{}: done in an earlier run ({}), skipped", stage.stage, stage.dir.display())));
+                self.records.push(record(true, 0.0));
+                return Ok(result);
+            }
+            Some(_) => self.reporter.event(Event::Log(format!(
+                "{}: an earlier run left work to retry, running again in {}",
+                stage.stage,
+                stage.dir.display()
+            ))),
+            None => self.reporter.event(Event::Log(format!("{}: running in {}", stage.stage, stage.dir.display()))),
+        }
+        stage.create()?;
+        let result = body(&stage.dir)?;
+        let seconds = started.elapsed().as_secs_f64();
+        stage.mark_done(&result, seconds)?;
+        self.records.push(record(false, seconds));
+        Ok(result)
     }
-    stage.create()?;
-    reporter.event(Event::Log(format!("{}: running in {}", stage.stage, stage.dir.display())));
-    let result = body(&stage.dir)?;
-    let seconds = started.elapsed().as_secs_f64();
-    stage.mark_done(&result, seconds)?;
-    records.push(StageRecord { stage: stage.stage.clone(), hash: stage.hash.clone(), dir: stage.dir.clone(), skipped: false, seconds });
-    Ok(result)
+
+    /// What each stage run so far did.
+    pub fn into_records(self) -> Vec<StageRecord> {
+        self.records
+    }
 }
 
 pub fn train_key(cfg: &PipelineConfig) -> Result<StageDir> {
@@ -172,7 +209,9 @@ pub fn train_stage(cfg: &PipelineConfig, dir: &Path, reporter: &dyn Reporter) ->
 
 /// The search depends on the calibration: its budget pruning and energy goal use the estimator.
 pub fn search_key(cfg: &PipelineConfig, cal: &Calibration) -> Result<Option<StageDir>> {
-    let Some(space_path) = cfg.space_path().filter(|_| cfg.search.enabled) else { return Ok(None) };
+    let Some(space_path) = cfg.space_path().filter(|_| cfg.search.enabled) else {
+        return Ok(None);
+    };
     let space = SearchSpace::from_file(&space_path)?;
     Ok(Some(StageKey::new("search").value(&cfg.search).file(&space_path)?.value(&space.base).value(cal).finish()))
 }
@@ -193,6 +232,8 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
         goal: None,
         pareto: Some(true),
         data: None,
+        // The pipeline synthesises qforge's own Verilog: price that design.
+        flow: crate::estimate::FlowOptions::rtl(cfg.generate.pipeline_every),
     };
     let o = run_search(&space, &opts, cal, reporter)?;
     let trials = o
@@ -211,16 +252,32 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
     })
 }
 
+/// A model chosen for generation and synthesis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChosenModel {
+    /// `baseline`, `trial_<id>`.
+    pub name: String,
+    /// Why it was chosen: `baseline`, `best`, `pareto`.
+    pub source: String,
+    pub model: PathBuf,
+    pub accuracy: Option<f64>,
+    /// The search's cost (energy or bits), when it came from the search.
+    pub cost: Option<f64>,
+}
+
 /// The models to synthesize: the baseline, the search's best, then the
 /// Pareto front from the most accurate down; at most `synth.candidates`.
-pub fn choose_candidates(
-    cfg: &PipelineConfig,
-    train: &TrainResult,
-    search: Option<&SearchResult>,
-) -> Vec<(String, String, PathBuf, Option<f64>, Option<f64>)> {
-    let mut chosen: Vec<(String, String, PathBuf, Option<f64>, Option<f64>)> = Vec::new();
+pub fn choose_candidates(cfg: &PipelineConfig, train: &TrainResult, search: Option<&SearchResult>) -> Vec<ChosenModel> {
+    let mut chosen: Vec<ChosenModel> = Vec::new();
     if cfg.synth.include_baseline {
-        chosen.push(("baseline".into(), "baseline".into(), train.model.clone(), Some(train.fixed_accuracy), None));
+        let baseline = ChosenModel {
+            name: "baseline".into(),
+            source: "baseline".into(),
+            model: train.model.clone(),
+            accuracy: Some(train.fixed_accuracy),
+            cost: None,
+        };
+        chosen.push(baseline);
     }
     if let Some(s) = search {
         let by_id = |id: usize| s.trials.iter().find(|t| t.id == id);
@@ -232,10 +289,10 @@ pub fn choose_candidates(
             let Some(t) = by_id(id) else { continue };
             let Some(model) = &t.model else { continue };
             let name = format!("trial_{id}");
-            if chosen.iter().any(|c| c.0 == name) {
+            if chosen.iter().any(|c| c.name == name) {
                 continue;
             }
-            chosen.push((name, why.into(), model.clone(), Some(t.accuracy), Some(t.cost)));
+            chosen.push(ChosenModel { name, source: why.into(), model: model.clone(), accuracy: Some(t.accuracy), cost: Some(t.cost) });
         }
     }
     chosen.truncate(cfg.synth.candidates);
@@ -243,14 +300,10 @@ pub fn choose_candidates(
 }
 
 /// Generation stores each candidate's estimate, so it depends on the calibration too.
-pub fn generate_key(
-    cfg: &PipelineConfig,
-    chosen: &[(String, String, PathBuf, Option<f64>, Option<f64>)],
-    cal: &Calibration,
-) -> Result<StageDir> {
+pub fn generate_key(cfg: &PipelineConfig, chosen: &[ChosenModel], cal: &Calibration) -> Result<StageDir> {
     let mut key = StageKey::new("generate").value(&cfg.generate).value(&cfg.target).value(cal);
-    for (name, _, model, _, _) in chosen {
-        key = key.text(name).file(model)?;
+    for c in chosen {
+        key = key.text(&c.name).file(&c.model)?;
     }
     Ok(key.finish())
 }
@@ -258,7 +311,7 @@ pub fn generate_key(
 /// Estimate each candidate and write its Verilog to `<dir>/<name>/rtl`.
 pub fn generate_stage(
     cfg: &PipelineConfig,
-    chosen: &[(String, String, PathBuf, Option<f64>, Option<f64>)],
+    chosen: &[ChosenModel],
     cal: &Calibration,
     dir: &Path,
     reporter: &dyn Reporter,
@@ -267,7 +320,7 @@ pub fn generate_stage(
         .map_err(|e| Error::input_at(&cfg.path, None, Some("target.part"), e.to_string()))?;
     reporter.event(Event::Begin { label: "generate".into(), total: chosen.len() as u64 });
     let mut out = Vec::new();
-    for (i, (name, source, model_path, accuracy, cost)) in chosen.iter().enumerate() {
+    for (i, ChosenModel { name, source, model: model_path, accuracy, cost }) in chosen.iter().enumerate() {
         let bytes = crate::error::read_bytes(model_path)?;
         let model = TrainedModel::load(model_path)?;
         let layers = estimate::layers_from_model(&model)?;
@@ -286,7 +339,7 @@ pub fn generate_stage(
             })
             .collect();
         let rtl_dir = dir.join(name).join("rtl");
-        let opts = crate::rtl::RtlOptions { pipeline_every: cfg.generate.pipeline_every, top: crate::rtl::DEFAULT_TOP.to_string() };
+        let opts = crate::rtl::RtlOptions { pipeline_every: cfg.generate.pipeline_every, ..Default::default() };
         let design = crate::rtl::generate(&model, model_path, &opts)?;
         crate::rtl::write_design(&design, &rtl_dir)?;
         if cfg.generate.hls {
@@ -334,7 +387,7 @@ pub struct CalibrateOutcome {
     pub samples: usize,
     /// Runs of the whole history the refit used (every night adds some).
     pub history_samples: usize,
-    /// The refitted calibration (`<out>/calibration.toml`), which the next
+    /// The refitted calibration (the output folder's `calibration.toml`), which the next
     /// run's search and estimates use; `None` while the history is too small.
     pub calibration_file: Option<PathBuf>,
     /// Per quantity: (name, MAPE % of the current calibration, held-out MAPE % after).
@@ -345,29 +398,57 @@ pub struct CalibrateOutcome {
 /// The fewest stored runs the refit needs (k-fold with k ≥ 2 and a held-out fold of ≥ 2).
 pub const MIN_CALIBRATION_RUNS: usize = 6;
 
+/// What the refit reads: this run's candidates and results, the current
+/// calibration, and every measured run of the target's device in the history
+/// (so a history that grew, by another night's runs, refits again).
+pub fn calibrate_key(cfg: &PipelineConfig, candidates: &[Candidate], synth: &[SynthResult], current: &Calibration, db: &Path) -> StageDir {
+    use crate::calibrate::CalibrationSource;
+    let history = history_runs(cfg, db).samples(&crate::events::Silent).map_err(|e| e.to_string());
+    StageKey::new("calibrate")
+        .value(&cfg.calibrate)
+        .value(&cfg.target)
+        .value(&candidates)
+        .value(&synth)
+        .value(current)
+        .value(&history)
+        .finish()
+}
+
+/// The history's measured Yosys runs of the target's device, which the refit uses.
+fn history_runs(cfg: &PipelineConfig, db: &Path) -> crate::calibrate::StoreRuns {
+    crate::calibrate::StoreRuns {
+        db: db.to_path_buf(),
+        tool: "yosys".into(),
+        part: cfg.target.part.clone(),
+        exclude_models: Vec::new(),
+        flow: crate::estimate::Flow::Hls,
+    }
+}
+
 /// The calibration stage: records this run's pairs in
-/// `<out>/calibration_samples.jsonl` (one JSON object per synthesized candidate
+/// `<run folder>/calibration_samples.jsonl` (one JSON object per synthesized candidate
 /// with `name`, `model_hash`, `part`, `tool`, `feature_names`, `features`
 /// (`Estimate::feature_totals` order), `estimated` and `measured`), then refits
 /// the resource coefficients of the target's family on every finished Yosys
 /// run of the target's device in the history (this run's and earlier ones,
 /// [`crate::calibrate::StoreRuns`]) with k-fold cross-validation, and writes
-/// `<out>/calibration.toml` for the next run.
+/// the output folder's `calibration.toml` for the next run.
 pub fn calibrate_stage(
     cfg: &PipelineConfig,
     candidates: &[Candidate],
     synth: &[SynthResult],
     current: &Calibration,
-    db: &Path,
-    out: &Path,
+    paths: &super::RunPaths,
     reporter: &dyn Reporter,
 ) -> Result<CalibrateOutcome> {
-    use crate::calibrate::{calibrate_resources, CalibrationSource, Quantity, ResourceOptions, StoreRuns};
-    let path = out.join("calibration_samples.jsonl");
+    use crate::calibrate::{calibrate_resources, CalibrationSource, Quantity, ResourceOptions};
+    let path = paths.run_dir.join("calibration_samples.jsonl");
     let mut text = String::new();
     let mut n = 0;
     for (c, s) in candidates.iter().zip(synth) {
-        let Some(measured) = &s.measured else { continue };
+        let Some(measured) = &s.measured else {
+            continue;
+        };
         let line = serde_json::json!({
             "name": c.name,
             "model_name": c.model_name,
@@ -388,7 +469,7 @@ pub fn calibrate_stage(
     crate::error::write_atomic(&path, text.as_bytes())?;
     let mut outcome =
         CalibrateOutcome { samples_file: path, samples: n, history_samples: 0, calibration_file: None, errors: Vec::new(), note: None };
-    let source = StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone(), exclude_models: Vec::new() };
+    let source = history_runs(cfg, &paths.db);
     let samples = match source.samples(reporter) {
         Ok(samples) => samples,
         Err(e) => {
@@ -412,6 +493,7 @@ pub fn calibrate_stage(
         seed: 1,
         quantities: vec![Quantity::Lut, Quantity::Ff],
         features: None,
+        flow: crate::estimate::Flow::Hls,
     };
     let (refit, report) = match calibrate_resources(&samples, current, &opts, reporter) {
         Ok(done) => done,
@@ -428,7 +510,7 @@ pub fn calibrate_stage(
         .map(|q| (q.quantity.key().to_string(), q.before.mape_percent, q.after_cv.as_ref().and_then(|m| m.mape_percent)))
         .collect();
     if report.quantities.iter().any(|q| q.fitted) {
-        let file = out.join("calibration.toml");
+        let file = paths.calibration.clone();
         refit.save(&file)?;
         outcome.calibration_file = Some(file);
     } else {

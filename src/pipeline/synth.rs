@@ -25,19 +25,21 @@ use crate::store::{NewRun, RunId, RunKind, RunStatus, Store};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Synthesis depends on the designs only (each candidate's model and how its
-/// Verilog is written), not on the estimates: a new calibration does not
-/// synthesise the same designs again.
-pub fn synth_key(cfg: &PipelineConfig, candidates: &[Candidate], db: &Path) -> StageDir {
-    let mut key = StageKey::new("synth").value(&cfg.generate).value(&cfg.synth).value(&cfg.executor.kind).text(&db.to_string_lossy());
+/// Synthesis depends on the designs only (each candidate's generated
+/// Verilog, byte for byte, and the synthesis settings), not on the
+/// estimates: a new calibration does not synthesise the same designs again.
+pub fn synth_key(cfg: &PipelineConfig, candidates: &[Candidate], db: &Path) -> Result<StageDir> {
+    let mut key = StageKey::new("synth").value(&cfg.synth).value(&cfg.target).value(&cfg.executor.kind).text(&db.to_string_lossy());
     for c in candidates {
-        key = key.text(&c.name).text(&c.model_hash);
+        key = key.text(&c.name).text(&c.model_hash).folder(&c.rtl_dir)?;
     }
-    key.finish()
+    Ok(key.finish())
 }
 
 /// The synthesis job of one candidate: this qforge binary running
-/// `synth <rtl> --tool yosys` in the job's folder, stopped at its time limit.
+/// `synth <rtl> --tool yosys --no-history` in the job's folder, stopped at
+/// its time limit. The stage stores the job's run itself (in the run's
+/// history, with the estimate), so the job records nothing.
 pub fn synth_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge: &Path) -> JobSpec {
     let job_dir = dir.join(&candidate.name);
     let run_dir = job_dir.join("yosys");
@@ -58,6 +60,7 @@ pub fn synth_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge
         "--run-dir",
         &run,
         "--force",
+        "--no-history",
     ];
     JobSpec::new(&format!("synth-{}", candidate.name), qforge, &args, &job_dir)
         .with_output(run_dir.join("stat.json"))
@@ -105,6 +108,8 @@ fn runs_for_jobs(
                 runs.push((id, false));
             }
         }
+        let (id, _) = runs[runs.len() - 1];
+        store.set_design_latency(id, c.design_latency_cycles, "generator")?;
     }
     Ok(runs)
 }
@@ -226,7 +231,8 @@ fn store_result(
     }
     if !stored {
         let run_status = if result.status == "ok" { RunStatus::Ok } else { RunStatus::Failed };
-        store.finish_run(run_id, run_status, result.reason.as_deref())?;
+        // The job's own time: the stage's would give every job the slowest one's.
+        store.finish_run_timed(run_id, run_status, result.reason.as_deref(), status.elapsed_secs)?;
     }
     Ok(result)
 }

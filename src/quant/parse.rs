@@ -36,7 +36,7 @@ pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
             if a.get("use_sigmoid").is_some_and(|v| v != "0" && v != "False") {
                 return Err(format!("{name}: use_sigmoid is not supported"));
             }
-            if a.get("negative_slope").is_some_and(|v| v.parse::<f64>().map_or(true, |s| s != 0.0)) {
+            if a.get("negative_slope").is_some_and(|v| v.parse::<f64>() != Ok(0.0)) {
                 return Err(format!("{name}: negative_slope other than 0 is not supported"));
             }
             Quantizer::QuantizedRelu { bits: a.uint("bits", 8)?, integer: a.int("integer", 0)? }

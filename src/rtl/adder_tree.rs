@@ -43,6 +43,14 @@ impl Term {
             Source::Const(v) => literal(*v, signed_bits(*v, *v) + 1),
         }
     }
+    /// Low bits known to be zero (the shift, or a constant's trailing zeros).
+    fn zero_low_bits(&self) -> u32 {
+        match self.source {
+            Source::Shifted { shift, .. } => shift,
+            Source::Const(0) => 0,
+            Source::Const(v) => v.trailing_zeros(),
+        }
+    }
     fn operand(&self) -> Option<SigId> {
         match self.source {
             Source::Shifted { sig, .. } => Some(sig),
@@ -100,8 +108,10 @@ pub fn sum_tree(m: &mut ModuleBuilder, base: &str, mut terms: Vec<Term>, cap: u3
                 format!("{left} {op} {right}")
             });
             stats.adders += 1;
+            let width = m.sig(id).width;
+            stats.adder_bits += width as u64;
+            m.cost.add_adder(width, carry_bits(&a, &b, subtract, width));
             let s = m.sig(id);
-            stats.adder_bits += s.width as u64;
             next.push(Term { source: Source::Shifted { sig: id, shift: 0 }, negative: a.negative, lo: s.lo, hi: s.hi, level });
             k += 1;
         }
@@ -128,5 +138,19 @@ pub fn sum_tree(m: &mut ModuleBuilder, base: &str, mut terms: Vec<Term>, cap: u3
             e
         }
     });
+    if root.negative {
+        let width = m.sig(id).width;
+        m.cost.add_adder(width, width.saturating_sub(root.zero_low_bits()));
+    }
     (id, at)
+}
+
+/// Output bits of `a ± b` that need carry logic: below both operands' zero
+/// low bits nothing is computed, and between the two the lower operand's bits
+/// pass straight through unless it is the one subtracted.
+pub fn carry_bits(a: &Term, b: &Term, subtract: bool, width: u32) -> u32 {
+    let (za, zb) = (a.zero_low_bits(), b.zero_low_bits());
+    let low = za.min(zb);
+    let pass = if subtract && zb < za { 0 } else { za.abs_diff(zb) };
+    width.saturating_sub(low + pass)
 }

@@ -53,7 +53,11 @@ fn round(m: &mut ModuleBuilder, v: SigId, shift: u32, mode: Rounding, base: &str
         };
         format!("$signed({{1'b0, {bit}}})")
     });
-    m.assign(&format!("{base}_rnd"), (lo, hi + 1), None, level, &[floor, inc], |n| format!("{} + {}", n[0], n[1]))
+    let rnd = m.assign(&format!("{base}_rnd"), (lo, hi + 1), None, level, &[floor, inc], |n| format!("{} + {}", n[0], n[1]));
+    let width = m.sig(rnd).width;
+    m.cost.cast_bits += 1;
+    m.cost.add_adder(width, width);
+    rnd
 }
 
 /// Fit `v` into `t`'s range with its overflow mode.
@@ -93,6 +97,7 @@ fn overflow(m: &mut ModuleBuilder, v: SigId, t: &FixedType, base: &str, level: u
             if zero {
                 (out_lo, out_hi) = (out_lo.min(0), out_hi.max(0));
             }
+            m.cost.cast_bits += w as u64;
             m.assign(&name, (out_lo, out_hi), None, level, &[v], |n| {
                 let x = &n[0];
                 let mut e = x.clone();
@@ -115,6 +120,7 @@ pub fn relu(m: &mut ModuleBuilder, v: SigId, base: &str, level: u32) -> SigId {
         return v;
     }
     let w = s.width;
+    m.cost.relu_bits += w as u64;
     m.assign(&format!("{base}_relu"), (0, s.hi.max(0)), None, level, &[v], |n| {
         format!("{}[{}] ? {} : {}", n[0], w - 1, literal(0, w), n[0])
     })

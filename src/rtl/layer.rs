@@ -7,6 +7,7 @@
 //! module text and the output intervals for the next layer.
 use super::adder_tree::{sum_tree, Term, TreeStats};
 use super::cast::{cast, relu};
+use super::cost::LayerCost;
 use super::csd::csd_digits;
 use super::netlist::{ModuleBuilder, Schedule};
 use crate::error::{Error, Result};
@@ -43,6 +44,7 @@ pub struct BuiltLayer {
     pub verilog: String,
     pub outputs: Vec<PortSpec>,
     pub summary: LayerSummary,
+    pub cost: LayerCost,
 }
 
 /// Build layer `index` (1-based) whose inputs arrive after logic level `start_level`.
@@ -89,7 +91,7 @@ pub fn build_layer(layer: &FixedLayer, index: usize, inputs: &[PortSpec], start_
         sums.push(sum);
     }
     // The activation takes the level after the deepest tree (at least one level).
-    let act_level = start_level + stats.depth.max(0) + 1;
+    let act_level = start_level + stats.depth + 1;
     let out_stage = schedule.stage_after(act_level);
     let mut outputs = Vec::new();
     for (o, &sum) in sums.iter().enumerate() {
@@ -116,7 +118,11 @@ pub fn build_layer(layer: &FixedLayer, index: usize, inputs: &[PortSpec], start_
         tree_depth: stats.depth,
         first_level: start_level + 1,
         last_level: act_level,
-        register_bits: m.register_bits,
+        register_bits: m.cost.register_bits,
     };
-    Ok(BuiltLayer { verilog: m.finish(), outputs, summary })
+    let mut cost = std::mem::take(&mut m.cost);
+    (cost.n_in, cost.n_out) = (layer.n_in, layer.n_out);
+    cost.logic_depth = act_level - start_level;
+    cost.out_stage = out_stage;
+    Ok(BuiltLayer { verilog: m.finish(), outputs, summary, cost })
 }

@@ -11,6 +11,7 @@
 //! and results under `DIR/sim/`.
 pub mod adder_tree;
 pub mod cast;
+pub mod cost;
 pub mod csd;
 pub mod layer;
 pub mod netlist;
@@ -18,6 +19,7 @@ pub mod sim;
 pub mod softmax;
 pub mod verilog;
 
+pub use cost::{design_cost, DesignCost, LayerCost};
 pub use layer::LayerSummary;
 pub use sim::{simulate, SimOptions, SimResult, Simulator};
 pub use verilog::{build_design, PortGroup, RtlDesign, RtlManifest, MANIFEST_FILE};
@@ -74,7 +76,7 @@ pub fn generate(model: &TrainedModel, model_path: &Path, opts: &RtlOptions) -> R
     if !opts.top.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || opts.top.is_empty() {
         return Err(Error::Config(format!("top module name `{}` is not a Verilog identifier", opts.top)));
     }
-    let mut design = build_design(&net, &opts.top, opts.pipeline_every)?;
+    let mut design = build_design(&net, opts)?;
     design.model_json = Some(crate::error::read_bytes(model_path)?);
     Ok(design)
 }

@@ -6,6 +6,7 @@
 //!
 //! Input: ops from the layer writers (`adder_tree`, `cast`, `softmax`).
 //! Output: the module's Verilog text (`verilog` assembles modules into files).
+use super::cost::LayerCost;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -59,11 +60,7 @@ impl Schedule {
     }
     /// The stage of a result leaving logic whose last level is `level`.
     pub fn stage_after(&self, level: u32) -> u32 {
-        if self.every == 0 {
-            0
-        } else {
-            level / self.every
-        }
+        level.checked_div(self.every).unwrap_or(0)
     }
 }
 
@@ -77,8 +74,8 @@ pub struct ModuleBuilder {
     body: String,
     regs: String,
     delays: HashMap<(SigId, u32), SigId>,
-    /// Registers created (bits), for the summary.
-    pub register_bits: u64,
+    /// What the module is built of, recorded as the ops are written.
+    pub cost: LayerCost,
 }
 
 impl ModuleBuilder {
@@ -92,7 +89,7 @@ impl ModuleBuilder {
             body: String::new(),
             regs: String::new(),
             delays: HashMap::new(),
-            register_bits: 0,
+            cost: LayerCost::new(name, 0, 0),
         }
     }
 
@@ -181,7 +178,7 @@ impl ModuleBuilder {
         let name = format!("{base}_r{}", stage - have);
         let _ = writeln!(self.body, "  reg signed [{}:0] {name};", p.width - 1);
         let _ = writeln!(self.regs, "    {name} <= {};", p.name);
-        self.register_bits += p.width as u64;
+        self.cost.register_bits += p.width as u64;
         let d = self.push(name, p.lo, p.hi, p.width, stage);
         self.delays.insert((id, stage), d);
         d

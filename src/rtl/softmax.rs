@@ -9,6 +9,7 @@
 //! module text; its ports are the probabilities and the class.
 use super::adder_tree::{sum_tree, Term, TreeStats};
 use super::cast::cast;
+use super::cost::{LayerCost, MultiplierCost, RomCost};
 use super::layer::PortSpec;
 use super::netlist::{ModuleBuilder, Schedule, SigId};
 use crate::model::softmax::{ceil_log2, SoftmaxTables};
@@ -20,7 +21,7 @@ pub struct BuiltOutput {
     pub probs: Vec<PortSpec>,
     pub class: PortSpec,
     pub last_level: u32,
-    pub register_bits: u64,
+    pub cost: LayerCost,
 }
 
 /// The first maximum of `vals` by a tree of comparisons; returns (value, index) signals.
@@ -50,6 +51,7 @@ fn argmax_tree(m: &mut ModuleBuilder, vals: &[SigId], base: &str, mut level: u32
             };
             // The right one wins only when strictly larger: ties keep the first index.
             let (sa, sb) = (m.sig(a.0).clone(), m.sig(b.0).clone());
+            m.cost.select_bits += 1 + sa.width.max(sb.width) as u64;
             let take_b = m.assign(&format!("{base}_c{depth}_{k}"), (0, 1), None, level, &[a.0, b.0], |n| {
                 format!("$signed({{1'b0, {} > {}}})", n[1], n[0])
             });
@@ -60,6 +62,7 @@ fn argmax_tree(m: &mut ModuleBuilder, vals: &[SigId], base: &str, mut level: u32
             let idx = match (a.1, b.1) {
                 (Some(ia), Some(ib)) => {
                     let hi = m.sig(ia).hi.max(m.sig(ib).hi);
+                    m.cost.select_bits += m.sig(ia).width.max(m.sig(ib).width) as u64;
                     Some(m.assign(&format!("{base}_x{depth}_{k}"), (0, hi), None, level, &[take_b, ia, ib], |n| {
                         format!("{}[0] ? {} : {}", n[0], n[2], n[1])
                     }))
@@ -110,6 +113,8 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
                 let (sm, sx) = (m.sig(x_max).clone(), m.sig(x).clone());
                 let d =
                     m.assign(&format!("d{j}"), (0, (sm.hi - sx.lo).max(0)), None, level, &[x_max, x], |n| format!("{} - {}", n[0], n[1]));
+                let width = m.sig(d).width;
+                m.cost.add_adder(width, width);
                 let idx = cast(&mut m, d, f_in, &t.diff_type, &format!("d{j}"), level);
                 let idx = if m.sig(idx).width < addr_bits { m.resize(idx, addr_bits) } else { idx };
                 let hi = t.exp_table.iter().copied().max().unwrap_or(0) as i128;
@@ -135,6 +140,7 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
             let mut outs = Vec::new();
             for (j, &e) in exps.iter().enumerate() {
                 let (se, si) = (m.sig(e).clone(), m.sig(inv).clone());
+                m.cost.multipliers.push(MultiplierCost { a_bits: se.width, b_bits: si.width });
                 let p =
                     m.assign(&format!("p{j}"), (se.lo * si.lo, se.hi * si.hi), None, level, &[e, inv], |n| format!("{} * {}", n[0], n[1]));
                 outs.push(cast(&mut m, p, prod_frac, &t.out_type, &format!("p{j}"), level));
@@ -142,6 +148,8 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
             let mut roms = rom_function("exp_rom", addr_bits, exp_bits, &t.exp_table);
             roms.push_str(&rom_function("inv_rom", inv_addr, t.inv_type.width, &t.inv_table));
             m.raw_body(&roms);
+            m.cost.roms.push(RomCost { name: "exp_rom".into(), entries: t.exp_table.len() as u64, width: exp_bits });
+            m.cost.roms.push(RomCost { name: "inv_rom".into(), entries: t.inv_table.len() as u64, width: t.inv_type.width });
             outs
         }
     };
@@ -158,11 +166,9 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
     }
     let sc = m.sig(class).clone();
     m.output("class_idx", class, out_stage);
-    BuiltOutput {
-        verilog: m.finish(),
-        probs,
-        class: PortSpec { lo: sc.lo, hi: sc.hi, stage: out_stage },
-        last_level,
-        register_bits: m.register_bits,
-    }
+    let mut cost = std::mem::take(&mut m.cost);
+    (cost.n_in, cost.n_out) = (logits.len(), scores.len());
+    cost.logic_depth = last_level - start_level;
+    cost.out_stage = out_stage;
+    BuiltOutput { verilog: m.finish(), probs, class: PortSpec { lo: sc.lo, hi: sc.hi, stage: out_stage }, last_level, cost }
 }

@@ -6,9 +6,11 @@
 //! synth --tool yosys` reads (top name).
 //!
 //! Input: a `FixedNetwork`. Output: [`RtlDesign`] (text in memory) and files.
+use super::cost::DesignCost;
 use super::layer::{build_layer, LayerSummary, PortSpec};
 use super::netlist::{ModuleBuilder, Schedule};
 use super::softmax::build_output;
+use super::RtlOptions;
 use crate::error::Result;
 use crate::model::softmax::ceil_log2;
 use crate::model::FixedNetwork;
@@ -52,6 +54,9 @@ pub struct RtlManifest {
     pub output_stage: String,
     pub layers: Vec<LayerSummary>,
     pub register_bits: u64,
+    /// The structural cost (`rtl::cost`); absent in folders written before it.
+    #[serde(default)]
+    pub cost: DesignCost,
 }
 
 /// The generated design, in memory.
@@ -63,10 +68,13 @@ pub struct RtlDesign {
     /// the folder says what it is (the run history records its name,
     /// quantizers and estimate when the folder is synthesised).
     pub model_json: Option<Vec<u8>>,
+    pub cost: DesignCost,
 }
 
-pub fn build_design(net: &FixedNetwork, top: &str, pipeline_every: u32) -> Result<RtlDesign> {
+pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> {
+    let (top, pipeline_every) = (opts.top.as_str(), opts.pipeline_every);
     let schedule = Schedule { every: pipeline_every };
+    let mut costs = Vec::new();
     let mut files = Vec::new();
     let mut summaries = Vec::new();
     let t_in = net.input_type;
@@ -79,6 +87,7 @@ pub fn build_design(net: &FixedNetwork, top: &str, pipeline_every: u32) -> Resul
         let built = build_layer(layer, k + 1, &ports, level, schedule)?;
         level = built.summary.last_level;
         register_bits += built.summary.register_bits;
+        costs.push(built.cost);
         files.push((format!("{}.v", built.summary.module), header(&built.verilog)));
         summaries.push(built.summary);
         layer_outputs.push(built.outputs.clone());
@@ -86,7 +95,7 @@ pub fn build_design(net: &FixedNetwork, top: &str, pipeline_every: u32) -> Resul
     }
     let logit_ports = ports.clone();
     let output = build_output(&logit_ports, net.softmax.as_ref(), level, schedule);
-    register_bits += output.register_bits;
+    register_bits += output.cost.register_bits;
     files.push(("output_stage.v".to_string(), header(&output.verilog)));
     let latency = schedule.stage_after(output.last_level);
 
@@ -154,8 +163,14 @@ pub fn build_design(net: &FixedNetwork, top: &str, pipeline_every: u32) -> Resul
         ),
     };
     m.raw_body(&valid);
-    register_bits += m.register_bits + latency as u64;
+    m.cost.register_bits += latency as u64;
+    register_bits += m.cost.register_bits;
     files.push((format!("{top}.v"), header(&m.finish())));
+    costs.push(output.cost);
+    let mut top_cost = std::mem::take(&mut m.cost);
+    (top_cost.n_in, top_cost.n_out, top_cost.out_stage) = (net.n_inputs(), net.n_outputs(), latency);
+    costs.push(top_cost);
+    let cost = DesignCost::from_layers(costs, latency);
 
     let manifest = RtlManifest {
         top: top.to_string(),
@@ -171,8 +186,9 @@ pub fn build_design(net: &FixedNetwork, top: &str, pipeline_every: u32) -> Resul
             .to_string(),
         layers: summaries,
         register_bits,
+        cost: cost.clone(),
     };
-    Ok(RtlDesign { files, manifest, model_json: None })
+    Ok(RtlDesign { files, manifest, model_json: None, cost })
 }
 
 fn header(text: &str) -> String {

@@ -18,7 +18,7 @@ pub mod tuners;
 
 use crate::data::loaders::DataSource;
 use crate::error::{Error, Result};
-use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Estimate, Target};
+use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Estimate, FlowOptions, Target};
 use crate::events::{Event, Reporter, Silent};
 use crate::model::{Activation, ModelSpec, TrainedModel};
 use crate::train::session::{prepare_data, train_and_evaluate, PreparedData};
@@ -43,6 +43,8 @@ pub struct SearchOptions {
     pub pareto: Option<bool>,
     /// Data file instead of the synthetic generator.
     pub data: Option<DataSource>,
+    /// The design the budget and the cost are priced for (`qforge run`: its RTL flow).
+    pub flow: FlowOptions,
 }
 
 /// The reference model's numbers (trained once per search, kept in `reference.json`).
@@ -155,14 +157,12 @@ pub fn over_budget(est: &Estimate, budget: &Budget) -> Option<String> {
 }
 
 /// Estimate a spec (types only: before training).
-pub fn estimate_spec(spec: &ModelSpec, cal: &Calibration, target: &Target) -> Result<Estimate> {
-    let layers = estimate::layers_from_spec(spec)?;
-    estimate::estimate(&layers, cal, target, &EnergyOptions::default(), &BitsOptions::default())
+pub fn estimate_spec(spec: &ModelSpec, cal: &Calibration, target: &Target, flow: &FlowOptions) -> Result<Estimate> {
+    estimate::estimate_spec(spec, flow, cal, target, &EnergyOptions::default(), &BitsOptions::default())
 }
 
-fn estimate_model(model: &TrainedModel, cal: &Calibration, target: &Target) -> Result<Estimate> {
-    let layers = estimate::layers_from_model(model)?;
-    estimate::estimate(&layers, cal, target, &EnergyOptions::default(), &BitsOptions::default())
+fn estimate_model(model: &TrainedModel, cal: &Calibration, target: &Target, flow: &FlowOptions) -> Result<Estimate> {
+    estimate::estimate_model(model, flow, cal, target, &EnergyOptions::default(), &BitsOptions::default())
 }
 
 fn goal_cost(goal: Goal, est: &Estimate) -> f64 {
@@ -198,7 +198,7 @@ pub fn run_search(space: &SearchSpace, opts: &SearchOptions, cal: &Calibration, 
     // A budget nothing can meet is a user error, found before any training.
     if let Some(budget) = &space.budget {
         let cheapest = space.build_spec(&cheapest_choice(space));
-        if let Some(why) = over_budget(&estimate_spec(&cheapest, cal, &target)?, budget) {
+        if let Some(why) = over_budget(&estimate_spec(&cheapest, cal, &target, &opts.flow)?, budget) {
             return Err(Error::input_at(
                 &space.path,
                 None,
@@ -215,14 +215,16 @@ pub fn run_search(space: &SearchSpace, opts: &SearchOptions, cal: &Calibration, 
         TunerKind::Hyperband => settings.hyperband.max_epochs,
         _ => settings.epochs,
     };
-    let reference = reference_record(space, &data, ref_epochs, settings.goal, cal, &target, &opts.out, reporter)?;
+    let reference = reference_record(space, &data, ref_epochs, settings.goal, cal, &target, &opts.flow, &opts.out, reporter)?;
     let ff = settings.forgiving_factor();
     let mut tuner = tuners::make_tuner(settings.tuner, &settings, space.cardinalities());
     let mut history: Vec<TrialRecord> = Vec::new();
     let mut resumed = 0usize;
     reporter.event(Event::Begin { label: "search".into(), total: settings.max_trials as u64 });
     while history.len() < settings.max_trials {
-        let Some(proposal) = tuner.propose(&history) else { break };
+        let Some(proposal) = tuner.propose(&history) else {
+            break;
+        };
         let id = history.len();
         let record = match logged.get(id) {
             Some(r) if r.same_proposal(&proposal.choice, proposal.epochs) => {
@@ -240,7 +242,7 @@ pub fn run_search(space: &SearchSpace, opts: &SearchOptions, cal: &Calibration, 
                 )))
             }
             None => {
-                let r = run_trial(space, &proposal, id, &data, &settings, &ff, &reference, cal, &target, &opts.out)?;
+                let r = run_trial(space, &proposal, id, &data, &settings, &ff, &reference, cal, &target, &opts.flow, &opts.out)?;
                 log.append(&r)?;
                 r
             }
@@ -268,6 +270,7 @@ fn reference_record(
     goal: Goal,
     cal: &Calibration,
     target: &Target,
+    flow: &FlowOptions,
     out: &Path,
     reporter: &dyn Reporter,
 ) -> Result<ReferenceRecord> {
@@ -277,7 +280,7 @@ fn reference_record(
         if let Ok(r) = serde_json::from_str::<ReferenceRecord>(&text) {
             if r.epochs == epochs && r.layers == layer_choices(&space.reference) {
                 // The goal may differ from the earlier run: recompute the cost.
-                let est = estimate_spec(&space.reference, cal, target)?;
+                let est = estimate_spec(&space.reference, cal, target, flow)?;
                 return Ok(ReferenceRecord { cost: goal_cost(goal, &est), ..r });
             }
         }
@@ -285,8 +288,8 @@ fn reference_record(
     reporter.event(Event::Log(format!("search: training the reference model ({epochs} epochs)")));
     let t0 = Instant::now();
     let (model, _, eval) = train_and_evaluate(&space.reference, data, Some(epochs), &Silent)?;
-    let est_spec = estimate_spec(&space.reference, cal, target)?;
-    let est = estimate_model(&model, cal, target).unwrap_or(est_spec.clone());
+    let est_spec = estimate_spec(&space.reference, cal, target, flow)?;
+    let est = estimate_model(&model, cal, target, flow).unwrap_or(est_spec.clone());
     let r = ReferenceRecord {
         layers: layer_choices(&space.reference),
         epochs,
@@ -320,6 +323,7 @@ fn run_trial(
     reference: &ReferenceRecord,
     cal: &Calibration,
     target: &Target,
+    flow: &FlowOptions,
     out: &Path,
 ) -> Result<TrialRecord> {
     let t0 = Instant::now();
@@ -356,7 +360,7 @@ fn run_trial(
         r.bram18 = e.totals.bram18;
         r.latency_cycles = e.totals.latency_cycles;
     };
-    let est = match estimate_spec(&spec, cal, target) {
+    let est = match estimate_spec(&spec, cal, target, flow) {
         Ok(e) => e,
         Err(e) => {
             record.reason = Some(e.to_string());
@@ -376,7 +380,7 @@ fn run_trial(
     }
     let (model, _, eval) = train_and_evaluate(&spec, data, Some(proposal.epochs), &Silent)?;
     // With the trained constants known, zero weights are free: refine resources and EBOPs.
-    if let Ok(e) = estimate_model(&model, cal, target) {
+    if let Ok(e) = estimate_model(&model, cal, target, flow) {
         fill(&mut record, &e);
     }
     let rel = format!("trials/{id}/model.json");

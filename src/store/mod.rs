@@ -14,11 +14,15 @@ mod jobs;
 mod query;
 mod runs;
 pub mod schema;
+mod switching;
+mod synth_run;
 
 pub use ingest::{ingest_dir, project_root, IngestError, IngestSummary, IngestedRun};
 pub use jobs::JobRow;
 pub use query::{MeasurementRecord, RunFilter, RunRecord};
 pub use runs::authority;
+pub use switching::{LayerEnergy, SwitchingRecord};
+pub use synth_run::record_synth_run;
 
 use crate::error::{Error, Result};
 use crate::reports::ParsedReport;
@@ -28,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Where the history lives unless `--db` or `QFORGE_DB` says otherwise.
-pub const DEFAULT_DB: &str = "qforge-out/history.sqlite";
+pub const DEFAULT_DB: &str = crate::layout::DEFAULT_HISTORY;
 
 /// How long a writer waits for another writer's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -229,7 +233,9 @@ pub use crate::host::host_name;
 
 /// Whether a process with this pid exists on this machine.
 fn process_alive(pid: i64) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
     if pid <= 0 {
         return false;
     }

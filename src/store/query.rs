@@ -50,6 +50,10 @@ pub struct RunRecord {
     pub error: Option<String>,
     pub pid: Option<i64>,
     pub host: Option<String>,
+    /// The synthesised design's latency in cycles, when the run knows it.
+    pub design_latency_cycles: Option<i64>,
+    /// What states it: `generator` (the RTL's register stages) or `simulation`.
+    pub design_latency_source: Option<String>,
     pub measurements: Vec<MeasurementRecord>,
     /// The estimator's JSON for this run, oldest first.
     pub estimates: Vec<serde_json::Value>,
@@ -82,7 +86,8 @@ pub struct MeasurementRecord {
 }
 
 const RUN_COLUMNS: &str = "id, kind, model_name, model_hash, quantizers, part, clock_ns, reuse, strategy, tool, \
-     tool_version, status, started_at, finished_at, wall_seconds, run_dir, log_path, error, pid, host";
+     tool_version, status, started_at, finished_at, wall_seconds, run_dir, log_path, error, pid, host, \
+     design_latency_cycles, design_latency_source";
 
 const MEASUREMENT_COLUMNS: &str = "source_file, source_sha256, tool, tool_version, stage, part, lut, ff, dsp, \
      bram_18k, bram_tile, uram, latency_best_cycles, latency_worst_cycles, ii, clock_target_ns, clock_estimated_ns, \
@@ -245,6 +250,8 @@ fn run_from_row(row: &Row) -> rusqlite::Result<RunRecord> {
         error: row.get(17)?,
         pid: row.get(18)?,
         host: row.get(19)?,
+        design_latency_cycles: row.get(20)?,
+        design_latency_source: row.get(21)?,
         measurements: Vec::new(),
         estimates: Vec::new(),
     })

@@ -60,6 +60,12 @@ impl Store {
     /// wall time. Finishing a run that is not `running` is an error: its end
     /// was already recorded (or it was marked interrupted).
     pub fn finish_run(&mut self, run: RunId, status: RunStatus, error: Option<&str>) -> Result<()> {
+        self.finish_run_timed(run, status, error, None)
+    }
+
+    /// [`Store::finish_run`] with the run's own wall time when it is known
+    /// (a job's time on its executor), else the time since the run began.
+    pub fn finish_run_timed(&mut self, run: RunId, status: RunStatus, error: Option<&str>, wall_seconds: Option<f64>) -> Result<()> {
         if status == RunStatus::Running {
             return Err(Error::Config(format!("run {run}: a run is finished as ok or failed, not running")));
         }
@@ -68,10 +74,10 @@ impl Store {
             .execute(
                 &format!(
                     "UPDATE runs SET status = ?2, error = ?3, finished_at = {NOW},
-                     wall_seconds = (julianday({NOW}) - julianday(started_at)) * 86400.0
+                     wall_seconds = COALESCE(?4, (julianday({NOW}) - julianday(started_at)) * 86400.0)
                      WHERE id = ?1 AND status = 'running'"
                 ),
-                params![run.0, status.as_str(), error],
+                params![run.0, status.as_str(), error, wall_seconds],
             )
             .map_err(|e| db(&self.path, e))?;
         if changed == 0 {
@@ -84,6 +90,22 @@ impl Store {
                 None => Error::Config(format!("run {run} is not in {}", self.path.display())),
                 Some(s) => Error::Config(format!("run {run} already ended ({s})")),
             });
+        }
+        Ok(())
+    }
+
+    /// Record the latency in cycles of the design a run synthesised, and what
+    /// says so (`generator` or `simulation`).
+    pub fn set_design_latency(&mut self, run: RunId, cycles: u64, source: &str) -> Result<()> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE runs SET design_latency_cycles = ?2, design_latency_source = ?3 WHERE id = ?1",
+                params![run.0, cycles as i64, source],
+            )
+            .map_err(|e| db(&self.path, e))?;
+        if changed == 0 {
+            return Err(Error::Config(format!("run {run} is not in {}", self.path.display())));
         }
         Ok(())
     }

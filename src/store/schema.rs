@@ -19,6 +19,12 @@ pub struct Migration {
 /// (`JobSpec::id`, so a re-run finds its rows), its label, the try, qforge's
 /// own state name next to the executor's, the wall time, the exit code and
 /// the reason a job ended as it did.
+/// Version 4 stores with a run the latency of the design it synthesised, in
+/// cycles, and what says so (`generator`: the register stages the RTL
+/// generator built; `simulation`: measured), which synthesis reports of RTL
+/// designs do not state and the budget gate judges. Version 5 adds
+/// `switching`: the switching energy a gate-level simulation of a run's
+/// mapped netlist measured, per layer (`qforge run`'s switching stage).
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -124,6 +130,28 @@ ALTER TABLE jobs ADD COLUMN wall_seconds REAL;
 ALTER TABLE jobs ADD COLUMN exit_code INTEGER;
 ALTER TABLE jobs ADD COLUMN reason TEXT;
 CREATE INDEX jobs_key ON jobs (job_key, attempt);
+"#,
+    },
+    Migration {
+        version: 4,
+        sql: r#"
+ALTER TABLE runs ADD COLUMN design_latency_cycles INTEGER;
+ALTER TABLE runs ADD COLUMN design_latency_source TEXT;   -- 'generator' or 'simulation'
+"#,
+    },
+    Migration {
+        version: 5,
+        sql: r#"
+CREATE TABLE switching (
+    id             INTEGER PRIMARY KEY,
+    run_id         INTEGER NOT NULL REFERENCES runs (id),
+    netlist        TEXT NOT NULL,
+    samples        INTEGER NOT NULL,
+    mismatches     INTEGER NOT NULL,
+    energy_pj      REAL NOT NULL,   -- per inference, all cells
+    record         TEXT NOT NULL    -- JSON: SwitchingRecord
+);
+CREATE INDEX switching_run ON switching (run_id);
 "#,
     },
 ];

@@ -65,7 +65,7 @@ pub fn attribute(netlist: &Netlist, layers: &[(String, String)]) -> Vec<usize> {
                     let module = file.strip_suffix(".v")?;
                     layers.iter().position(|(_, m)| m == module)
                 })
-                .last()
+                .next_back()
         };
         if let Some(l) = named.or_else(flattened).or_else(from_src) {
             layer[i] = l;

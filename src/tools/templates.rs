@@ -21,6 +21,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("nnet_dense.h", include_str!("../../hls-templates/nnet_utils/nnet_dense.h")),
     ("nnet_activation.h", include_str!("../../hls-templates/nnet_utils/nnet_activation.h")),
     ("nnet_softmax.h", include_str!("../../hls-templates/nnet_utils/nnet_softmax.h")),
+    ("nnet_softmax_hls4ml.h", include_str!("../../hls-templates/nnet_utils/nnet_softmax_hls4ml.h")),
     ("README.md", include_str!("../../hls-templates/README.md")),
 ];
 
@@ -40,6 +41,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "nnet_dense.h",
     "nnet_activation.h",
     "nnet_softmax.h",
+    "nnet_softmax_hls4ml.h",
     "README.md",
 ];
 

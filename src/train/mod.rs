@@ -101,14 +101,17 @@ pub fn evaluate(net: &mut QatNetwork, data: &Dataset) -> (f32, f64, Array2<f32>)
     ((loss / data.len().max(1) as f64) as f32, acc, probs)
 }
 
-fn snapshot(net: &QatNetwork) -> Vec<(Array2<f32>, Array1<f32>, Option<[Array1<f32>; 4]>)> {
+/// A layer's weights, biases and batch-norm state (gamma, beta, mean, var).
+type LayerSnapshot = (Array2<f32>, Array1<f32>, Option<[Array1<f32>; 4]>);
+
+fn snapshot(net: &QatNetwork) -> Vec<LayerSnapshot> {
     net.layers
         .iter()
         .map(|l| (l.w.clone(), l.b.clone(), l.bn.as_ref().map(|bn| [bn.gamma.clone(), bn.beta.clone(), bn.mean.clone(), bn.var.clone()])))
         .collect()
 }
 
-fn restore(net: &mut QatNetwork, snap: Vec<(Array2<f32>, Array1<f32>, Option<[Array1<f32>; 4]>)>) {
+fn restore(net: &mut QatNetwork, snap: Vec<LayerSnapshot>) {
     for (layer, (w, b, bn)) in net.layers.iter_mut().zip(snap) {
         layer.w = w;
         layer.b = b;

@@ -13,11 +13,18 @@ pub fn example(name: &str) -> PathBuf {
 /// Run qforge in `cwd` as CI would (no progress bars, no calibration named by
 /// the environment): exit code, the one JSON object on stdout (or null), stderr.
 pub fn run_in(cwd: &Path, args: &[&str]) -> (i32, serde_json::Value, String) {
-    let out = std::process::Command::new(qforge_bin())
+    run_with(qforge_bin().as_ref(), cwd, args, &[])
+}
+
+/// [`run_in`] with another qforge executable and extra environment variables.
+pub fn run_with(qforge: &Path, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, serde_json::Value, String) {
+    let out = std::process::Command::new(qforge)
         .args(args)
         .current_dir(cwd)
         .env("CI", "1")
         .env_remove("QFORGE_CALIBRATION")
+        .env_remove("QFORGE_DB")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();

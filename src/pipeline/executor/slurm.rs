@@ -127,7 +127,7 @@ impl SlurmExecutor {
         self.run_dir.join("slurm/jobs").join(job_id).join(format!("attempt-{attempt}"))
     }
 
-    fn limits(&self, job: &JobSpec) -> (Option<u64>, u32, Option<u64>) {
+    fn limits(&self, job: &JobSpec) -> JobLimits {
         let minutes = job.time_limit_secs.or(self.config.default_time_limit_secs()).map(|s| s.div_ceil(60).max(1));
         let cpus = if job.cpus > 1 { job.cpus } else { self.config.cpus.unwrap_or(1) };
         let mem = job.mem_mb.or_else(|| self.config.mem.as_deref().and_then(|m| parse_mem_mb(m).ok()));
@@ -270,7 +270,7 @@ impl Executor for SlurmExecutor {
 
     fn submit(&self, jobs: &[JobSpec]) -> Result<Vec<JobHandle>> {
         // One array per set of limits, in first-seen order.
-        let mut groups: Vec<((Option<u64>, u32, Option<u64>), Vec<usize>)> = Vec::new();
+        let mut groups: Vec<(JobLimits, Vec<usize>)> = Vec::new();
         for (i, job) in jobs.iter().enumerate() {
             let key = self.limits(job);
             match groups.iter_mut().find(|(k, _)| *k == key) {
@@ -404,6 +404,9 @@ impl Executor for SlurmExecutor {
 pub fn queued_ids(executor: &SlurmExecutor) -> Result<BTreeMap<String, String>> {
     Ok(executor.client.squeue(&executor.job_name)?.into_iter().map(|r| (r.job_id, r.state)).collect())
 }
+
+/// A job's Slurm limits as the array groups them (time, CPUs, memory).
+type JobLimits = (Option<u64>, u32, Option<u64>);
 
 #[cfg(test)]
 mod tests {

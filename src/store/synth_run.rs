@@ -1,8 +1,10 @@
-//! Records a `qforge synth` job in the run history, like every other run:
-//! the model and target when the project says them, the tool and version,
-//! the parsed reports, wall time, status and where the logs are.
+//! A `qforge synth` job as a run of the history, like every other run: the
+//! model and target when the project folder says them, the estimator's
+//! numbers and features for them (which `qforge calibrate --db` refits), the
+//! tool and version, the parsed reports, wall time, status and where the
+//! logs are.
+use super::{NewRun, RunId, RunKind, RunStatus, Store};
 use crate::reports::ParsedReport;
-use crate::store::{NewRun, RunKind, RunStatus, Store};
 use crate::tools::SynthRun;
 use std::path::Path;
 
@@ -59,8 +61,8 @@ fn estimate_of(project: &Path, run: &NewRun) -> Option<serde_json::Value> {
     Some(est.store_record())
 }
 
-/// Store the job; returns the run id.
-pub fn record(db: &Path, project: &Path, job: &SynthRun, reports: &[ParsedReport]) -> crate::error::Result<i64> {
+/// Store the synthesis job of the project folder `project` and its parsed reports.
+pub fn record_synth_run(db: &Path, project: &Path, job: &SynthRun, reports: &[ParsedReport]) -> crate::error::Result<RunId> {
     let mut store = Store::open(db)?;
     let run = describe(project, job);
     let id = store.begin_run(&run)?;
@@ -75,5 +77,5 @@ pub fn record(db: &Path, project: &Path, job: &SynthRun, reports: &[ParsedReport
         Some(e) => (RunStatus::Failed, Some(e.as_str())),
     };
     store.finish_run(id, status, error)?;
-    Ok(id.0)
+    Ok(id)
 }

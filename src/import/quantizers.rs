@@ -1,0 +1,200 @@
+//! QKeras quantizers as Keras configs serialize them (`{"class_name":
+//! "quantized_bits", "config": {...}}`, or a spelling string such as
+//! `"quantized_relu(6,2)"`) mapped onto qforge's [`Quantizer`]s. Parameters that
+//! change what the quantizer computes at inference and that qforge cannot hold
+//! are refused with the reason; training-only ones (stochastic rounding,
+//! `qnoise_factor`) are accepted, since inference rounds to nearest.
+use crate::quant::parse::parse_quantizer;
+use crate::quant::{Alpha, Quantizer};
+use serde_json::Value;
+
+/// What a QActivation (or a Keras activation) does after a layer's sum.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActivationStep {
+    Linear,
+    Relu(Quantizer),
+    Softmax,
+    /// A quantizer with no nonlinearity (`quantized_bits` as an activation).
+    Quantize(Quantizer),
+}
+
+/// The quantizers qforge takes, for error messages.
+pub const SUPPORTED_QUANTIZERS: &str =
+    "quantized_bits (alpha 1/None or \"auto_po2\"), quantized_relu (negative_slope 0, no relu_upper_bound, no use_sigmoid), quantized_po2";
+
+/// A kernel or bias quantizer (`None` or JSON null: unquantized float).
+pub fn weight_quantizer(value: Option<&Value>) -> Result<Quantizer, String> {
+    match value {
+        None | Some(Value::Null) => Ok(Quantizer::Float),
+        Some(Value::String(s)) => parse_quantizer(s),
+        Some(v) => {
+            let (class, config) = class_and_config(v)?;
+            match class {
+                "quantized_bits" => quantized_bits(config),
+                "quantized_po2" => quantized_po2(config),
+                other => Err(unsupported(other)),
+            }
+        }
+    }
+}
+
+/// The `activation` of a QActivation or of a Dense/Activation layer.
+pub fn activation_step(value: &Value) -> Result<ActivationStep, String> {
+    match value {
+        Value::Null => Ok(ActivationStep::Linear),
+        Value::String(s) => match s.trim() {
+            "linear" | "None" => Ok(ActivationStep::Linear),
+            "relu" => Ok(ActivationStep::Relu(Quantizer::Float)),
+            "softmax" => Ok(ActivationStep::Softmax),
+            spelled if spelled.contains('(') => from_quantizer(parse_quantizer(spelled)?),
+            other => Err(format!(
+                "activation `{other}` is not supported: use linear, relu, softmax or a QKeras quantizer ({SUPPORTED_QUANTIZERS})"
+            )),
+        },
+        v => {
+            let (class, config) = class_and_config(v)?;
+            match class {
+                "quantized_relu" => Ok(ActivationStep::Relu(quantized_relu(config)?)),
+                "quantized_bits" => Ok(ActivationStep::Quantize(quantized_bits(config)?)),
+                other => Err(unsupported(other)),
+            }
+        }
+    }
+}
+
+fn from_quantizer(q: Quantizer) -> Result<ActivationStep, String> {
+    Ok(match q {
+        Quantizer::QuantizedRelu { .. } => ActivationStep::Relu(q),
+        Quantizer::Float => ActivationStep::Linear,
+        Quantizer::QuantizedPo2 { .. } => {
+            return Err("quantized_po2 as an activation is not supported: use quantized_bits or quantized_relu".into())
+        }
+        q => ActivationStep::Quantize(q),
+    })
+}
+
+fn unsupported(class: &str) -> String {
+    format!("quantizer `{class}` is not supported: qforge takes {SUPPORTED_QUANTIZERS}")
+}
+
+/// `{"class_name": ..., "config": {...}}` (Keras 2 and Keras 3 serialization alike).
+fn class_and_config(v: &Value) -> Result<(&str, &serde_json::Map<String, Value>), String> {
+    let class = v.get("class_name").and_then(Value::as_str).ok_or_else(|| format!("a quantizer without `class_name`: {v}"))?;
+    static EMPTY: std::sync::OnceLock<serde_json::Map<String, Value>> = std::sync::OnceLock::new();
+    let config = v.get("config").and_then(Value::as_object).unwrap_or_else(|| EMPTY.get_or_init(Default::default));
+    Ok((class, config))
+}
+
+fn get<'a>(config: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a Value> {
+    config.get(key).filter(|v| !v.is_null())
+}
+
+fn int(config: &serde_json::Map<String, Value>, class: &str, key: &str, default: i64) -> Result<i64, String> {
+    match get(config, key) {
+        None => Ok(default),
+        Some(v) => v
+            .as_i64()
+            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .ok_or_else(|| format!("{class}: {key}={v} is not an integer")),
+    }
+}
+
+fn boolean(config: &serde_json::Map<String, Value>, class: &str, key: &str, default: bool) -> Result<bool, String> {
+    match get(config, key) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(v) => v.as_f64().map(|f| f != 0.0).ok_or_else(|| format!("{class}: {key}={v} is not a boolean")),
+    }
+}
+
+fn bits_of(config: &serde_json::Map<String, Value>, class: &str) -> Result<u32, String> {
+    let bits = int(config, class, "bits", 8)?;
+    u32::try_from(bits).map_err(|_| format!("{class}: bits={bits} must not be negative"))
+}
+
+fn quantized_bits(config: &serde_json::Map<String, Value>) -> Result<Quantizer, String> {
+    let class = "quantized_bits";
+    let alpha = match get(config, "alpha") {
+        None => Alpha::One,
+        Some(Value::String(s)) if s == "auto_po2" => Alpha::AutoPo2,
+        Some(v) if v.as_f64() == Some(1.0) => Alpha::One,
+        Some(v) => {
+            return Err(format!("{class}: alpha={v} is not supported (its per-channel scale is fitted at run time and not saved): use alpha=1 or alpha=\"auto_po2\""))
+        }
+    };
+    let q = Quantizer::QuantizedBits {
+        bits: bits_of(config, class)?,
+        integer: int(config, class, "integer", 0)? as i32,
+        symmetric: boolean(config, class, "symmetric", false)?,
+        keep_negative: boolean(config, class, "keep_negative", true)?,
+        alpha,
+    };
+    q.validate().map_err(|e| format!("{class}: {e}"))?;
+    Ok(q)
+}
+
+fn quantized_relu(config: &serde_json::Map<String, Value>) -> Result<Quantizer, String> {
+    let class = "quantized_relu";
+    if boolean(config, class, "use_sigmoid", false)? {
+        return Err(format!("{class}: use_sigmoid is not supported"));
+    }
+    if let Some(s) = get(config, "negative_slope").and_then(Value::as_f64).filter(|s| *s != 0.0) {
+        return Err(format!("{class}: negative_slope={s} (a leaky ReLU) is not supported: use negative_slope=0"));
+    }
+    if let Some(v) = get(config, "relu_upper_bound") {
+        return Err(format!("{class}: relu_upper_bound={v} is not supported: remove it (the bits and integer bound the output)"));
+    }
+    let q = Quantizer::QuantizedRelu { bits: bits_of(config, class)?, integer: int(config, class, "integer", 0)? as i32 };
+    q.validate().map_err(|e| format!("{class}: {e}"))?;
+    Ok(q)
+}
+
+fn quantized_po2(config: &serde_json::Map<String, Value>) -> Result<Quantizer, String> {
+    let class = "quantized_po2";
+    if boolean(config, class, "quadratic_approximation", false)? {
+        return Err(format!("{class}: quadratic_approximation is not supported"));
+    }
+    let max_value = match get(config, "max_value") {
+        None => None,
+        Some(v) => Some(v.as_f64().ok_or_else(|| format!("{class}: max_value={v} is not a number"))?),
+    };
+    let q = Quantizer::QuantizedPo2 { bits: bits_of(config, class)?, max_value };
+    q.validate().map_err(|e| format!("{class}: {e}"))?;
+    Ok(q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn qkeras_configs_map_to_quantizers() {
+        let q = json!({"class_name": "quantized_bits", "config": {"bits": 6, "integer": 0, "symmetric": 0, "alpha": 1, "keep_negative": true, "use_stochastic_rounding": false, "qnoise_factor": 1.0}});
+        assert_eq!(weight_quantizer(Some(&q)).unwrap(), Quantizer::bits(6, 0));
+        let q = json!({"class_name": "quantized_bits", "config": {"bits": 8, "integer": 1, "alpha": "auto_po2"}});
+        assert!(matches!(weight_quantizer(Some(&q)).unwrap(), Quantizer::QuantizedBits { alpha: Alpha::AutoPo2, bits: 8, integer: 1, .. }));
+        let q = json!({"class_name": "quantized_po2", "config": {"bits": 4, "max_value": 1}});
+        assert_eq!(weight_quantizer(Some(&q)).unwrap(), Quantizer::QuantizedPo2 { bits: 4, max_value: Some(1.0) });
+        assert_eq!(weight_quantizer(None).unwrap(), Quantizer::Float);
+        let r =
+            json!({"class_name": "quantized_relu", "config": {"bits": 6, "integer": 2, "negative_slope": 0.0, "relu_upper_bound": null}});
+        assert_eq!(activation_step(&r).unwrap(), ActivationStep::Relu(Quantizer::relu(6, 2)));
+        assert_eq!(activation_step(&json!("quantized_bits(8,3)")).unwrap(), ActivationStep::Quantize(Quantizer::bits(8, 3)));
+        assert_eq!(activation_step(&json!("softmax")).unwrap(), ActivationStep::Softmax);
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let leaky = json!({"class_name": "quantized_relu", "config": {"bits": 6, "negative_slope": 0.25}});
+        assert!(activation_step(&leaky).unwrap_err().contains("leaky"));
+        let t = json!({"class_name": "ternary", "config": {"alpha": 1}});
+        let e = weight_quantizer(Some(&t)).unwrap_err();
+        assert!(e.contains("`ternary`") && e.contains("quantized_bits"), "{e}");
+        let auto = json!({"class_name": "quantized_bits", "config": {"bits": 4, "alpha": "auto"}});
+        assert!(weight_quantizer(Some(&auto)).unwrap_err().contains("alpha"));
+        assert!(activation_step(&json!("tanh")).unwrap_err().contains("tanh"));
+        let wide = json!({"class_name": "quantized_bits", "config": {"bits": 4, "integer": 6}});
+        assert!(weight_quantizer(Some(&wide)).unwrap_err().contains("integer bits"));
+    }
+}
