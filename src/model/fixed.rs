@@ -302,6 +302,15 @@ pub fn argmax(v: &[i64]) -> usize {
 impl FixedNetwork {
     pub fn from_model(model: &TrainedModel) -> Result<FixedNetwork> {
         let spec = &model.spec;
+        // Loaded models are validated (model::validate); one built in code may still be empty.
+        if spec.blocks.is_empty() || model.layers.len() != spec.blocks.len() {
+            return Err(Error::Config(format!(
+                "model `{}` has {} layers for {} dense blocks",
+                spec.name,
+                model.layers.len(),
+                spec.blocks.len()
+            )));
+        }
         let mut in_type = spec.input_type;
         let mut layers = Vec::new();
         for (params, block) in model.layers.iter().zip(&spec.blocks) {

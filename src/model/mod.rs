@@ -2,8 +2,9 @@
 //! (`network`, saved as model.json), and the bit-exact fixed-point network the
 //! firmware computes (`fixed`, with the table `softmax`, hls4ml's softmax
 //! variants in `hls4ml_softmax` and the per-layer types in `layer_types`),
-//! with per-layer `trace`s and the precision `profile`. `data` and `quant`
-//! feed it; `train`, `estimate`, `hls` and `rtl` read it.
+//! with per-layer `trace`s and the precision `profile`. `validate` checks
+//! every value on load, from either file. `data` and `quant` feed it; `train`,
+//! `estimate`, `hls` and `rtl` read it.
 pub mod fixed;
 pub mod hls4ml_softmax;
 pub mod layer_types;
@@ -14,6 +15,7 @@ pub mod profile;
 pub mod softmax;
 pub mod spec;
 pub mod trace;
+pub mod validate;
 
 pub use fixed::{FixedLayer, FixedNetwork, RawLayer};
 pub use network::{LayerParams, Scaler, TrainedModel};

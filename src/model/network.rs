@@ -74,40 +74,17 @@ impl TrainedModel {
         crate::error::write_atomic(path, &json)
     }
 
-    /// Structural checks: format, shapes, quantized values consistent with the spec.
+    /// The format, then every value ([`super::validate::validate_model`]); errors name the file and field.
     fn check(&self, path: &Path) -> Result<()> {
-        let bad = |field: &str, msg: String| Error::input_at(path, None, Some(field), msg);
         if self.format != MODEL_FORMAT || self.version != MODEL_VERSION {
-            return Err(bad("format", format!("expected {MODEL_FORMAT} version {MODEL_VERSION}, found {} {}", self.format, self.version)));
+            return Err(Error::input_at(
+                path,
+                None,
+                Some("format"),
+                format!("expected {MODEL_FORMAT} version {MODEL_VERSION}, found {} {}", self.format, self.version),
+            ));
         }
-        if self.layers.len() != self.spec.blocks.len() {
-            return Err(bad("layers", format!("{} layers for {} dense blocks in the spec", self.layers.len(), self.spec.blocks.len())));
-        }
-        self.spec.check_types().map_err(|(field, msg)| bad(&field, msg))?;
-        if self.scaler.mean.len() != self.spec.inputs || self.scaler.std.len() != self.spec.inputs {
-            return Err(bad("scaler", format!("scaler has {} entries for {} inputs", self.scaler.mean.len(), self.spec.inputs)));
-        }
-        for (i, (l, n_in)) in self.layers.iter().zip(self.spec.block_inputs()).enumerate() {
-            let f = format!("layers[{i}]");
-            let n_out = self.spec.blocks[i].units;
-            if l.n_in != n_in || l.n_out != n_out {
-                return Err(bad(&f, format!("shape {}x{} but the spec says {n_in}x{n_out}", l.n_in, l.n_out)));
-            }
-            for (name, v, n) in [
-                ("kernel", &l.kernel, n_in * n_out),
-                ("kernel_q", &l.kernel_q, n_in * n_out),
-                ("bias", &l.bias, n_out),
-                ("bias_q", &l.bias_q, n_out),
-            ] {
-                if v.len() != n {
-                    return Err(bad(&format!("{f}.{name}"), format!("{} values, expected {n}", v.len())));
-                }
-                if v.iter().any(|x| !x.is_finite()) {
-                    return Err(bad(&format!("{f}.{name}"), "contains NaN or infinity".into()));
-                }
-            }
-        }
-        Ok(())
+        super::validate::validate_model(self).map_err(|f| Error::input_at(path, None, Some(&f.field), f.message))
     }
 
     /// Re-quantize every layer from its float weights (after a spec change).

@@ -331,7 +331,7 @@ impl ModelSpec {
                 "learning_rate, batch_size and epochs must be positive, l1/l2 non-negative",
             ));
         }
-        Ok(ModelSpec {
+        let spec = ModelSpec {
             name: raw.name.unwrap_or_else(|| "model".into()),
             inputs: *raw.inputs.get_ref() as usize,
             input_type,
@@ -340,34 +340,10 @@ impl ModelSpec {
             training: raw.training,
             types: TypesMode::Qforge,
             softmax: SoftmaxConfig::default(),
-        })
-    }
-
-    /// Checks the stated types and softmax configuration (an imported model.json
-    /// may carry any): the faulty field and what is wrong.
-    pub fn check_types(&self) -> std::result::Result<(), (String, String)> {
-        let max = crate::quant::fixed::MAX_WIDTH;
-        let bad_type = |t: &FixedType| t.width == 0 || t.width > max;
-        for (i, b) in self.blocks.iter().enumerate() {
-            if let Some((name, t)) = b.types.stated().find(|(_, t)| bad_type(t)) {
-                return Err((format!("spec.blocks[{i}].types.{name}"), format!("{t}: width must be between 1 and {max}")));
-            }
-        }
-        let sm = &self.softmax;
-        if !sm.is_default() && self.blocks.last().map(|b| b.activation) != Some(Activation::Softmax) {
-            return Err(("spec.softmax".into(), "a softmax configuration but the last layer has no softmax".into()));
-        }
-        if let Some(n) = sm.table_size {
-            if !n.is_power_of_two() || !(2..=1 << 16).contains(&n) {
-                return Err(("spec.softmax.table_size".into(), format!("{n}: must be a power of two between 2 and 65536")));
-            }
-        }
-        for (name, t) in [("exp_table_t", sm.exp_table_t), ("inv_table_t", sm.inv_table_t), ("result", sm.result)] {
-            if let Some(t) = t.filter(bad_type) {
-                return Err((format!("spec.softmax.{name}"), format!("{t}: width must be between 1 and {max}")));
-            }
-        }
-        Ok(())
+        };
+        // The checks above carry line numbers; this one covers every value, as model.json's load does.
+        super::validate::validate_spec(&spec).map_err(|f| Error::input_at(path, None, Some(&f.field), f.message))?;
+        Ok(spec)
     }
 
     pub fn n_outputs(&self) -> usize {
@@ -492,16 +468,16 @@ mod tests {
         assert!(json.contains("\"types\":\"hls4ml\"") && json.contains("\"implementation\":\"latency\""), "{json}");
         let back: ModelSpec = serde_json::from_str(&json).unwrap();
         assert_eq!(back, spec);
-        assert!(back.check_types().is_ok());
+        assert!(crate::model::validate::validate_spec(&back).is_ok());
         let mut bad = spec.clone();
         bad.softmax.table_size = Some(1000);
-        assert_eq!(bad.check_types().unwrap_err().0, "spec.softmax.table_size");
+        assert_eq!(crate::model::validate::validate_spec(&bad).unwrap_err().field, "softmax.table_size");
         let mut bad = spec.clone();
         bad.blocks[0].types.weight = Some(FixedType::signed(0, 0));
-        assert_eq!(bad.check_types().unwrap_err().0, "spec.blocks[0].types.weight");
+        assert_eq!(crate::model::validate::validate_spec(&bad).unwrap_err().field, "blocks[0].types.weight");
         let mut bad = spec;
         bad.blocks[0].activation = Activation::Relu;
-        assert_eq!(bad.check_types().unwrap_err().0, "spec.softmax");
+        assert_eq!(crate::model::validate::validate_spec(&bad).unwrap_err().field, "softmax");
     }
 
     #[test]

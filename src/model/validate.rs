@@ -1,0 +1,183 @@
+//! The one place where a model's values are checked, whatever file it came
+//! from: the TOML spec ([`ModelSpec::from_toml`]) and `model.json`
+//! ([`TrainedModel::load`]) both call [`validate_spec`], and `model.json` adds
+//! [`validate_model`] for the trained parameters. Every later stage (fixed-point
+//! network, estimate, HLS, RTL, eval) may then assume a valid model instead of
+//! panicking on one. A check names the field as the file spells it
+//! (`blocks[2].units`); the caller adds the file. New optional fields (layer
+//! types, softmax settings, other layer kinds) add their checks here: values
+//! are checked, unknown fields are left to serde.
+use super::network::TrainedModel;
+use super::spec::{Activation, ModelSpec};
+use crate::quant::{FixedType, Quantizer};
+
+/// What is wrong and where: `field` is a path into the file (`blocks[0].units`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    pub field: String,
+    pub message: String,
+}
+
+fn fault(field: impl Into<String>, message: impl Into<String>) -> Fault {
+    Fault { field: field.into(), message: message.into() }
+}
+
+/// Widest stated type (input, weights, results): the products of two of them
+/// must fit the fixed-point model's i64 arithmetic.
+pub const MAX_TYPE_WIDTH: u32 = 32;
+/// Widest accumulator the fixed-point model computes (as `FixedNetwork` enforces).
+pub const MAX_ACCUM_WIDTH: u32 = 48;
+/// Largest integer-bit (or fractional-bit) count a type may state; ap_fixed
+/// allows I outside 0..W, but shifts beyond this are not arithmetic any tool does.
+pub const MAX_BINARY_POINT: i32 = 64;
+/// Most units a dense layer (or inputs a model) may have: far beyond a trigger
+/// network, and small enough that weight arrays cannot overflow a size.
+pub const MAX_UNITS: usize = 1 << 16;
+
+/// Check a fixed-point type of at most `max_width` bits.
+pub fn check_fixed_type(t: &FixedType, max_width: u32) -> Result<(), String> {
+    if t.width == 0 || t.width > max_width {
+        return Err(format!("width {} of {} must be between 1 and {max_width}", t.width, t.cpp()));
+    }
+    if t.integer.abs() > MAX_BINARY_POINT || t.frac().abs() > MAX_BINARY_POINT {
+        return Err(format!("integer bits {} of {} put the binary point beyond ±{MAX_BINARY_POINT} bits", t.integer, t.cpp()));
+    }
+    Ok(())
+}
+
+/// Every value of a spec: sizes, quantizers, types, the softmax position, class names, training settings.
+pub fn validate_spec(spec: &ModelSpec) -> Result<(), Fault> {
+    if spec.inputs == 0 || spec.inputs > MAX_UNITS {
+        return Err(fault("inputs", format!("{} inputs: must be between 1 and {MAX_UNITS}", spec.inputs)));
+    }
+    check_fixed_type(&spec.input_type, MAX_TYPE_WIDTH).map_err(|m| fault("input_type", m))?;
+    if spec.blocks.is_empty() {
+        return Err(fault("blocks", "the model has no dense layer"));
+    }
+    let last = spec.blocks.len() - 1;
+    for (i, block) in spec.blocks.iter().enumerate() {
+        let field = |f: &str| format!("blocks[{i}].{f}");
+        if block.units == 0 || block.units > MAX_UNITS {
+            return Err(fault(field("units"), format!("{} units: must be between 1 and {MAX_UNITS}", block.units)));
+        }
+        if block.name.trim().is_empty() {
+            return Err(fault(field("name"), "a layer needs a name"));
+        }
+        for (name, q) in [
+            ("kernel_quantizer", &block.kernel_quantizer),
+            ("bias_quantizer", &block.bias_quantizer),
+            ("activation_quantizer", &block.activation_quantizer),
+        ] {
+            check_quantizer(q).map_err(|m| fault(field(name), m))?;
+        }
+        if block.activation == Activation::Softmax && i != last {
+            return Err(fault(field("activation"), "softmax is only supported after the last dense layer"));
+        }
+    }
+    if spec.classes.len() != spec.n_outputs() {
+        return Err(fault("classes", format!("{} class names for {} outputs", spec.classes.len(), spec.n_outputs())));
+    }
+    check_stated_types(spec)?;
+    let t = &spec.training;
+    if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) || t.batch_size == 0 || t.epochs == 0 {
+        return Err(fault("training", "learning_rate, batch_size and epochs must be positive"));
+    }
+    if !(t.l1 >= 0.0 && t.l1.is_finite() && t.l2 >= 0.0 && t.l2.is_finite()) {
+        return Err(fault("training", "l1 and l2 must be finite and not negative"));
+    }
+    Ok(())
+}
+
+/// The stated types and the softmax configuration (an imported model.json may carry any).
+fn check_stated_types(spec: &ModelSpec) -> Result<(), Fault> {
+    for (i, b) in spec.blocks.iter().enumerate() {
+        for (name, t) in b.types.stated() {
+            check_fixed_type(&t, MAX_TYPE_WIDTH.max(MAX_ACCUM_WIDTH)).map_err(|m| fault(format!("blocks[{i}].types.{name}"), m))?;
+        }
+    }
+    let sm = &spec.softmax;
+    if !sm.is_default() && spec.blocks.last().map(|b| b.activation) != Some(Activation::Softmax) {
+        return Err(fault("softmax", "a softmax configuration but the last layer has no softmax"));
+    }
+    if let Some(n) = sm.table_size {
+        if !n.is_power_of_two() || !(2..=1 << 16).contains(&n) {
+            return Err(fault("softmax.table_size", format!("{n}: must be a power of two between 2 and 65536")));
+        }
+    }
+    for (name, t) in [("exp_table_t", sm.exp_table_t), ("inv_table_t", sm.inv_table_t), ("result", sm.result)] {
+        if let Some(t) = t {
+            check_fixed_type(&t, MAX_TYPE_WIDTH).map_err(|m| fault(format!("softmax.{name}"), m))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_quantizer(q: &Quantizer) -> Result<(), String> {
+    q.validate()?;
+    if let Quantizer::QuantizedPo2 { max_value: Some(v), .. } = q {
+        if !v.is_finite() {
+            return Err("quantized_po2 max_value must be finite".into());
+        }
+    }
+    Ok(())
+}
+
+/// The trained parameters of a `model.json` against its (valid) spec.
+pub fn validate_model(model: &TrainedModel) -> Result<(), Fault> {
+    validate_spec(&model.spec).map_err(|f| fault(format!("spec.{}", f.field), f.message))?;
+    let spec = &model.spec;
+    if model.layers.len() != spec.blocks.len() {
+        return Err(fault("layers", format!("{} layers for {} dense blocks in the spec", model.layers.len(), spec.blocks.len())));
+    }
+    if !model.feature_names.is_empty() && model.feature_names.len() != spec.inputs {
+        return Err(fault("feature_names", format!("{} names for {} inputs", model.feature_names.len(), spec.inputs)));
+    }
+    let scaler = &model.scaler;
+    if scaler.mean.len() != spec.inputs || scaler.std.len() != spec.inputs {
+        return Err(fault("scaler", format!("scaler has {} entries for {} inputs", scaler.mean.len(), spec.inputs)));
+    }
+    if scaler.mean.iter().any(|m| !m.is_finite()) {
+        return Err(fault("scaler.mean", "contains NaN or infinity"));
+    }
+    if scaler.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        return Err(fault("scaler.std", "every standard deviation must be positive and finite"));
+    }
+    for (i, (l, n_in)) in model.layers.iter().zip(spec.block_inputs()).enumerate() {
+        let f = format!("layers[{i}]");
+        let n_out = spec.blocks[i].units;
+        if l.n_in != n_in || l.n_out != n_out {
+            return Err(fault(&f, format!("shape {}x{} but the spec says {n_in}x{n_out}", l.n_in, l.n_out)));
+        }
+        for (name, v, n) in [
+            ("kernel", &l.kernel, n_in * n_out),
+            ("kernel_q", &l.kernel_q, n_in * n_out),
+            ("bias", &l.bias, n_out),
+            ("bias_q", &l.bias_q, n_out),
+        ] {
+            if v.len() != n {
+                return Err(fault(format!("{f}.{name}"), format!("{} values, expected {n}", v.len())));
+            }
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(fault(format!("{f}.{name}"), "contains NaN or infinity"));
+            }
+        }
+        if let Some(e) = &l.po2_exponents {
+            if e.len() != n_out {
+                return Err(fault(format!("{f}.po2_exponents"), format!("{} exponents for {n_out} outputs", e.len())));
+            }
+            if let (Some(lo), Some(hi), Quantizer::QuantizedBits { bits, .. }) =
+                (e.iter().min(), e.iter().max(), &spec.blocks[i].kernel_quantizer)
+            {
+                // The weights' common type spans every exponent: hi - lo + bits wide.
+                let width = i64::from(*hi) - i64::from(*lo) + i64::from(*bits);
+                if lo.abs() > MAX_BINARY_POINT || hi.abs() > MAX_BINARY_POINT || width > i64::from(MAX_TYPE_WIDTH) {
+                    return Err(fault(
+                        format!("{f}.po2_exponents"),
+                        format!("exponents {lo}..{hi} make the weights {width} bits wide (at most {MAX_TYPE_WIDTH})"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
