@@ -82,8 +82,6 @@ mod tests {
         let layout = OutputLayout::default();
         assert_eq!(layout.history(), Path::new(DEFAULT_HISTORY));
         assert_eq!(layout.calibration(), Path::new(DEFAULT_CALIBRATION));
-        assert_eq!(Path::new(crate::store::DEFAULT_DB), layout.history());
-        assert_eq!(Path::new(crate::estimate::calibration::DEFAULT_CALIBRATION_PATH), layout.calibration());
         assert_eq!(layout.run_dir("jet_default"), Path::new("qforge-out/runs/jet_default"));
     }
 

@@ -25,7 +25,7 @@ fn empty_database_gets_the_current_schema_in_wal_mode() {
     assert!(schema::current_version() >= 2);
     assert_eq!(store.integrity_check().unwrap(), "ok");
     drop(store);
-    assert_eq!(tables(&db), ["estimates", "jobs", "measurements", "runs"]);
+    assert_eq!(tables(&db), ["estimates", "jobs", "measurements", "runs", "switching"]);
     let conn = rusqlite::Connection::open(&db).unwrap();
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
@@ -51,7 +51,7 @@ fn version_1_database_is_migrated_and_keeps_its_rows() {
 
     let store = Store::open(&db).unwrap();
     assert_eq!(store.schema_version().unwrap(), schema::current_version());
-    assert_eq!(tables(&db), ["estimates", "jobs", "measurements", "runs"]);
+    assert_eq!(tables(&db), ["estimates", "jobs", "measurements", "runs", "switching"]);
     let runs = store.query(&RunFilter::default()).unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].id, run);
@@ -104,7 +104,7 @@ fn a_version_3_history_gains_the_design_latency_and_keeps_its_runs() {
         run
     };
     let mut store = Store::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), schema::current_version());
     let before = store.run(run).unwrap().unwrap();
     assert_eq!((before.model_name.as_deref(), before.status), (Some("jet_q6"), RunStatus::Ok), "the old run reads back");
     assert_eq!((before.design_latency_cycles, before.design_latency_source), (None, None));

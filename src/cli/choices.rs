@@ -3,7 +3,7 @@
 //! the `clap::ValueEnum` the flags need, with the same names serde uses.
 use crate::calibrate::Quantity;
 use crate::estimate::energy::MemoryMode;
-use crate::estimate::Strategy;
+use crate::estimate::{Flow, Strategy};
 use crate::search::score::Goal;
 use crate::search::space::TunerKind;
 use crate::switching::OpCount;
@@ -28,6 +28,7 @@ value_enum!(Goal { Energy => "energy", Bits => "bits" });
 value_enum!(TunerKind { Random => "random", Hyperband => "hyperband", Tpe => "tpe" });
 value_enum!(Quantity { Lut => "lut", Ff => "ff", Dsp => "dsp", Bram18 => "bram18", Latency => "latency" });
 value_enum!(OpCount { All => "all", Nonzero => "nonzero" });
+value_enum!(Flow { Hls => "hls", Rtl => "rtl" });
 
 #[cfg(test)]
 mod tests {
@@ -51,5 +52,6 @@ mod tests {
         same_names::<super::TunerKind>();
         same_names::<super::Quantity>();
         same_names::<super::OpCount>();
+        same_names::<super::Flow>();
     }
 }

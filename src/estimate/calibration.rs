@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 /// The environment variable naming a calibration file.
 pub const CALIBRATION_ENV: &str = "QFORGE_CALIBRATION";
 /// Where `qforge calibrate` writes and the estimator looks by default.
-pub const DEFAULT_CALIBRATION_PATH: &str = "qforge-out/calibration.toml";
+pub const DEFAULT_CALIBRATION_PATH: &str = crate::layout::DEFAULT_CALIBRATION;
 
 pub const CALIBRATION_VERSION: u32 = 1;
 pub const DEFAULT_CALIBRATION: &str = include_str!("../../calibration/default.toml");

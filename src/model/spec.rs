@@ -229,8 +229,9 @@ impl ModelSpec {
         })?;
         let fail =
             |span: std::ops::Range<usize>, field: &str, msg: String| Error::input_at(path, Some(line_of(span.start)), Some(field), msg);
-        if *raw.inputs.get_ref() < 1 {
-            return Err(fail(raw.inputs.span(), "inputs", "the number of inputs must be at least 1".into()));
+        let max_units = super::validate::MAX_UNITS as i64;
+        if !(1..=max_units).contains(raw.inputs.get_ref()) {
+            return Err(fail(raw.inputs.span(), "inputs", format!("the number of inputs must be between 1 and {max_units}")));
         }
         let input_type = match &raw.input_type {
             None => FixedType::signed(16, 6),
@@ -251,8 +252,8 @@ impl ModelSpec {
                         .units
                         .as_ref()
                         .ok_or_else(|| fail(layer.kind.span(), &field("units"), "a dense layer needs `units`".into()))?;
-                    if *units.get_ref() < 1 {
-                        return Err(fail(units.span(), &field("units"), "units must be at least 1".into()));
+                    if !(1..=max_units).contains(units.get_ref()) {
+                        return Err(fail(units.span(), &field("units"), format!("units must be between 1 and {max_units}")));
                     }
                     let mut block = DenseBlock {
                         name: layer.name.clone().unwrap_or_else(|| format!("dense_{}", blocks.len() + 1)),

@@ -99,8 +99,8 @@ pub fn write_design(design: &RtlDesign, out_dir: &Path) -> Result<Vec<PathBuf>> 
     crate::error::write_atomic(&manifest, json.as_bytes())?;
     written.push(manifest);
     // What `qforge synth DIR --tool yosys` reads to know the top module.
-    let params = crate::hls::ScriptParams::new(&design.manifest.top);
-    let params_path = out_dir.join(crate::hls::PARAMS_FILE);
+    let params = crate::tools::scripts::ScriptParams::new(&design.manifest.top);
+    let params_path = out_dir.join(crate::tools::scripts::PARAMS_FILE);
     let json = serde_json::to_string_pretty(&params).expect("params serialise");
     crate::error::write_atomic(&params_path, json.as_bytes())?;
     written.push(params_path);

@@ -49,16 +49,28 @@ fn describe(project: &Path, job: &SynthRun) -> NewRun {
 }
 
 /// The estimator's numbers (and summed features, which calibration refits)
-/// for the project's model on its part and clock; `None` when the folder has
-/// no model or the part is not in the estimator's table.
-fn estimate_of(project: &Path, run: &NewRun) -> Option<serde_json::Value> {
-    use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Strategy, Target};
-    let model = crate::model::TrainedModel::load(&project.join("model.json")).ok()?;
-    let target = Target::new(run.part.as_deref()?, run.clock_ns.unwrap_or(5.0), 1, Strategy::Latency).ok()?;
-    let calibration = Calibration::discover(None).ok()?;
-    let layers = estimate::layers_from_model(&model).ok()?;
-    let est = estimate::estimate(&layers, &calibration, &target, &EnergyOptions::default(), &BitsOptions::default()).ok()?;
-    Some(est.store_record())
+/// for the project's model on its part and clock: the HLS flow's, and for a
+/// folder of qforge's Verilog (it has the RTL manifest) also the RTL flow's,
+/// priced at the manifest's pipelining. Empty when the folder has no model or
+/// the part is not in the estimator's table.
+fn estimates_of(project: &Path, run: &NewRun) -> Vec<serde_json::Value> {
+    use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, FlowOptions, Strategy, Target};
+    let priced = || -> Option<Vec<serde_json::Value>> {
+        let model = crate::model::TrainedModel::load(&project.join("model.json")).ok()?;
+        let target = Target::new(run.part.as_deref()?, run.clock_ns.unwrap_or(5.0), 1, Strategy::Latency).ok()?;
+        let calibration = Calibration::discover(None).ok()?;
+        let (energy, bits) = (EnergyOptions::default(), BitsOptions::default());
+        let hls = estimate::estimate_model(&model, &FlowOptions::hls(), &calibration, &target, &energy, &bits).ok()?;
+        let mut out = vec![hls.store_record()];
+        if let Ok(manifest) = crate::rtl::load_manifest(project) {
+            let flow = FlowOptions::rtl(manifest.pipeline_every);
+            if let Ok(rtl) = estimate::estimate_model(&model, &flow, &calibration, &target, &energy, &bits) {
+                out.push(rtl.store_record());
+            }
+        }
+        Some(out)
+    };
+    priced().unwrap_or_default()
 }
 
 /// Store the synthesis job of the project folder `project` and its parsed reports.
@@ -66,7 +78,7 @@ pub fn record_synth_run(db: &Path, project: &Path, job: &SynthRun, reports: &[Pa
     let mut store = Store::open(db)?;
     let run = describe(project, job);
     let id = store.begin_run(&run)?;
-    if let Some(estimate) = estimate_of(project, &run) {
+    for estimate in estimates_of(project, &run) {
         store.add_estimate(id, &estimate)?;
     }
     for r in reports {
