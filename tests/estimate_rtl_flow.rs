@@ -24,7 +24,7 @@ fn the_rtl_flow_prices_the_generators_registers_latency_and_softmax_products() {
     let cal = Calibration::default();
     let net = network_for_spec(&spec).unwrap();
     for every in [0, 3] {
-        let est = price(&spec, FlowOptions::rtl(every), &cal);
+        let est = price(&spec, FlowOptions::rtl(every, qforge::rtl::cost::cost_for), &cal);
         let cost = design_cost(&net, &RtlOptions { pipeline_every: every, ..Default::default() }).unwrap();
         assert_eq!(est.flow, Flow::Rtl);
         // One FF per register bit and the generator's latency, exactly.
@@ -37,8 +37,8 @@ fn the_rtl_flow_prices_the_generators_registers_latency_and_softmax_products() {
         // LUTs are at least one per carry bit of the adders.
         assert!(est.totals.lut >= cost.carry_bits as f64, "{} LUT for {} carry bits", est.totals.lut, cost.carry_bits);
     }
-    assert_eq!(price(&spec, FlowOptions::rtl(0), &cal).totals.ff, 0.0, "a combinational design has no FF");
-    assert!(price(&spec, FlowOptions::rtl(3), &cal).totals.latency_cycles > 0);
+    assert_eq!(price(&spec, FlowOptions::rtl(0, qforge::rtl::cost::cost_for), &cal).totals.ff, 0.0, "a combinational design has no FF");
+    assert!(price(&spec, FlowOptions::rtl(3, qforge::rtl::cost::cost_for), &cal).totals.latency_cycles > 0);
 }
 
 #[test]
@@ -48,8 +48,8 @@ fn the_rtl_coefficients_come_from_the_calibration_file() {
     let mut doubled = default.clone();
     let lut = doubled.quantity_coefficients_mut(Flow::Rtl, "ultrascale_plus", "lut").unwrap();
     *lut.get_mut("per_carry_bit").unwrap() *= 2.0;
-    let before = price(&spec, FlowOptions::rtl(0), &default);
-    let after = price(&spec, FlowOptions::rtl(0), &doubled);
+    let before = price(&spec, FlowOptions::rtl(0, qforge::rtl::cost::cost_for), &default);
+    let after = price(&spec, FlowOptions::rtl(0, qforge::rtl::cost::cost_for), &doubled);
     let carry: f64 = before.feature_totals().iter().find(|(n, _)| *n == "carry_bit").unwrap().1;
     assert!(carry > 0.0);
     assert!((after.totals.lut - before.totals.lut - carry).abs() <= 1.0, "doubling per_carry_bit adds one LUT per carry bit");
@@ -69,7 +69,7 @@ fn the_default_budget_prunes_for_dsp_only_under_the_hls_model() {
     let spec = jet_spec();
     let cal = Calibration::default();
     let hls = price(&spec, FlowOptions::hls(), &cal);
-    let rtl = price(&spec, FlowOptions::rtl(0), &cal);
+    let rtl = price(&spec, FlowOptions::rtl(0, qforge::rtl::cost::cost_for), &cal);
     let budget = qforge::search::space::SearchSpace::from_file(&support::example("jet_space.toml")).unwrap().budget.unwrap();
     assert!(qforge::search::over_budget(&hls, &budget).is_some_and(|why| why.contains("DSP")));
     assert_eq!(qforge::search::over_budget(&rtl, &budget), None);

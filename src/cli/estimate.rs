@@ -50,7 +50,7 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     let target = Target::new(&args.part, args.clock, args.reuse_factor, args.strategy)?;
     let energy =
         EnergyOptions { weights_on_memory: args.weights_memory, activations_on_memory: args.activations_memory, rd_wr_on_io: false };
-    let flow = FlowOptions { flow: args.flow, pipeline_every: args.pipeline_every };
+    let flow = FlowOptions { flow: args.flow, pipeline_every: args.pipeline_every, design_cost: Some(crate::rtl::cost::cost_for) };
     let est = match (&args.model, &args.spec) {
         (Some(m), _) => estimate::estimate_model(&TrainedModel::load(m)?, &flow, &cal, &target, &energy, &BitsOptions::default())?,
         (None, Some(s)) => estimate::estimate_spec(&ModelSpec::from_file(s)?, &flow, &cal, &target, &energy, &BitsOptions::default())?,

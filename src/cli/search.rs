@@ -65,7 +65,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         goal: args.goal,
         pareto: args.pareto.then_some(true),
         data: None,
-        flow: FlowOptions { flow: args.flow, pipeline_every: args.pipeline_every },
+        flow: FlowOptions { flow: args.flow, pipeline_every: args.pipeline_every, design_cost: Some(crate::rtl::cost::cost_for) },
     };
     let outcome = run_search(&space, &opts, &cal, &reporter)?;
     let summary = summary_json(&outcome);

@@ -24,12 +24,14 @@
 //! ([`Estimate::feature_totals`]). The energy model's coefficients (QTools'
 //! polynomials) also live in the calibration file.
 pub mod calibration;
+pub mod design_cost;
 pub mod energy;
 pub mod parts;
 pub mod resources;
 pub mod structural;
 
 pub use calibration::Calibration;
+pub use design_cost::{DesignCost, DesignCoster};
 pub use energy::{EnergyOptions, LayerEnergy, MemoryMode};
 pub use parts::{Family, Part};
 pub use resources::{LayerFeatures, Resources, FEATURE_NAMES};
@@ -249,12 +251,25 @@ pub struct Totals {
 
 /// Which design an estimate prices: the flow, and for the RTL flow how the
 /// generator would write it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct FlowOptions {
     pub flow: Flow,
     /// The RTL generator's registers every N logic levels (0: combinational).
     pub pipeline_every: u32,
+    /// The RTL generator's costing (`rtl::cost::cost_for`), which the RTL
+    /// flow's estimate needs; handed in so that `estimate` does not import `rtl`.
+    #[serde(skip)]
+    pub design_cost: Option<DesignCoster>,
 }
+
+/// Equal when they describe the same design (the costing is the generator's, not a setting).
+impl PartialEq for FlowOptions {
+    fn eq(&self, other: &Self) -> bool {
+        (self.flow, self.pipeline_every) == (other.flow, other.pipeline_every)
+    }
+}
+
+impl Eq for FlowOptions {}
 
 impl Default for FlowOptions {
     fn default() -> Self {
@@ -264,10 +279,11 @@ impl Default for FlowOptions {
 
 impl FlowOptions {
     pub fn hls() -> FlowOptions {
-        FlowOptions { flow: Flow::Hls, pipeline_every: 0 }
+        FlowOptions { flow: Flow::Hls, pipeline_every: 0, design_cost: None }
     }
-    pub fn rtl(pipeline_every: u32) -> FlowOptions {
-        FlowOptions { flow: Flow::Rtl, pipeline_every }
+    /// The RTL flow, priced by the generator's `coster` (`rtl::cost::cost_for`).
+    pub fn rtl(pipeline_every: u32, coster: DesignCoster) -> FlowOptions {
+        FlowOptions { flow: Flow::Rtl, pipeline_every, design_cost: Some(coster) }
     }
 }
 
@@ -383,8 +399,8 @@ fn estimate_with(
     let Some(net) = net.filter(|_| flow.flow == Flow::Rtl) else {
         return Ok(est);
     };
-    let opts = crate::rtl::RtlOptions { pipeline_every: flow.pipeline_every, top: crate::rtl::DEFAULT_TOP.to_string() };
-    let s = structural::structural_estimate(net, &opts, cal, target)?;
+    let coster = flow.design_cost.ok_or_else(|| Error::Config("the RTL flow's estimate needs the generator's costing".into()))?;
+    let s = structural::structural_estimate(coster(net, flow)?, flow.pipeline_every, cal, target)?;
     // The dense layers are the design's first modules, in order.
     for (l, m) in est.layers.iter_mut().zip(&s.modules) {
         l.resources = m.resources.clone();

@@ -5,7 +5,8 @@
 //! Input: a [`FixedNetwork`] (a trained model's, or for a spec before
 //! training the network at its initial weights, [`network_for_spec`]) and the
 //! generator's options. The generator's builder reports per module what it
-//! is made of ([`crate::rtl::design_cost`]: adders after CSD with their carry
+//! is made of (a [`DesignCost`], from the generator's costing handed in
+//! through `FlowOptions`: adders after CSD with their carry
 //! bits, casts, ReLU and selection logic, pipeline registers, the softmax's
 //! ROMs and multipliers, the latency); this module only maps those counts to
 //! LUT, FF, DSP, BRAM18 and cycles, each Σ coefficient × feature with the
@@ -15,11 +16,11 @@
 //! Which flow an estimate is for is [`Flow`]: `hls` prices an hls4ml design
 //! (`resources`), `rtl` this one.
 use super::calibration::{Calibration, FamilyCoefficients};
+use super::design_cost::{DesignCost, LayerCost};
 use super::resources::{dsps_for, Resources};
 use super::Target;
 use crate::error::Result;
 use crate::model::{FixedNetwork, ModelSpec, Scaler};
-use crate::rtl::{DesignCost, LayerCost, RtlOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -179,12 +180,11 @@ impl StructuralEstimate {
     }
 }
 
-/// Price the design the generator would build for `net` with `opts` on `target`.
-pub fn structural_estimate(net: &FixedNetwork, opts: &RtlOptions, cal: &Calibration, target: &Target) -> Result<StructuralEstimate> {
+/// Price on `target` the design the generator counted in `cost` (built with `pipeline_every`).
+pub fn structural_estimate(cost: DesignCost, pipeline_every: u32, cal: &Calibration, target: &Target) -> Result<StructuralEstimate> {
     let key = target.part.family.key();
     let coefficients = cal.rtl_family(key)?;
     let dsp_shape = cal.family(key)?;
-    let cost = crate::rtl::design_cost(net, opts)?;
     let mut modules: Vec<ModuleEstimate> = cost
         .layers
         .iter()
@@ -209,7 +209,7 @@ pub fn structural_estimate(net: &FixedNetwork, opts: &RtlOptions, cal: &Calibrat
         };
         totals.add(&m.resources);
     }
-    Ok(StructuralEstimate { pipeline_every: opts.pipeline_every, modules, totals, design_latency_cycles: cost.latency_cycles, cost })
+    Ok(StructuralEstimate { pipeline_every, modules, totals, design_latency_cycles: cost.latency_cycles, cost })
 }
 
 /// The seed of the initial weights a spec is estimated with.

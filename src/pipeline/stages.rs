@@ -233,7 +233,7 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
         pareto: Some(true),
         data: None,
         // The pipeline synthesises qforge's own Verilog: price that design.
-        flow: crate::estimate::FlowOptions::rtl(cfg.generate.pipeline_every),
+        flow: crate::estimate::FlowOptions::rtl(cfg.generate.pipeline_every, crate::rtl::cost::cost_for),
     };
     let o = run_search(&space, &opts, cal, reporter)?;
     let trials = o
