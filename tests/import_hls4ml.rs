@@ -10,25 +10,8 @@ use ndarray_npy::WriteNpyExt;
 use qforge::model::spec::parse_fixed_type;
 use qforge::model::trace::Stage;
 use qforge::model::{FixedNetwork, TrainedModel};
-use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use support::run_in;
-
-#[derive(Deserialize)]
-struct Csim {
-    inputs: Vec<Vec<f64>>,
-    output_type: String,
-    outputs_raw: Vec<Vec<i64>>,
-    layers: Vec<CsimLayer>,
-}
-
-#[derive(Deserialize)]
-struct CsimLayer {
-    class: String,
-    #[serde(rename = "type")]
-    ty: String,
-    raw: Vec<Vec<i64>>,
-}
+use support::{run_in, Csim};
 
 fn fixture_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hls4ml").join(name)
