@@ -3,28 +3,12 @@
 //! types hls4ml chose. The fixtures (tests/fixtures/hls4ml/, see its
 //! README.md) were made by scripts/hls4ml_fixtures.py with hls4ml 1.3.0.
 //! In qforge's own mode the documented differences must show.
+mod support;
 use qforge::model::spec::parse_fixed_type;
 use qforge::model::trace::Stage;
 use qforge::model::{FixedNetwork, SoftmaxConfig, TrainedModel, TypesMode};
-use serde::Deserialize;
 use std::path::PathBuf;
-
-#[derive(Deserialize)]
-struct Csim {
-    inputs: Vec<Vec<f64>>,
-    output_type: String,
-    outputs_raw: Vec<Vec<i64>>,
-    layers: Vec<CsimLayer>,
-}
-
-#[derive(Deserialize)]
-struct CsimLayer {
-    name: String,
-    class: String,
-    #[serde(rename = "type")]
-    ty: String,
-    raw: Vec<Vec<i64>>,
-}
+use support::Csim;
 
 fn fixture(name: &str) -> (TrainedModel, Csim) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hls4ml").join(name);

@@ -55,6 +55,9 @@ pub struct PredictArgs {
     /// Use only the first N test samples.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Predict every row of `--data` in file order (no split); `--labels` optional for .npy.
+    #[arg(long, requires = "data")]
+    pub all: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -134,15 +137,47 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Every row of the user's file, in order, standardised; whether it has labels.
+fn all_rows(model: &TrainedModel, args: &DataArgs) -> anyhow::Result<(crate::data::Dataset, bool)> {
+    let path = args.data.as_deref().expect("clap requires --data with --all");
+    let is_npy = path.extension().and_then(|e| e.to_str()) == Some("npy");
+    let (mut data, labelled) = if is_npy && args.labels.is_none() {
+        (crate::data::loaders::load_npy_unlabelled(path)?, false)
+    } else {
+        (args.source()?.load()?, true)
+    };
+    if data.n_features != model.spec.inputs {
+        return Err(crate::error::Error::input(
+            path,
+            format!("{} features per row but the model `{}` has {} inputs", data.n_features, model.spec.name, model.spec.inputs),
+        )
+        .into());
+    }
+    if labelled {
+        if let Some(&bad) = data.y.iter().find(|&&y| y as usize >= model.spec.n_outputs()) {
+            let at = args.labels.as_deref().unwrap_or(path);
+            return Err(
+                crate::error::Error::input(at, format!("label {bad} is outside the model's {} classes", model.spec.n_outputs())).into()
+            );
+        }
+    }
+    data.standardize(&model.scaler);
+    Ok((data, labelled))
+}
+
 pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let model = TrainedModel::load(&args.model)?;
-    let source = args.data.source()?;
-    let mut test = test_split_for(&model, &source, args.data.split_seed)?;
+    let (mut test, labelled) = if args.all {
+        all_rows(&model, &args.data)?
+    } else {
+        let source = args.data.source()?;
+        (test_split_for(&model, &source, args.data.split_seed)?, true)
+    };
     if let Some(n) = args.limit {
         test = test.head(n);
     }
     let net = FixedNetwork::from_model(&model)?;
-    let written = crate::model::predict_io::write_predictions(&net, &test, &args.output, args.inputs_raw.as_deref())?;
+    let written = crate::model::predict_io::write_predictions(&net, &test, labelled, &args.output, args.inputs_raw.as_deref())?;
     if args.json {
         print_json(&serde_json::json!({
             "predictions": args.output,
@@ -152,7 +187,10 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
             "output_type": net.output_type().cpp(),
         }))?;
     } else {
-        outln!("wrote {} samples to {} (fixed accuracy {:.2}%)", written.samples, args.output.display(), 100.0 * written.accuracy);
+        match written.accuracy {
+            Some(a) => outln!("wrote {} samples to {} (fixed accuracy {:.2}%)", written.samples, args.output.display(), 100.0 * a),
+            None => outln!("wrote {} samples to {} (no labels)", written.samples, args.output.display()),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -211,6 +211,22 @@ fn read_npy_labels(path: &Path, n_classes_hint: usize) -> Result<(Vec<u8>, usize
     Ok((y, classes))
 }
 
+/// Load NumPy features (n × f) without labels (every label 0, for prediction only).
+pub fn load_npy_unlabelled(features: &Path) -> Result<Dataset> {
+    let x = read_npy_matrix(features)?;
+    if let Some((i, _)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::input_at(features, None, Some(&format!("row {}", i / x.ncols().max(1))), "NaN or infinite value"));
+    }
+    let n_features = x.ncols();
+    Ok(Dataset {
+        n_features,
+        x: x.iter().copied().collect(),
+        y: vec![0; x.nrows()],
+        feature_names: (0..n_features).map(|i| format!("x{i}")).collect(),
+        class_names: Vec::new(),
+    })
+}
+
 /// Load NumPy features (n × f) and labels (one-hot n × c, or n integers).
 pub fn load_npy(features: &Path, labels: &Path) -> Result<Dataset> {
     let x = read_npy_matrix(features)?;

@@ -145,6 +145,13 @@ fn settings(v: &Value) -> std::result::Result<LayerSettings, String> {
         }
         Some(other) => return Err(format!("Precision {other} must be a type or a mapping of types")),
     }
+    // The softmax's tables may sit beside Precision (`exp_table_t: ...`).
+    for k in ["exp_table_t", "inv_table_t"] {
+        if let Some(t) = obj.get(k) {
+            let t = t.as_str().ok_or_else(|| format!("{k} must be a type such as ap_fixed<18,8>"))?;
+            s.precision.insert(k.trim_end_matches("_t").to_string(), t.to_string());
+        }
+    }
     let uint = |k: &str| -> std::result::Result<Option<u32>, String> {
         match obj.get(k) {
             None | Some(Value::Null) => Ok(None),

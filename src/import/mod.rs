@@ -3,6 +3,7 @@
 //! optional hls4ml config, turned into the `model.json` every later stage
 //! reads. Sits between `data`/`model` and `train` in the flow: it reads files
 //! and builds a [`TrainedModel`]; it never trains, prints or spawns.
+pub mod apply;
 pub mod assemble;
 pub mod h5;
 pub mod hls4ml_config;
@@ -109,7 +110,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
         }
     })?;
     if let Some(c) = &config {
-        apply_config(c, &keras, &mut assembled)?;
+        apply::apply_config(c, &keras, &mut assembled)?;
     }
     let mut scaler = assembled.scaler.clone();
     if let Some(path) = &req.scaler {
@@ -161,40 +162,6 @@ fn read_archive(path: &Path, bytes: &[u8]) -> Result<(String, KerasH5)> {
     let weights = member("model.weights.h5")?;
     let h5 = KerasH5::from_bytes(&path.join("model.weights.h5"), weights)?;
     Ok((config, h5))
-}
-
-/// Check the config against the model and take the types it states.
-fn apply_config(config: &Hls4mlConfig, keras: &keras_config::KerasModel, assembled: &mut assemble::Assembled) -> Result<()> {
-    // hls4ml names the activation it splits off a Dense `<dense>_<activation>` and adds `<dense>_linear`.
-    let known = |name: &str| {
-        keras.layers.iter().any(|l| {
-            l.name == name
-                || (matches!(l.class.as_str(), "Dense" | "QDense")
-                    && name.strip_prefix(l.name.as_str()).is_some_and(|rest| rest.starts_with('_')))
-        })
-    };
-    for name in config.layers.keys() {
-        if !known(name) {
-            let names: Vec<&str> = keras.layers.iter().map(|l| l.name.as_str()).collect();
-            return Err(Error::input_at(
-                &config.path,
-                None,
-                Some(&format!("LayerName.{name}")),
-                format!("the model has no layer `{name}` (its layers: {})", names.join(", ")),
-            ));
-        }
-    }
-    if !assembled.input_type_from_model {
-        let input_name = keras.layers.first().filter(|l| l.class == "InputLayer").map(|l| l.name.as_str());
-        let stated = match input_name {
-            Some(n) => config.layer_type(n, "result")?,
-            None => None,
-        };
-        if let Some(t) = stated.or(config.default_type()?) {
-            assembled.spec.input_type = t;
-        }
-    }
-    Ok(())
 }
 
 #[derive(serde::Deserialize)]

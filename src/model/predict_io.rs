@@ -9,7 +9,8 @@ use std::path::Path;
 
 pub struct Written {
     pub samples: usize,
-    pub accuracy: f64,
+    /// None when the data has no labels.
+    pub accuracy: Option<f64>,
 }
 
 /// Raw input bits: one sample per line, space-separated signed integers.
@@ -45,7 +46,8 @@ pub fn parse_raw_rows(path: &Path, text: &str, n: usize) -> Result<Vec<i64>> {
 }
 
 /// The CSV: index, label, predicted class, raw output bits, decoded outputs, raw logits.
-pub fn predictions_csv(net: &FixedNetwork, out: &FixedOutputs, labels: &[u8]) -> String {
+/// An unlabelled sample (`labels` = None) has an empty label column.
+pub fn predictions_csv(net: &FixedNetwork, out: &FixedOutputs, labels: Option<&[u8]>) -> String {
     let n_out = out.n_out;
     let t = net.output_type();
     let mut s = String::from("index,label,predicted");
@@ -59,8 +61,9 @@ pub fn predictions_csv(net: &FixedNetwork, out: &FixedOutputs, labels: &[u8]) ->
         let _ = write!(s, ",logit_raw_{j}");
     }
     s.push('\n');
-    for (i, &label) in labels.iter().enumerate() {
+    for i in 0..out.outputs.len() / n_out.max(1) {
         let row = &out.outputs[i * n_out..(i + 1) * n_out];
+        let label = labels.map(|l| l[i].to_string()).unwrap_or_default();
         let _ = write!(s, "{i},{label},{}", out.predicted_class(i));
         for v in row {
             let _ = write!(s, ",{v}");
@@ -76,14 +79,17 @@ pub fn predictions_csv(net: &FixedNetwork, out: &FixedOutputs, labels: &[u8]) ->
     s
 }
 
-/// Run `net` on `data` and write the predictions CSV (and the raw inputs).
-pub fn write_predictions(net: &FixedNetwork, data: &Dataset, csv: &Path, inputs_raw: Option<&Path>) -> Result<Written> {
+/// Run `net` on `data` and write the predictions CSV (and the raw inputs);
+/// `labelled` false leaves the label column empty and gives no accuracy.
+pub fn write_predictions(net: &FixedNetwork, data: &Dataset, labelled: bool, csv: &Path, inputs_raw: Option<&Path>) -> Result<Written> {
     let raw = net.quantize_inputs(&data.x);
     let out = net.predict_raw(&raw);
     let hits = (0..data.len()).filter(|&i| out.predicted_class(i) == data.y[i] as usize).count();
-    crate::error::write_atomic(csv, predictions_csv(net, &out, &data.y).as_bytes())?;
+    let labels = labelled.then_some(data.y.as_slice());
+    crate::error::write_atomic(csv, predictions_csv(net, &out, labels).as_bytes())?;
     if let Some(p) = inputs_raw {
         crate::error::write_atomic(p, format_inputs_raw(&raw, net.n_inputs()).as_bytes())?;
     }
-    Ok(Written { samples: data.len(), accuracy: hits as f64 / data.len().max(1) as f64 })
+    let accuracy = labelled.then(|| hits as f64 / data.len().max(1) as f64);
+    Ok(Written { samples: data.len(), accuracy })
 }

@@ -31,3 +31,21 @@ pub fn run_with(qforge: &Path, cwd: &Path, args: &[&str], env: &[(&str, &str)]) 
     let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out.status.code().unwrap_or(-1), json, stderr)
 }
+
+/// hls4ml's C simulation of a fixture (tests/fixtures/hls4ml/<model>/csim.json).
+#[derive(serde::Deserialize)]
+pub struct Csim {
+    pub inputs: Vec<Vec<f64>>,
+    pub output_type: String,
+    pub outputs_raw: Vec<Vec<i64>>,
+    pub layers: Vec<CsimLayer>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct CsimLayer {
+    pub name: String,
+    pub class: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub raw: Vec<Vec<i64>>,
+}

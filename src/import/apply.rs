@@ -1,0 +1,114 @@
+//! An hls4ml config applied to an assembled model: every type it states goes
+//! into model.json exactly (types mode hls4ml), read as hls4ml 1.3 reads its
+//! config — a role a layer leaves out is the Model default precision, `auto`
+//! is left for `infer_precision` (qforge's hls4ml mode derives it). The
+//! config's layer names must be the model's.
+use super::assemble::Assembled;
+use super::hls4ml_config::{parse_hls4ml_type, Hls4mlConfig};
+use super::keras_config::KerasModel;
+use crate::error::{Error, Result};
+use crate::model::spec::SoftmaxImplementation;
+use crate::model::{Activation, ModelSpec, SoftmaxConfig, TypesMode};
+use crate::quant::{FixedType, Quantizer};
+
+/// Check the config against the model and take the types it states.
+pub fn apply_config(config: &Hls4mlConfig, keras: &KerasModel, assembled: &mut Assembled) -> Result<()> {
+    // hls4ml names the activation it splits off a Dense `<dense>_<activation>` and adds `<dense>_linear`.
+    let known = |name: &str| {
+        keras.layers.iter().any(|l| {
+            l.name == name
+                || (matches!(l.class.as_str(), "Dense" | "QDense")
+                    && name.strip_prefix(l.name.as_str()).is_some_and(|rest| rest.starts_with('_')))
+        })
+    };
+    for name in config.layers.keys() {
+        if !known(name) {
+            let names: Vec<&str> = keras.layers.iter().map(|l| l.name.as_str()).collect();
+            return Err(Error::input_at(
+                &config.path,
+                None,
+                Some(&format!("LayerName.{name}")),
+                format!("the model has no layer `{name}` (its layers: {})", names.join(", ")),
+            ));
+        }
+    }
+    let default = config.default_type()?;
+    if !assembled.input_type_from_model {
+        let input_name = keras.layers.first().filter(|l| l.class == "InputLayer").map(|l| l.name.as_str());
+        let stated = match input_name {
+            Some(n) => config.layer_type(n, "result")?,
+            None => None,
+        };
+        if let Some(t) = stated.or(default) {
+            assembled.spec.input_type = t;
+        }
+    }
+    assembled.spec.types = TypesMode::Hls4ml;
+    let stated = |layer: &str, role: &str| stated_type(config, default, layer, role);
+    let mapping = assembled.mapping.clone();
+    for (l, m) in keras.layers.iter().zip(&mapping) {
+        if matches!(l.class.as_str(), "Dense" | "QDense") {
+            let block = assembled.spec.blocks.iter_mut().find(|b| b.name == l.name).expect("every Dense became a block");
+            // po2 weights are exponents to hls4ml: its weight type is an exponent type, not a fixed-point one.
+            if !matches!(block.kernel_quantizer, Quantizer::QuantizedPo2 { .. }) {
+                block.types.weight = stated(&l.name, "weight")?;
+            }
+            block.types.bias = stated(&l.name, "bias")?;
+            block.types.accum = stated(&l.name, "accum")?;
+            block.types.result = stated(&l.name, "result")?;
+            // The activation hls4ml splits off this Dense.
+            if let Some(act) = l.config.get("activation").and_then(|v| v.as_str()).filter(|a| *a != "linear") {
+                apply_activation(config, default, &format!("{}_{act}", l.name), &mut assembled.spec, &l.name)?;
+            }
+        } else if let Some(block_name) = m.became.strip_prefix("activation of ") {
+            let block_name = block_name.to_string();
+            apply_activation(config, default, &l.name, &mut assembled.spec, &block_name)?;
+        }
+    }
+    Ok(())
+}
+
+/// The activation layer `layer` after dense block `block_name`: its result, or the softmax's settings.
+fn apply_activation(config: &Hls4mlConfig, default: Option<FixedType>, layer: &str, spec: &mut ModelSpec, block_name: &str) -> Result<()> {
+    let block = spec.blocks.iter_mut().find(|b| b.name == block_name).expect("the activation's block exists");
+    if block.activation != Activation::Softmax {
+        block.types.activation_result = stated_type(config, default, layer, "result")?;
+        return Ok(());
+    }
+    let s = config.layers.get(layer);
+    let field = |f: &str| format!("LayerName.{layer}.{f}");
+    let implementation = match s.and_then(|s| s.implementation.as_deref()).unwrap_or("stable") {
+        "stable" => SoftmaxImplementation::Stable,
+        "latency" => SoftmaxImplementation::Latency,
+        "legacy" => SoftmaxImplementation::Legacy,
+        _ => SoftmaxImplementation::Argmax,
+    };
+    let table = |role: &str| -> Result<Option<FixedType>> {
+        match s.and_then(|s| s.precision.get(role)) {
+            None => Ok(None),
+            Some(t) => parse_hls4ml_type(t).map_err(|m| Error::input_at(&config.path, None, Some(&field(role)), m)),
+        }
+    };
+    spec.softmax = SoftmaxConfig {
+        implementation,
+        table_size: s.and_then(|s| s.table_size).map(|n| n as usize),
+        exp_table_t: table("exp_table")?,
+        inv_table_t: table("inv_table")?,
+        result: stated_type(config, default, layer, "result")?,
+    };
+    Ok(())
+}
+
+/// A layer's type for `role` as hls4ml reads the config: stated, else the
+/// Model default; `None` for `auto` (inferred).
+fn stated_type(config: &Hls4mlConfig, default: Option<FixedType>, layer: &str, role: &str) -> Result<Option<FixedType>> {
+    let precision = config.layers.get(layer).map(|s| &s.precision);
+    if precision.is_some_and(|p| p.contains_key(role)) {
+        return config.layer_type(layer, role);
+    }
+    // `Precision: <type>` on a layer states every role of it.
+    match precision.and_then(|p| p.get("default")) {
+        Some(_) => config.layer_type(layer, "default"),
+        None => Ok(default),
+    }
+}
