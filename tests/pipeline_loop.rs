@@ -10,7 +10,6 @@ mod support;
 
 use qforge::store::{RunFilter, Store};
 use rtl_support::spec_text;
-use std::path::Path;
 
 fn spec(name: &str, hidden: usize) -> String {
     let q3 = "quantized_bits(3,0,alpha=1)";

@@ -86,7 +86,9 @@ fn percent(v: Option<f64>) -> String {
 /// What the guarded refit did, one line per quantity (Markdown list).
 pub fn refit_text(o: &PipelineOutcome) -> String {
     let Some(c) = &o.calibration else { return String::new() };
-    let err = |v: Option<f64>, kind: &str| v.map_or("–".into(), |v| if kind == "mean_absolute" { format!("{v:.2}") } else { format!("{v:.1} %") });
+    let err = |v: Option<f64>, kind: &str| {
+        v.map_or("–".into(), |v| if kind == "mean_absolute" { format!("{v:.2}") } else { format!("{v:.1} %") })
+    };
     let mut s = String::new();
     for q in &c.resources {
         let what = if q.adopted { format!("adopted ({})", method(q.method)) } else { "kept".into() };

@@ -395,7 +395,9 @@ fn html(o: &PipelineOutcome, plots: &[String]) -> String {
         s.push_str("</tr>\n");
     }
     s.push_str("</table>\n<h2>Calibration</h2>\n");
-    for line in calibration_text(o).lines().chain(super::comparison::refit_text(o).lines()).filter(|l| !l.is_empty() && !l.starts_with("|---")) {
+    for line in
+        calibration_text(o).lines().chain(super::comparison::refit_text(o).lines()).filter(|l| !l.is_empty() && !l.starts_with("|---"))
+    {
         let _ = writeln!(s, "<p>{}</p>", escape(line));
     }
     s.push_str("<h2>Plots</h2>\n");

@@ -123,7 +123,11 @@ fn simulate(cfg: &PipelineConfig, c: &Candidate, netlist: &Path, source: &DataSo
     let layers = report
         .layers
         .iter()
-        .map(|l| LayerEnergy { instance: l.name.clone(), energy_pj: l.energy_pj_per_inference, toggles_per_inference: l.toggles_per_inference })
+        .map(|l| LayerEnergy {
+            instance: l.name.clone(),
+            energy_pj: l.energy_pj_per_inference,
+            toggles_per_inference: l.toggles_per_inference,
+        })
         .collect();
     Ok(SwitchingRecord {
         netlist: netlist.to_path_buf(),
