@@ -1,6 +1,7 @@
 //! The pipeline: `qforge run pipeline.toml` runs train → search → generate →
 //! synthesize (jobs on an [`executor`], locally or on a Slurm cluster) →
-//! parse → store → calibrate → summary. Input: a [`config::PipelineConfig`]
+//! parse → store → switching (gate-level energy, [`switching`]) → calibrate
+//! ([`refit`]) → summary. Input: a [`config::PipelineConfig`]
 //! (or the embedded default). Output, in the output folder's one layout
 //! ([`crate::layout`]): `stages/<stage>-<hash>/` (each stage's files and its
 //! `done.json`, see [`cache`]), `history.sqlite` (unless another database is
@@ -8,12 +9,15 @@
 //! `runs/<name>/` the run's `calibration_samples.jsonl` and `summary.md`,
 //! `summary.html`, `summary.json` with their SVG plots ([`summary`]).
 pub mod cache;
+pub mod comparison;
 pub mod config;
 pub mod executor;
 pub mod interrupt;
 pub mod job_store;
+pub mod refit;
 pub mod stages;
 pub mod summary;
+pub mod switching;
 pub mod synth;
 
 use crate::error::Result;
@@ -79,6 +83,8 @@ pub struct PipelineOutcome {
     pub search: Option<SearchResult>,
     pub candidates: Vec<Candidate>,
     pub synth: Vec<SynthResult>,
+    /// Each candidate's gate-level switching measurement.
+    pub switching: Vec<switching::SwitchingResult>,
     pub calibration_samples: Option<PathBuf>,
     /// What the calibration stage refitted (and where it wrote it).
     pub calibration: Option<stages::CalibrateOutcome>,
@@ -117,11 +123,13 @@ pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Repo
     let all_ok = |done: &Vec<SynthResult>| !opts.retry_failed || done.iter().all(|s| s.status == "ok");
     let synth =
         runner.run_reusing(synth_key, all_ok, |dir| stages::synth_stage(cfg, &candidates, dir, db, reporter, opts.interrupt.as_deref()))?;
+    let switching_key = switching::switching_key(cfg, &candidates, &synth, &cal)?;
+    let measured_energy = runner.run(switching_key, |_| switching::switching_stage(cfg, &candidates, &synth, &cal, db, reporter))?;
     let calibration = if cfg.calibrate.enabled {
-        let key = stages::calibrate_key(cfg, &candidates, &synth, &cal, db);
+        let key = stages::calibrate_key(cfg, &candidates, &synth, &measured_energy, &cal, db);
         let done = runner.run(key, |_| stages::calibrate_stage(cfg, &candidates, &synth, &cal, &paths, reporter))?;
         reporter.event(Event::Log(format!("calibrate: {} estimated-vs-measured samples in {}", done.samples, done.samples_file.display())));
-        if let Some(note) = &done.note {
+        for note in done.note.iter().chain(&done.energy_note) {
             reporter.event(Event::Log(format!("calibrate: {note}")));
         }
         Some(done)
@@ -140,6 +148,7 @@ pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Repo
         search,
         candidates,
         synth,
+        switching: measured_energy,
         calibration_samples,
         calibration,
         wall_seconds: started.elapsed().as_secs_f64(),

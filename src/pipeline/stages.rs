@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+pub use super::refit::{calibrate_key, calibrate_stage, CalibrateOutcome, MIN_CALIBRATION_RUNS};
 pub use super::synth::{synth_job, synth_key, synth_stage};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,6 +67,8 @@ impl Candidate {
         let features: serde_json::Map<String, serde_json::Value> =
             self.features.iter().map(|(n, v)| (n.clone(), serde_json::json!(v))).collect();
         value["features"] = serde_json::Value::Object(features);
+        // The operation counts the energy refit prices ([`crate::calibrate::store_source::StoreEnergy`]).
+        value["energy_layers"] = serde_json::to_value(&self.energy_layers).expect("layers serialise");
         value
     }
 }
@@ -90,6 +93,9 @@ pub struct Candidate {
     pub rtl_dir: PathBuf,
     /// Register stages of the generated design (its latency in cycles).
     pub design_latency_cycles: u64,
+    /// Per dense layer its operations, which the energy estimate and refit price.
+    #[serde(default)]
+    pub energy_layers: Vec<crate::calibrate::energy::EnergyLayer>,
 }
 
 /// How one candidate's synthesis ended.
@@ -372,149 +378,10 @@ pub fn generate_stage(
             features: est.feature_totals().into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
             rtl_dir,
             design_latency_cycles: design.manifest.latency_cycles as u64,
+            energy_layers: layers.iter().map(crate::calibrate::energy::EnergyLayer::from_layer).collect(),
         });
         reporter.event(Event::Progress { done: i as u64 + 1, message: name.clone() });
     }
     reporter.event(Event::End { message: format!("generated Verilog for {} candidates", out.len()) });
     Ok(out)
-}
-
-/// What the calibration stage did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CalibrateOutcome {
-    /// This run's estimated-vs-measured pairs (`calibration_samples.jsonl`).
-    pub samples_file: PathBuf,
-    pub samples: usize,
-    /// Runs of the whole history the refit used (every night adds some).
-    pub history_samples: usize,
-    /// The refitted calibration (the output folder's `calibration.toml`), which the next
-    /// run's search and estimates use; `None` while the history is too small.
-    pub calibration_file: Option<PathBuf>,
-    /// Per quantity: (name, MAPE % of the current calibration, held-out MAPE % after).
-    pub errors: Vec<(String, Option<f64>, Option<f64>)>,
-    pub note: Option<String>,
-}
-
-/// The fewest stored runs the refit needs (k-fold with k ≥ 2 and a held-out fold of ≥ 2).
-pub const MIN_CALIBRATION_RUNS: usize = 6;
-
-/// What the refit reads: this run's candidates and results, the current
-/// calibration, and every measured run of the target's device in the history
-/// (so a history that grew, by another night's runs, refits again).
-pub fn calibrate_key(cfg: &PipelineConfig, candidates: &[Candidate], synth: &[SynthResult], current: &Calibration, db: &Path) -> StageDir {
-    use crate::calibrate::CalibrationSource;
-    let history = history_runs(cfg, db).samples(&crate::events::Silent).map_err(|e| e.to_string());
-    StageKey::new("calibrate")
-        .value(&cfg.calibrate)
-        .value(&cfg.target)
-        .value(&candidates)
-        .value(&synth)
-        .value(current)
-        .value(&history)
-        .finish()
-}
-
-/// The history's measured Yosys runs of the target's device, which the refit uses.
-fn history_runs(cfg: &PipelineConfig, db: &Path) -> crate::calibrate::StoreRuns {
-    crate::calibrate::StoreRuns {
-        db: db.to_path_buf(),
-        tool: "yosys".into(),
-        part: cfg.target.part.clone(),
-        exclude_models: Vec::new(),
-        flow: crate::estimate::Flow::Hls,
-    }
-}
-
-/// The calibration stage: records this run's pairs in
-/// `<run folder>/calibration_samples.jsonl` (one JSON object per synthesized candidate
-/// with `name`, `model_hash`, `part`, `tool`, `feature_names`, `features`
-/// (`Estimate::feature_totals` order), `estimated` and `measured`), then refits
-/// the resource coefficients of the target's family on every finished Yosys
-/// run of the target's device in the history (this run's and earlier ones,
-/// [`crate::calibrate::StoreRuns`]) with k-fold cross-validation, and writes
-/// the output folder's `calibration.toml` for the next run.
-pub fn calibrate_stage(
-    cfg: &PipelineConfig,
-    candidates: &[Candidate],
-    synth: &[SynthResult],
-    current: &Calibration,
-    paths: &super::RunPaths,
-    reporter: &dyn Reporter,
-) -> Result<CalibrateOutcome> {
-    use crate::calibrate::{calibrate_resources, CalibrationSource, Quantity, ResourceOptions};
-    let path = paths.run_dir.join("calibration_samples.jsonl");
-    let mut text = String::new();
-    let mut n = 0;
-    for (c, s) in candidates.iter().zip(synth) {
-        let Some(measured) = &s.measured else {
-            continue;
-        };
-        let line = serde_json::json!({
-            "name": c.name,
-            "model_name": c.model_name,
-            "model_hash": c.model_hash,
-            "part": cfg.target.part,
-            "clock_ns": cfg.target.clock_ns,
-            "tool": "yosys",
-            "tool_version": s.tool_version,
-            "feature_names": c.features.iter().map(|(n, _)| n).collect::<Vec<_>>(),
-            "features": c.features.iter().map(|(_, v)| v).collect::<Vec<_>>(),
-            "estimated": c.estimate,
-            "measured": measured,
-        });
-        text.push_str(&line.to_string());
-        text.push('\n');
-        n += 1;
-    }
-    crate::error::write_atomic(&path, text.as_bytes())?;
-    let mut outcome =
-        CalibrateOutcome { samples_file: path, samples: n, history_samples: 0, calibration_file: None, errors: Vec::new(), note: None };
-    let source = history_runs(cfg, &paths.db);
-    let samples = match source.samples(reporter) {
-        Ok(samples) => samples,
-        Err(e) => {
-            outcome.note = Some(format!("no refit: {e}"));
-            return Ok(outcome);
-        }
-    };
-    outcome.history_samples = samples.len();
-    if samples.len() < MIN_CALIBRATION_RUNS {
-        outcome.note = Some(format!(
-            "no refit yet: the history holds {} measured runs on {}, the refit needs {MIN_CALIBRATION_RUNS}",
-            samples.len(),
-            cfg.target.part
-        ));
-        return Ok(outcome);
-    }
-    let opts = ResourceOptions {
-        tool: "yosys".into(),
-        part: cfg.target.part.clone(),
-        k: (samples.len() / 2).clamp(2, 5),
-        seed: 1,
-        quantities: vec![Quantity::Lut, Quantity::Ff],
-        features: None,
-        flow: crate::estimate::Flow::Hls,
-    };
-    let (refit, report) = match calibrate_resources(&samples, current, &opts, reporter) {
-        Ok(done) => done,
-        // Too few runs for the coefficients that vary: later runs add more.
-        Err(Error::Config(why)) => {
-            outcome.note = Some(format!("no refit yet: {why}"));
-            return Ok(outcome);
-        }
-        Err(e) => return Err(e),
-    };
-    outcome.errors = report
-        .quantities
-        .iter()
-        .map(|q| (q.quantity.key().to_string(), q.before.mape_percent, q.after_cv.as_ref().and_then(|m| m.mape_percent)))
-        .collect();
-    if report.quantities.iter().any(|q| q.fitted) {
-        let file = paths.calibration.clone();
-        refit.save(&file)?;
-        outcome.calibration_file = Some(file);
-    } else {
-        outcome.note = Some("no quantity could be fitted".into());
-    }
-    Ok(outcome)
 }

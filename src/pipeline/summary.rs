@@ -4,7 +4,9 @@
 //! [`crate::search::plot`]), `est_vs_meas_<resource>.svg` (estimated against
 //! measured LUT, FF, DSP per candidate, with the y = x line) and
 //! `trend_<candidate>.svg` (a design's measured LUT and FF over past runs in
-//! the history database).
+//! the history database), `energy_refit.svg` (measured against estimated
+//! energy per model of the history, before and after the refit) and the
+//! estimated-vs-measured table with errors ([`super::comparison`]).
 use super::PipelineOutcome;
 use crate::error::Result;
 use crate::store::{RunFilter, RunKind, RunStatus, Store};
@@ -165,6 +167,12 @@ pub fn write_summary(o: &PipelineOutcome, db: &Path) -> Result<serde_json::Value
         plots.push(file);
     }
 
+    if let Some(e) = o.calibration.as_ref().and_then(|c| c.energy.as_ref()).filter(|e| !e.points.is_empty()) {
+        let title = format!("switching energy per inference: {} measured models", e.points.len());
+        write("energy_refit.svg", &crate::calibrate::energy_plot::scatter_svg(&e.points, &title))?;
+        plots.push("energy_refit.svg".into());
+    }
+
     let store = Store::open(db)?;
     let mut trends = serde_json::Map::new();
     for c in &o.candidates {
@@ -222,6 +230,15 @@ pub fn write_summary(o: &PipelineOutcome, db: &Path) -> Result<serde_json::Value
         "candidates": candidates,
         "synthesized_ok": o.synth.iter().filter(|s| s.status == "ok").count(),
         "synthesis_failed": o.synth.iter().filter(|s| s.status != "ok").count(),
+        "compared": super::comparison::compare(o).into_iter().map(|(name, row)| {
+            let mut m = serde_json::Map::new();
+            m.insert("name".into(), name.into());
+            for (q, c) in super::comparison::QUANTITIES.iter().zip(row) {
+                m.insert((*q).into(), serde_json::to_value(c).expect("serializes"));
+            }
+            serde_json::Value::Object(m)
+        }).collect::<Vec<_>>(),
+        "switching": o.switching,
         "calibration_samples": o.calibration_samples,
         "calibration": o.calibration,
         "trend": trends,
@@ -305,8 +322,11 @@ fn markdown(o: &PipelineOutcome, plots: &[String]) -> String {
             }
         }
     }
+    s.push_str("\n## Estimated vs measured\n\nMeasured: Yosys (LUT, FF, DSP), the design's register stages (latency), the gate-level switching simulation of the mapped netlist (energy of the dense layers); error = (est − meas) / meas.\n\n");
+    s.push_str(&super::comparison::markdown_table(o));
     s.push_str("\n## Calibration\n\n");
     s.push_str(&calibration_text(o));
+    s.push_str(&super::comparison::refit_text(o));
     s.push_str("\n## Plots\n\n");
     for p in plots {
         let _ = writeln!(s, "![{p}]({p})\n");
@@ -366,8 +386,18 @@ fn html(o: &PipelineOutcome, plots: &[String]) -> String {
         }
         s.push_str("</tr>\n");
     }
+    s.push_str("</table>\n<h2>Estimated vs measured</h2>\n<table>\n");
+    for line in super::comparison::markdown_table(o).lines().filter(|l| l.starts_with("| ")) {
+        s.push_str("<tr>");
+        for cell in line.trim_matches('|').split(" | ") {
+            let _ = write!(s, "<td>{}</td>", escape(cell.trim()));
+        }
+        s.push_str("</tr>\n");
+    }
     s.push_str("</table>\n<h2>Calibration</h2>\n");
-    for line in calibration_text(o).lines().filter(|l| !l.is_empty() && !l.starts_with("|---")) {
+    for line in
+        calibration_text(o).lines().chain(super::comparison::refit_text(o).lines()).filter(|l| !l.is_empty() && !l.starts_with("|---"))
+    {
         let _ = writeln!(s, "<p>{}</p>", escape(line));
     }
     s.push_str("<h2>Plots</h2>\n");

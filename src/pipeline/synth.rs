@@ -61,6 +61,8 @@ pub fn synth_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge
         &run,
         "--force",
         "--no-history",
+        // The switching stage simulates the mapped netlist.
+        "--netlist",
     ];
     JobSpec::new(&format!("synth-{}", candidate.name), qforge, &args, &job_dir)
         .with_output(run_dir.join("stat.json"))
