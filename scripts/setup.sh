@@ -22,5 +22,6 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >&2
 fi
 "$repo/scripts/setup-ap-types.sh" >&2
+"$repo/scripts/setup-digits.sh" >&2
 cargo build --release --manifest-path "$repo/Cargo.toml" >&2
 echo "qforge is built: $repo/target/release/qforge" >&2
