@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian machine for qforge: the open tools (pinned Debian
-# packages), the Xilinx ap_types headers for C simulation, and a release build.
+# packages), the Xilinx ap_types headers for C simulation, the UCI 8x8 digits
+# (scripts/setup-digits.sh), and a release build.
 #
 #   scripts/setup.sh            install everything (needs root or sudo for apt)
 #
