@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian machine for qforge: the open tools (pinned Debian
-# packages), the Xilinx ap_types headers for C simulation, and a release build.
+# packages), the Xilinx ap_types headers for C simulation, the UCI 8x8 digits
+# (scripts/setup-digits.sh), and a release build.
 #
 #   scripts/setup.sh            install everything (needs root or sudo for apt)
 #
@@ -22,5 +23,6 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >&2
 fi
 "$repo/scripts/setup-ap-types.sh" >&2
+"$repo/scripts/setup-digits.sh" >&2
 cargo build --release --manifest-path "$repo/Cargo.toml" >&2
 echo "qforge is built: $repo/target/release/qforge" >&2

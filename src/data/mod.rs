@@ -2,7 +2,9 @@
 //! (OpenML CSV/ARFF exports of `hls4ml_lhc_jets_hlf`, NumPy arrays as the hls4ml
 //! tutorial saves them), the embedded synthetic generator, reproducible splits
 //! and the standardisation fitted on the training split. Output: [`Dataset`]s
-//! for `train` and evaluation.
+//! for `train` and evaluation. `images` holds the image data of the CNN path
+//! (the UCI 8×8 digits, synthetic images).
+pub mod images;
 pub mod loaders;
 pub mod synthetic;
 
