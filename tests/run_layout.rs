@@ -151,14 +151,14 @@ fn failed_jobs_are_retried_and_the_cache_follows_the_verilog_and_the_history() {
     // Nothing changed: everything is cached.
     let (code, cached, stderr) = run_in(d, &["run", "pipe.toml", "--json"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(skipped(&cached), ["train", "generate", "synth", "calibrate"]);
+    assert_eq!(skipped(&cached), ["train", "generate", "synth", "switching", "calibrate"]);
 
     // The history grew (another measured design): the refit runs again, nothing else.
     let samples_before = cached["calibration"]["history_samples"].as_u64().unwrap();
     synthesise_tiny(qforge_bin(), &d.join("other"), &db, 4, 3);
     let (code, grown, stderr) = run_in(d, &["run", "pipe.toml", "--json"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(skipped(&grown), ["train", "generate", "synth"]);
+    assert_eq!(skipped(&grown), ["train", "generate", "synth", "switching"]);
     assert_eq!(grown["calibration"]["history_samples"].as_u64().unwrap(), samples_before + 1, "{grown:#}");
 
     // The generated Verilog changed: synthesis does not reuse the old result.
