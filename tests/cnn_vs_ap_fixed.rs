@@ -7,6 +7,7 @@
 //! (tests/fixtures/hls4ml_nnet), bit for bit.
 mod hls_support;
 
+use hls_support::from_bits;
 use qforge::model::conv::{ConvTypes, FixedConv, Padding, Shape3, Window};
 use qforge::model::pool::{FixedGlobalPool, FixedPool, PoolOp, PoolTypes};
 use qforge::model::spec::TypesMode;
@@ -206,15 +207,6 @@ fn run_pool_cpp(cpp: &mut String, k: usize, types: &PoolTypes, samples: &[Vec<i6
         list(&samples.concat()),
         setter("x[i]", "in_t", &format!("xr[s * {n_in} + i]")),
     );
-}
-
-fn from_bits(bits: u64, t: &FixedType) -> i64 {
-    let v = bits as i64;
-    if t.signed && (v >> (t.width - 1)) & 1 == 1 {
-        v - (1i64 << t.width)
-    } else {
-        v
-    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! products, computed by g++-compiled `ap_fixed` and by `FixedType`, bit for bit.
 mod hls_support;
 
+use hls_support::from_bits;
 use qforge::quant::{FixedType, Overflow, Rounding};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -29,16 +30,6 @@ fn random_type(rng: &mut ChaCha8Rng, modes: bool) -> FixedType {
 
 fn raw_in(rng: &mut ChaCha8Rng, t: &FixedType) -> i64 {
     rng.gen_range(t.min_raw()..=t.max_raw())
-}
-
-/// Sign-extend the low `width` bits printed by C++.
-fn from_bits(bits: u64, t: &FixedType) -> i64 {
-    let v = bits as i64;
-    if t.signed && (v >> (t.width - 1)) & 1 == 1 {
-        v - (1i64 << t.width)
-    } else {
-        v
-    }
 }
 
 #[test]

@@ -172,3 +172,13 @@ pub fn hls(model: &Path, out: &Path, args: &[&str]) -> Output {
 pub fn csim(project: &Path) -> Output {
     qforge().args(["csim", "--json", "--samples", SAMPLES, "--project"]).arg(project).arg("--ap-types").arg(ap_types()).output().unwrap()
 }
+
+/// Sign-extend the low `t.width` bits of a value printed by C++ (`to_uint64` of an ap_fixed's raw bits).
+pub fn from_bits(bits: u64, t: &qforge::quant::FixedType) -> i64 {
+    let v = bits as i64;
+    if t.signed && (v >> (t.width - 1)) & 1 == 1 {
+        v - (1i64 << t.width)
+    } else {
+        v
+    }
+}
