@@ -52,32 +52,42 @@ fn the_next_run_uses_the_calibration_this_run_refitted() {
     let db = out.join("history.sqlite");
     std::fs::create_dir_all(&out).unwrap();
 
-    // Too little history: the stage says so and writes nothing.
-    for hidden in 2..=3 {
-        synthesise_tiny(QFORGE, &d.join(format!("m{hidden}")), &db, hidden, 2 + hidden as u32 % 2);
-    }
+    // One measured run (this run's baseline) cannot cross-validate a refit: the stage says so and writes nothing.
     let (code, first, stderr) = run(&["run", "pipe.toml", "--out", "out", "--json"], d);
     assert_eq!(code, 0, "{stderr}");
     let cal = &first["calibration"];
     assert!(cal["calibration_file"].is_null(), "{cal}");
-    assert_eq!(cal["history_samples"], 3, "two earlier runs and this run's baseline: {cal}");
-    assert!(cal["note"].as_str().unwrap().contains("no refit yet"), "{cal}");
+    assert_eq!(cal["history_samples"], 1, "{cal}");
+    for q in cal["resources"].as_array().unwrap() {
+        assert_eq!(q["adopted"], false, "{q}");
+        assert!(q["reason"].as_str().unwrap().contains("one measured run"), "{q}");
+    }
     assert!(!out.join("calibration.toml").exists());
 
     // Nights of history later: enough measured runs for a refit.
-    for hidden in 4..=14 {
+    for hidden in 2..=14 {
         synthesise_tiny(QFORGE, &d.join(format!("m{hidden}")), &db, hidden, 2 + hidden as u32 % 2);
     }
     std::fs::remove_dir_all(out.join("stages")).unwrap(); // a new night: nothing cached
+                                                          // A stale calibration (LUT per carry bit priced 3x): the refit must find and adopt a better one.
+    let default = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/default.toml")).unwrap();
+    let stale = default.replace("per_carry_bit = 1.0 ", "per_carry_bit = 3.0 ");
+    assert_ne!(stale, default);
+    std::fs::write(out.join("calibration.toml"), stale).unwrap();
     let (code, second, stderr) = run(&["run", "pipe.toml", "--out", "out", "--json"], d);
     assert_eq!(code, 0, "{stderr}");
     let cal = &second["calibration"];
     // 13 tiny runs and both nights' baselines (each model.json records its own training speed, so they differ).
     assert_eq!(cal["history_samples"], 15, "{cal}");
-    let file = cal["calibration_file"].as_str().expect("refitted");
-    assert!(Path::new(file).is_file());
     let errors = cal["errors"].as_array().unwrap();
     assert!(errors.iter().any(|e| e[0] == "lut" && e[1].as_f64().is_some() && e[2].as_f64().is_some()), "{cal}");
+    // The guard: a quantity's refit is adopted exactly when its held-out error beats the current one.
+    let lut = cal["resources"].as_array().unwrap().iter().find(|q| q["quantity"] == "lut").expect("lut refit").clone();
+    let (before, after) = (lut["error_before"].as_f64().unwrap(), lut["error_after_cv"].as_f64().unwrap());
+    assert_eq!(lut["adopted"].as_bool().unwrap(), after < before, "{lut}");
+    assert!(lut["adopted"].as_bool().unwrap(), "the stale LUT prices are refitted on 15 real Yosys runs: {lut}");
+    let file = cal["calibration_file"].as_str().expect("refitted");
+    assert!(Path::new(file).is_file());
     let md = std::fs::read_to_string(out.join("runs/loop/summary.md")).unwrap();
     assert!(md.contains("## Calibration") && md.contains("Refitted"), "{md}");
     let runs_before = Store::open(&db).unwrap().query(&RunFilter::default()).unwrap().len();

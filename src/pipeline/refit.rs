@@ -53,9 +53,6 @@ impl CalibrateOutcome {
     }
 }
 
-/// The fewest stored runs the resource refit needs (k-fold with k ≥ 2 and a held-out fold of ≥ 2).
-pub const MIN_CALIBRATION_RUNS: usize = 6;
-
 /// What the refit reads: this run's candidates and results, the current
 /// calibration, and every measured run of the target's device in the history
 /// (so a history that grew, by another night's runs, refits again).
@@ -84,7 +81,7 @@ pub fn calibrate_key(
 
 /// The history's measured Yosys runs of the target's device, which the refit uses.
 fn history_runs(cfg: &PipelineConfig, db: &Path) -> StoreRuns {
-    StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone(), exclude_models: Vec::new(), flow: Flow::Hls }
+    StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone(), exclude_models: Vec::new(), flow: Flow::Rtl }
 }
 
 fn history_energy(cfg: &PipelineConfig, db: &Path) -> StoreEnergy {
@@ -151,14 +148,6 @@ pub fn calibrate_stage(
     let mut next = current.clone();
     match history_runs(cfg, &paths.db).samples(reporter) {
         Err(e) => outcome.note = Some(format!("no resource refit: {e}")),
-        Ok(runs) if runs.len() < MIN_CALIBRATION_RUNS => {
-            outcome.history_samples = runs.len();
-            outcome.note = Some(format!(
-                "no refit yet: the history holds {} measured runs on {}, the refit needs {MIN_CALIBRATION_RUNS}",
-                runs.len(),
-                cfg.target.part
-            ));
-        }
         Ok(runs) => {
             outcome.history_samples = runs.len();
             let opts = ResourceOptions {
@@ -168,7 +157,7 @@ pub fn calibrate_stage(
                 seed: 1,
                 quantities: vec![Quantity::Lut, Quantity::Ff],
                 features: None,
-                flow: Flow::Hls,
+                flow: Flow::Rtl,
             };
             let (refit, report) = guarded_refit(&runs, &next, &opts, reporter)?;
             outcome.errors = report.iter().map(|q| (q.quantity.key().to_string(), q.error_before, q.error_after_cv)).collect();

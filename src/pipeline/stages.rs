@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub use super::refit::{calibrate_key, calibrate_stage, CalibrateOutcome, MIN_CALIBRATION_RUNS};
+pub use super::refit::{calibrate_key, calibrate_stage, CalibrateOutcome};
 pub use super::synth::{synth_job, synth_key, synth_stage};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +67,8 @@ impl Candidate {
         let features: serde_json::Map<String, serde_json::Value> =
             self.features.iter().map(|(n, v)| (n.clone(), serde_json::json!(v))).collect();
         value["features"] = serde_json::Value::Object(features);
+        // The pipeline synthesises qforge's Verilog: its estimate and features are the RTL flow's.
+        value["flow"] = serde_json::json!(crate::estimate::Flow::Rtl.name());
         // The operation counts the energy refit prices ([`crate::calibrate::store_source::StoreEnergy`]).
         value["energy_layers"] = serde_json::to_value(&self.energy_layers).expect("layers serialise");
         value
@@ -330,7 +332,9 @@ pub fn generate_stage(
         let bytes = crate::error::read_bytes(model_path)?;
         let model = TrainedModel::load(model_path)?;
         let layers = estimate::layers_from_model(&model)?;
-        let est = estimate::estimate(&layers, cal, &target, &EnergyOptions::default(), &BitsOptions::default())?;
+        // Priced as the design this stage writes (qforge's Verilog at its pipelining), not as an HLS design.
+        let flow = estimate::FlowOptions::rtl(cfg.generate.pipeline_every, crate::rtl::cost::cost_for);
+        let est = estimate::estimate_model(&model, &flow, cal, &target, &EnergyOptions::default(), &BitsOptions::default())?;
         let quantizers: serde_json::Map<String, serde_json::Value> = layers
             .iter()
             .map(|l| {
