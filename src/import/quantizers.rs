@@ -5,7 +5,7 @@
 //! are refused with the reason; training-only ones (stochastic rounding,
 //! `qnoise_factor`, the sampling of `stochastic_binary`/`stochastic_ternary`)
 //! are accepted, since inference is deterministic.
-use crate::quant::parse::{binary_alpha, parse_quantizer};
+use crate::quant::parse::{binary_alpha, parse_quantizer, relu_upper_bound_check};
 use crate::quant::quantizer::TERNARY_DEFAULT_THRESHOLD;
 use crate::quant::{Alpha, Quantizer};
 use serde_json::Value;
@@ -21,7 +21,7 @@ pub enum ActivationStep {
 }
 
 /// The quantizers qforge takes, for error messages.
-pub const SUPPORTED_QUANTIZERS: &str = "quantized_bits (alpha 1/None or \"auto_po2\"), quantized_relu (negative_slope 0, no relu_upper_bound, no use_sigmoid), quantized_po2, and for kernels and biases binary, ternary, stochastic_binary, stochastic_ternary (alpha 1/None)";
+pub const SUPPORTED_QUANTIZERS: &str = "quantized_bits (alpha 1/None or \"auto_po2\"), quantized_relu (negative_slope 0, no use_sigmoid, relu_upper_bound at or above its largest output or with is_quantized_clip), quantized_po2, and for kernels and biases binary, ternary, stochastic_binary, stochastic_ternary (alpha 1/None)";
 
 /// A kernel or bias quantizer (`None` or JSON null: unquantized float).
 pub fn weight_quantizer(value: Option<&Value>) -> Result<Quantizer, String> {
@@ -166,11 +166,12 @@ fn quantized_relu(config: &serde_json::Map<String, Value>) -> Result<Quantizer, 
     if let Some(s) = get(config, "negative_slope").and_then(Value::as_f64).filter(|s| *s != 0.0) {
         return Err(format!("{class}: negative_slope={s} (a leaky ReLU) is not supported: use negative_slope=0"));
     }
-    if let Some(v) = get(config, "relu_upper_bound") {
-        return Err(format!("{class}: relu_upper_bound={v} is not supported: remove it (the bits and integer bound the output)"));
-    }
     let q = Quantizer::QuantizedRelu { bits: bits_of(config, class)?, integer: int(config, class, "integer", 0)? as i32 };
     q.validate().map_err(|e| format!("{class}: {e}"))?;
+    if let Some(v) = get(config, "relu_upper_bound") {
+        let bound = v.as_f64().ok_or_else(|| format!("{class}: relu_upper_bound={v} is not a number"))?;
+        relu_upper_bound_check(&q, bound, boolean(config, class, "is_quantized_clip", true)?).map_err(|e| format!("{class}: {e}"))?;
+    }
     Ok(q)
 }
 
@@ -205,6 +206,11 @@ mod tests {
         let r =
             json!({"class_name": "quantized_relu", "config": {"bits": 6, "integer": 2, "negative_slope": 0.0, "relu_upper_bound": null}});
         assert_eq!(activation_step(&r).unwrap(), ActivationStep::Relu(Quantizer::relu(6, 2)));
+        // relu_upper_bound changes nothing at inference with is_quantized_clip (default True), or at/above 2^2 - 2^-4.
+        for (bound, clip) in [(1.0, json!(true)), (1.0, Value::Null), (3.9375, json!(false)), (6.0, json!(false)), (0.0, json!(false))] {
+            let r = json!({"class_name": "quantized_relu", "config": {"bits": 6, "integer": 2, "relu_upper_bound": bound, "is_quantized_clip": clip}});
+            assert_eq!(activation_step(&r).unwrap(), ActivationStep::Relu(Quantizer::relu(6, 2)), "{bound} {clip}");
+        }
         assert_eq!(activation_step(&json!("quantized_bits(8,3)")).unwrap(), ActivationStep::Quantize(Quantizer::bits(8, 3)));
         assert_eq!(activation_step(&json!("softmax")).unwrap(), ActivationStep::Softmax);
     }
@@ -228,6 +234,9 @@ mod tests {
     fn refusals_say_why() {
         let leaky = json!({"class_name": "quantized_relu", "config": {"bits": 6, "negative_slope": 0.25}});
         assert!(activation_step(&leaky).unwrap_err().contains("leaky"));
+        let clipped = json!({"class_name": "quantized_relu", "config": {"bits": 6, "integer": 2, "relu_upper_bound": 3.0, "is_quantized_clip": false}});
+        let e = activation_step(&clipped).unwrap_err();
+        assert!(e.contains("relu_upper_bound=3") && e.contains("3.9375"), "{e}");
         let t = json!({"class_name": "ternary", "config": {"alpha": "auto", "threshold": null}});
         let e = weight_quantizer(Some(&t)).unwrap_err();
         assert!(e.contains("ternary") && e.contains("alpha=auto") && e.contains("use alpha=1"), "{e}");

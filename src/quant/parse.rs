@@ -36,14 +36,30 @@ pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
             }
         }
         "quantized_relu" => {
-            let a = Args::bind(&args, &["bits", "integer", "use_sigmoid", "negative_slope"], name)?;
+            let params = [
+                "bits",
+                "integer",
+                "use_sigmoid",
+                "negative_slope",
+                "use_stochastic_rounding",
+                "relu_upper_bound",
+                "is_quantized_clip",
+                "qnoise_factor",
+            ];
+            let a = Args::bind(&args, &params, name)?;
             if a.get("use_sigmoid").is_some_and(|v| v != "0" && v != "False") {
                 return Err(format!("{name}: use_sigmoid is not supported"));
             }
             if a.get("negative_slope").is_some_and(|v| v.parse::<f64>() != Ok(0.0)) {
                 return Err(format!("{name}: negative_slope other than 0 is not supported"));
             }
-            Quantizer::QuantizedRelu { bits: a.uint("bits", 8)?, integer: a.int("integer", 0)? }
+            let q = Quantizer::QuantizedRelu { bits: a.uint("bits", 8)?, integer: a.int("integer", 0)? };
+            q.validate().map_err(|e| format!("{text}: {e}"))?;
+            if let Some(v) = a.get("relu_upper_bound").filter(|v| *v != "None") {
+                let bound = v.parse::<f64>().map_err(|_| format!("{name}: relu_upper_bound `{v}` is not a number"))?;
+                relu_upper_bound_check(&q, bound, a.boolean("is_quantized_clip", true)?).map_err(|e| format!("{name}: {e}"))?;
+            }
+            q
         }
         "quantized_po2" => {
             let a = Args::bind(&args, &["bits", "max_value"], name)?;
@@ -83,6 +99,20 @@ pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
     };
     quantizer.validate().map_err(|e| format!("{text}: {e}"))?;
     Ok(quantizer)
+}
+
+/// `relu_upper_bound` of a `quantized_relu`: QKeras clips the quantized output
+/// at it only with `is_quantized_clip=False` (by default True the bound shapes
+/// the gradient alone), and a bound of 0 clips nothing. A clip below the
+/// largest output would need a saturation qforge's types do not have.
+pub fn relu_upper_bound_check(q: &Quantizer, bound: f64, is_quantized_clip: bool) -> Result<(), String> {
+    let largest = q.quantize(f32::MAX) as f64;
+    if !is_quantized_clip && bound != 0.0 && bound < largest {
+        return Err(format!(
+            "relu_upper_bound={bound} with is_quantized_clip=False clips below the largest output {largest}, which qforge cannot hold: use relu_upper_bound >= {largest}, is_quantized_clip=True, or fewer integer bits"
+        ));
+    }
+    Ok(())
 }
 
 /// The alpha of a binary or ternary quantizer: only 1 (or None) keeps its values ±1.
@@ -188,6 +218,11 @@ mod tests {
         }
         assert!(parse_quantizer("ternary(threshold=x)").unwrap_err().contains("not a number"));
         assert!(parse_quantizer("binary(foo=1)").unwrap_err().contains("unknown argument"));
+        let e = parse_quantizer("quantized_relu(4,1,relu_upper_bound=1.0,is_quantized_clip=False)").unwrap_err();
+        assert!(e.contains("relu_upper_bound=1") && e.contains("1.875"), "{e}");
+        for ok in ["quantized_relu(4,1,relu_upper_bound=1.0)", "quantized_relu(4,1,relu_upper_bound=2,is_quantized_clip=0)"] {
+            assert_eq!(parse_quantizer(ok).unwrap(), Quantizer::relu(4, 1), "{ok}");
+        }
     }
 
     #[test]
