@@ -4,7 +4,8 @@
 //! QKeras 0.9; the other kernel quantizers are put into a copy of its JSON), the
 //! kernel holds QKeras' inference values of the stored float weights, the
 //! fixed-point network reproduces the float network of those weights bit for
-//! bit, and a model trained with them runs bit-exactly as Verilog in Verilator.
+//! bit, an hls4ml config's XNOR weight type does not replace binary values,
+//! and a model trained with them runs bit-exactly as Verilog in Verilator.
 mod rtl_support;
 
 use ndarray::Array2;
@@ -126,6 +127,34 @@ fn binary_stochastic_and_thresholded_kernels_import_and_compute_exactly() {
         };
         assert_eq!(layer.kernel_q, want, "{name}: from {:?}", layer.kernel);
         fixed_equals_float(&m);
+    }
+}
+
+#[test]
+fn with_an_hls4ml_config_binary_weights_keep_their_values_and_the_default_accumulator() {
+    // The config as hls4ml 1.3 writes it: binary weights get its XNOR type (uint<1>), ternary ones int<2>.
+    let dir = tempfile::tempdir().unwrap();
+    let config = |weight: &str| {
+        let text = format!(
+            "Model:\n  Precision:\n    default: ap_fixed<16,6>\n  ReuseFactor: 1\n  Strategy: Latency\nLayerName:\n  fc_ternary:\n    Precision:\n      result: auto\n      weight: {weight}\n      bias: auto\n      accum: auto\n"
+        );
+        let path = dir.path().join(format!("{}.yml", weight.replace(['<', '>'], "_")));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let binary = json!({"class_name": "binary", "config": {"use_01": false, "alpha": null}});
+    let bias = json!({"class_name": "quantized_bits", "config": {"bits": 8, "integer": 2, "alpha": 1}});
+    for (kernel, weight, want_weight, want_accum) in
+        [(binary, "uint<1>", "ap_fixed<2,2>", "ap_fixed<16,6>"), (json!("ternary"), "int<2>", "ap_fixed<2,2>", "ap_fixed<21,11>")]
+    {
+        let model = variant(dir.path(), "hls4ml_variant", kernel, bias.clone());
+        let request =
+            ImportRequest { model, weights: Some(fixture("ternary-weights.h5")), config: Some(config(weight)), ..Default::default() };
+        let m = import(&request).unwrap().model;
+        let net = FixedNetwork::from_model(&m).unwrap();
+        let layer = &net.layers[0];
+        assert_eq!((layer.weight_type.cpp(), layer.accum_type.cpp()), (want_weight.to_string(), want_accum.to_string()), "{weight}");
+        assert!(layer.weights.iter().all(|w| [-1, 0, 1].contains(w)), "{weight}: {:?}", layer.weights);
     }
 }
 
