@@ -124,7 +124,9 @@ def functional_po2():
 
 
 def unsupported(quantizer_or_layer):
-    """One small model per layer or quantizer that qforge refuses."""
+    """One small model (4 inputs) per layer or quantizer: `ternary`, whose
+    weights tests/import_binary_ternary.rs also reads under other kernel
+    quantizers, and the `bad_*` ones qforge refuses."""
     return keras.Sequential(
         [layers.InputLayer(input_shape=(4,), name="x"), *quantizer_or_layer],
         name="unsupported",
@@ -132,7 +134,7 @@ def unsupported(quantizer_or_layer):
 
 
 UNSUPPORTED = {
-    "bad_ternary": lambda: [QDense(3, kernel_quantizer="ternary(alpha=1)", name="fc_ternary")],
+    "ternary": lambda: [QDense(3, kernel_quantizer="ternary(alpha=1)", name="fc_ternary")],
     "bad_conv": lambda: [layers.Reshape((4, 1), name="r"), layers.Conv1D(2, 2, name="conv")],
     "bad_tanh": lambda: [layers.Dense(3, activation="tanh", name="fc_tanh")],
 }

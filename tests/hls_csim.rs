@@ -88,6 +88,18 @@ fn heterogeneous_model_latency_reuse_4_is_bit_exact() {
 }
 
 #[test]
+fn binary_and_ternary_kernels_are_bit_exact() {
+    let spec = LINEAR_SPEC
+        .replace(r#"kernel_quantizer = "quantized_bits(6,0,alpha=1)""#, r#"kernel_quantizer = "ternary""#)
+        .replace(r#"kernel_quantizer = "quantized_bits(5,1)""#, r#"kernel_quantizer = "binary""#);
+    assert_eq!((spec.matches(r#""ternary""#).count(), spec.matches(r#""binary""#).count()), (2, 1));
+    let model = trained("binary_ternary", &spec);
+    let m = qforge::model::TrainedModel::load(&model).unwrap();
+    assert!(m.layers.iter().all(|l| l.kernel_q.iter().all(|w| [-1.0, 0.0, 1.0].contains(w))));
+    generate_and_simulate(&model, &["--part", "xcku115-flvb2104-2-e"]);
+}
+
+#[test]
 fn linear_output_model_is_bit_exact() {
     let model = trained("linear", LINEAR_SPEC);
     let dir = tempfile::tempdir().unwrap();

@@ -29,11 +29,22 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn unsupported_layers_and_quantizers_are_named() {
-    let e = refused(&[s(&fixture("bad_ternary.json")), "--weights", s(&fixture("bad_ternary-weights.h5"))]);
-    assert!(
-        e.contains("bad_ternary.json") && e.contains("`fc_ternary` (QDense)") && e.contains("`ternary`") && e.contains("quantized_bits"),
-        "{e}"
-    );
+    // The ternary fixture (imported since binary/ternary are taken) with kernel quantizers qforge still refuses.
+    let dir = tempfile::tempdir().unwrap();
+    let ternary = std::fs::read_to_string(fixture("ternary.json")).unwrap();
+    let quantizer = r#""class_name": "ternary", "config": {"alpha": 1,"#;
+    assert_eq!(ternary.matches(quantizer).count(), 2, "the kernel quantizer and the initializer's");
+    for (name, replacement, wanted) in [
+        ("bad_ulaw", r#""class_name": "quantized_ulaw", "config": {"alpha": 1,"#, "`quantized_ulaw`"),
+        ("bad_ternary_auto", r#""class_name": "ternary", "config": {"alpha": "auto_po2","#, "alpha=auto_po2"),
+    ] {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, ternary.replace(quantizer, replacement)).unwrap();
+        let e = refused(&[s(&path), "--weights", s(&fixture("ternary-weights.h5"))]);
+        assert!(e.contains(&format!("{name}.json")) && e.contains("`fc_ternary` (QDense)") && e.contains(wanted), "{e}");
+    }
+    let e = refused(&[s(&dir.path().join("bad_ulaw.json")), "--weights", s(&fixture("ternary-weights.h5"))]);
+    assert!(e.contains("quantized_bits") && e.contains("binary, ternary"), "what is supported: {e}");
     let e = refused(&[s(&fixture("bad_conv.json")), "--weights", s(&fixture("bad_conv-weights.h5"))]);
     assert!(e.contains("`conv` (Conv1D)") && e.contains("not supported") && e.contains("QDense"), "{e}");
     let e = refused(&[s(&fixture("bad_tanh.json")), "--weights", s(&fixture("bad_tanh-weights.h5"))]);

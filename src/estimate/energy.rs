@@ -103,7 +103,7 @@ pub fn multiplier(c: &EnergyCoefficients, weight: &Quantizer, weight_bits: u32, 
             let gate_bits = b * b.log10();
             (MultiplierKind::Shifter, 1.0, gate_bits, poly(&c.fpm_add, gate_bits).max(0.0))
         }
-        Quantizer::QuantizedBits { bits: 1, keep_negative: true, .. } => {
+        Quantizer::QuantizedBits { bits: 1, keep_negative: true, .. } | Quantizer::Binary { .. } | Quantizer::Ternary { .. } => {
             let g = c.mux_gate_factor;
             (MultiplierKind::Mux, g, b_in, g * poly(&c.fpm_add, b_in).max(0.0))
         }
@@ -143,5 +143,24 @@ pub fn layer_energy(c: &EnergyCoefficients, opts: &EnergyOptions, layer: &LayerI
         op_cost,
         outputs,
         total: inputs + parameters + op_cost + outputs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimate::calibration::Calibration;
+
+    #[test]
+    fn binary_and_ternary_weights_are_muxes() {
+        let c = Calibration::default().energy;
+        // QTools: gate factor 0.3 on an addition of the input width, whatever the weight.
+        let want = c.mux_gate_factor * poly(&c.fpm_add, 16.0);
+        for q in [Quantizer::Binary { use_01: false }, Quantizer::Binary { use_01: true }, Quantizer::Ternary { threshold: 0.33 }] {
+            let (kind, g, bits, pj) = multiplier(&c, &q, q.fixed_type(false).unwrap().width, 16);
+            assert_eq!((kind, g, bits, pj), (MultiplierKind::Mux, c.mux_gate_factor, 16.0, want), "{q:?}");
+        }
+        let (kind, ..) = multiplier(&c, &Quantizer::bits(2, 1), 2, 16);
+        assert_eq!(kind, MultiplierKind::Fixed);
     }
 }

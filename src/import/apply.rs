@@ -49,8 +49,8 @@ pub fn apply_config(config: &Hls4mlConfig, keras: &KerasModel, assembled: &mut A
     for (l, m) in keras.layers.iter().zip(&mapping) {
         if matches!(l.class.as_str(), "Dense" | "QDense") {
             let block = assembled.spec.blocks.iter_mut().find(|b| b.name == l.name).expect("every Dense became a block");
-            // po2 weights are exponents to hls4ml: its weight type is an exponent type, not a fixed-point one.
-            if !matches!(block.kernel_quantizer, Quantizer::QuantizedPo2 { .. }) {
+            // po2 weights are exponents to hls4ml, binary ones XNOR codes (0 for -1): its weight type is not a value type.
+            if !matches!(block.kernel_quantizer, Quantizer::QuantizedPo2 { .. } | Quantizer::Binary { .. }) {
                 block.types.weight = stated(&l.name, "weight")?;
             }
             block.types.bias = stated(&l.name, "bias")?;

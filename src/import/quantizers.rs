@@ -3,8 +3,10 @@
 //! `"quantized_relu(6,2)"`) mapped onto qforge's [`Quantizer`]s. Parameters that
 //! change what the quantizer computes at inference and that qforge cannot hold
 //! are refused with the reason; training-only ones (stochastic rounding,
-//! `qnoise_factor`) are accepted, since inference rounds to nearest.
-use crate::quant::parse::parse_quantizer;
+//! `qnoise_factor`, the sampling of `stochastic_binary`/`stochastic_ternary`)
+//! are accepted, since inference is deterministic.
+use crate::quant::parse::{binary_alpha, parse_quantizer, relu_upper_bound_check};
+use crate::quant::quantizer::TERNARY_DEFAULT_THRESHOLD;
 use crate::quant::{Alpha, Quantizer};
 use serde_json::Value;
 
@@ -19,8 +21,7 @@ pub enum ActivationStep {
 }
 
 /// The quantizers qforge takes, for error messages.
-pub const SUPPORTED_QUANTIZERS: &str =
-    "quantized_bits (alpha 1/None or \"auto_po2\"), quantized_relu (negative_slope 0, no relu_upper_bound, no use_sigmoid), quantized_po2";
+pub const SUPPORTED_QUANTIZERS: &str = "quantized_bits (alpha 1/None or \"auto_po2\"), quantized_relu (negative_slope 0, no use_sigmoid, relu_upper_bound at or above its largest output or with is_quantized_clip), quantized_po2, and for kernels and biases binary, ternary, stochastic_binary, stochastic_ternary (alpha 1/None)";
 
 /// A kernel or bias quantizer (`None` or JSON null: unquantized float).
 pub fn weight_quantizer(value: Option<&Value>) -> Result<Quantizer, String> {
@@ -32,6 +33,7 @@ pub fn weight_quantizer(value: Option<&Value>) -> Result<Quantizer, String> {
             match class {
                 "quantized_bits" => quantized_bits(config),
                 "quantized_po2" => quantized_po2(config),
+                "binary" | "stochastic_binary" | "ternary" | "stochastic_ternary" => binary_or_ternary(class, config),
                 other => Err(unsupported(other)),
             }
         }
@@ -56,6 +58,7 @@ pub fn activation_step(value: &Value) -> Result<ActivationStep, String> {
             match class {
                 "quantized_relu" => Ok(ActivationStep::Relu(quantized_relu(config)?)),
                 "quantized_bits" => Ok(ActivationStep::Quantize(quantized_bits(config)?)),
+                "binary" | "stochastic_binary" | "ternary" | "stochastic_ternary" => Err(not_an_activation(class)),
                 other => Err(unsupported(other)),
             }
         }
@@ -69,8 +72,13 @@ fn from_quantizer(q: Quantizer) -> Result<ActivationStep, String> {
         Quantizer::QuantizedPo2 { .. } => {
             return Err("quantized_po2 as an activation is not supported: use quantized_bits or quantized_relu".into())
         }
+        Quantizer::Binary { .. } | Quantizer::Ternary { .. } => return Err(not_an_activation(&q.spelling())),
         q => ActivationStep::Quantize(q),
     })
+}
+
+fn not_an_activation(class: &str) -> String {
+    format!("`{class}` as an activation is not supported (qforge takes binary and ternary for kernels and biases): use quantized_bits or quantized_relu")
 }
 
 fn unsupported(class: &str) -> String {
@@ -133,6 +141,23 @@ fn quantized_bits(config: &serde_json::Map<String, Value>) -> Result<Quantizer, 
     Ok(q)
 }
 
+/// `binary`, `ternary` and their stochastic variants, as they evaluate at inference.
+fn binary_or_ternary(class: &str, config: &serde_json::Map<String, Value>) -> Result<Quantizer, String> {
+    let alpha = get(config, "alpha").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+    binary_alpha(class, alpha.as_deref())?;
+    let q = if class.ends_with("binary") {
+        Quantizer::Binary { use_01: boolean(config, class, "use_01", false)? }
+    } else {
+        let threshold = match get(config, "threshold") {
+            None => TERNARY_DEFAULT_THRESHOLD,
+            Some(v) => v.as_f64().ok_or_else(|| format!("{class}: threshold={v} is not a number (\"auto\" needs alpha \"auto\")"))?,
+        };
+        Quantizer::Ternary { threshold }
+    };
+    q.validate().map_err(|e| format!("{class}: {e}"))?;
+    Ok(q)
+}
+
 fn quantized_relu(config: &serde_json::Map<String, Value>) -> Result<Quantizer, String> {
     let class = "quantized_relu";
     if boolean(config, class, "use_sigmoid", false)? {
@@ -141,11 +166,12 @@ fn quantized_relu(config: &serde_json::Map<String, Value>) -> Result<Quantizer, 
     if let Some(s) = get(config, "negative_slope").and_then(Value::as_f64).filter(|s| *s != 0.0) {
         return Err(format!("{class}: negative_slope={s} (a leaky ReLU) is not supported: use negative_slope=0"));
     }
-    if let Some(v) = get(config, "relu_upper_bound") {
-        return Err(format!("{class}: relu_upper_bound={v} is not supported: remove it (the bits and integer bound the output)"));
-    }
     let q = Quantizer::QuantizedRelu { bits: bits_of(config, class)?, integer: int(config, class, "integer", 0)? as i32 };
     q.validate().map_err(|e| format!("{class}: {e}"))?;
+    if let Some(v) = get(config, "relu_upper_bound") {
+        let bound = v.as_f64().ok_or_else(|| format!("{class}: relu_upper_bound={v} is not a number"))?;
+        relu_upper_bound_check(&q, bound, boolean(config, class, "is_quantized_clip", true)?).map_err(|e| format!("{class}: {e}"))?;
+    }
     Ok(q)
 }
 
@@ -180,17 +206,48 @@ mod tests {
         let r =
             json!({"class_name": "quantized_relu", "config": {"bits": 6, "integer": 2, "negative_slope": 0.0, "relu_upper_bound": null}});
         assert_eq!(activation_step(&r).unwrap(), ActivationStep::Relu(Quantizer::relu(6, 2)));
+        // relu_upper_bound changes nothing at inference with is_quantized_clip (default True), or at/above 2^2 - 2^-4.
+        for (bound, clip) in [(1.0, json!(true)), (1.0, Value::Null), (3.9375, json!(false)), (6.0, json!(false)), (0.0, json!(false))] {
+            let r = json!({"class_name": "quantized_relu", "config": {"bits": 6, "integer": 2, "relu_upper_bound": bound, "is_quantized_clip": clip}});
+            assert_eq!(activation_step(&r).unwrap(), ActivationStep::Relu(Quantizer::relu(6, 2)), "{bound} {clip}");
+        }
         assert_eq!(activation_step(&json!("quantized_bits(8,3)")).unwrap(), ActivationStep::Quantize(Quantizer::bits(8, 3)));
         assert_eq!(activation_step(&json!("softmax")).unwrap(), ActivationStep::Softmax);
+    }
+
+    #[test]
+    fn binary_and_ternary_configs_as_qkeras_saves_them() {
+        let b = json!({"class_name": "binary", "config": {"use_01": false, "alpha": null, "use_stochastic_rounding": false}});
+        assert_eq!(weight_quantizer(Some(&b)).unwrap(), Quantizer::Binary { use_01: false });
+        let b01 = json!({"class_name": "binary", "config": {"use_01": true, "alpha": 1, "use_stochastic_rounding": true}});
+        assert_eq!(weight_quantizer(Some(&b01)).unwrap(), Quantizer::Binary { use_01: true });
+        let sb = json!({"class_name": "stochastic_binary", "config": {"alpha": null, "temperature": 6.0, "use_real_sigmoid": true}});
+        assert_eq!(weight_quantizer(Some(&sb)).unwrap(), Quantizer::Binary { use_01: false });
+        let t = json!({"class_name": "ternary", "config": {"alpha": 1, "threshold": null, "use_stochastic_rounding": false, "number_of_unrolls": 5}});
+        assert_eq!(weight_quantizer(Some(&t)).unwrap(), Quantizer::Ternary { threshold: 0.33 });
+        let st = json!({"class_name": "stochastic_ternary", "config": {"alpha": null, "threshold": 0.5, "temperature": 8.0, "use_real_sigmoid": true, "number_of_unrolls": 5}});
+        assert_eq!(weight_quantizer(Some(&st)).unwrap(), Quantizer::Ternary { threshold: 0.5 });
+        assert_eq!(weight_quantizer(Some(&json!("stochastic_ternary"))).unwrap(), Quantizer::Ternary { threshold: 0.33 });
     }
 
     #[test]
     fn refusals_say_why() {
         let leaky = json!({"class_name": "quantized_relu", "config": {"bits": 6, "negative_slope": 0.25}});
         assert!(activation_step(&leaky).unwrap_err().contains("leaky"));
-        let t = json!({"class_name": "ternary", "config": {"alpha": 1}});
+        let clipped = json!({"class_name": "quantized_relu", "config": {"bits": 6, "integer": 2, "relu_upper_bound": 3.0, "is_quantized_clip": false}});
+        let e = activation_step(&clipped).unwrap_err();
+        assert!(e.contains("relu_upper_bound=3") && e.contains("3.9375"), "{e}");
+        let t = json!({"class_name": "ternary", "config": {"alpha": "auto", "threshold": null}});
         let e = weight_quantizer(Some(&t)).unwrap_err();
-        assert!(e.contains("`ternary`") && e.contains("quantized_bits"), "{e}");
+        assert!(e.contains("ternary") && e.contains("alpha=auto") && e.contains("use alpha=1"), "{e}");
+        let b = json!({"class_name": "binary", "config": {"alpha": 0.5}});
+        assert!(weight_quantizer(Some(&b)).unwrap_err().contains("alpha=0.5"));
+        let e = activation_step(&json!({"class_name": "binary", "config": {}})).unwrap_err();
+        assert!(e.contains("as an activation") && e.contains("quantized_relu"), "{e}");
+        assert!(activation_step(&json!("ternary(threshold=0.5)")).unwrap_err().contains("as an activation"));
+        let u = json!({"class_name": "quantized_ulaw", "config": {}});
+        let e = weight_quantizer(Some(&u)).unwrap_err();
+        assert!(e.contains("`quantized_ulaw`") && e.contains("binary, ternary"), "{e}");
         let auto = json!({"class_name": "quantized_bits", "config": {"bits": 4, "alpha": "auto"}});
         assert!(weight_quantizer(Some(&auto)).unwrap_err().contains("alpha"));
         assert!(activation_step(&json!("tanh")).unwrap_err().contains("tanh"));

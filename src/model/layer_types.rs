@@ -4,7 +4,7 @@
 //! keeps it as the layer's result. hls4ml mode follows hls4ml 1.3's
 //! `infer_precision` (`_infer_common_precision`): the accumulator formula
 //! always counts the bias, the result takes the same inferred type, and when
-//! the weights are not fixed point (`quantized_po2` exponents) both fall back
+//! the weights are not fixed point (`quantized_po2` exponents, `binary` XNOR codes) both fall back
 //! to the model's default precision; an activation layer without a quantizer
 //! (a Keras `relu`) gets the default precision too.
 use super::network::LayerParams;
@@ -66,8 +66,10 @@ pub fn block_types(block: &DenseBlock, params: &LayerParams, in_type: FixedType,
     let stated = &block.types;
     let weight = stated.weight.unwrap_or_else(|| quantizer_weight_type(block, params));
     let bias = stated.bias.unwrap_or_else(|| quantizer_type(&block.bias_quantizer, false));
-    // hls4ml infers only from fixed-point weights; po2 weights are exponents to it.
-    let exponent_weights = stated.weight.is_none() && matches!(block.kernel_quantizer, Quantizer::QuantizedPo2 { .. });
+    // hls4ml infers only from fixed-point and integer weights; po2 weights are
+    // exponents to it, binary ones 1-bit XNOR codes (ternary ones are ap_int<2>).
+    let exponent_weights =
+        stated.weight.is_none() && matches!(block.kernel_quantizer, Quantizer::QuantizedPo2 { .. } | Quantizer::Binary { .. });
     let has_bias = hls4ml || params.bias_q.iter().any(|&b| bias.from_f64(b as f64) != 0);
     let inferred =
         if hls4ml && exponent_weights { DEFAULT_TYPE } else { infer_accum_type(&in_type, &weight, &bias, params.n_in, has_bias) };
@@ -132,6 +134,23 @@ mod tests {
         assert_eq!((t.accum, t.result, t.out), (DEFAULT_TYPE, DEFAULT_TYPE, DEFAULT_TYPE));
         let q = block_types(&b, &p, input, TypesMode::Qforge);
         assert!(q.accum.width > 16 && q.out == q.accum);
+    }
+
+    #[test]
+    fn binary_weights_fall_back_in_hls4ml_mode_ternary_ones_are_ap_int2() {
+        let input = FixedType::signed(16, 6);
+        // hls4ml: binary is an XnorPrecisionType, not Integer/Fixed, so infer_precision gives the default.
+        let (b, p) = block(Quantizer::Binary { use_01: false }, Activation::Relu, Quantizer::relu(6, 0));
+        let t = block_types(&b, &p, input, TypesMode::Hls4ml);
+        assert_eq!((t.weight, t.accum, t.result), (FixedType::signed(2, 2), DEFAULT_TYPE, DEFAULT_TYPE));
+        // qforge: ±1 in ap_fixed<2,2>, 8 inputs: 2 + 16 + 3 bits, 2 + 6 + 3 integer, no bias.
+        assert_eq!(block_types(&b, &p, input, TypesMode::Qforge).accum, FixedType::signed(21, 11));
+        // Ternary is ap_int<2> (IntegerPrecisionType): the formula with width 2, integer 2, plus the bias.
+        let (b, p) = block(Quantizer::Ternary { threshold: 0.33 }, Activation::Relu, Quantizer::relu(6, 0));
+        let t = block_types(&b, &p, input, TypesMode::Hls4ml);
+        assert_eq!(t.weight.cpp(), "ap_fixed<2,2>");
+        // 21 bits, 11 integer; bias ap_fixed<6,1>: integer max(11, 1) + 1 = 12, fraction max(10, 5).
+        assert_eq!((t.accum, t.result), (FixedType::signed(22, 12), FixedType::signed(22, 12)));
     }
 
     #[test]

@@ -70,6 +70,15 @@ pub fn validate_spec(spec: &ModelSpec) -> Result<(), Fault> {
         ] {
             check_quantizer(q).map_err(|m| fault(field(name), m))?;
         }
+        if block.activation_quantizer.is_binary_or_ternary() {
+            return Err(fault(
+                field("activation_quantizer"),
+                format!(
+                    "{} is supported for kernels and biases only: use quantized_relu or quantized_bits",
+                    block.activation_quantizer.spelling()
+                ),
+            ));
+        }
         if block.activation == Activation::Softmax && i != last {
             return Err(fault(field("activation"), "softmax is only supported after the last dense layer"));
         }

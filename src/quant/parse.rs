@@ -1,13 +1,17 @@
 //! Parse QKeras quantizer spellings, e.g. `quantized_bits(6,0,alpha=1)`,
-//! `quantized_relu(6)`, `quantized_po2(4, max_value=1)`, `float`, as users write
-//! them in Python, positional or keyword arguments alike.
-use super::quantizer::{Alpha, Quantizer};
+//! `quantized_relu(6)`, `quantized_po2(4, max_value=1)`, `binary`, `ternary(threshold=0.5)`,
+//! `float`, as users write them in Python, positional or keyword arguments alike.
+use super::quantizer::{Alpha, Quantizer, TERNARY_DEFAULT_THRESHOLD};
 
 /// Parse one quantizer; the error says what is wrong and what is accepted.
 pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
     let text = text.trim();
     if matches!(text, "float" | "none" | "None" | "" | "linear") {
         return Ok(Quantizer::Float);
+    }
+    // QKeras takes a bare class name as the quantizer with its defaults.
+    if matches!(text, "binary" | "stochastic_binary" | "ternary" | "stochastic_ternary") {
+        return parse_quantizer(&format!("{text}()"));
     }
     let open = text.find('(').ok_or_else(|| format!("`{text}` is not a quantizer: expected e.g. quantized_bits(6,0,alpha=1)"))?;
     if !text.ends_with(')') {
@@ -32,14 +36,30 @@ pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
             }
         }
         "quantized_relu" => {
-            let a = Args::bind(&args, &["bits", "integer", "use_sigmoid", "negative_slope"], name)?;
+            let params = [
+                "bits",
+                "integer",
+                "use_sigmoid",
+                "negative_slope",
+                "use_stochastic_rounding",
+                "relu_upper_bound",
+                "is_quantized_clip",
+                "qnoise_factor",
+            ];
+            let a = Args::bind(&args, &params, name)?;
             if a.get("use_sigmoid").is_some_and(|v| v != "0" && v != "False") {
                 return Err(format!("{name}: use_sigmoid is not supported"));
             }
             if a.get("negative_slope").is_some_and(|v| v.parse::<f64>() != Ok(0.0)) {
                 return Err(format!("{name}: negative_slope other than 0 is not supported"));
             }
-            Quantizer::QuantizedRelu { bits: a.uint("bits", 8)?, integer: a.int("integer", 0)? }
+            let q = Quantizer::QuantizedRelu { bits: a.uint("bits", 8)?, integer: a.int("integer", 0)? };
+            q.validate().map_err(|e| format!("{text}: {e}"))?;
+            if let Some(v) = a.get("relu_upper_bound").filter(|v| *v != "None") {
+                let bound = v.parse::<f64>().map_err(|_| format!("{name}: relu_upper_bound `{v}` is not a number"))?;
+                relu_upper_bound_check(&q, bound, a.boolean("is_quantized_clip", true)?).map_err(|e| format!("{name}: {e}"))?;
+            }
+            q
         }
         "quantized_po2" => {
             let a = Args::bind(&args, &["bits", "max_value"], name)?;
@@ -49,10 +69,61 @@ pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
             };
             Quantizer::QuantizedPo2 { bits: a.uint("bits", 8)?, max_value }
         }
-        other => return Err(format!("unknown quantizer `{other}`: use quantized_bits, quantized_relu, quantized_po2 or float")),
+        "binary" | "stochastic_binary" => {
+            let params: &[&'static str] = if name == "binary" {
+                &["use_01", "alpha", "use_stochastic_rounding"]
+            } else {
+                &["alpha", "temperature", "use_real_sigmoid"]
+            };
+            let a = Args::bind(&args, params, name)?;
+            binary_alpha(name, a.get("alpha"))?;
+            Quantizer::Binary { use_01: a.boolean("use_01", false)? }
+        }
+        "ternary" | "stochastic_ternary" => {
+            let params: &[&'static str] = if name == "ternary" {
+                &["alpha", "threshold", "use_stochastic_rounding", "number_of_unrolls"]
+            } else {
+                &["alpha", "threshold", "temperature", "use_real_sigmoid", "number_of_unrolls"]
+            };
+            let a = Args::bind(&args, params, name)?;
+            binary_alpha(name, a.get("alpha"))?;
+            let threshold = match a.get("threshold") {
+                None | Some("None") => TERNARY_DEFAULT_THRESHOLD,
+                Some(v) => v.parse::<f64>().map_err(|_| format!("{name}: threshold `{v}` is not a number"))?,
+            };
+            Quantizer::Ternary { threshold }
+        }
+        other => {
+            return Err(format!("unknown quantizer `{other}`: use quantized_bits, quantized_relu, quantized_po2, binary, ternary or float"))
+        }
     };
     quantizer.validate().map_err(|e| format!("{text}: {e}"))?;
     Ok(quantizer)
+}
+
+/// `relu_upper_bound` of a `quantized_relu`: QKeras clips the quantized output
+/// at it only with `is_quantized_clip=False` (by default True the bound shapes
+/// the gradient alone), and a bound of 0 clips nothing. A clip below the
+/// largest output would need a saturation qforge's types do not have.
+pub fn relu_upper_bound_check(q: &Quantizer, bound: f64, is_quantized_clip: bool) -> Result<(), String> {
+    let largest = q.quantize(f32::MAX) as f64;
+    if !is_quantized_clip && bound != 0.0 && bound < largest {
+        return Err(format!(
+            "relu_upper_bound={bound} with is_quantized_clip=False clips below the largest output {largest}, which qforge cannot hold: use relu_upper_bound >= {largest}, is_quantized_clip=True, or fewer integer bits"
+        ));
+    }
+    Ok(())
+}
+
+/// The alpha of a binary or ternary quantizer: only 1 (or None) keeps its values ±1.
+pub fn binary_alpha(name: &str, alpha: Option<&str>) -> Result<(), String> {
+    match alpha.map(unquote) {
+        None | Some("None") => Ok(()),
+        Some(v) if v.parse::<f64>() == Ok(1.0) => Ok(()),
+        Some(v) => Err(format!(
+            "{name}: alpha={v} is not supported (qforge holds binary and ternary weights as ±1 and 0, without a scale): use alpha=1 or leave it out"
+        )),
+    }
 }
 
 fn unquote(s: &str) -> &str {
@@ -142,5 +213,35 @@ mod tests {
         assert!(parse_quantizer("quantized_tanh(4)").unwrap_err().contains("unknown quantizer"));
         assert!(parse_quantizer("quantized_bits(4,0,foo=1)").unwrap_err().contains("unknown argument"));
         assert!(parse_quantizer("quantized_bits(4,0").is_err());
+        for bad in ["binary(alpha='auto_po2')", "ternary(alpha=0.5)", "stochastic_ternary(alpha='auto')"] {
+            assert!(parse_quantizer(bad).unwrap_err().contains("use alpha=1"), "{bad}");
+        }
+        assert!(parse_quantizer("ternary(threshold=x)").unwrap_err().contains("not a number"));
+        assert!(parse_quantizer("binary(foo=1)").unwrap_err().contains("unknown argument"));
+        let e = parse_quantizer("quantized_relu(4,1,relu_upper_bound=1.0,is_quantized_clip=False)").unwrap_err();
+        assert!(e.contains("relu_upper_bound=1") && e.contains("1.875"), "{e}");
+        for ok in ["quantized_relu(4,1,relu_upper_bound=1.0)", "quantized_relu(4,1,relu_upper_bound=2,is_quantized_clip=0)"] {
+            assert_eq!(parse_quantizer(ok).unwrap(), Quantizer::relu(4, 1), "{ok}");
+        }
+    }
+
+    #[test]
+    fn parses_binary_and_ternary() {
+        let pm1 = Quantizer::Binary { use_01: false };
+        for text in
+            ["binary", "binary()", "binary(alpha=1)", "binary(0, None, 1)", "stochastic_binary", "stochastic_binary(temperature=6.0)"]
+        {
+            assert_eq!(parse_quantizer(text).unwrap(), pm1, "{text}");
+        }
+        assert_eq!(parse_quantizer("binary(use_01=1)").unwrap(), Quantizer::Binary { use_01: true });
+        let t = Quantizer::Ternary { threshold: 0.33 };
+        for text in ["ternary", "ternary(alpha=1)", "ternary(1.0, None)", "stochastic_ternary(threshold=None)"] {
+            assert_eq!(parse_quantizer(text).unwrap(), t, "{text}");
+        }
+        assert_eq!(parse_quantizer("ternary(threshold=0.5)").unwrap(), Quantizer::Ternary { threshold: 0.5 });
+        assert!(parse_quantizer("ternary(threshold=-1)").unwrap_err().contains("threshold"));
+        for q in [pm1, Quantizer::Binary { use_01: true }, t, Quantizer::Ternary { threshold: 0.125 }] {
+            assert_eq!(parse_quantizer(&q.spelling()).unwrap(), q);
+        }
     }
 }

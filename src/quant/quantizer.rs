@@ -1,5 +1,6 @@
-//! QKeras quantizers: `quantized_bits`, `quantized_relu`, `quantized_po2` and
-//! unquantized floats, with QKeras' forward semantics and hls4ml's type mapping.
+//! QKeras quantizers: `quantized_bits`, `quantized_relu`, `quantized_po2`,
+//! `binary`, `ternary` and unquantized floats, with QKeras' forward semantics
+//! (at inference) and hls4ml's type mapping.
 use super::fixed::{FixedType, Overflow, Rounding};
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,17 @@ pub enum Quantizer {
     QuantizedRelu { bits: u32, integer: i32 },
     /// `quantized_po2(bits, max_value)`.
     QuantizedPo2 { bits: u32, max_value: Option<f64> },
+    /// `binary(use_01, alpha=1)`: sign(x) with sign(0) = +1, so ±1, or {0, 1}
+    /// with `use_01`. `stochastic_binary` evaluates the same at inference.
+    Binary { use_01: bool },
+    /// `ternary(alpha=1, threshold)`: sign(x) where |x| >= threshold, else 0,
+    /// so {-1, 0, +1} (QKeras' default threshold 0.33). `stochastic_ternary`
+    /// evaluates the same at inference.
+    Ternary { threshold: f64 },
 }
+
+/// QKeras' threshold of `ternary` when none is given.
+pub const TERNARY_DEFAULT_THRESHOLD: f64 = 0.33;
 
 impl Quantizer {
     pub fn bits(bits: u32, integer: i32) -> Self {
@@ -43,7 +54,14 @@ impl Quantizer {
         match self {
             Quantizer::Float => 32,
             Quantizer::QuantizedBits { bits, .. } | Quantizer::QuantizedRelu { bits, .. } | Quantizer::QuantizedPo2 { bits, .. } => *bits,
+            Quantizer::Binary { .. } => 1,
+            Quantizer::Ternary { .. } => 2,
         }
+    }
+
+    /// Binary and ternary quantizers: weights only (a multiplexer in hardware).
+    pub fn is_binary_or_ternary(&self) -> bool {
+        matches!(self, Quantizer::Binary { .. } | Quantizer::Ternary { .. })
     }
 
     /// Check the parameters; the message says what to change.
@@ -88,6 +106,13 @@ impl Quantizer {
                 }
                 if matches!(max_value, Some(v) if !(*v > 0.0)) {
                     return Err("quantized_po2 max_value must be positive".into());
+                }
+                Ok(())
+            }
+            Quantizer::Binary { .. } => Ok(()),
+            Quantizer::Ternary { threshold } => {
+                if !(threshold.is_finite() && *threshold >= 0.0) {
+                    return Err(format!("ternary threshold must be a finite number >= 0, got {threshold}"));
                 }
                 Ok(())
             }
@@ -147,6 +172,29 @@ impl Quantizer {
                 let e = if a < 1e-7 { min_exp as f32 } else { a.log2().round_ties_even().clamp(min_exp as f32, max_exp as f32) };
                 sign * e.exp2()
             }
+            Quantizer::Binary { use_01 } => {
+                // tf.sign, then 0 -> +1.
+                let s = if x < 0.0 { -1.0 } else { 1.0 };
+                if use_01 {
+                    (s + 1.0) / 2.0
+                } else {
+                    s
+                }
+            }
+            Quantizer::Ternary { threshold } => {
+                // cast(|x| >= thres) * tf.sign(x), the threshold a float32 as in TensorFlow.
+                if x.abs() >= threshold as f32 {
+                    if x > 0.0 {
+                        1.0
+                    } else if x < 0.0 {
+                        -1.0
+                    } else {
+                        0.0
+                    }
+                } else {
+                    0.0
+                }
+            }
         }
     }
 
@@ -199,6 +247,11 @@ impl Quantizer {
                 let (min_exp, max_exp) = Self::po2_exponents(bits, max_value);
                 Some(FixedType::signed((max_exp - min_exp + 2) as u32, max_exp + 2))
             }
+            // hls4ml holds binary weights as 1-bit XNOR codes (0 means -1) and ternary
+            // ones as ap_int<2>; qforge holds the values themselves: ±1 and {-1,0,1}
+            // in ap_int<2>, {0,1} in ap_uint<1>.
+            Quantizer::Binary { use_01: true } => Some(FixedType::unsigned(1, 1)),
+            Quantizer::Binary { use_01: false } | Quantizer::Ternary { .. } => Some(FixedType::signed(2, 2)),
         }
     }
 
@@ -223,6 +276,10 @@ impl Quantizer {
             Quantizer::QuantizedRelu { bits, integer } => format!("quantized_relu({bits},{integer})"),
             Quantizer::QuantizedPo2 { bits, max_value: None } => format!("quantized_po2({bits})"),
             Quantizer::QuantizedPo2 { bits, max_value: Some(v) } => format!("quantized_po2({bits},{v})"),
+            Quantizer::Binary { use_01: false } => "binary".into(),
+            Quantizer::Binary { use_01: true } => "binary(use_01=1)".into(),
+            Quantizer::Ternary { threshold } if *threshold == TERNARY_DEFAULT_THRESHOLD => "ternary".into(),
+            Quantizer::Ternary { threshold } => format!("ternary(threshold={threshold})"),
         }
     }
 }
@@ -329,6 +386,49 @@ mod tests {
             assert_eq!(t.to_f64(t.from_f64(-v)), -v);
         }
         assert_eq!(Quantizer::po2_exponents(4, Some(1.0)), (-8, 0));
+    }
+
+    #[test]
+    fn binary_value_sets() {
+        // QKeras binary: k = tf.sign(x); k += 1 - |k| (0 and -0 become +1); use_01: (k + 1) / 2.
+        let b = Quantizer::Binary { use_01: false };
+        let xs = [-0.7f32, -1e-9, -0.0, 0.0, 1e-9, 0.4, 3.0];
+        assert_eq!(xs.map(|x| b.quantize(x)), [-1.0, -1.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
+        let b01 = Quantizer::Binary { use_01: true };
+        assert_eq!(xs.map(|x| b01.quantize(x)), [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
+        // The types hold every value of the set exactly.
+        for (q, values) in [(b.clone(), vec![-1.0, 1.0]), (b01.clone(), vec![0.0, 1.0])] {
+            let t = q.fixed_type(false).unwrap();
+            for v in values {
+                assert_eq!(t.to_f64(t.from_f64(v)), v, "{q:?} {v}");
+            }
+            assert_eq!(q.bit_width(), 1);
+        }
+        assert_eq!(b.fixed_type(false).unwrap().cpp(), "ap_fixed<2,2>");
+        assert_eq!(b01.fixed_type(false).unwrap().cpp(), "ap_ufixed<1,1>");
+    }
+
+    #[test]
+    fn ternary_value_sets() {
+        // QKeras ternary (alpha None or 1): cast(|x| >= threshold) * sign(x), threshold 0.33 by default.
+        let t = Quantizer::Ternary { threshold: TERNARY_DEFAULT_THRESHOLD };
+        let xs = [-0.5f32, -0.33, -0.2, 0.0, 0.3299, 0.33, 0.9, 7.0];
+        assert_eq!(xs.map(|x| t.quantize(x)), [-1.0, -1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+        let t5 = Quantizer::Ternary { threshold: 0.5 };
+        assert_eq!([0.49f32, 0.5, -0.6, -0.49].map(|x| t5.quantize(x)), [0.0, 1.0, -1.0, 0.0]);
+        // Threshold 0: only an exact zero stays zero.
+        let t0 = Quantizer::Ternary { threshold: 0.0 };
+        assert_eq!([0.0f32, 1e-30, -1e-30].map(|x| t0.quantize(x)), [0.0, 1.0, -1.0]);
+        let ty = t.fixed_type(false).unwrap();
+        assert_eq!(ty.cpp(), "ap_fixed<2,2>");
+        for v in [-1.0, 0.0, 1.0] {
+            assert_eq!(ty.to_f64(ty.from_f64(v)), v);
+        }
+        assert!(Quantizer::Ternary { threshold: -0.1 }.validate().is_err());
+        assert!(Quantizer::Ternary { threshold: f64::NAN }.validate().is_err());
+        let mut slice = xs;
+        t.quantize_slice(&mut slice);
+        assert_eq!(slice, xs.map(|x| t.quantize(x)));
     }
 
     #[test]
