@@ -1,7 +1,8 @@
 //! Keras layers (in chain order) with their weights → qforge's dense blocks and
 //! layer parameters. A Dense with an activation inside is split as hls4ml
 //! splits it; a BatchNormalization right after a linear Dense is folded into
-//! it, one before any Dense becomes the input scaler; Dropout is dropped and
+//! it, one after an activation into the inputs of the (float) Dense after it,
+//! one before any Dense becomes the input scaler; Dropout is dropped and
 //! Flatten/Reshape of 1-D data change nothing. Anything else is refused with
 //! the layer's name, its class and what is supported.
 use super::h5::{LayerWeights, Tensor};
@@ -93,8 +94,10 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
     let mut input_type = FixedType::signed(16, 6);
     let mut input_type_from_model = false;
     let mut blocks: Vec<Open> = Vec::new();
-    let mut mapping = Vec::new();
+    let mut mapping: Vec<LayerMapping> = Vec::new();
     let mut notes = Vec::new();
+    // A batch normalization after an activation, waiting for the Dense it folds into.
+    let mut pending: Option<PendingNorm> = None;
     for l in &model.layers {
         let c = &l.config;
         let became: String = match l.class.as_str() {
@@ -117,7 +120,18 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
                         return Err(layer_error(l, format!("its input has shape {other:?}: a Dense must see 1-D data (add a Flatten)")))
                     }
                 };
-                let open = dense(l, n_in, weights.get(&l.name).copied())?;
+                let mut open = dense(l, n_in, weights.get(&l.name).copied())?;
+                if let Some(p) = pending.take() {
+                    if !open.block.kernel_quantizer.is_float() || !open.block.bias_quantizer.is_float() {
+                        return Err(layer_error(l, format!("batch normalization `{}` before it can only be folded into a Dense without quantizers (Keras quantizes the kernel before the normalized inputs meet it)", p.name)));
+                    }
+                    fold_inputs(&mut open, &p.scale, &p.shift);
+                    mapping[p.index].became = format!("folded into the inputs of {}", open.block.name);
+                    notes.push(format!(
+                        "`{}` (after an activation) is folded into the inputs of `{}`; hls4ml keeps it as a layer with its own result type",
+                        p.name, open.block.name
+                    ));
+                }
                 let units = open.block.units;
                 let name = open.block.name.clone();
                 let inline = activation_step(c.get("activation").unwrap_or(&Value::Null)).map_err(|m| layer_error(l, m))?;
@@ -161,9 +175,18 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
                         open.foldable = false;
                         format!("folded into {}", open.block.name)
                     }
-                    Some(_) => return Err(layer_error(l, "a batch normalization after an activation cannot be folded into a Dense: qforge supports it right after a Dense or before the first one")),
+                    Some(_) if pending.is_some() => {
+                        return Err(layer_error(l, "two batch normalizations after an activation are not supported"))
+                    }
+                    Some(_) => {
+                        pending = Some(PendingNorm { name: l.name.clone(), index: mapping.len(), scale, shift });
+                        "folded into the inputs of the next Dense".into()
+                    }
                     None if input_type_from_model => {
-                        return Err(layer_error(l, "a batch normalization after the input quantizer is not supported: put it before the QActivation"))
+                        return Err(layer_error(
+                            l,
+                            "a batch normalization after the input quantizer is not supported: put it before the QActivation",
+                        ))
                     }
                     None => {
                         // x' = (x - m)·s + t = (x - (m - t/s)) / (1/s)
@@ -180,6 +203,9 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
                 }
             }
             "Activation" | "QActivation" | "ReLU" | "Softmax" => {
+                if let Some(p) = &pending {
+                    return Err(layer_error(l, format!("an activation after batch normalization `{}` is not supported: qforge folds that normalization into the next Dense", p.name)));
+                }
                 let step = match l.class.as_str() {
                     "ReLU" => relu_layer(l)?,
                     "Softmax" => ActivationStep::Softmax,
@@ -209,6 +235,12 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
             other => return Err(layer_error(l, format!("layer class `{other}` is not supported: qforge imports {SUPPORTED_LAYERS}"))),
         };
         mapping.push(LayerMapping { keras_name: l.name.clone(), keras_class: l.class.clone(), became });
+    }
+    if let Some(p) = pending {
+        return Err(format!(
+            "batch normalization `{}` after an activation must be followed by a Dense (into whose inputs it is folded)",
+            p.name
+        ));
     }
     if blocks.is_empty() {
         return Err("the model has no Dense layer".into());
@@ -388,6 +420,26 @@ fn batchnorm_scale_shift(l: &KerasLayer, n: usize, w: Option<&LayerWeights>) -> 
     let scale: Vec<f32> = gamma.iter().zip(&var).map(|(g, v)| g / (v + eps).sqrt()).collect();
     let shift: Vec<f32> = beta.iter().zip(&mean).zip(&scale).map(|((b, m), s)| b - m * s).collect();
     Ok((scale, shift))
+}
+
+/// A batch normalization that follows an activation: folded into the next Dense.
+struct PendingNorm {
+    name: String,
+    /// Its entry in the layer mapping.
+    index: usize,
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+}
+
+/// W·(x·s + t) + b = (W·diag(s))·x + (W·t + b): a normalization of a Dense's inputs folded into it.
+fn fold_inputs(open: &mut Open, scale: &[f32], shift: &[f32]) {
+    let n_out = open.block.units;
+    for (j, b) in open.bias.iter_mut().enumerate() {
+        *b = (f64::from(*b) + (0..open.n_in).map(|i| f64::from(open.kernel[i * n_out + j]) * f64::from(shift[i])).sum::<f64>()) as f32;
+    }
+    for (k, w) in open.kernel.iter_mut().enumerate() {
+        *w *= scale[k / n_out];
+    }
 }
 
 fn fold_into(open: &mut Open, scale: &[f32], shift: &[f32]) {
