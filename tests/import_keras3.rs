@@ -72,6 +72,41 @@ fn a_batch_normalization_after_relu_folds_into_the_next_dense() {
     assert!(model.scaler.std.iter().all(|&v| v == 1.0), "the normalization is not the input scaler");
 }
 
+/// A float model imported without a config takes hls4ml's default types, so
+/// every later command can price and run it: its fixed-point predictions are
+/// those of `ap_fixed<16,6>` arithmetic, close to Keras's classes.
+#[test]
+fn a_float_import_takes_hls4ml_default_types_and_runs_downstream() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in MODELS {
+        let out = dir.path().join(name);
+        let (code, _, stderr) = run_in(dir.path(), &["import", s(&fixture(&format!("{name}.keras"))), "--out", s(&out)]);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        let model = TrainedModel::load(&out.join("model.json")).unwrap();
+        assert_eq!(model.spec.types, qforge::model::TypesMode::Hls4ml, "{name}");
+        let fixed16_6 = qforge::quant::FixedType::new(16, 6, true);
+        assert_eq!(model.spec.input_type, fixed16_6, "{name}");
+        assert!(model.spec.blocks.iter().all(|b| b.types.weight == Some(fixed16_6) && b.types.accum == Some(fixed16_6)), "{name}");
+        let report = std::fs::read_to_string(out.join("import.json")).unwrap();
+        assert!(report.contains("hls4ml's default types"), "{name}: {report}");
+        let model_json = out.join("model.json");
+        let (code, _, stderr) = run_in(dir.path(), &["estimate", "--model", s(&model_json), "--json"]);
+        assert_eq!(code, 0, "{name}: estimate: {stderr}");
+        let csv = out.join("pred.csv");
+        let x = fixture(&format!("{name}.x.npy"));
+        let (code, _, stderr) = run_in(dir.path(), &["predict", "--model", s(&model_json), "--all", "--data", s(&x), "--output", s(&csv)]);
+        assert_eq!(code, 0, "{name}: predict: {stderr}");
+        let expected = npy(&format!("{name}.y.npy"));
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let predicted: Vec<usize> = text.lines().skip(1).map(|l| l.split(',').nth(2).unwrap().parse().unwrap()).collect();
+        assert_eq!(predicted.len(), expected.nrows(), "{name}");
+        let keras_class = |r: usize| (0..expected.ncols()).max_by(|&a, &b| expected[[r, a]].total_cmp(&expected[[r, b]])).unwrap();
+        let agree = (0..expected.nrows()).filter(|&r| predicted[r] == keras_class(r)).count();
+        println!("{name}: ap_fixed<16,6> classes agree with Keras on {agree}/{}", expected.nrows());
+        assert!(agree * 100 >= expected.nrows() * 90, "{name}: only {agree}/{} classes agree with Keras", expected.nrows());
+    }
+}
+
 /// The archive's members, in order.
 fn members(path: &Path) -> Vec<(String, Vec<u8>)> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();

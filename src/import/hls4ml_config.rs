@@ -34,7 +34,29 @@ pub struct Hls4mlConfig {
     pub layers: BTreeMap<String, LayerSettings>,
 }
 
+/// The precision `hls4ml.utils.config_from_keras_model` states for a whole model.
+pub const HLS4ML_DEFAULT_PRECISION: &str = "fixed<16,6>";
+
 impl Hls4mlConfig {
+    /// What `config_from_keras_model(model, granularity="model")` returns:
+    /// only the Model default precision (blamed on `path`, the model file).
+    pub fn model_default(path: &Path) -> Hls4mlConfig {
+        let model = LayerSettings {
+            precision: [("default".to_string(), HLS4ML_DEFAULT_PRECISION.to_string())].into_iter().collect(),
+            ..LayerSettings::default()
+        };
+        Hls4mlConfig {
+            path: path.to_path_buf(),
+            keras_json: None,
+            keras_h5: None,
+            part: None,
+            clock_period: None,
+            io_type: None,
+            model,
+            layers: BTreeMap::new(),
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Hls4mlConfig> {
         let text = crate::error::read_to_string(path)?;
         // YAML is a superset of JSON: one parser reads both spellings.

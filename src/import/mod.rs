@@ -15,7 +15,7 @@ use crate::model::network::{MODEL_FORMAT, MODEL_VERSION};
 use crate::model::{Scaler, TrainedModel};
 use assemble::LayerMapping;
 use h5::KerasH5;
-use hls4ml_config::Hls4mlConfig;
+use hls4ml_config::{Hls4mlConfig, HLS4ML_DEFAULT_PRECISION};
 use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -111,6 +111,15 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
     })?;
     if let Some(c) = &config {
         apply::apply_config(c, &keras, &mut assembled)?;
+    } else if assembled.spec.blocks.iter().any(|b| b.kernel_quantizer.is_float()) {
+        // A float model has no types of its own: take those hls4ml gives it
+        // (`config_from_keras_model`'s Model default), or its exact accumulators
+        // over float-wide weights would not fit any fixed-point type.
+        let default = Hls4mlConfig::model_default(&req.model);
+        apply::apply_config(&default, &keras, &mut assembled)?;
+        assembled.notes.push(format!(
+            "a float (unquantized) model without an hls4ml config takes hls4ml's default types: every weight, bias, accumulator and result {HLS4ML_DEFAULT_PRECISION}, inferred as hls4ml 1.3 infers them (types mode hls4ml); give --config to choose others"
+        ));
     }
     let mut scaler = assembled.scaler.clone();
     if let Some(path) = &req.scaler {
