@@ -64,7 +64,9 @@ impl DataSource {
         };
         if data.n_features != inputs {
             let hint = match self {
-                DataSource::Table { .. } => ": pick the model's inputs with `columns` (qforge run) or drop the extra columns",
+                DataSource::Table { .. } if data.n_features > inputs => {
+                    ": drop the extra columns, or pick the model's inputs by name with `[data] columns` (qforge run)"
+                }
                 _ => "",
             };
             return Err(fault(features_file, format!("{} features per row but the model has {inputs} inputs{hint}", data.n_features)));
