@@ -178,7 +178,7 @@ pub fn load_table_columns(path: &Path, pick: Option<&[String]>, label_column: Op
                 path,
                 Some(line_no),
                 None,
-                format!("{} columns, expected the header's {}: check the delimiter and the header", cells.len(), columns.len()),
+                format!("{} columns, expected {} (the header's): check the delimiter and the header", cells.len(), columns.len()),
             ));
         }
         for (j, cell) in cells.iter().enumerate() {
@@ -189,7 +189,7 @@ pub fn load_table_columns(path: &Path, pick: Option<&[String]>, label_column: Op
                         path,
                         Some(line_no),
                         Some(label_name),
-                        format!("label `{cell}` is neither one of the classes {class_names:?} nor a class index"),
+                        format!("label `{cell}` is not one of the classes {class_names:?} nor a class index"),
                     )
                 })?;
                 y.push(c as u8);
