@@ -13,34 +13,14 @@ use qforge::pipeline::stages::{search_key, search_stage, train_key, train_stage}
 use std::path::Path;
 use support::run_in;
 
-fn import_q_bits(dir: &Path) -> TrainedModel {
-    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hls4ml/q_bits");
-    let arg = |n: &str| f.join(n).display().to_string();
-    let (code, _, err) = run_in(
-        dir,
-        // qforge's own types: the pipeline prices and builds qforge's Verilog, which
-        // needs lossless accumulators (the hls4ml config's ap_fixed<16,6> is not).
-        &["import", &arg("keras.json"), "--weights", &arg("weights.h5"), "--out", "imp", "--json"],
-    );
-    assert_eq!(code, 0, "{err}");
-    TrainedModel::load(&dir.join("imp/model.json")).unwrap()
-}
-
 /// A CSV with `header` columns (the label column last, named `label`) of
 /// deterministic values; `label` gives each row's class from its values.
 fn write_csv(path: &Path, header: &[&str], rows: usize, seed: u64, label: impl Fn(&[f32]) -> u8) {
     let cols = header.len() - 1;
-    let mut s = seed;
     let mut text = format!("{}\n", header.join(","));
-    for _ in 0..rows {
-        let row: Vec<f32> = (0..cols)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
-            })
-            .collect();
+    for row in support::features(rows, cols, seed).chunks(cols) {
         let cells: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
-        text.push_str(&format!("{},{}\n", cells.join(","), label(&row)));
+        text.push_str(&format!("{},{}\n", cells.join(","), label(row)));
     }
     std::fs::write(path, text).unwrap();
 }
@@ -68,7 +48,9 @@ transfer_weights = true
 fn an_imported_model_on_the_users_file_through_train_and_search() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let model = import_q_bits(d);
+    // qforge's own types: the pipeline prices and builds qforge's Verilog, which
+    // needs lossless accumulators (the hls4ml config's ap_fixed<16,6> is not).
+    let model = TrainedModel::load(&support::import_fixture(d, "q_bits", false)).unwrap();
     let header = ["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "label"];
     write_csv(&d.join("x.csv"), &header, 1200, 1, model_labels(&model));
     std::fs::write(d.join("pipeline.toml"), IMPORT_PIPELINE).unwrap();
@@ -129,7 +111,10 @@ fn columns_pick_the_features_by_name_in_order() {
     for (edit, needles) in [
         (pipeline.replace("\"c17\"", "\"nope\""), vec!["wide.csv", "no feature column `nope`"]),
         (pipeline.replace("label_column = \"y\"", "label_column = \"kind\""), vec!["wide.csv", "no label column `kind`"]),
-        (pipeline.replace(&format!("columns = [{}]\n", columns.join(", ")), ""), vec!["wide.csv", "18 features per row but the model has 16 inputs"]),
+        (
+            pipeline.replace(&format!("columns = [{}]\n", columns.join(", ")), ""),
+            vec!["wide.csv", "18 features per row but the model has 16 inputs"],
+        ),
     ] {
         std::fs::write(d.join("bad.toml"), edit).unwrap();
         let (code, _, err) = run_in(d, &["run", "bad.toml", "--out", "out"]);

@@ -14,32 +14,9 @@ use qforge::model::{FixedNetwork, TrainedModel};
 use qforge::search::space::SearchSpace;
 use qforge::search::{estimate_spec, layer_choices, run_search, SearchOptions};
 use std::path::{Path, PathBuf};
-use support::run_in;
+use support::{features, run_in};
 
 const ROWS: usize = 1500;
-
-/// Import tests/fixtures/hls4ml/q_bits (8 inputs → 16 → 8 → 5) into `dir/imp/model.json`.
-fn import_q_bits(dir: &Path) -> PathBuf {
-    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hls4ml/q_bits");
-    let arg = |n: &str| f.join(n).display().to_string();
-    let (code, _, err) = run_in(
-        dir,
-        &["import", &arg("keras.json"), "--weights", &arg("weights.h5"), "--config", &arg("hls4ml_config.yml"), "--out", "imp", "--json"],
-    );
-    assert_eq!(code, 0, "{err}");
-    dir.join("imp/model.json")
-}
-
-/// Deterministic pseudo-random features in about [-2, 2).
-fn features(rows: usize, cols: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..rows * cols)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
-        })
-        .collect()
-}
 
 /// Labels: the imported model's own fixed-point predictions, so the model
 /// as it is scores 100 % and anything retrained scores less.
@@ -65,7 +42,7 @@ fn names(prefix: &str, n: usize) -> Vec<String> {
 
 /// The imported model and a labelled CSV of its own predictions (`dir/x.csv`, columns f0..f7).
 fn setup(dir: &Path) -> (PathBuf, TrainedModel, PathBuf) {
-    let model_path = import_q_bits(dir);
+    let model_path = support::import_fixture(dir, "q_bits", true);
     let model = TrainedModel::load(&model_path).unwrap();
     let x = features(ROWS, 8, 1);
     let y = own_labels(&model, &x);
@@ -257,8 +234,9 @@ fn data_that_does_not_fit_the_model_is_refused_everywhere() {
         refused(d, &with(&["predict", "--model", m, "--all", "--output", "p.csv"]), fault);
     }
     // train: a 16-input spec on 8-feature data.
-    refused(d, &["train", "--spec", &support::example("jet_tagger.toml").display().to_string(), "--data", "x.csv", "--out", "t"], &[
-        "x.csv",
-        "8 features per row but the model has 16 inputs",
-    ]);
+    refused(
+        d,
+        &["train", "--spec", &support::example("jet_tagger.toml").display().to_string(), "--data", "x.csv", "--out", "t"],
+        &["x.csv", "8 features per row but the model has 16 inputs"],
+    );
 }

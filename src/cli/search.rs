@@ -1,4 +1,6 @@
-//! `qforge search`: AutoQKeras-style quantization search with a progress bar over trials.
+//! `qforge search`: AutoQKeras-style quantization search with a progress bar
+//! over trials, over a space file's model spec (`--space`) or an imported
+//! model.json (`--model`), on the synthetic jets or the user's `--data`.
 use super::{print_json, CliReporter};
 use crate::data::loaders::DataSource;
 use crate::estimate::{Calibration, Flow, FlowOptions};

@@ -1,7 +1,10 @@
 //! Loaders for the jet data as users have it: OpenML's `hls4ml_lhc_jets_hlf`
 //! export as CSV or ARFF (16 named features and a `class` column g/q/t/w/z),
 //! and NumPy `.npy` feature/label arrays as the hls4ml tutorial saves them
-//! (labels one-hot or integer). Every fault names the file and the line.
+//! (labels one-hot or integer); a table's feature columns may be picked by
+//! name and its label column named. [`DataSource::load_for`] also checks the
+//! file against the model it is for (feature count, one-hot width, label
+//! range). Every fault names the file and the line or row.
 use super::{Dataset, JET_CLASSES};
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2};
@@ -75,7 +78,10 @@ impl DataSource {
             return Err(fault(labels_file, format!("one-hot labels with {width} classes but the model has {outputs} outputs")));
         }
         if let Some((row, &bad)) = data.y.iter().enumerate().find(|(_, &y)| y as usize >= outputs) {
-            return Err(fault(labels_file, format!("label {bad} (data row {row}) is outside the model's {outputs} classes 0..{}", outputs - 1)));
+            return Err(fault(
+                labels_file,
+                format!("label {bad} (data row {row}) is outside the model's {outputs} classes 0..{}", outputs - 1),
+            ));
         }
         Ok(data)
     }
@@ -150,17 +156,18 @@ pub fn load_table_columns(path: &Path, pick: Option<&[String]>, label_column: Op
         };
         Error::input_at(path, Some(1), Some(label_name), why)
     })?;
-    let feature_cols: Vec<usize> = match pick {
-        None => (0..columns.len()).filter(|&i| i != class_col).collect(),
-        Some(names) => names
-            .iter()
-            .map(|n| {
-                columns.iter().position(|c| c == n).filter(|&i| i != class_col).ok_or_else(|| {
-                    Error::input_at(path, Some(1), Some(n), format!("no feature column `{n}`: the columns are {columns:?}"))
+    let feature_cols: Vec<usize> =
+        match pick {
+            None => (0..columns.len()).filter(|&i| i != class_col).collect(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    columns.iter().position(|c| c == n).filter(|&i| i != class_col).ok_or_else(|| {
+                        Error::input_at(path, Some(1), Some(n), format!("no feature column `{n}`: the columns are {columns:?}"))
+                    })
                 })
-            })
-            .collect::<Result<_>>()?,
-    };
+                .collect::<Result<_>>()?,
+        };
     let n_features = feature_cols.len();
     let feature_names: Vec<String> = feature_cols.iter().map(|&i| columns[i].clone()).collect();
     let mut row_values = vec![0f32; columns.len()];
@@ -184,14 +191,15 @@ pub fn load_table_columns(path: &Path, pick: Option<&[String]>, label_column: Op
         for (j, cell) in cells.iter().enumerate() {
             let cell = unquote(cell.trim());
             if j == class_col {
-                let c = class_names.iter().position(|n| n == cell).or_else(|| cell.parse::<u8>().ok().map(usize::from)).ok_or_else(|| {
-                    Error::input_at(
-                        path,
-                        Some(line_no),
-                        Some(label_name),
-                        format!("label `{cell}` is not one of the classes {class_names:?} nor a class index"),
-                    )
-                })?;
+                let c =
+                    class_names.iter().position(|n| n == cell).or_else(|| cell.parse::<u8>().ok().map(usize::from)).ok_or_else(|| {
+                        Error::input_at(
+                            path,
+                            Some(line_no),
+                            Some(label_name),
+                            format!("label `{cell}` is not one of the classes {class_names:?} nor a class index"),
+                        )
+                    })?;
                 y.push(c as u8);
             } else if pick.is_none() || feature_cols.contains(&j) {
                 let v: f32 = cell

@@ -8,9 +8,12 @@
 //! ```toml
 //! name = "jet"
 //! [model]
-//! spec = "jet_tagger.toml"
+//! spec = "jet_tagger.toml" # or import = "model.json" (qforge import): the baseline as it is
 //! [data]
-//! samples = 40000
+//! samples = 40000          # synthetic jets; or the user's file:
+//! # path = "jets.csv"      # .csv/.arff, or .npy with labels = "y.npy"
+//! # columns = ["j_zlogz", "j_mass_mmdt"]   # a table's feature columns, in order
+//! # label_column = "class"
 //! [train]
 //! epochs = 3
 //! [search]

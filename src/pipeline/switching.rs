@@ -49,8 +49,12 @@ pub fn netlist_of(synth: &SynthResult) -> Option<PathBuf> {
 }
 
 pub fn switching_key(cfg: &PipelineConfig, candidates: &[Candidate], synth: &[SynthResult], cal: &Calibration) -> Result<StageDir> {
-    let mut key =
-        StageKey::new("switching").value(&cfg.data).value(&SWITCHING_SAMPLES).value(&cal.switching).value(&synth).data(&cfg.data_source()?)?;
+    let mut key = StageKey::new("switching")
+        .value(&cfg.data)
+        .value(&SWITCHING_SAMPLES)
+        .value(&cal.switching)
+        .value(&synth)
+        .data(&cfg.data_source()?)?;
     for (c, s) in candidates.iter().zip(synth) {
         key = key.text(&c.name).value(&c.energy_layers);
         if let Some(netlist) = netlist_of(s).filter(|p| p.is_file()) {
