@@ -55,7 +55,8 @@ pub struct ImportReport {
     pub format: SourceFormat,
     pub keras_layers: Vec<LayerMapping>,
     pub notes: Vec<String>,
-    /// hls4ml settings kept for `qforge hls` (part, clock, reuse, strategy).
+    /// hls4ml settings as the config states them (part, clock, reuse, strategy;
+    /// the model-level reuse and strategy also go into model.json's `spec.hls`).
     pub hls4ml: Option<Hls4mlConfig>,
     pub seconds: f64,
 }
@@ -111,6 +112,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
     })?;
     if let Some(c) = &config {
         apply::apply_config(c, &keras, &mut assembled)?;
+        assembled.spec.hls = crate::model::HlsSettings { reuse_factor: c.model.reuse_factor, strategy: c.model.strategy.clone() };
     }
     let mut scaler = assembled.scaler.clone();
     if let Some(path) = &req.scaler {
