@@ -107,3 +107,31 @@ fn without_the_config_outputs_differ() {
     println!("q_bits without config: outputs differ on {outputs} of {samples}");
     assert!(outputs > 0);
 }
+
+/// The config's model-level ReuseFactor and Strategy go into model.json
+/// (`spec.hls`), and `qforge hls` builds with them unless told otherwise.
+#[test]
+fn reuse_factor_and_strategy_reach_model_json_and_the_hls_writer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = fixture_dir("q_bits");
+    let config = std::fs::read_to_string(f.join("hls4ml_config.yml")).unwrap();
+    assert!(config.contains("    ReuseFactor: 1\n    Strategy: Latency\n"));
+    let config = config.replace("    ReuseFactor: 1\n    Strategy: Latency\n", "    ReuseFactor: 4\n    Strategy: Resource\n");
+    std::fs::write(tmp.path().join("cfg.yml"), config).unwrap();
+    let arg = |n: &str| f.join(n).display().to_string();
+    let (code, _, err) = run_in(
+        tmp.path(),
+        &["import", &arg("keras.json"), "--weights", &arg("weights.h5"), "--config", "cfg.yml", "--out", "imp", "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let model = TrainedModel::load(&tmp.path().join("imp/model.json")).unwrap();
+    assert_eq!((model.spec.hls.reuse_factor, model.spec.hls.strategy.as_deref()), (Some(4), Some("resource")));
+    let hls = |out: &str, extra: &[&str]| {
+        let args = [&["hls", "--model", "imp/model.json", "--out", out, "--tb-samples", "0", "--json"][..], extra].concat();
+        let (code, json, err) = run_in(tmp.path(), &args);
+        assert_eq!(code, 0, "{err}");
+        (json["config"]["reuse_factor"].clone(), json["config"]["strategy"].clone())
+    };
+    assert_eq!(hls("prj", &[]), (serde_json::json!(4), serde_json::json!("resource")));
+    assert_eq!(hls("prj2", &["--reuse", "2", "--strategy", "latency"]), (serde_json::json!(2), serde_json::json!("latency")));
+}

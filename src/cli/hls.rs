@@ -22,12 +22,12 @@ pub struct HlsArgs {
     /// Clock period in ns.
     #[arg(long, default_value_t = 5.0)]
     pub clock: f64,
-    /// Reuse factor: how many times each multiplier is used per inference.
-    #[arg(long, default_value_t = 1)]
-    pub reuse: usize,
-    /// Dense strategy: latency or resource.
-    #[arg(long, default_value = "latency")]
-    pub strategy: String,
+    /// Reuse factor: how many times each multiplier is used per inference (default: the model's `spec.hls`, from an imported hls4ml config, else 1).
+    #[arg(long)]
+    pub reuse: Option<usize>,
+    /// Dense strategy: latency or resource (default: the model's `spec.hls`, else latency).
+    #[arg(long)]
+    pub strategy: Option<String>,
     /// I/O type: parallel (io_parallel).
     #[arg(long, default_value = "parallel")]
     pub io: String,
@@ -72,8 +72,8 @@ pub fn run(args: HlsArgs) -> anyhow::Result<ExitCode> {
         top: args.top.clone(),
         part: args.part.clone(),
         clock_period_ns: args.clock,
-        reuse_factor: args.reuse,
-        strategy: Strategy::parse(&args.strategy)?,
+        reuse_factor: args.reuse.or(model.spec.hls.reuse_factor.map(|r| r as usize)).unwrap_or(1),
+        strategy: Strategy::parse(args.strategy.as_deref().or(model.spec.hls.strategy.as_deref()).unwrap_or("latency"))?,
         io_type,
         backend: backend(&args.backend)?,
     };

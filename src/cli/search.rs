@@ -1,5 +1,8 @@
-//! `qforge search`: AutoQKeras-style quantization search with a progress bar over trials.
+//! `qforge search`: AutoQKeras-style quantization search with a progress bar
+//! over trials, over a space file's model spec (`--space`) or an imported
+//! model.json (`--model`), on the synthetic jets or the user's `--data`.
 use super::{print_json, CliReporter};
+use crate::data::loaders::DataSource;
 use crate::estimate::{Calibration, Flow, FlowOptions};
 use crate::search::score::Goal;
 use crate::search::space::{SearchSpace, TunerKind};
@@ -9,10 +12,23 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["space", "model"])))]
 pub struct SearchArgs {
-    /// Search space (TOML), e.g. examples/jet_space.toml.
+    /// Search space (TOML), e.g. examples/jet_space.toml. With --model: only its candidates, [search] and [budget] are used; its `model` and `[reference]` are ignored.
     #[arg(long)]
-    pub space: PathBuf,
+    pub space: Option<PathBuf>,
+    /// Search an imported model (`qforge import` writes DIR/model.json): its architecture, the model itself as the reference (evaluated as it is, not retrained), its input scaler; without --space the candidates of examples/model_space.toml.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// With --model: every trial starts from the model's float weights (AutoQKeras' transfer_weights), not from the seed's random initialisation.
+    #[arg(long, requires = "model")]
+    pub transfer_weights: bool,
+    /// Data file the trials train on (usual 60/20/20 split): OpenML `hls4ml_lhc_jets_hlf` .csv/.arff or NumPy features .npy; default: the space's synthetic jets.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// NumPy labels (.npy, one-hot or integer) to go with `--data X.npy`.
+    #[arg(long, requires = "data")]
+    pub labels: Option<PathBuf>,
     /// Output folder: trials.jsonl, trials/, best/, pareto/, search.svg, summary.json.
     #[arg(long, default_value = "qforge-out/search")]
     pub out: PathBuf,
@@ -29,7 +45,7 @@ pub struct SearchArgs {
     /// Epochs per trial (Hyperband: the most epochs).
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Synthetic samples for the search.
+    /// Synthetic samples for the search (without --data).
     #[arg(long)]
     pub samples: Option<usize>,
     #[arg(long, value_enum)]
@@ -53,7 +69,15 @@ pub struct SearchArgs {
 pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let reporter = CliReporter::new(args.json);
     let cal = Calibration::discover(args.calibration.as_deref())?;
-    let space = SearchSpace::from_file(&args.space)?;
+    let space = match (&args.model, &args.space) {
+        (Some(model), space) => SearchSpace::for_model(model, space.as_deref())?,
+        (None, Some(space)) => SearchSpace::from_file(space)?,
+        (None, None) => unreachable!("clap requires --space or --model"),
+    };
+    let data = match &args.data {
+        Some(path) => Some(DataSource::from_paths(Some(path), args.labels.as_deref(), 0, 0)?),
+        None => None,
+    };
     let opts = SearchOptions {
         out: args.out.clone(),
         resume: args.resume,
@@ -64,7 +88,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         samples: args.samples,
         goal: args.goal,
         pareto: args.pareto.then_some(true),
-        data: None,
+        data,
+        transfer_weights: args.transfer_weights,
         flow: FlowOptions { flow: args.flow, pipeline_every: args.pipeline_every, design_cost: Some(crate::rtl::cost::cost_for) },
     };
     let outcome = run_search(&space, &opts, &cal, &reporter)?;

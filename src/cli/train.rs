@@ -142,25 +142,18 @@ fn all_rows(model: &TrainedModel, args: &DataArgs) -> anyhow::Result<(crate::dat
     let path = args.data.as_deref().expect("clap requires --data with --all");
     let is_npy = path.extension().and_then(|e| e.to_str()) == Some("npy");
     let (mut data, labelled) = if is_npy && args.labels.is_none() {
-        (crate::data::loaders::load_npy_unlabelled(path)?, false)
-    } else {
-        (args.source()?.load()?, true)
-    };
-    if data.n_features != model.spec.inputs {
-        return Err(crate::error::Error::input(
-            path,
-            format!("{} features per row but the model `{}` has {} inputs", data.n_features, model.spec.name, model.spec.inputs),
-        )
-        .into());
-    }
-    if labelled {
-        if let Some(&bad) = data.y.iter().find(|&&y| y as usize >= model.spec.n_outputs()) {
-            let at = args.labels.as_deref().unwrap_or(path);
-            return Err(
-                crate::error::Error::input(at, format!("label {bad} is outside the model's {} classes", model.spec.n_outputs())).into()
-            );
+        let data = crate::data::loaders::load_npy_unlabelled(path)?;
+        if data.n_features != model.spec.inputs {
+            return Err(crate::error::Error::input(
+                path,
+                format!("{} features per row but the model `{}` has {} inputs", data.n_features, model.spec.name, model.spec.inputs),
+            )
+            .into());
         }
-    }
+        (data, false)
+    } else {
+        (args.source()?.load_for(model.spec.inputs, model.spec.n_outputs())?, true)
+    };
     data.standardize(&model.scaler);
     Ok((data, labelled))
 }

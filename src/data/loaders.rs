@@ -1,7 +1,10 @@
 //! Loaders for the jet data as users have it: OpenML's `hls4ml_lhc_jets_hlf`
 //! export as CSV or ARFF (16 named features and a `class` column g/q/t/w/z),
 //! and NumPy `.npy` feature/label arrays as the hls4ml tutorial saves them
-//! (labels one-hot or integer). Every fault names the file and the line.
+//! (labels one-hot or integer); a table's feature columns may be picked by
+//! name and its label column named. [`DataSource::load_for`] also checks the
+//! file against the model it is for (feature count, one-hot width, label
+//! range). Every fault names the file and the line or row.
 use super::{Dataset, JET_CLASSES};
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2};
@@ -13,8 +16,10 @@ use std::path::Path;
 pub enum DataSource {
     /// The embedded synthetic generator: `samples` jets from `seed`.
     Synthetic { samples: usize, seed: u64 },
-    /// A CSV or ARFF file (OpenML export).
-    Table(std::path::PathBuf),
+    /// A CSV or ARFF file (OpenML export); `columns` picks the feature
+    /// columns by name, in order (default: every column but the label's),
+    /// `label_column` names the label column (default `class`).
+    Table { path: std::path::PathBuf, columns: Option<Vec<String>>, label_column: Option<String> },
     /// NumPy arrays: features and labels.
     Npy { features: std::path::PathBuf, labels: std::path::PathBuf },
 }
@@ -30,7 +35,7 @@ impl DataSource {
                         .ok_or_else(|| Error::Config(format!("{}: NumPy features need their labels: pass --labels y.npy", p.display())))?;
                     Ok(DataSource::Npy { features: p.to_path_buf(), labels: labels.to_path_buf() })
                 }
-                Some("csv") | Some("arff") => Ok(DataSource::Table(p.to_path_buf())),
+                Some("csv") | Some("arff") => Ok(DataSource::Table { path: p.to_path_buf(), columns: None, label_column: None }),
                 _ => Err(Error::input(p, "unknown data format: use .csv or .arff (OpenML export) or .npy (with --labels)")),
             },
         }
@@ -39,15 +44,61 @@ impl DataSource {
     pub fn load(&self) -> Result<Dataset> {
         match self {
             DataSource::Synthetic { samples, seed } => Ok(super::synthetic::generate(*samples, *seed)),
-            DataSource::Table(p) => load_table(p),
+            DataSource::Table { path, columns, label_column } => load_table_columns(path, columns.as_deref(), label_column.as_deref()),
             DataSource::Npy { features, labels } => load_npy(features, labels),
+        }
+    }
+
+    /// Load for a model with `inputs` features and `outputs` classes: a file
+    /// that does not fit it is an error naming the file and what does not fit.
+    pub fn load_for(&self, inputs: usize, outputs: usize) -> Result<Dataset> {
+        let (data, one_hot) = match self {
+            DataSource::Npy { features, labels } => load_npy_parts(features, labels)?,
+            other => (other.load()?, None),
+        };
+        let (features_file, labels_file) = match self {
+            DataSource::Synthetic { .. } => (None, None),
+            DataSource::Table { path, .. } => (Some(path.as_path()), Some(path.as_path())),
+            DataSource::Npy { features, labels } => (Some(features.as_path()), Some(labels.as_path())),
+        };
+        let fault = |file: Option<&Path>, msg: String| match file {
+            Some(f) => Error::input(f, msg),
+            None => Error::Config(format!("{}: {msg}", self.describe())),
+        };
+        if data.n_features != inputs {
+            let hint = match self {
+                DataSource::Table { .. } if data.n_features > inputs => {
+                    ": drop the extra columns, or pick the model's inputs by name with `[data] columns` (qforge run)"
+                }
+                _ => "",
+            };
+            return Err(fault(features_file, format!("{} features per row but the model has {inputs} inputs{hint}", data.n_features)));
+        }
+        if let Some(width) = one_hot.filter(|&w| w != outputs) {
+            return Err(fault(labels_file, format!("one-hot labels with {width} classes but the model has {outputs} outputs")));
+        }
+        if let Some((row, &bad)) = data.y.iter().enumerate().find(|(_, &y)| y as usize >= outputs) {
+            return Err(fault(
+                labels_file,
+                format!("label {bad} (data row {row}) is outside the model's {outputs} classes 0..{}", outputs - 1),
+            ));
+        }
+        Ok(data)
+    }
+
+    /// The data files this source reads (none for the synthetic generator).
+    pub fn files(&self) -> Vec<&Path> {
+        match self {
+            DataSource::Synthetic { .. } => Vec::new(),
+            DataSource::Table { path, .. } => vec![path.as_path()],
+            DataSource::Npy { features, labels } => vec![features.as_path(), labels.as_path()],
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
             DataSource::Synthetic { samples, seed } => format!("synthetic jet-like data ({samples} samples, seed {seed})"),
-            DataSource::Table(p) => p.display().to_string(),
+            DataSource::Table { path, .. } => path.display().to_string(),
             DataSource::Npy { features, labels } => format!("{} + {}", features.display(), labels.display()),
         }
     }
@@ -55,6 +106,13 @@ impl DataSource {
 
 /// Load an OpenML CSV (header row) or ARFF (`@attribute` lines, then `@data`).
 pub fn load_table(path: &Path) -> Result<Dataset> {
+    load_table_columns(path, None, None)
+}
+
+/// [`load_table`] with the feature columns picked by name (in that order) and
+/// the label column named (default `class`). Labels are class names (the
+/// ARFF's nominal list, else the jet classes g/q/t/w/z) or class indices.
+pub fn load_table_columns(path: &Path, pick: Option<&[String]>, label_column: Option<&str>) -> Result<Dataset> {
     let bytes = crate::error::read_bytes(path)?;
     let text = String::from_utf8(bytes).map_err(|e| Error::input(path, format!("not UTF-8 text: {e}")))?;
     let is_arff = path.extension().and_then(|e| e.to_str()) == Some("arff")
@@ -90,11 +148,29 @@ pub fn load_table(path: &Path) -> Result<Dataset> {
         let (_, header) = lines.next().ok_or_else(|| Error::input(path, "empty file"))?;
         columns = header.split(',').map(|s| unquote(s.trim()).to_string()).collect();
     }
-    let class_col = columns.iter().position(|c| c == "class").ok_or_else(|| {
-        Error::input_at(path, Some(1), Some("class"), "no `class` column: the OpenML export names the label column `class`")
+    let label_name = label_column.unwrap_or("class");
+    let class_col = columns.iter().position(|c| c == label_name).ok_or_else(|| {
+        let why = match label_column {
+            Some(_) => format!("no label column `{label_name}`: the columns are {columns:?}"),
+            None => "no `class` column: the OpenML export names the label column `class` (else name it with `label_column`)".into(),
+        };
+        Error::input_at(path, Some(1), Some(label_name), why)
     })?;
-    let n_features = columns.len() - 1;
-    let feature_names: Vec<String> = columns.iter().enumerate().filter(|(i, _)| *i != class_col).map(|(_, c)| c.clone()).collect();
+    let feature_cols: Vec<usize> =
+        match pick {
+            None => (0..columns.len()).filter(|&i| i != class_col).collect(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    columns.iter().position(|c| c == n).filter(|&i| i != class_col).ok_or_else(|| {
+                        Error::input_at(path, Some(1), Some(n), format!("no feature column `{n}`: the columns are {columns:?}"))
+                    })
+                })
+                .collect::<Result<_>>()?,
+        };
+    let n_features = feature_cols.len();
+    let feature_names: Vec<String> = feature_cols.iter().map(|&i| columns[i].clone()).collect();
+    let mut row_values = vec![0f32; columns.len()];
     let mut x = Vec::new();
     let mut y = Vec::new();
     for (idx, line) in lines {
@@ -109,31 +185,33 @@ pub fn load_table(path: &Path) -> Result<Dataset> {
                 path,
                 Some(line_no),
                 None,
-                format!(
-                    "{} columns, expected {} ({} features + class): check the delimiter and the header",
-                    cells.len(),
-                    columns.len(),
-                    n_features
-                ),
+                format!("{} columns, expected {} (the header's): check the delimiter and the header", cells.len(), columns.len()),
             ));
         }
         for (j, cell) in cells.iter().enumerate() {
             let cell = unquote(cell.trim());
             if j == class_col {
-                let c = class_names.iter().position(|n| n == cell).ok_or_else(|| {
-                    Error::input_at(path, Some(line_no), Some("class"), format!("label `{cell}` is not one of the classes {class_names:?}"))
-                })?;
+                let c =
+                    class_names.iter().position(|n| n == cell).or_else(|| cell.parse::<u8>().ok().map(usize::from)).ok_or_else(|| {
+                        Error::input_at(
+                            path,
+                            Some(line_no),
+                            Some(label_name),
+                            format!("label `{cell}` is not one of the classes {class_names:?} nor a class index"),
+                        )
+                    })?;
                 y.push(c as u8);
-            } else {
+            } else if pick.is_none() || feature_cols.contains(&j) {
                 let v: f32 = cell
                     .parse()
                     .map_err(|_| Error::input_at(path, Some(line_no), Some(&columns[j]), format!("`{cell}` is not a number")))?;
                 if !v.is_finite() {
                     return Err(Error::input_at(path, Some(line_no), Some(&columns[j]), "NaN or infinite value: drop or impute this row"));
                 }
-                x.push(v);
+                row_values[j] = v;
             }
         }
+        x.extend(feature_cols.iter().map(|&j| row_values[j]));
     }
     if y.is_empty() {
         return Err(Error::input(path, "no data rows"));
@@ -175,7 +253,8 @@ fn read_npy_matrix(path: &Path) -> Result<Array2<f32>> {
     }
 }
 
-fn read_npy_labels(path: &Path, n_classes_hint: usize) -> Result<(Vec<u8>, usize)> {
+/// Labels, the number of classes, and the one-hot width when they are one-hot.
+fn read_npy_labels(path: &Path, n_classes_hint: usize) -> Result<(Vec<u8>, usize, Option<usize>)> {
     let open = || std::fs::File::open(path).map_err(|e| Error::io(path, e));
     // One-hot (n, classes), as the hls4ml tutorial saves y.
     if let Ok(m) = read_npy_matrix(path) {
@@ -188,7 +267,7 @@ fn read_npy_labels(path: &Path, n_classes_hint: usize) -> Result<(Vec<u8>, usize
             }
             y.push(hot[0] as u8);
         }
-        return Ok((y, classes));
+        return Ok((y, classes, Some(classes)));
     }
     let ints: Array1<i64> = match Array1::<i64>::read_npy(open()?) {
         Ok(a) => a,
@@ -208,7 +287,7 @@ fn read_npy_labels(path: &Path, n_classes_hint: usize) -> Result<(Vec<u8>, usize
         }
         y.push(c as u8);
     }
-    Ok((y, classes))
+    Ok((y, classes, None))
 }
 
 /// Load NumPy features (n × f) without labels (every label 0, for prediction only).
@@ -229,8 +308,13 @@ pub fn load_npy_unlabelled(features: &Path) -> Result<Dataset> {
 
 /// Load NumPy features (n × f) and labels (one-hot n × c, or n integers).
 pub fn load_npy(features: &Path, labels: &Path) -> Result<Dataset> {
+    Ok(load_npy_parts(features, labels)?.0)
+}
+
+/// [`load_npy`] and the width of one-hot labels (`None` for integer labels).
+fn load_npy_parts(features: &Path, labels: &Path) -> Result<(Dataset, Option<usize>)> {
     let x = read_npy_matrix(features)?;
-    let (y, n_classes) = read_npy_labels(labels, JET_CLASSES.len())?;
+    let (y, n_classes, one_hot) = read_npy_labels(labels, JET_CLASSES.len())?;
     if x.nrows() != y.len() {
         return Err(Error::input(labels, format!("{} labels for {} feature rows in {}", y.len(), x.nrows(), features.display())));
     }
@@ -245,5 +329,5 @@ pub fn load_npy(features: &Path, labels: &Path) -> Result<Dataset> {
     };
     let class_names =
         if n_classes == 5 { JET_CLASSES.iter().map(|s| s.to_string()).collect() } else { (0..n_classes).map(|c| c.to_string()).collect() };
-    Ok(Dataset { n_features, x: x.iter().copied().collect(), y, feature_names, class_names })
+    Ok((Dataset { n_features, x: x.iter().copied().collect(), y, feature_names, class_names }, one_hot))
 }

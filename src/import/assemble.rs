@@ -277,6 +277,7 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
         training: TrainingSpec::default(),
         types: Default::default(),
         softmax: Default::default(),
+        hls: Default::default(),
     };
     Ok(Assembled { spec, layers, scaler, mapping, notes, input_type_from_model })
 }

@@ -55,7 +55,8 @@ pub struct ImportReport {
     pub format: SourceFormat,
     pub keras_layers: Vec<LayerMapping>,
     pub notes: Vec<String>,
-    /// hls4ml settings kept for `qforge hls` (part, clock, reuse, strategy).
+    /// hls4ml settings as the config states them (part, clock, reuse, strategy;
+    /// the model-level reuse and strategy also go into model.json's `spec.hls`).
     pub hls4ml: Option<Hls4mlConfig>,
     pub seconds: f64,
 }
@@ -111,6 +112,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
     })?;
     if let Some(c) = &config {
         apply::apply_config(c, &keras, &mut assembled)?;
+        assembled.spec.hls = crate::model::HlsSettings { reuse_factor: c.model.reuse_factor, strategy: c.model.strategy.clone() };
     } else if assembled.spec.blocks.iter().any(|b| b.kernel_quantizer.is_float()) {
         // A float model has no types of its own: take those hls4ml gives it
         // (`config_from_keras_model`'s Model default), or its exact accumulators

@@ -97,6 +97,7 @@ mod hand_computed {
             training: TrainingSpec::default(),
             types: Default::default(),
             softmax: Default::default(),
+            hls: Default::default(),
         };
         // kernel [in][out] = [[0.5, -0.25], [1.25, 0.75]], bias [0.25, -0.5]
         let k = vec![0.5, -0.25, 1.25, 0.75];

@@ -22,4 +22,4 @@ pub mod validate;
 
 pub use fixed::{FixedLayer, FixedNetwork, RawLayer};
 pub use network::{LayerParams, Scaler, TrainedModel};
-pub use spec::{Activation, DenseBlock, LayerTypes, ModelSpec, SoftmaxConfig, SoftmaxImplementation, TrainingSpec, TypesMode};
+pub use spec::{Activation, DenseBlock, HlsSettings, LayerTypes, ModelSpec, SoftmaxConfig, SoftmaxImplementation, TrainingSpec, TypesMode};

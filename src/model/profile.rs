@@ -179,6 +179,7 @@ mod tests {
             training: TrainingSpec::default(),
             types: Default::default(),
             softmax: Default::default(),
+            hls: Default::default(),
         };
         let l = LayerParams {
             name: "d".into(),

@@ -15,6 +15,7 @@
 //!   (`activation_result`); an absent type is derived by the mode above.
 //! - [`ModelSpec::softmax`]: the softmax design (qforge's table design, or
 //!   hls4ml's stable/latency/legacy/argmax) with hls4ml's table parameters.
+//! - [`ModelSpec::hls`]: the config's model-level ReuseFactor and Strategy.
 use crate::error::{Error, Result};
 use crate::quant::parse::parse_quantizer;
 use crate::quant::{FixedType, Overflow, Quantizer, Rounding};
@@ -184,6 +185,27 @@ pub struct ModelSpec {
     /// The softmax of the last layer, when it ends in one.
     #[serde(default, skip_serializing_if = "SoftmaxConfig::is_default")]
     pub softmax: SoftmaxConfig,
+    /// The hls4ml config's model-level ReuseFactor and Strategy (`qforge hls` defaults).
+    #[serde(default, skip_serializing_if = "HlsSettings::is_empty")]
+    pub hls: HlsSettings,
+}
+
+/// Firmware settings an hls4ml config states for the whole model: what
+/// `qforge hls` uses when its `--reuse`/`--strategy` are not given.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HlsSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reuse_factor: Option<u32>,
+    /// `latency` or `resource`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+}
+
+impl HlsSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == HlsSettings::default()
+    }
 }
 
 fn is_qforge_mode(m: &TypesMode) -> bool {
@@ -341,6 +363,7 @@ impl ModelSpec {
             training: raw.training,
             types: TypesMode::Qforge,
             softmax: SoftmaxConfig::default(),
+            hls: HlsSettings::default(),
         };
         // The checks above carry line numbers; this one covers every value, as model.json's load does.
         super::validate::validate_spec(&spec).map_err(|f| Error::input_at(path, None, Some(&f.field), f.message))?;

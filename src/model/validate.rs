@@ -54,6 +54,12 @@ pub fn validate_spec(spec: &ModelSpec) -> Result<(), Fault> {
     if spec.blocks.is_empty() {
         return Err(fault("blocks", "the model has no dense layer"));
     }
+    if spec.hls.reuse_factor == Some(0) {
+        return Err(fault("hls.reuse_factor", "must be at least 1"));
+    }
+    if let Some(s) = spec.hls.strategy.as_deref().filter(|s| !matches!(*s, "latency" | "resource")) {
+        return Err(fault("hls.strategy", format!("`{s}`: use latency or resource")));
+    }
     let last = spec.blocks.len() - 1;
     for (i, block) in spec.blocks.iter().enumerate() {
         let field = |f: &str| format!("blocks[{i}].{f}");

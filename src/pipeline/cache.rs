@@ -69,6 +69,16 @@ impl StageKey {
         Ok(self)
     }
 
+    /// The data files a stage reads (their bytes: an edited file is not
+    /// served from the cache); nothing for the synthetic generator, whose
+    /// settings are in the config section.
+    pub fn data(mut self, source: &crate::data::loaders::DataSource) -> Result<StageKey> {
+        for path in source.files() {
+            self = self.file(path)?;
+        }
+        Ok(self)
+    }
+
     /// The files directly in a folder (names and bytes, in name order): a
     /// generated design. Subfolders (a simulator's work files) are not read.
     pub fn folder(mut self, dir: &Path) -> Result<StageKey> {

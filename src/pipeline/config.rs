@@ -8,9 +8,12 @@
 //! ```toml
 //! name = "jet"
 //! [model]
-//! spec = "jet_tagger.toml"
+//! spec = "jet_tagger.toml" # or import = "model.json" (qforge import): the baseline as it is
 //! [data]
-//! samples = 40000
+//! samples = 40000          # synthetic jets; or the user's file:
+//! # path = "jets.csv"      # .csv/.arff, or .npy with labels = "y.npy"
+//! # columns = ["j_zlogz", "j_mass_mmdt"]   # a table's feature columns, in order
+//! # label_column = "class"
 //! [train]
 //! epochs = 3
 //! [search]
@@ -26,6 +29,7 @@
 //! workers = 2
 //! ```
 use super::executor::ExecutorConfig;
+use crate::data::loaders::DataSource;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -71,21 +75,38 @@ fn default_name() -> String {
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
     /// Model description (TOML), relative to the pipeline file.
-    pub spec: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<PathBuf>,
+    /// Instead of `spec`: an imported model.json (`qforge import`); the
+    /// baseline is that model as it is (not retrained) and the search starts from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<PathBuf>,
 }
 
-/// The synthetic jets used for training the baseline.
+/// The data every stage trains, searches and evaluates on: the synthetic
+/// jets (`samples` from `seed`), or the user's file (`path`: .csv/.arff, or
+/// .npy with `labels`; `columns` and `label_column` pick a table's columns by
+/// name). With `path`, `samples` and `seed` are ignored (every row is used);
+/// the split is always the usual one from `split_seed`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataSection {
     pub samples: usize,
     pub seed: u64,
     pub split_seed: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
 }
 
 impl Default for DataSection {
     fn default() -> Self {
-        DataSection { samples: 200_000, seed: 1, split_seed: 42 }
+        DataSection { samples: 200_000, seed: 1, split_seed: 42, path: None, labels: None, columns: None, label_column: None }
     }
 }
 
@@ -108,11 +129,23 @@ pub struct SearchSection {
     pub seed: Option<u64>,
     /// `tpe`, `random` or `hyperband` (as `qforge search --tuner`); checked on load.
     pub tuner: Option<crate::search::space::TunerKind>,
+    /// With `[model] import`: trials start from the imported weights (`qforge search --transfer-weights`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub transfer_weights: bool,
 }
 
 impl Default for SearchSection {
     fn default() -> Self {
-        SearchSection { enabled: true, space: None, max_trials: None, epochs: None, samples: None, seed: None, tuner: None }
+        SearchSection {
+            enabled: true,
+            space: None,
+            max_trials: None,
+            epochs: None,
+            samples: None,
+            seed: None,
+            tuner: None,
+            transfer_weights: false,
+        }
     }
 }
 
@@ -233,7 +266,26 @@ impl PipelineConfig {
         if self.data.samples < 100 {
             return bad("data.samples", "must be at least 100");
         }
-        if self.search.enabled && self.search.space.is_none() {
+        match (&self.model.spec, &self.model.import) {
+            (None, None) => return bad("model", "give `spec` (a model TOML) or `import` (an imported model.json)"),
+            (Some(_), Some(_)) => return bad("model.import", "give either `spec` or `import`, not both"),
+            _ => {}
+        }
+        if self.data.path.is_none() {
+            for (field, set) in [
+                ("data.labels", self.data.labels.is_some()),
+                ("data.columns", self.data.columns.is_some()),
+                ("data.label_column", self.data.label_column.is_some()),
+            ] {
+                if set {
+                    return bad(field, "needs `data.path` (the data file)");
+                }
+            }
+        }
+        if self.search.transfer_weights && self.model.import.is_none() {
+            return bad("search.transfer_weights", "needs `model.import` (the model whose weights the trials start from)");
+        }
+        if self.search.enabled && self.search.space.is_none() && self.model.import.is_none() {
             return bad("search.space", "a search needs a space file (or set search.enabled = false)");
         }
         Ok(())
@@ -248,8 +300,43 @@ impl PipelineConfig {
         }
     }
 
+    /// The model file: the spec TOML, or the imported model.json.
     pub fn spec_path(&self) -> PathBuf {
-        self.resolve(&self.model.spec)
+        self.resolve(self.model.spec.as_ref().or(self.model.import.as_ref()).expect("validated: spec or import"))
+    }
+
+    /// The imported model.json, when `[model] import` names one.
+    pub fn import_path(&self) -> Option<PathBuf> {
+        self.model.import.as_ref().map(|p| self.resolve(p))
+    }
+
+    /// Where every stage's data come from (`[data]`); `synthetic` is the
+    /// generator's source when no file is named.
+    pub fn data_source_or(&self, synthetic: DataSource) -> Result<DataSource> {
+        let Some(path) = &self.data.path else {
+            return Ok(synthetic);
+        };
+        let path = self.resolve(path);
+        let labels = self.data.labels.as_ref().map(|l| self.resolve(l));
+        let source = DataSource::from_paths(Some(&path), labels.as_deref(), 0, 0)
+            .map_err(|e| Error::input_at(&self.path, None, Some("data.path"), e.to_string()))?;
+        match source {
+            DataSource::Table { path, .. } => {
+                Ok(DataSource::Table { path, columns: self.data.columns.clone(), label_column: self.data.label_column.clone() })
+            }
+            _ if self.data.columns.is_some() || self.data.label_column.is_some() => Err(Error::input_at(
+                &self.path,
+                None,
+                Some("data.columns"),
+                "`columns` and `label_column` pick the columns of a .csv or .arff table, not of .npy arrays",
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// The data of the train, switching and evaluation stages.
+    pub fn data_source(&self) -> Result<DataSource> {
+        self.data_source_or(DataSource::Synthetic { samples: self.data.samples, seed: self.data.seed })
     }
 
     pub fn space_path(&self) -> Option<PathBuf> {

@@ -13,7 +13,7 @@ use crate::events::{Event, Reporter};
 use crate::model::{ModelSpec, TrainedModel};
 use crate::search::space::SearchSpace;
 use crate::search::{run_search, SearchOptions};
-use crate::train::session::{prepare_data, train_and_evaluate};
+use crate::train::session::{evaluate_model, prepare_data, test_split_for, train_and_evaluate};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -201,33 +201,66 @@ impl<'a> StageRunner<'a> {
 }
 
 pub fn train_key(cfg: &PipelineConfig) -> Result<StageDir> {
-    Ok(StageKey::new("train").value(&cfg.model).value(&cfg.data).value(&cfg.train).file(&cfg.spec_path())?.finish())
+    let key = StageKey::new("train").value(&cfg.model).value(&cfg.data).value(&cfg.train).file(&cfg.spec_path())?;
+    Ok(key.data(&cfg.data_source()?)?.finish())
 }
 
-/// Train the baseline model of the spec on the synthetic jets; writes `model.json`.
+/// Train the baseline model of the spec on `[data]`; writes `model.json`.
+/// An imported model (`[model] import`) is the baseline as it is: evaluated
+/// on the test split of `[data]`, not retrained.
 pub fn train_stage(cfg: &PipelineConfig, dir: &Path, reporter: &dyn Reporter) -> Result<TrainResult> {
+    let source = cfg.data_source()?;
+    let path = dir.join("model.json");
+    if let Some(import) = cfg.import_path() {
+        let model = TrainedModel::load(&import)?;
+        let test = test_split_for(&model, &source, cfg.data.split_seed)?;
+        let eval = evaluate_model(&model, &test)?;
+        model.save(&path)?;
+        return Ok(TrainResult {
+            model: path,
+            model_name: model.spec.name.clone(),
+            fixed_accuracy: eval.fixed_accuracy,
+            float_accuracy: eval.float_accuracy,
+        });
+    }
     let spec = ModelSpec::from_file(&cfg.spec_path())?;
-    let source = DataSource::Synthetic { samples: cfg.data.samples, seed: cfg.data.seed };
     let data = prepare_data(&source, &spec, cfg.data.split_seed)?;
     let (model, _report, eval) = train_and_evaluate(&spec, &data, cfg.train.epochs, reporter)?;
-    let path = dir.join("model.json");
     model.save(&path)?;
     Ok(TrainResult { model: path, model_name: spec.name.clone(), fixed_accuracy: eval.fixed_accuracy, float_accuracy: eval.float_accuracy })
 }
 
 /// The search depends on the calibration: its budget pruning and energy goal use the estimator.
 pub fn search_key(cfg: &PipelineConfig, cal: &Calibration) -> Result<Option<StageDir>> {
-    let Some(space_path) = cfg.space_path().filter(|_| cfg.search.enabled) else {
+    if !cfg.search.enabled {
         return Ok(None);
-    };
-    let space = SearchSpace::from_file(&space_path)?;
-    Ok(Some(StageKey::new("search").value(&cfg.search).file(&space_path)?.value(&space.base).value(cal).finish()))
+    }
+    let space = search_space(cfg)?;
+    let mut key = StageKey::new("search").value(&cfg.search).value(&cfg.data).value(&space.base).value(cal);
+    if let Some(p) = cfg.space_path() {
+        key = key.file(&p)?;
+    }
+    if let Some(p) = cfg.import_path() {
+        key = key.file(&p)?;
+    }
+    let data = cfg.data_source_or(DataSource::Synthetic { samples: 0, seed: 0 })?;
+    Ok(Some(key.data(&data)?.finish()))
+}
+
+/// The search space: the space file over its model spec, or over the imported model.
+fn search_space(cfg: &PipelineConfig) -> Result<SearchSpace> {
+    match (cfg.import_path(), cfg.space_path()) {
+        (Some(model), space) => SearchSpace::for_model(&model, space.as_deref()),
+        (None, Some(space)) => SearchSpace::from_file(&space),
+        (None, None) => Err(Error::input_at(&cfg.path, None, Some("search.space"), "missing")),
+    }
 }
 
 /// The quantizer search (it resumes its own trials when killed).
 pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporter: &dyn Reporter) -> Result<SearchResult> {
-    let space_path = cfg.space_path().ok_or_else(|| Error::input_at(&cfg.path, None, Some("search.space"), "missing"))?;
-    let space = SearchSpace::from_file(&space_path)?;
+    let space = search_space(cfg)?;
+    // A data file replaces the space's synthetic jets (the space's samples/seed then do not apply).
+    let data = cfg.data.path.is_some().then(|| cfg.data_source()).transpose()?;
     let tuner = cfg.search.tuner;
     let opts = SearchOptions {
         out: dir.to_path_buf(),
@@ -239,7 +272,8 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
         samples: cfg.search.samples,
         goal: None,
         pareto: Some(true),
-        data: None,
+        data,
+        transfer_weights: cfg.search.transfer_weights,
         // The pipeline synthesises qforge's own Verilog: price that design.
         flow: crate::estimate::FlowOptions::rtl(cfg.generate.pipeline_every, crate::rtl::cost::cost_for),
     };

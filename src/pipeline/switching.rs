@@ -49,7 +49,12 @@ pub fn netlist_of(synth: &SynthResult) -> Option<PathBuf> {
 }
 
 pub fn switching_key(cfg: &PipelineConfig, candidates: &[Candidate], synth: &[SynthResult], cal: &Calibration) -> Result<StageDir> {
-    let mut key = StageKey::new("switching").value(&cfg.data).value(&SWITCHING_SAMPLES).value(&cal.switching).value(&synth);
+    let mut key = StageKey::new("switching")
+        .value(&cfg.data)
+        .value(&SWITCHING_SAMPLES)
+        .value(&cal.switching)
+        .value(&synth)
+        .data(&cfg.data_source()?)?;
     for (c, s) in candidates.iter().zip(synth) {
         key = key.text(&c.name).value(&c.energy_layers);
         if let Some(netlist) = netlist_of(s).filter(|p| p.is_file()) {
@@ -69,7 +74,7 @@ pub fn switching_stage(
     reporter: &dyn Reporter,
 ) -> Result<Vec<SwitchingResult>> {
     let mut store = Store::open(db)?;
-    let source = DataSource::Synthetic { samples: cfg.data.samples, seed: cfg.data.seed };
+    let source = cfg.data_source()?;
     reporter.event(Event::Begin { label: "switching".into(), total: candidates.len() as u64 });
     let mut out = Vec::new();
     for (i, (c, s)) in candidates.iter().zip(synth).enumerate() {

@@ -9,6 +9,11 @@
 //! `trials.jsonl` (every trial, fsynced as it finishes; `resume` continues it),
 //! `trials/<id>/model.json`, `best/model.json`, `pareto/trial_<id>/model.json`,
 //! `reference.json`, `search.svg` and `summary.json`.
+//!
+//! From an imported model ([`space::SearchSpace::for_model`]) the reference
+//! is that model evaluated as it is (accuracy on the test split, cost of its
+//! own quantizers; `epochs` 0), the data keep its scaler, and with
+//! `transfer_weights` every trial starts from its float weights.
 pub mod pareto;
 pub mod plot;
 pub mod results;
@@ -21,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Estimate, FlowOptions, Target};
 use crate::events::{Event, Reporter, Silent};
 use crate::model::{Activation, ModelSpec, TrainedModel};
-use crate::train::session::{prepare_data, train_and_evaluate, PreparedData};
+use crate::train::session::{evaluate_model, prepare_data_scaled, train_and_evaluate, train_and_evaluate_from, Evaluation, PreparedData};
 use results::{LayerChoice, TrialLog, TrialRecord, TrialStatus};
 use score::Goal;
 use serde::{Deserialize, Serialize};
@@ -43,6 +48,9 @@ pub struct SearchOptions {
     pub pareto: Option<bool>,
     /// Data file instead of the synthetic generator.
     pub data: Option<DataSource>,
+    /// Each trial starts from the imported model's float weights (AutoQKeras'
+    /// `transfer_weights`) instead of the seed's random initialisation.
+    pub transfer_weights: bool,
     /// The design the budget and the cost are priced for (`qforge run`: its RTL flow).
     pub flow: FlowOptions,
 }
@@ -210,7 +218,17 @@ pub fn run_search(space: &SearchSpace, opts: &SearchOptions, cal: &Calibration, 
     let (mut log, logged) = TrialLog::open(&opts.out, opts.resume)?;
     let source = opts.data.clone().unwrap_or(DataSource::Synthetic { samples: settings.samples, seed: settings.data_seed });
     reporter.event(Event::Log(format!("search: preparing {}", source.describe())));
-    let data = prepare_data(&source, &space.base, settings.split_seed)?;
+    // An imported model keeps its own input scaling: its reference is evaluated,
+    // and its weights transferred, on the inputs it was trained for.
+    let scaler = space.reference_model.as_ref().map(|m| &m.scaler);
+    let data = prepare_data_scaled(&source, &space.base, settings.split_seed, scaler)?;
+    let init = match (&space.reference_model, opts.transfer_weights) {
+        (Some(m), true) => Some(m.layers.as_slice()),
+        (None, true) => {
+            return Err(Error::Config("transfer_weights needs an imported model to take the weights from (qforge search --model)".into()))
+        }
+        (_, false) => None,
+    };
     let ref_epochs = match settings.tuner {
         TunerKind::Hyperband => settings.hyperband.max_epochs,
         _ => settings.epochs,
@@ -242,7 +260,7 @@ pub fn run_search(space: &SearchSpace, opts: &SearchOptions, cal: &Calibration, 
                 )))
             }
             None => {
-                let r = run_trial(space, &proposal, id, &data, &settings, &ff, &reference, cal, &target, &opts.flow, &opts.out)?;
+                let r = run_trial(space, &proposal, id, (&data, init), &settings, &ff, &reference, cal, &target, &opts.flow, &opts.out)?;
                 log.append(&r)?;
                 r
             }
@@ -275,6 +293,12 @@ fn reference_record(
     reporter: &dyn Reporter,
 ) -> Result<ReferenceRecord> {
     let path = out.join("reference.json");
+    if let Some(model) = &space.reference_model {
+        let r = imported_reference(model, data, goal, cal, target, flow)?;
+        model.save(&out.join("reference").join("model.json"))?;
+        crate::error::write_atomic(&path, &serde_json::to_vec_pretty(&r).expect("serializes"))?;
+        return Ok(r);
+    }
     if path.exists() {
         let text = crate::error::read_to_string(&path)?;
         if let Ok(r) = serde_json::from_str::<ReferenceRecord>(&text) {
@@ -288,10 +312,42 @@ fn reference_record(
     reporter.event(Event::Log(format!("search: training the reference model ({epochs} epochs)")));
     let t0 = Instant::now();
     let (model, _, eval) = train_and_evaluate(&space.reference, data, Some(epochs), &Silent)?;
-    let est_spec = estimate_spec(&space.reference, cal, target, flow)?;
-    let est = estimate_model(&model, cal, target, flow).unwrap_or(est_spec.clone());
-    let r = ReferenceRecord {
-        layers: layer_choices(&space.reference),
+    let r = reference_numbers(&model, epochs, &eval, goal, cal, target, flow, t0)?;
+    model.save(&out.join("reference").join("model.json"))?;
+    crate::error::write_atomic(&path, &serde_json::to_vec_pretty(&r).expect("serializes"))?;
+    Ok(r)
+}
+
+/// An imported model as the reference: evaluated on the test split as it is
+/// (its own quantizers and trained weights), not retrained (`epochs` 0).
+fn imported_reference(
+    model: &TrainedModel,
+    data: &PreparedData,
+    goal: Goal,
+    cal: &Calibration,
+    target: &Target,
+    flow: &FlowOptions,
+) -> Result<ReferenceRecord> {
+    let t0 = Instant::now();
+    let eval = evaluate_model(model, &data.splits.test)?;
+    reference_numbers(model, 0, &eval, goal, cal, target, flow, t0)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reference_numbers(
+    model: &TrainedModel,
+    epochs: usize,
+    eval: &Evaluation,
+    goal: Goal,
+    cal: &Calibration,
+    target: &Target,
+    flow: &FlowOptions,
+    t0: Instant,
+) -> Result<ReferenceRecord> {
+    let est_spec = estimate_spec(&model.spec, cal, target, flow)?;
+    let est = estimate_model(model, cal, target, flow).unwrap_or(est_spec.clone());
+    Ok(ReferenceRecord {
+        layers: layer_choices(&model.spec),
         epochs,
         accuracy: eval.fixed_accuracy,
         float_accuracy: eval.float_accuracy,
@@ -306,10 +362,7 @@ fn reference_record(
         latency_cycles: est.totals.latency_cycles,
         cost: goal_cost(goal, &est_spec),
         wall_seconds: t0.elapsed().as_secs_f64(),
-    };
-    model.save(&out.join("reference").join("model.json"))?;
-    crate::error::write_atomic(&path, &serde_json::to_vec_pretty(&r).expect("serializes"))?;
-    Ok(r)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -317,7 +370,7 @@ fn run_trial(
     space: &SearchSpace,
     proposal: &tuners::Proposal,
     id: usize,
-    data: &PreparedData,
+    (data, init): (&PreparedData, Option<&[crate::model::LayerParams]>),
     settings: &space::SearchSettings,
     ff: &score::ForgivingFactor,
     reference: &ReferenceRecord,
@@ -378,7 +431,7 @@ fn run_trial(
         record.wall_seconds = t0.elapsed().as_secs_f64();
         return Ok(record);
     }
-    let (model, _, eval) = train_and_evaluate(&spec, data, Some(proposal.epochs), &Silent)?;
+    let (model, _, eval) = train_and_evaluate_from(&spec, init, data, Some(proposal.epochs), &Silent)?;
     // With the trained constants known, zero weights are free: refine resources and EBOPs.
     if let Ok(e) = estimate_model(&model, cal, target, flow) {
         fill(&mut record, &e);

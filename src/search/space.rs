@@ -4,10 +4,14 @@
 //! layers that share one choice, the tuner settings and a hardware budget.
 //! Output: a [`SearchSpace`] whose [`Dimension`]s the tuners pick from, and
 //! [`SearchSpace::build_spec`] turning a choice into a [`ModelSpec`].
+//! [`SearchSpace::for_model`] searches an imported model.json instead: its
+//! architecture, the model itself as the reference (the space's `model` and
+//! `[reference]` are then ignored), the candidates from the space file or
+//! [`DEFAULT_MODEL_SPACE`].
 use super::score::{ForgivingFactor, Goal};
 use crate::error::{Error, Result};
 use crate::estimate::Strategy;
-use crate::model::{Activation, ModelSpec};
+use crate::model::{Activation, ModelSpec, TrainedModel};
 use crate::quant::parse::parse_quantizer;
 use crate::quant::Quantizer;
 use serde::{Deserialize, Serialize};
@@ -190,8 +194,8 @@ struct RawReference {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSpace {
-    model: PathBuf,
-    reference: RawReference,
+    model: Option<PathBuf>,
+    reference: Option<RawReference>,
     #[serde(default)]
     search: SearchSettings,
     #[serde(default)]
@@ -203,13 +207,22 @@ struct RawSpace {
     budget: Option<Budget>,
 }
 
+/// The candidate set of a search from an imported model when no space file is
+/// given (`qforge search --model` alone): AutoQKeras' default candidates that
+/// qforge supports, as examples/jet_space.toml has them.
+pub const DEFAULT_MODEL_SPACE: &str = include_str!("../../examples/model_space.toml");
+
 #[derive(Clone, Debug)]
 pub struct SearchSpace {
     pub path: PathBuf,
     /// The model whose quantizers are searched (its architecture and training settings).
     pub base: ModelSpec,
-    /// The baseline the score compares against: `base` with the reference quantizers.
+    /// The baseline the score compares against: `base` with the reference quantizers
+    /// (from an imported model: its spec as it is).
     pub reference: ModelSpec,
+    /// A search from an imported model: the model itself, the reference
+    /// evaluated as it is (not retrained) and the weights trials may start from.
+    pub reference_model: Option<TrainedModel>,
     pub settings: SearchSettings,
     pub dimensions: Vec<Dimension>,
     pub budget: Option<Budget>,
@@ -222,12 +235,37 @@ impl SearchSpace {
     }
 
     pub fn from_toml(text: &str, path: &Path) -> Result<SearchSpace> {
+        Self::parse(text, path, None)
+    }
+
+    /// A search over an imported model (`model_path`, a model.json): its
+    /// architecture, its quantizers as the reference, its weights to start
+    /// from. `space` gives the candidates (its `model` and `[reference]` are
+    /// then ignored); without it, [`DEFAULT_MODEL_SPACE`].
+    pub fn for_model(model_path: &Path, space: Option<&Path>) -> Result<SearchSpace> {
+        let model = TrainedModel::load(model_path)?;
+        match space {
+            Some(p) => Self::parse(&crate::error::read_to_string(p)?, p, Some((model, model_path))),
+            None => Self::parse(DEFAULT_MODEL_SPACE, Path::new("examples/model_space.toml"), Some((model, model_path))),
+        }
+    }
+
+    fn parse(text: &str, path: &Path, imported: Option<(TrainedModel, &Path)>) -> Result<SearchSpace> {
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let raw: RawSpace =
             toml::from_str(text).map_err(|e| Error::input_at(path, e.span().map(|s| line_of(s.start)), None, e.message().to_string()))?;
         let bad = |field: &str, msg: String| Error::input_at(path, None, Some(field), msg);
-        let model_path = path.parent().unwrap_or(Path::new(".")).join(&raw.model);
-        let base = ModelSpec::from_file(&model_path)?;
+        let (model_path, base, reference_model) = match imported {
+            Some((model, p)) => (p.to_path_buf(), model.spec.clone(), Some(model)),
+            None => {
+                let rel = raw.model.as_ref().ok_or_else(|| {
+                    bad("model", "no `model`: name the model spec (TOML) to search, or pass an imported model.json with --model".into())
+                })?;
+                let model_path = path.parent().unwrap_or(Path::new(".")).join(rel);
+                let base = ModelSpec::from_file(&model_path)?;
+                (model_path, base, None)
+            }
+        };
         let parse_list = |list: &[String], field: &str, param: Param| -> Result<Vec<Quantizer>> {
             list.iter()
                 .map(|s| {
@@ -239,17 +277,23 @@ impl SearchSpace {
         };
         let one = |s: &str, field: &str, param: Param| -> Result<Quantizer> { Ok(parse_list(&[s.to_string()], field, param)?.remove(0)) };
         let mut reference = base.clone();
-        let ref_k = one(&raw.reference.kernel, "reference.kernel", Param::Kernel)?;
-        let ref_b = one(&raw.reference.bias, "reference.bias", Param::Bias)?;
-        let ref_a = one(&raw.reference.activation, "reference.activation", Param::Activation)?;
-        for b in &mut reference.blocks {
-            b.kernel_quantizer = ref_k.clone();
-            b.bias_quantizer = ref_b.clone();
-            if b.activation == Activation::Relu {
-                b.activation_quantizer = ref_a.clone();
+        match (&raw.reference, &reference_model) {
+            (_, Some(_)) => {} // the imported model is the reference, as it is
+            (None, None) => return Err(bad("reference", "no [reference]: give its kernel, bias and activation quantizers".into())),
+            (Some(r), None) => {
+                let ref_k = one(&r.kernel, "reference.kernel", Param::Kernel)?;
+                let ref_b = one(&r.bias, "reference.bias", Param::Bias)?;
+                let ref_a = one(&r.activation, "reference.activation", Param::Activation)?;
+                for b in &mut reference.blocks {
+                    b.kernel_quantizer = ref_k.clone();
+                    b.bias_quantizer = ref_b.clone();
+                    if b.activation == Activation::Relu {
+                        b.activation_quantizer = ref_a.clone();
+                    }
+                }
+                reference.name = format!("{}_reference", base.name);
             }
         }
-        reference.name = format!("{}_reference", base.name);
         for name in raw.layers.keys() {
             if !base.blocks.iter().any(|b| &b.name == name) {
                 return Err(bad(&format!("layers.{name}"), format!("no dense layer `{name}` in {}", model_path.display())));
@@ -340,10 +384,12 @@ impl SearchSpace {
         if let Some(b) = &raw.budget {
             crate::estimate::Target::new(&b.part, b.clock_ns, b.reuse_factor, b.strategy).map_err(|e| bad("budget.part", e.to_string()))?;
         }
-        Ok(SearchSpace { path: path.to_path_buf(), base, reference, settings, dimensions, budget: raw.budget })
+        Ok(SearchSpace { path: path.to_path_buf(), base, reference, reference_model, settings, dimensions, budget: raw.budget })
     }
 
-    /// The model spec of a choice (one candidate index per dimension).
+    /// The model spec of a choice (one candidate index per dimension). A type
+    /// an hls4ml config stated for a searched parameter (weight, bias,
+    /// activation result) gives way to the chosen quantizer's.
     pub fn build_spec(&self, choice: &[usize]) -> ModelSpec {
         let mut spec = self.base.clone();
         for (dim, &c) in self.dimensions.iter().zip(choice) {
@@ -351,9 +397,9 @@ impl SearchSpace {
                 let q = dim.candidates[c].clone();
                 let block = &mut spec.blocks[l];
                 match dim.param {
-                    Param::Kernel => block.kernel_quantizer = q,
-                    Param::Bias => block.bias_quantizer = q,
-                    Param::Activation => block.activation_quantizer = q,
+                    Param::Kernel => (block.kernel_quantizer, block.types.weight) = (q, None),
+                    Param::Bias => (block.bias_quantizer, block.types.bias) = (q, None),
+                    Param::Activation => (block.activation_quantizer, block.types.activation_result) = (q, None),
                 }
             }
         }

@@ -132,9 +132,20 @@ pub fn train(
     epochs: Option<usize>,
     reporter: &dyn Reporter,
 ) -> (QatNetwork, TrainReport) {
+    train_from(spec, QatNetwork::init(spec, spec.training.seed), train, val, epochs, reporter)
+}
+
+/// [`train`] from the network `net` (its weights are the starting point).
+pub fn train_from(
+    spec: &ModelSpec,
+    mut net: QatNetwork,
+    train: &Dataset,
+    val: &Dataset,
+    epochs: Option<usize>,
+    reporter: &dyn Reporter,
+) -> (QatNetwork, TrainReport) {
     let cfg = &spec.training;
     let epochs = epochs.unwrap_or(cfg.epochs);
-    let mut net = QatNetwork::init(spec, cfg.seed);
     let mut adam = Adam::new(cfg.learning_rate);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed);
     let mut order: Vec<usize> = (0..train.len()).collect();

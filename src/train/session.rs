@@ -1,11 +1,11 @@
 //! A training session end to end: load and split the data, fit the scaler on
 //! the training split, train with QAT, and evaluate both the float (QKeras-like
 //! fake-quantized) network and the bit-exact fixed-point network.
-use super::{evaluate, metrics, qat::QatNetwork, to_model, train, TrainReport};
+use super::{evaluate, metrics, qat::QatNetwork, to_model, train_from, TrainReport};
 use crate::data::{fit_scaler, loaders::DataSource, split, Dataset, Splits};
 use crate::error::{Error, Result};
 use crate::events::Reporter;
-use crate::model::{FixedNetwork, ModelSpec, Scaler, TrainedModel};
+use crate::model::{FixedNetwork, LayerParams, ModelSpec, Scaler, TrainedModel};
 use serde::Serialize;
 
 /// The paper's split: 20 % test, 25 % of the rest for validation.
@@ -19,25 +19,21 @@ pub struct PreparedData {
     pub feature_names: Vec<String>,
 }
 
-/// Check that `data` fits `spec` (feature and class counts).
-pub fn check_shape(data: &Dataset, spec: &ModelSpec, source: &DataSource) -> Result<()> {
-    if data.n_features != spec.inputs {
-        return Err(Error::Config(format!("{}: {} features but the model has {} inputs", source.describe(), data.n_features, spec.inputs)));
-    }
-    if let Some(&bad) = data.y.iter().find(|&&y| y as usize >= spec.n_outputs()) {
-        return Err(Error::Config(format!("{}: label {bad} is outside the model's {} classes", source.describe(), spec.n_outputs())));
-    }
-    Ok(())
+/// Load `source` for `spec` (a file that does not fit it is an error naming
+/// the file), split it, fit the scaler on the training split and standardise.
+pub fn prepare_data(source: &DataSource, spec: &ModelSpec, split_seed: u64) -> Result<PreparedData> {
+    prepare_data_scaled(source, spec, split_seed, None)
 }
 
-pub fn prepare_data(source: &DataSource, spec: &ModelSpec, split_seed: u64) -> Result<PreparedData> {
-    let data = source.load()?;
-    check_shape(&data, spec, source)?;
+/// [`prepare_data`] with a given scaler instead of one fitted on the
+/// training split (a search from an imported model keeps the model's own).
+pub fn prepare_data_scaled(source: &DataSource, spec: &ModelSpec, split_seed: u64, scaler: Option<&Scaler>) -> Result<PreparedData> {
+    let data = source.load_for(spec.inputs, spec.n_outputs())?;
     let mut splits = split(&data, split_seed, TEST_FRACTION, VAL_FRACTION);
     if splits.train.is_empty() || splits.val.is_empty() || splits.test.is_empty() {
         return Err(Error::Config(format!("{}: too few samples ({}) to split into train/validation/test", source.describe(), data.len())));
     }
-    let scaler = fit_scaler(&splits.train);
+    let scaler = scaler.cloned().unwrap_or_else(|| fit_scaler(&splits.train));
     for d in [&mut splits.train, &mut splits.val, &mut splits.test] {
         d.standardize(&scaler);
     }
@@ -46,8 +42,7 @@ pub fn prepare_data(source: &DataSource, spec: &ModelSpec, split_seed: u64) -> R
 
 /// The test split of `source` as `model` saw it, standardised with its scaler.
 pub fn test_split_for(model: &TrainedModel, source: &DataSource, split_seed: u64) -> Result<Dataset> {
-    let data = source.load()?;
-    check_shape(&data, &model.spec, source)?;
+    let data = source.load_for(model.spec.inputs, model.spec.n_outputs())?;
     let mut test = split(&data, split_seed, TEST_FRACTION, VAL_FRACTION).test;
     test.standardize(&model.scaler);
     Ok(test)
@@ -96,7 +91,23 @@ pub fn train_and_evaluate(
     epochs: Option<usize>,
     reporter: &dyn Reporter,
 ) -> Result<(TrainedModel, TrainReport, Evaluation)> {
-    let (net, report) = train(spec, &data.splits.train, &data.splits.val, epochs, reporter);
+    train_and_evaluate_from(spec, None, data, epochs, reporter)
+}
+
+/// [`train_and_evaluate`] starting from `init`'s float weights (AutoQKeras'
+/// `transfer_weights`) instead of the spec's seeded random initialisation.
+pub fn train_and_evaluate_from(
+    spec: &ModelSpec,
+    init: Option<&[LayerParams]>,
+    data: &PreparedData,
+    epochs: Option<usize>,
+    reporter: &dyn Reporter,
+) -> Result<(TrainedModel, TrainReport, Evaluation)> {
+    let start = match init {
+        Some(params) => QatNetwork::from_params(spec, params),
+        None => QatNetwork::init(spec, spec.training.seed),
+    };
+    let (net, report) = train_from(spec, start, &data.splits.train, &data.splits.val, epochs, reporter);
     let mut model = to_model(spec, &net, data.scaler.clone(), data.feature_names.clone(), serde_json::Value::Null);
     let eval = evaluate_model(&model, &data.splits.test)?;
     model.metrics = serde_json::json!({ "test": &eval, "training": &report });

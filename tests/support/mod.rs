@@ -49,3 +49,29 @@ pub struct CsimLayer {
     pub ty: String,
     pub raw: Vec<Vec<i64>>,
 }
+
+/// `qforge import` of the fixture tests/fixtures/hls4ml/<name> into `dir/imp/model.json`
+/// (with its hls4ml config: hls4ml's types; without: qforge's own).
+pub fn import_fixture(dir: &Path, name: &str, with_config: bool) -> PathBuf {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hls4ml").join(name);
+    let arg = |n: &str| f.join(n).display().to_string();
+    let mut args = vec!["import".to_string(), arg("keras.json"), "--weights".into(), arg("weights.h5"), "--out".into(), "imp".into()];
+    if with_config {
+        args.extend(["--config".into(), arg("hls4ml_config.yml")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = run_in(dir, &args);
+    assert_eq!(code, 0, "{err}");
+    dir.join("imp/model.json")
+}
+
+/// Deterministic pseudo-random features in [-2, 2), row-major (an LCG from `seed`).
+pub fn features(rows: usize, cols: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..rows * cols)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
+        })
+        .collect()
+}
