@@ -67,7 +67,7 @@ pub fn combine(
     let nl = |m: &str| part_dir(run_dir, m).join(yosys::NETLIST_FILE);
     let inner: Vec<(String, PathBuf)> = modules.iter().filter(|(m, _)| *m != manifest.top).map(|(m, _)| (m.clone(), nl(m))).collect();
     let out = run_dir.join(yosys::NETLIST_FILE);
-    let inv = yosys::stitch(&located, &manifest.top, &nl(&manifest.top), &inner, run_dir, &out, timeout, env)?;
+    let inv = yosys::stitch(&located, &manifest.top, &nl(&manifest.top), &inner, &out, timeout, env)?;
     let result = tools::run(&inv, reporter)?;
     if !result.outcome.is_success() || !out.is_file() {
         return Err(Error::Tool(format!(

@@ -114,7 +114,7 @@ pub const STITCHED_FILE: &str = "stitched.json";
 
 /// Join the mapped netlists of a hierarchical run: `top_netlist` (the top
 /// module, its parts black boxes) and each part's own netlist (`(module,
-/// netlist)`) become one hierarchical Yosys JSON (`run_dir/stitched.json`),
+/// netlist)`) become one hierarchical Yosys JSON (`stitched.json` beside `out`),
 /// which the returned `yosys -s stitch.ys` flattens into `out`: `hierarchy`
 /// and `flatten` only, the mapped cells are not touched.
 pub fn stitch(
@@ -122,11 +122,11 @@ pub fn stitch(
     top: &str,
     top_netlist: &Path,
     parts: &[(String, PathBuf)],
-    run_dir: &Path,
     out: &Path,
     timeout: Duration,
     env: &ToolEnv,
 ) -> Result<Invocation> {
+    let run_dir = out.parent().unwrap_or(Path::new("."));
     let load = |path: &Path| -> Result<serde_json::Value> {
         serde_json::from_slice(&crate::error::read_bytes(path)?)
             .map_err(|e| Error::input_at(path, Some(e.line()), None, format!("not a Yosys JSON netlist: {e}")))
