@@ -94,19 +94,25 @@ pub fn prepare(located: &Located, job: &YosysJob, work_dir: &Path, run_dir: &Pat
     let netlist_json = run_dir.join(NETLIST_FILE);
     crate::error::write_atomic(&script_path, script(job, &stat_json, &netlist_json)?.as_bytes())?;
     // The netlist is not a report (nothing to parse): Yosys fails the run if it cannot write it.
-    let expected_reports = vec![ExpectedReport::required(stat_json)];
-    Ok(Invocation {
+    let mut inv = run_script(located, "synth", &script_path, work_dir, &run_dir.join("yosys.log"), timeout, env);
+    inv.expected_reports = vec![ExpectedReport::required(stat_json)];
+    Ok(inv)
+}
+
+/// `yosys -s script` in `cwd`, logging to `log`.
+fn run_script(located: &Located, step: &str, script: &Path, cwd: &Path, log: &Path, timeout: Duration, env: &ToolEnv) -> Invocation {
+    Invocation {
         tool: ToolKind::Yosys,
-        step: "synth".to_string(),
+        step: step.to_string(),
         program: located.program.clone(),
-        args: vec!["-s".to_string(), script_path.display().to_string()],
+        args: vec!["-s".to_string(), script.display().to_string()],
         env: env.overrides().clone(),
-        cwd: work_dir.to_path_buf(),
+        cwd: cwd.to_path_buf(),
         timeout_secs: timeout.as_secs().max(1),
         grace_secs: super::synth::GRACE_SECS,
-        log_path: run_dir.join("yosys.log"),
-        expected_reports,
-    })
+        log_path: log.to_path_buf(),
+        expected_reports: Vec::new(),
+    }
 }
 
 /// File name of the hierarchical netlist [`stitch`] writes before flattening it.
@@ -162,16 +168,5 @@ pub fn stitch(
     );
     let script_path = run_dir.join("stitch.ys");
     crate::error::write_atomic(&script_path, text.as_bytes())?;
-    Ok(Invocation {
-        tool: ToolKind::Yosys,
-        step: "stitch".to_string(),
-        program: located.program.clone(),
-        args: vec!["-s".to_string(), script_path.display().to_string()],
-        env: env.overrides().clone(),
-        cwd: run_dir.to_path_buf(),
-        timeout_secs: timeout.as_secs().max(1),
-        grace_secs: super::synth::GRACE_SECS,
-        log_path: run_dir.join("stitch.log"),
-        expected_reports: Vec::new(),
-    })
+    Ok(run_script(located, "stitch", &script_path, run_dir, &run_dir.join("stitch.log"), timeout, env))
 }
