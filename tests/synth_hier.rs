@@ -65,6 +65,7 @@ fn per_layer_synthesis_sums_its_parts_simulates_bit_exactly_and_names_a_broken_l
         assert!(log.contains(&format!("parts/{m}/")), "{m}: {log}");
     }
     assert_eq!(steps[MODULES.len()].0, "stitch");
+    assert!(!d.join("rtl/runs/yosys/stitched.json").exists(), "the joined hierarchy is not kept after a good stitch");
     let parsed = &v["parsed"][0];
     assert_eq!(parsed["extra"]["hierarchical_parts"], MODULES.len() as f64, "{parsed}");
     assert_eq!(parsed["top"], "qforge_net");

@@ -76,6 +76,8 @@ pub fn combine(
             result.log_path.display()
         )));
     }
+    // The joined hierarchy (as large as all the parts) is kept only when the stitch failed.
+    let _ = std::fs::remove_file(run_dir.join(yosys::STITCHED_FILE));
     let step = StepRun { invocation: inv, tool_version: located.version.clone(), result, reports: Vec::new(), flagged: false };
     Ok((stat, Some(step)))
 }
