@@ -238,15 +238,17 @@ impl Finish<'_> {
         if self.cfg.synth.flatten {
             return store_result(store, c, &plan[0], &plan[0].outputs[0], "", run_id, stored, &statuses[0], executor);
         }
+        // The design's time: every part's job time (they may run side by side).
+        let elapsed = statuses.iter().map(|s| s.elapsed_secs).sum();
         let prefix = format!("synth-{}-", c.name);
         if let Some((job, status)) = plan.iter().zip(statuses).find(|(_, s)| s.state != JobState::Completed) {
             let module = job.label.strip_prefix(&prefix).unwrap_or(&job.label);
             let what = format!("per-layer synthesis of module `{module}` failed: ");
-            return store_result(store, c, job, &job.outputs[0], &what, run_id, stored, status, executor);
+            let status = JobStatus { elapsed_secs: elapsed, ..status.clone() };
+            return store_result(store, c, job, &job.outputs[0], &what, run_id, stored, &status, executor);
         }
-        // The design's time: every part's Yosys time (they may run side by side).
         let mut status = statuses[last].clone();
-        status.elapsed_secs = statuses.iter().map(|s| s.elapsed_secs).sum();
+        status.elapsed_secs = elapsed;
         status.external_id = statuses.iter().map(|s| s.external_id.as_str()).collect::<Vec<_>>().join(",");
         let design_dir = plan[0].cwd.join("yosys");
         let manifest = crate::rtl::load_manifest(&c.rtl_dir)?;
