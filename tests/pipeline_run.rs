@@ -142,7 +142,7 @@ fn pipeline_runs_end_to_end_isolates_a_failure_and_resumes_from_cache() {
     assert_eq!(ok[0].tool.as_deref(), Some("yosys"));
     // The measured LUTs are the tool's own number: read here from the Yosys report in the run's folder.
     let synth_dir = ok[0].run_dir.as_ref().expect("a synth run keeps its folder");
-    let from_report = qforge::reports::parse_path(synth_dir)
+    let from_report = qforge::reports::parse_path(&synth_dir.join("yosys/stat.json"))
         .unwrap()
         .into_iter()
         .find_map(|r| match r {
@@ -150,12 +150,19 @@ fn pipeline_runs_end_to_end_isolates_a_failure_and_resumes_from_cache() {
             _ => None,
         })
         .expect("the run folder holds a Yosys report with LUTs");
+    // Per layer by default: the summed report, its parts kept beside it.
+    let summed = qforge::reports::parse_path(&synth_dir.join("yosys/stat.json")).unwrap();
+    let ParsedReport::Synth(summed) = &summed[0] else { panic!("a synthesis report") };
+    assert_eq!(summed.extra.get("hierarchical_parts"), Some(&4.0), "two layers, the output stage and the top: {summed:?}");
+    assert!(synth_dir.join("yosys/parts/layer1_dense/stat.json").is_file());
+    assert!(synth_dir.join("yosys/netlist.json").is_file(), "the stitched netlist for the switching stage");
     assert_eq!(from_report, meas, "summary and history carry the report's LUTs");
     let markdown = std::fs::read_to_string(run_dir.join("summary.md")).unwrap();
     assert!(markdown.contains(&meas.to_string()), "summary.md shows the measured LUTs {meas}:\n{markdown}");
     assert!(runs.iter().all(|r| !r.estimates.is_empty()));
     let failed = runs.iter().find(|r| r.status == RunStatus::Failed).unwrap();
-    assert!(failed.error.is_some());
+    let why = failed.error.as_deref().unwrap();
+    assert!(why.contains("per-layer synthesis of module `"), "the failed part is named: {why}");
 
     // Calibration samples: one line per measured candidate, features named.
     let samples = std::fs::read_to_string(run_dir.join("calibration_samples.jsonl")).unwrap();

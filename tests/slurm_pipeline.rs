@@ -91,6 +91,9 @@ epochs = 1
 [synth]
 candidates = {candidates}
 timeout_secs = 600
+# One whole-design job per candidate: these tests count Slurm jobs and arrays
+# per candidate (per-layer jobs are planned in tests/synth_hier.rs).
+flatten = true
 [executor]
 kind = "{kind}"
 poll_interval_secs = 0.5

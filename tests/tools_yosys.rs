@@ -26,7 +26,7 @@ fn real_yosys_synthesises_an_adder_to_xilinx_cells() {
     let env = ToolEnv::from_process();
     let located = yosys::locate(&env).expect("yosys must be installed");
     assert!(located.version.as_deref().is_some_and(|v| v.starts_with("0.")), "{located:?}");
-    let job = YosysJob { verilog_files: vec![verilog], top: "adder8".into(), family: "xcup".into(), write_netlist: true };
+    let job = YosysJob::new(vec![verilog], "adder8", "xcup", true);
     let inv = yosys::prepare(&located, &job, dir.path(), &run_dir, Duration::from_secs(300), &env).unwrap();
     let result = run(&inv, &Silent).unwrap();
     assert_eq!(result.outcome, Outcome::Success, "log: {}", result.log_path.display());
@@ -69,7 +69,7 @@ fn yosys_errors_are_tool_errors_and_families_are_checked() {
     std::fs::write(&broken, "module broken(input a; endmodule\n").unwrap();
     let env = ToolEnv::from_process();
     let located = yosys::locate(&env).unwrap();
-    let job = YosysJob { verilog_files: vec![broken.clone()], top: "broken".into(), family: "xcup".into(), write_netlist: false };
+    let job = YosysJob::new(vec![broken.clone()], "broken", "xcup", false);
     let inv = yosys::prepare(&located, &job, dir.path(), dir.path(), Duration::from_secs(60), &env).unwrap();
     match run(&inv, &Silent).unwrap().outcome {
         Outcome::ToolError { first_error_line: Some(line), .. } => {

@@ -189,12 +189,7 @@ pub fn synth_probe(
 ) -> Result<SynthReport> {
     let env = ToolEnv::from_process();
     let located = yosys::locate(&env)?;
-    let job = yosys::YosysJob {
-        verilog_files: vec![verilog_file.to_path_buf()],
-        top: top.to_string(),
-        family: yosys_family(family).to_string(),
-        write_netlist: false,
-    };
+    let job = yosys::YosysJob::new(vec![verilog_file.to_path_buf()], top, yosys_family(family), false);
     let invocation = yosys::prepare(&located, &job, run_dir, run_dir, timeout, &env)?;
     let result = tools::run(&invocation, reporter)?;
     if !result.outcome.is_success() {

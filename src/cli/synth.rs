@@ -61,6 +61,16 @@ pub struct SynthArgs {
     /// which `qforge netlist-sim` simulates for switching activity.
     #[arg(long)]
     pub netlist: bool,
+    /// Yosys on a `qforge rtl` folder: synthesise the whole design as one
+    /// job, instead of each layer module on its own (the default) with the
+    /// reports summed and the netlists stitched.
+    #[arg(long, conflicts_with = "part")]
+    pub flatten: bool,
+    /// Yosys on a `qforge rtl` folder: synthesise only this module (a layer,
+    /// `output_stage`, or the top with the others as black boxes): one part
+    /// of a per-layer run, as `qforge run`'s jobs do.
+    #[arg(long, value_name = "MODULE")]
+    pub part: Option<String>,
     #[command(flatten)]
     pub db: super::history::DbArgs,
     /// Record nothing in the history (`qforge run`'s jobs: the pipeline
@@ -92,7 +102,23 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     options.yosys_netlist = args.netlist;
 
     let reporter = Spinner::new();
-    let job = match tools::synth(&args.project, &options, &reporter) {
+    // A `qforge rtl` folder goes per layer unless --flatten (or files were named).
+    let per_layer = tool == ToolKind::Yosys && options.verilog.is_empty() && args.project.join(crate::rtl::MANIFEST_FILE).is_file();
+    if args.part.is_some() && !per_layer {
+        anyhow::bail!(
+            "--part synthesises one module of a `qforge rtl` folder with --tool yosys: {} has no {}",
+            args.project.display(),
+            crate::rtl::MANIFEST_FILE
+        );
+    }
+    let synthesised = match (&args.part, per_layer && !args.flatten) {
+        (Some(module), _) => crate::rtl::load_manifest(&args.project)
+            .and_then(|m| crate::pipeline::hier::part_options(&options, &m, &args.project, module))
+            .and_then(|part| tools::synth(&args.project, &part, &reporter)),
+        (None, true) => crate::pipeline::hier::synth_hierarchical(&args.project, &options, &reporter),
+        (None, false) => tools::synth(&args.project, &options, &reporter),
+    };
+    let job = match synthesised {
         Ok(job) => job,
         Err(err) if args.json => {
             super::print_json(&serde_json::json!({ "tool": tool, "error": err.to_string(), "reports": [] }))?;

@@ -194,6 +194,10 @@ pub struct SynthSection {
     pub timeout_secs: u64,
     /// Per-candidate time limits overriding `timeout_secs` (a big design may need longer).
     pub candidate_timeouts: BTreeMap<String, u64>,
+    /// One whole-design Yosys job per candidate; `false` (the default):
+    /// one job per layer module plus the top's glue, the reports summed
+    /// (`pipeline::hier`).
+    pub flatten: bool,
 }
 
 impl Default for SynthSection {
@@ -205,6 +209,7 @@ impl Default for SynthSection {
             include_baseline: true,
             timeout_secs: 900,
             candidate_timeouts: BTreeMap::new(),
+            flatten: false,
         }
     }
 }

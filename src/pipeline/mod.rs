@@ -12,6 +12,7 @@ pub mod cache;
 pub mod comparison;
 pub mod config;
 pub mod executor;
+pub mod hier;
 pub mod interrupt;
 pub mod job_store;
 pub mod refit;

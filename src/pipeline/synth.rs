@@ -1,6 +1,9 @@
-//! The synthesis stage: one `qforge synth <rtl> --tool yosys` job per
-//! candidate on the executor (local workers or Slurm job arrays), each job's
-//! report parsed and stored as one `synth` run with the candidate's estimate,
+//! The synthesis stage: per candidate on the executor (local workers or
+//! Slurm job arrays) one `qforge synth <rtl> --tool yosys --part MODULE` job
+//! per module of its design (`pipeline::hier`: each layer, the output stage,
+//! the top's glue), the parts' reports summed and their netlists stitched
+//! once all finished; or, with `[synth] flatten = true`, one whole-design
+//! job. Each candidate's report is parsed and stored as one `synth` run with the candidate's estimate,
 //! its measurement and its executor job rows (Slurm id, node, Slurm state,
 //! wall time). Input: the generate stage's candidates; output: the job
 //! folders under the stage folder, `jobs.json` (the ledger), the history
@@ -36,18 +39,37 @@ pub fn synth_key(cfg: &PipelineConfig, candidates: &[Candidate], db: &Path) -> R
     Ok(key.finish())
 }
 
-/// The synthesis job of one candidate: this qforge binary running
-/// `synth <rtl> --tool yosys --no-history` in the job's folder, stopped at
-/// its time limit. The stage stores the job's run itself (in the run's
-/// history, with the estimate), so the job records nothing.
+/// The whole-design synthesis job of one candidate: this qforge binary
+/// running `synth <rtl> --tool yosys --flatten --no-history` in the job's
+/// folder, stopped at its time limit. The stage stores the job's run itself
+/// (in the run's history, with the estimate), so the job records nothing.
 pub fn synth_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge: &Path) -> JobSpec {
+    yosys_job(cfg, candidate, dir, qforge, None)
+}
+
+/// The jobs of one candidate: its whole design (`[synth] flatten`), else one
+/// per module of its design, the top last.
+pub fn candidate_jobs(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge: &Path) -> Result<Vec<JobSpec>> {
+    if cfg.synth.flatten {
+        return Ok(vec![synth_job(cfg, candidate, dir, qforge)]);
+    }
+    let manifest = crate::rtl::load_manifest(&candidate.rtl_dir)?;
+    Ok(manifest.modules().iter().map(|(m, _)| yosys_job(cfg, candidate, dir, qforge, Some(m))).collect())
+}
+
+/// The job synthesising `part` (a module) of a candidate's design, or the whole design.
+fn yosys_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge: &Path, part: Option<&str>) -> JobSpec {
     let job_dir = dir.join(&candidate.name);
-    let run_dir = job_dir.join("yosys");
+    let design_dir = job_dir.join("yosys");
+    let (label, run_dir) = match part {
+        Some(m) => (format!("synth-{}-{m}", candidate.name), super::hier::part_dir(&design_dir, m)),
+        None => (format!("synth-{}", candidate.name), design_dir),
+    };
     let timeout = cfg.synth.timeout_for(&candidate.name);
     let timeout_arg = timeout.to_string();
     let rtl = candidate.rtl_dir.to_string_lossy().to_string();
     let run = run_dir.to_string_lossy().to_string();
-    let args = [
+    let mut args = vec![
         "synth",
         &rtl,
         "--tool",
@@ -64,7 +86,11 @@ pub fn synth_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge
         // The switching stage simulates the mapped netlist.
         "--netlist",
     ];
-    JobSpec::new(&format!("synth-{}", candidate.name), qforge, &args, &job_dir)
+    match part {
+        Some(m) => args.extend(["--part", m]),
+        None => args.push("--flatten"),
+    }
+    JobSpec::new(&label, qforge, &args, &job_dir)
         .with_output(run_dir.join("stat.json"))
         // The inner `--timeout` stops Yosys; the job's own limit is the backstop.
         .with_time_limit(timeout + 60)
@@ -128,19 +154,23 @@ pub fn synth_stage(
     interrupt: Option<&Interrupt>,
 ) -> Result<Vec<SynthResult>> {
     let qforge = std::env::current_exe().map_err(|e| Error::Tool(format!("cannot find the qforge binary to run synthesis jobs: {e}")))?;
-    let jobs: Vec<JobSpec> = candidates
+    let plans: Vec<Vec<JobSpec>> = candidates
         .iter()
         .map(|c| {
             std::fs::create_dir_all(dir.join(&c.name)).map_err(|e| Error::io(dir.join(&c.name), e))?;
-            Ok(synth_job(cfg, c, dir, &qforge))
+            candidate_jobs(cfg, c, dir, &qforge)
         })
         .collect::<Result<_>>()?;
     let mut store = Store::open(db)?;
-    let runs = runs_for_jobs(&mut store, cfg, candidates, &jobs, reporter)?;
+    // A candidate's jobs share its folder, where its run is found again.
+    let firsts: Vec<JobSpec> = plans.iter().map(|p| p[0].clone()).collect();
+    let runs = runs_for_jobs(&mut store, cfg, candidates, &firsts, reporter)?;
+    let jobs: Vec<JobSpec> = plans.concat();
     let env = crate::tools::ToolEnv::from_process();
     let executor = cfg.executor.build(dir, env)?;
     let file_ledger = JsonLedger::in_run_dir(dir);
-    let run_of_job: HashMap<String, RunId> = jobs.iter().zip(&runs).map(|(j, (id, _))| (j.id.clone(), *id)).collect();
+    let run_of_job: HashMap<String, RunId> =
+        plans.iter().zip(&runs).flat_map(|(plan, (id, _))| plan.iter().map(move |j| (j.id.clone(), *id))).collect();
     let ledger = StoreLedger::new(&file_ledger, store, run_of_job);
     let mut supervisor = Supervisor::new(executor.as_ref(), &ledger)
         .policy(cfg.executor.retry.clone())
@@ -154,14 +184,20 @@ pub fn synth_stage(
     let reports = match outcome {
         Ok(reports) => reports,
         Err(e) => match interrupt.filter(|i| i.is_requested()) {
-            Some(i) => return Err(after_interrupt(i, &supervisor, executor.as_ref(), &ledger, candidates, &jobs, &runs, reporter, e)),
+            Some(i) => {
+                let stage = Finish { cfg, executor: executor.kind(), reporter };
+                return Err(after_interrupt(i, &supervisor, executor.as_ref(), &ledger, &stage, candidates, &plans, &runs, e));
+            }
             None => return Err(e),
         },
     };
     drop(watch);
     let mut results = Vec::new();
-    for ((c, job), (report, &(run_id, stored))) in candidates.iter().zip(&jobs).zip(reports.iter().zip(&runs)) {
-        let result = store_result(&mut ledger.store(), c, job, run_id, stored, &report.status, executor.kind())?;
+    let stage = Finish { cfg, executor: executor.kind(), reporter };
+    let mut statuses = reports.into_iter().map(|r| r.status);
+    for ((c, plan), &(run_id, stored)) in candidates.iter().zip(&plans).zip(&runs) {
+        let mine: Vec<JobStatus> = statuses.by_ref().take(plan.len()).collect();
+        let result = stage.candidate(&mut ledger.store(), c, plan, &mine, run_id, stored)?;
         reporter.event(Event::Log(format!(
             "{}: {} ({}){}",
             c.name,
@@ -177,18 +213,73 @@ pub fn synth_stage(
     Ok(results)
 }
 
-/// Read one finished job's outcome, and store it under its run unless an
-/// earlier process already did (`stored`).
+/// What finishing a candidate needs besides its jobs.
+struct Finish<'a> {
+    cfg: &'a PipelineConfig,
+    executor: &'a str,
+    reporter: &'a dyn Reporter,
+}
+
+impl Finish<'_> {
+    /// Store a candidate whose jobs (`plan`) all ended (`statuses`): the
+    /// whole-design job's report; or, per layer, the first failed part's
+    /// failure (naming its module), else the parts summed and stitched.
+    #[allow(clippy::too_many_arguments)]
+    fn candidate(
+        &self,
+        store: &mut Store,
+        c: &Candidate,
+        plan: &[JobSpec],
+        statuses: &[JobStatus],
+        run_id: RunId,
+        stored: bool,
+    ) -> Result<SynthResult> {
+        let (executor, last) = (self.executor, plan.len() - 1);
+        if self.cfg.synth.flatten {
+            return store_result(store, c, &plan[0], &plan[0].outputs[0], "", run_id, stored, &statuses[0], executor);
+        }
+        // The design's time: every part's job time (they may run side by side).
+        let elapsed = statuses.iter().map(|s| s.elapsed_secs).sum();
+        let prefix = format!("synth-{}-", c.name);
+        if let Some((job, status)) = plan.iter().zip(statuses).find(|(_, s)| s.state != JobState::Completed) {
+            let module = job.label.strip_prefix(&prefix).unwrap_or(&job.label);
+            let what = format!("per-layer synthesis of module `{module}` failed: ");
+            let status = JobStatus { elapsed_secs: elapsed, ..status.clone() };
+            return store_result(store, c, job, &job.outputs[0], &what, run_id, stored, &status, executor);
+        }
+        let mut status = statuses[last].clone();
+        status.elapsed_secs = elapsed;
+        status.external_id = statuses.iter().map(|s| s.external_id.as_str()).collect::<Vec<_>>().join(",");
+        let design_dir = plan[0].cwd.join("yosys");
+        let manifest = crate::rtl::load_manifest(&c.rtl_dir)?;
+        let timeout = std::time::Duration::from_secs(self.cfg.synth.timeout_for(&c.name));
+        let env = crate::tools::ToolEnv::from_process();
+        match super::hier::combine(&manifest, &design_dir, true, timeout, &env, self.reporter) {
+            Ok((stat, _)) => store_result(store, c, &plan[last], &stat, "", run_id, stored, &status, executor),
+            Err(e) => {
+                (status.state, status.reason) = (JobState::Failed, Some(e.to_string()));
+                store_result(store, c, &plan[last], &design_dir.join("stat.json"), "", run_id, stored, &status, executor)
+            }
+        }
+    }
+}
+
+/// Read one finished job's outcome (its report `stat`), and store it under
+/// its run unless an earlier process already did (`stored`); a failure's
+/// reason starts with `what`.
+#[allow(clippy::too_many_arguments)]
 fn store_result(
     store: &mut Store,
     c: &Candidate,
     job: &JobSpec,
+    stat: &Path,
+    what: &str,
     run_id: RunId,
     stored: bool,
     status: &JobStatus,
     executor: &str,
 ) -> Result<SynthResult> {
-    let stat = job.outputs[0].clone();
+    let stat = stat.to_path_buf();
     let mut result = SynthResult {
         name: c.name.clone(),
         status: "failed".into(),
@@ -229,7 +320,7 @@ fn store_result(
         let first_error =
             std::fs::read_to_string(&job.log_path).ok().and_then(|log| log.lines().find(|l| l.starts_with("error:")).map(str::to_string));
         let why = first_error.or(result.reason.take()).unwrap_or_else(|| format!("synthesis job ended {}", status.state));
-        result.reason = Some(format!("{why} (log {})", job.log_path.display()));
+        result.reason = Some(format!("{what}{why} (log {})", job.log_path.display()));
     }
     if !stored {
         let run_status = if result.status == "ok" { RunStatus::Ok } else { RunStatus::Failed };
@@ -248,10 +339,10 @@ fn after_interrupt(
     supervisor: &Supervisor<'_>,
     executor: &dyn Executor,
     ledger: &StoreLedger<'_>,
+    stage: &Finish<'_>,
     candidates: &[Candidate],
-    jobs: &[JobSpec],
+    plans: &[Vec<JobSpec>],
     runs: &[(RunId, bool)],
-    reporter: &dyn Reporter,
     stopped: Error,
 ) -> Error {
     let inner = || -> Result<String> {
@@ -269,24 +360,30 @@ fn after_interrupt(
             format!("kept {} {kind} jobs queued or running ({}); the same command re-attaches to them", ids.len(), ids.join(", "))
         };
         let latest = ledger.latest()?;
-        for ((c, job), &(run_id, stored)) in candidates.iter().zip(jobs).zip(runs) {
+        for ((c, plan), &(run_id, stored)) in candidates.iter().zip(plans).zip(runs) {
             if stored {
                 continue;
             }
-            match latest.get(&job.id) {
-                Some(entry) if entry.state.is_final() => {
-                    let status = entry.status.clone().unwrap_or_else(|| JobStatus::new(&entry.handle, entry.state));
-                    let result = store_result(&mut ledger.store(), c, job, run_id, false, &status, kind)?;
-                    reporter.event(Event::Log(format!("{}: {} ({})", c.name, result.status, result.job_state)));
+            let entries: Vec<_> = plan.iter().map(|job| latest.get(&job.id)).collect();
+            let unfinished = entries.iter().find(|e| !e.is_some_and(|e| e.state.is_final()));
+            match unfinished {
+                None => {
+                    let statuses: Vec<JobStatus> = entries
+                        .iter()
+                        .flatten()
+                        .map(|entry| entry.status.clone().unwrap_or_else(|| JobStatus::new(&entry.handle, entry.state)))
+                        .collect();
+                    let result = stage.candidate(&mut ledger.store(), c, plan, &statuses, run_id, false)?;
+                    stage.reporter.event(Event::Log(format!("{}: {} ({})", c.name, result.status, result.job_state)));
                 }
-                Some(entry) => {
+                Some(Some(entry)) => {
                     let why = format!(
                         "interrupted: job {} left {} on {kind}; the same command re-attaches to it",
                         entry.handle.external_id, entry.state
                     );
                     ledger.store().finish_run(run_id, RunStatus::Failed, Some(&why))?;
                 }
-                None => ledger.store().finish_run(run_id, RunStatus::Failed, Some("interrupted before its job was submitted"))?,
+                Some(None) => ledger.store().finish_run(run_id, RunStatus::Failed, Some("interrupted before its job was submitted"))?,
             }
         }
         Ok(what)

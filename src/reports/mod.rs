@@ -21,6 +21,7 @@ mod yosys;
 
 pub use model::{ClockConstraint, ModuleReport, ParsedReport, PowerReport, PowerValue, ReportKind, Resources, Stage, SynthReport};
 pub use vivado_power::{energy_per_inference_j, main_clock};
+pub use yosys::{sum_stats, HIER_KEY};
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};

@@ -3,6 +3,10 @@
 //! plus INV cells (Vivado maps INV to a LUT1), `ff` = FD* cells, `carry` =
 //! CARRY4/CARRY8, `dsp` = DSP* cells; every cell type is kept in `cells`.
 //! Yosys states the whole cell list, so a type it does not list counts 0.
+//!
+//! A per-layer (hierarchical) run's parts are summed by [`sum_stats`] into one
+//! file of the same shape, marked `qforge_hierarchical` (its parts listed);
+//! the parser reports the marker as `extra.hierarchical_parts`.
 use super::model::{ReportKind, SynthReport};
 use crate::error::{Error, Result};
 use serde_json::Value;
@@ -25,6 +29,11 @@ pub(crate) fn parse(path: &Path, value: &Value) -> Result<SynthReport> {
         .map(str::to_string);
     let modules = value.get("modules").and_then(Value::as_object);
     report.top = modules.and_then(top_module);
+    if let Some(hier) = value.get(HIER_KEY) {
+        report.top = hier.get("top").and_then(Value::as_str).map(str::to_string);
+        let parts = hier.get("parts").and_then(Value::as_array).map_or(0, Vec::len);
+        report.extra.insert("hierarchical_parts".into(), parts as f64);
+    }
     // `design` holds the hierarchy's totals; a single-module run may omit it.
     let totals = value
         .get("design")
@@ -51,6 +60,48 @@ pub(crate) fn parse(path: &Path, value: &Value) -> Result<SynthReport> {
     }
     report.cells = Some(cells);
     Ok(report)
+}
+
+/// The marker of a summed per-layer report.
+pub const HIER_KEY: &str = "qforge_hierarchical";
+
+/// Sum the `stat -json` files of a hierarchical run's parts (`(module, file)`;
+/// the top's own job counts its parts as one black-box cell each, which are
+/// dropped) into `out`: a Yosys-shaped file whose `design` holds the summed
+/// cell counts by type, `modules` each part's totals, and [`HIER_KEY`] the
+/// top and the parts. Returns the summed counts by type.
+pub fn sum_stats(top: &str, parts: &[(String, std::path::PathBuf)], out: &Path) -> Result<BTreeMap<String, u64>> {
+    let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
+    let mut modules = serde_json::Map::new();
+    let mut listed = Vec::new();
+    let mut creator = None;
+    for (name, path) in parts {
+        let text = crate::error::read_to_string(path)?;
+        let value: Value = serde_json::from_str(&text).map_err(|e| Error::input_at(path, Some(e.line()), None, e.to_string()))?;
+        if !is_yosys_stat(&value) {
+            return Err(Error::input(path, "not Yosys `stat -json` output"));
+        }
+        let part = parse(path, &value)?;
+        creator = creator.or_else(|| value.get("creator").cloned());
+        let cells = part.cells.unwrap_or_default();
+        let mut own = serde_json::Map::new();
+        for (kind, n) in cells.iter().filter(|(k, _)| !parts.iter().any(|(m, _)| m == *k)) {
+            *by_type.entry(kind.clone()).or_default() += n;
+            own.insert(kind.clone(), (*n).into());
+        }
+        let total: u64 = own.values().filter_map(Value::as_u64).sum();
+        modules.insert(format!("\\{name}"), serde_json::json!({ "num_cells": total, "num_cells_by_type": own }));
+        listed.push(serde_json::json!({ "module": name, "stat": path, "num_cells": total }));
+    }
+    let total: u64 = by_type.values().sum();
+    let json = serde_json::json!({
+        "creator": creator.unwrap_or(Value::Null),
+        HIER_KEY: { "top": top, "parts": listed },
+        "modules": modules,
+        "design": { "num_cells": total, "num_cells_by_type": by_type },
+    });
+    crate::error::write_atomic(out, serde_json::to_string_pretty(&json).expect("stat serialises").as_bytes())?;
+    Ok(by_type)
 }
 
 /// The module no other module instantiates, when there is exactly one.

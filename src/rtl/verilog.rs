@@ -59,6 +59,18 @@ pub struct RtlManifest {
     pub cost: DesignCost,
 }
 
+impl RtlManifest {
+    /// The modules per-layer synthesis runs on their own, as (module, file):
+    /// every module but the top (its file is named after it), then the top.
+    pub fn modules(&self) -> Vec<(String, String)> {
+        let top_file = format!("{}.v", self.top);
+        let mut parts: Vec<(String, String)> =
+            self.files.iter().filter(|f| **f != top_file).map(|f| (f.strip_suffix(".v").unwrap_or(f).to_string(), f.clone())).collect();
+        parts.push((self.top.clone(), top_file));
+        parts
+    }
+}
+
 /// The generated design, in memory.
 pub struct RtlDesign {
     /// (file name, Verilog text)

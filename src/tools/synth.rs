@@ -45,6 +45,10 @@ pub struct SynthOptions {
     pub verilog: Vec<PathBuf>,
     /// Yosys: also write the mapped netlist (`netlist.json`).
     pub yosys_netlist: bool,
+    /// Yosys: modules read as black boxes (relative to the project).
+    pub yosys_lib: Vec<PathBuf>,
+    /// Yosys: the top is an inner module (no I/O or clock buffers).
+    pub yosys_inner: bool,
 }
 
 impl SynthOptions {
@@ -65,6 +69,8 @@ impl SynthOptions {
             yosys_family: "xcup".to_string(),
             verilog: Vec::new(),
             yosys_netlist: false,
+            yosys_lib: Vec::new(),
+            yosys_inner: false,
         }
     }
 }
@@ -177,12 +183,9 @@ pub fn synth(project_dir: &Path, opts: &SynthOptions, reporter: &dyn Reporter) -
         ToolKind::Vivado => vivado::prepare(&located, &project_dir, &params, &vivado_options, &run_dir, opts.timeout, &opts.env)?,
         ToolKind::Bambu => bambu::prepare(&located, &project_dir, &params, &opts.bambu, &run_dir, opts.timeout, &opts.env)?,
         ToolKind::Yosys => {
-            let job = YosysJob {
-                verilog_files: yosys_sources(&project_dir, &params, opts)?,
-                top: params.top.clone(),
-                family: opts.yosys_family.clone(),
-                write_netlist: opts.yosys_netlist,
-            };
+            let mut job = YosysJob::new(yosys_sources(&project_dir, &params, opts)?, &params.top, &opts.yosys_family, opts.yosys_netlist);
+            job.lib_files = opts.yosys_lib.iter().map(|p| if p.is_absolute() { p.clone() } else { project_dir.join(p) }).collect();
+            job.inner = opts.yosys_inner;
             yosys::prepare(&located, &job, &project_dir, &run_dir, opts.timeout, &opts.env)?
         }
     };
@@ -276,7 +279,7 @@ fn check_scripts(project_dir: &Path, opts: &SynthOptions) -> Result<()> {
 
 /// Refuse a non-empty run folder unless `force`, which empties it. Never
 /// empties the project folder itself or a folder holding it.
-fn prepare_run_dir(run_dir: &Path, project_dir: &Path, force: bool) -> Result<()> {
+pub fn prepare_run_dir(run_dir: &Path, project_dir: &Path, force: bool) -> Result<()> {
     let non_empty = std::fs::read_dir(run_dir).map(|mut entries| entries.next().is_some()).unwrap_or(false);
     if non_empty {
         if !force {
