@@ -32,6 +32,8 @@ part = "xcvu13p-flga2577-2-e"
 enabled = false
 [synth]
 candidates = 1
+# As the history's runs (synthesise_tiny): whole designs, one kind of count.
+flatten = true
 timeout_secs = 900
 [executor]
 workers = 1

@@ -64,7 +64,8 @@ pub fn train(spec: &str, dir: &Path) -> (TrainedModel, Vec<i64>) {
 
 /// Train a tiny two-layer model (6-bit inputs, `hidden` units, `bits`-bit
 /// quantizers, linear output: Yosys takes seconds), write its Verilog with
-/// `qforge rtl` and synthesise it with `qforge synth --tool yosys --db db`.
+/// `qforge rtl` and synthesise it whole with `qforge synth --tool yosys --flatten --db db`
+/// (the calibration tests compare whole-design counts, as the jet study did).
 pub fn synthesise_tiny(qforge: &str, dir: &Path, db: &Path, hidden: usize, bits: u32) {
     use std::process::Command;
     let kernel = format!("quantized_bits({bits},0,alpha=1)");
@@ -78,7 +79,9 @@ pub fn synthesise_tiny(qforge: &str, dir: &Path, db: &Path, hidden: usize, bits:
     let out = Command::new(qforge).args(["rtl", "--model", model.to_str().unwrap(), "--out", rtl.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(rtl.join("model.json").is_file(), "the design folder keeps its model");
-    let out =
-        Command::new(qforge).args(["synth", rtl.to_str().unwrap(), "--tool", "yosys", "--db", db.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(qforge)
+        .args(["synth", rtl.to_str().unwrap(), "--tool", "yosys", "--flatten", "--db", db.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
