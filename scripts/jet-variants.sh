@@ -92,7 +92,7 @@ for i in $(seq "$first" "$last"); do
   "$qforge" train --spec "$dir/spec.toml" --samples 40000 --out "$dir/model" --json >"$dir/train.json"
   "$qforge" rtl --model "$dir/model/model.json" --out "$dir/rtl" --pipeline-every 3 --json >"$dir/rtl.json"
   /usr/bin/time -f "%e s wall, %U s user, %M KB" -o "$dir/yosys.time" \
-    "$qforge" synth "$dir/rtl" --tool yosys --family xcup --netlist --force --timeout 7200 \
+    "$qforge" synth "$dir/rtl" --tool yosys --flatten --family xcup --netlist --force --timeout 7200 \
     --db "$out/history.sqlite" --json >"$dir/synth.json.tmp"
   mv "$dir/synth.json.tmp" "$dir/synth.json"
 done
