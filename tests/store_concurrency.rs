@@ -61,6 +61,33 @@ fn threads_with_their_own_connections_write_at_once() {
     eprintln!("{THREADS} threads wrote {n} runs ({} rows) in {:.2} s", 4 * n, elapsed.as_secs_f64());
 }
 
+/// Many connections opening one new file at the same instant: the first
+/// switch to WAL and the first migration race, and SQLite answers some of them
+/// "database is locked" without waiting. Every open must still succeed.
+#[test]
+fn many_connections_open_one_new_database_at_once() {
+    const OPENERS: usize = 16;
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(format!("h{round}.sqlite"));
+        let barrier = std::sync::Barrier::new(OPENERS);
+        std::thread::scope(|s| {
+            for _ in 0..OPENERS {
+                let (db, barrier) = (&db, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    let mut store = Store::open(db).unwrap_or_else(|e| panic!("round {round}: {e}"));
+                    let run = store.begin_run(&NewRun { kind: Some(RunKind::Synth), ..NewRun::default() }).unwrap();
+                    store.finish_run(run, RunStatus::Ok, None).unwrap();
+                });
+            }
+        });
+        let store = Store::open(&db).unwrap();
+        assert_eq!(store.counts().unwrap().0, OPENERS as u64);
+        assert_eq!(store.schema_version().unwrap(), qforge::store::schema::current_version());
+    }
+}
+
 /// A folder of `projects` copies of a three-report project.
 fn project_folder(root: &Path, projects: usize) -> PathBuf {
     let files = [

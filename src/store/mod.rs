@@ -146,14 +146,10 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         let db_err = |e: rusqlite::Error| db_error(path, e);
-        let mut conn = Connection::open(path).map_err(db_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(db_err)?;
+        let (mut conn, mode) = retry_while_busy(|| open_wal_connection(path)).map_err(db_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::input(path, format!("could not switch the database to WAL mode (journal mode is {mode})")));
         }
-        conn.pragma_update(None, "foreign_keys", true).map_err(db_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
         let found = schema::version(&conn).map_err(db_err)?;
         if found > schema::current_version() {
             return Err(Error::input(
@@ -164,7 +160,7 @@ impl Store {
                 ),
             ));
         }
-        schema::migrate(&mut conn, version).map_err(db_err)?;
+        retry_while_busy(|| schema::migrate(&mut conn, version)).map_err(db_err)?;
         let store = Store { conn, path: path.to_path_buf() };
         if version >= 1 {
             store.mark_interrupted_runs()?;
@@ -193,6 +189,42 @@ impl Store {
 
     fn err(&self, e: rusqlite::Error) -> Error {
         db_error(&self.path, e)
+    }
+}
+
+/// Open the file with the busy timeout, in WAL mode, with foreign keys on.
+/// WAL is a property of the file: switch only when it is not WAL yet, since
+/// the switch takes an exclusive lock that concurrent openers would fight for.
+fn open_wal_connection(path: &Path) -> rusqlite::Result<(Connection, String)> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mut mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        mode = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    }
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok((conn, mode))
+}
+
+/// SQLite answers "database is locked" without calling the busy handler
+/// where waiting could deadlock: the first switch to WAL and the first schema
+/// migration while other processes open the same new file. Those steps are
+/// idempotent, so they are retried with a short backoff up to the busy timeout.
+fn retry_while_busy<T>(mut attempt: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match attempt() {
+            Err(e)
+                if matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked))
+                    && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
     }
 }
 
