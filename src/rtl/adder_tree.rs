@@ -3,7 +3,11 @@
 //! replaces negation: only a tree whose every term is negative needs a final
 //! negation. Each node's width comes from its exact value interval, capped at
 //! the accumulator width (two's-complement wrap-around is what the
-//! accumulator does anyway).
+//! accumulator does anyway). A node that computes the same sum of the same
+//! shifted signals at the same level as one built before in the module (two
+//! outputs whose trees pair the same weights of the same inputs) is that node:
+//! synthesis would merge the duplicate anyway (Yosys `opt_merge`), and the
+//! structural cost then counts what the netlist keeps.
 //!
 //! Input: terms from `layer` (CSD digits of weights times inputs, bias).
 //! Output: one signal per tree in the module being built.
@@ -49,6 +53,21 @@ impl Term {
             Source::Shifted { shift, .. } => shift,
             Source::Const(0) => 0,
             Source::Const(v) => v.trailing_zeros(),
+        }
+    }
+    /// The operand divided by 2^`by` (its low `by` bits are zero).
+    fn shifted_down(self, by: u32) -> Term {
+        let source = match self.source {
+            Source::Shifted { sig, shift } => Source::Shifted { sig, shift: shift - by },
+            Source::Const(v) => Source::Const(v >> by),
+        };
+        Term { source, lo: self.lo >> by, hi: self.hi >> by, ..self }
+    }
+    /// What the operand is, without its sign: equal keys, equal values.
+    fn key(&self) -> String {
+        match self.source {
+            Source::Shifted { sig, shift } => format!("s{sig}<{shift}"),
+            Source::Const(v) => format!("c{v}"),
         }
     }
     fn operand(&self) -> Option<SigId> {
@@ -98,21 +117,45 @@ pub fn sum_tree(m: &mut ModuleBuilder, base: &str, mut terms: Vec<Term>, cap: u3
             // Put a positive term first so that mixed signs subtract.
             let (a, b) = if a.negative && !b.negative { (b, a) } else { (a, b) };
             let subtract = a.negative != b.negative;
+            // Low bits both operands have zero are not computed: the node adds
+            // the operands shifted down and is used shifted up, so pairs that
+            // differ only by a power of two (weights 2a, 2b and a, b) are one node.
+            let shift = a.zero_low_bits().min(b.zero_low_bits()).min(cap.saturating_sub(1));
+            let (a, b) = (a.shifted_down(shift), b.shifted_down(shift));
+            let node_cap = cap - shift;
             let (lo, hi) = if subtract { (a.lo - b.hi, a.hi - b.lo) } else { (a.lo + b.lo, a.hi + b.hi) };
-            let operands: Vec<SigId> = a.operand().into_iter().chain(b.operand()).collect();
-            let op = if subtract { "-" } else { "+" };
-            let id = m.assign(&format!("{base}_t{depth}_{k}"), (lo, hi), Some(cap), level, &operands, |names| {
-                let mut it = names.iter();
-                let left = a.expr(&mut it);
-                let right = b.expr(&mut it);
-                format!("{left} {op} {right}")
-            });
-            stats.adders += 1;
-            let width = m.sig(id).width;
-            stats.adder_bits += width as u64;
-            m.cost.add_adder(width, carry_bits(&a, &b, subtract, width));
+            // The node holds a ± b of the operands' magnitudes (the pair's sign
+            // travels in the term), so a sum is known by its operands alone.
+            // A node whose values fit its width is exact, whatever the cap.
+            let wraps_at = if signed_bits(lo, hi) > node_cap { node_cap.to_string() } else { "exact".into() };
+            let (ka, kb) = (a.key(), b.key());
+            let key = match subtract {
+                true => format!("{ka}-{kb}@{level}/{wraps_at}"),
+                false if ka <= kb => format!("{ka}+{kb}@{level}/{wraps_at}"),
+                false => format!("{kb}+{ka}@{level}/{wraps_at}"),
+            };
+            let id = match m.shared_nodes.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let operands: Vec<SigId> = a.operand().into_iter().chain(b.operand()).collect();
+                    let op = if subtract { "-" } else { "+" };
+                    let id = m.assign(&format!("{base}_t{depth}_{k}"), (lo, hi), Some(node_cap), level, &operands, |names| {
+                        let mut it = names.iter();
+                        let left = a.expr(&mut it);
+                        let right = b.expr(&mut it);
+                        format!("{left} {op} {right}")
+                    });
+                    stats.adders += 1;
+                    let width = m.sig(id).width;
+                    stats.adder_bits += width as u64;
+                    m.cost.add_adder(width, carry_bits(&a, &b, subtract, width));
+                    m.shared_nodes.insert(key, id);
+                    id
+                }
+            };
             let s = m.sig(id);
-            next.push(Term { source: Source::Shifted { sig: id, shift: 0 }, negative: a.negative, lo: s.lo, hi: s.hi, level });
+            let (lo, hi) = (s.lo << shift, s.hi << shift);
+            next.push(Term { source: Source::Shifted { sig: id, shift }, negative: a.negative, lo, hi, level });
             k += 1;
         }
         terms = next;

@@ -78,6 +78,21 @@ mod tests {
     }
 
     #[test]
+    fn a_pair_two_outputs_share_is_built_once() {
+        // Output 0 has weights (3, 5), output 1 (6, 10): the same digits one bit up.
+        // 3 = 4 - 1 and 5 = 4 + 1 pair as (x0<<2 - x0) and (x1<<2 + x1), then their sum:
+        // output 1's tree is output 0's shifted, so three adders serve both outputs.
+        let n = net(vec![3, 6, 5, 10], 2, 2, Activation::Linear);
+        let design = super::super::verilog::build_design(&n, &RtlOptions::default()).unwrap();
+        let text = &design.files.iter().find(|(f, _)| f == "layer1_dense.v").unwrap().1;
+        assert_eq!(design.cost.layers[0].adders, 3);
+        assert_eq!(written_adders(text), 3);
+        // Without the shared factor of two nothing is shared: 3 + 5 is not 5 + 3 one bit up.
+        let n = net(vec![3, 5, 5, 3], 2, 2, Activation::Linear);
+        assert_eq!(design_cost(&n, &RtlOptions::default()).unwrap().layers[0].adders, 6);
+    }
+
+    #[test]
     fn pipelining_adds_registers_and_latency() {
         let weights: Vec<i64> = (0..48).map(|k| ((k * 11) % 29) as i64 - 14).collect();
         let n = net(weights, 8, 6, Activation::Relu);

@@ -74,6 +74,8 @@ pub struct ModuleBuilder {
     body: String,
     regs: String,
     delays: HashMap<(SigId, u32), SigId>,
+    /// Adder-tree nodes already built, by what they compute (`adder_tree`).
+    pub shared_nodes: HashMap<String, SigId>,
     /// What the module is built of, recorded as the ops are written.
     pub cost: LayerCost,
 }
@@ -89,6 +91,7 @@ impl ModuleBuilder {
             body: String::new(),
             regs: String::new(),
             delays: HashMap::new(),
+            shared_nodes: HashMap::new(),
             cost: LayerCost::new(name, 0, 0),
         }
     }
