@@ -7,7 +7,8 @@
 #   scripts/jet-calibrate.sh OUT
 #
 # Writes OUT/energy_samples.jsonl, OUT/vNN/switching.json,
-# OUT/calibration_resources{,_all}.{toml,json} (without and with the collapsed models), OUT/calibration_energy.{toml,json}
+# OUT/calibration_resources{,_all}.{toml,json} (HLS-flow prices, without and with the collapsed models),
+# OUT/calibration_rtl.{toml,json} (the RTL flow's structural prices, from OUT/history.sqlite), OUT/calibration_energy.{toml,json}
 # and OUT/energy_calibration.svg. Variants whose network collapsed to chance
 # accuracy (all weights zero: no layer logic to measure) are left out of the
 # energy fit and said so.
@@ -49,5 +50,12 @@ done
   --out "$out/calibration_resources_all.toml" --json >"$out/calibration_resources_all.json"
 "$qforge" calibrate --runs "$out/runs_trained" --tool yosys --part xcvu13p-flga2577-2-e \
   --out "$out/calibration_resources.toml" --json >"$out/calibration_resources.json"
+# The RTL/Yosys flow's structural prices ([rtl.*], what `qforge run` estimates
+# with) from the history: every trained variant's design priced again by this
+# qforge's generator (--reprice), against what Yosys measured.
+exclude=()
+if [[ ${#collapsed[@]} -gt 0 ]]; then exclude=(--exclude-model "$(IFS=,; echo "${collapsed[*]}")"); fi
+"$qforge" calibrate --db "$out/history.sqlite" --flow rtl --reprice --tool yosys --part xcvu13p-flga2577-2-e \
+  "${exclude[@]}" --out "$out/calibration_rtl.toml" --json >"$out/calibration_rtl.json"
 "$qforge" calibrate --target energy --samples-file "$samples" --tool yosys-switching --part xcvu13p-flga2577-2-e \
   --out "$out/calibration_energy.toml" --json >"$out/calibration_energy.json"

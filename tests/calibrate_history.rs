@@ -84,6 +84,43 @@ fn stored_yosys_runs_refit_the_estimator() {
     let (r2_before, r2_after) = (lut["before"]["r2"].as_f64().unwrap(), lut["after_in_sample"]["r2"].as_f64().unwrap());
     assert!(r2_after > r2_before, "rtl-flow refit R² {r2_after:.3} is not above {r2_before:.3}: {lut}");
 
+    // --reprice prices every run's design folder again instead of reading the
+    // stored features: with the stored RTL features wiped out, it still finds
+    // the fit above (same generator, same features), and without it the wiped
+    // features are what the fit sees.
+    let lut_before = |json: &serde_json::Value| {
+        let q = json["report"]["quantities"].as_array().unwrap().iter().find(|q| q["quantity"] == "lut").cloned().unwrap();
+        q["before"]["mape_percent"].as_f64().unwrap()
+    };
+    let fresh_before = lut_before(&json);
+    let store = rusqlite::Connection::open(&db).unwrap();
+    let wiped = store
+        .execute(
+            "UPDATE estimates SET estimate = json_set(estimate, '$.features.carry_bit', 1.0) WHERE json_extract(estimate, '$.flow') = 'rtl'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(wiped, variants.len());
+    drop(store);
+    let (code, json, err) = qforge(&rtl_args);
+    assert_eq!(code, 0, "{err}\n{json}");
+    assert!((lut_before(&json) - fresh_before).abs() > 1.0, "the wiped features were not read: {json}");
+    let mut repriced = rtl_args.clone();
+    repriced.push("--reprice");
+    let (code, json, err) = qforge(&repriced);
+    assert_eq!(code, 0, "{err}\n{json}");
+    assert_eq!(json["report"]["samples"], variants.len(), "{json}");
+    assert!((lut_before(&json) - fresh_before).abs() < 1e-9, "{} != {fresh_before}: {json}", lut_before(&json));
+    // A run whose design folder is gone cannot be priced again: it is skipped, and said so.
+    std::fs::remove_dir_all(tmp.path().join("m2_2")).unwrap();
+    let (code, json, err) = qforge(&repriced);
+    assert_eq!(code, 0, "{err}\n{json}");
+    assert_eq!(json["report"]["samples"], variants.len() - 1, "{json}");
+    let text_mode: Vec<&str> = repriced.iter().copied().filter(|a| *a != "--json").collect();
+    let (code, _, err) = qforge(&text_mode);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("skipping run 1: --reprice: its design folder (model.json) is gone"), "{err}");
+
     // A model left out by name is not a sample.
     let excluded = [
         "calibrate",

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::estimate::{parts, Flow};
 use crate::events::{Event, Reporter};
 use crate::store::{RunFilter, RunKind, RunRecord, RunStatus, Store};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub struct StoreRuns {
     pub db: PathBuf,
@@ -27,6 +27,17 @@ pub struct StoreRuns {
     pub exclude_models: Vec<String>,
     /// Whose features are read: estimates stored without a flow are HLS-flow ones.
     pub flow: Flow,
+    /// Price each run's design folder again with the current generator and
+    /// cost model instead of reading the features stored at synthesis time
+    /// (after a generator change, the measurements still hold).
+    pub reprice: bool,
+}
+
+/// The design folder of a stored run: its run folder or the nearest folder
+/// above it that holds the model (`qforge synth` runs in `DESIGN/runs/TOOL`).
+fn design_folder(run: &RunRecord) -> Option<PathBuf> {
+    let dir = run.run_dir.as_deref()?;
+    dir.ancestors().take(4).find(|d| d.join("model.json").is_file()).map(Path::to_path_buf)
 }
 
 /// The flow a stored estimate was made for (`hls` when it does not say).
@@ -44,8 +55,16 @@ impl StoreRuns {
         if run_device != Some(device) {
             return Err(format!("part {} is not a {device}", run.part.as_deref().unwrap_or("unknown")));
         }
-        let features = run
-            .estimates
+        let repriced = match self.reprice {
+            false => Vec::new(),
+            true => {
+                let folder = design_folder(run).ok_or("--reprice: its design folder (model.json) is gone")?;
+                let part = run.part.as_deref().unwrap_or(&self.part);
+                crate::store::price_project(&folder, part, run.clock_ns)
+            }
+        };
+        let estimates = if self.reprice { &repriced } else { &run.estimates };
+        let features = estimates
             .iter()
             .rev()
             .filter(|e| estimate_flow(e) == self.flow.name())

@@ -44,6 +44,11 @@ pub struct CalibrateArgs {
     /// With --db: leave out the runs of these models (comma-separated names).
     #[arg(long, value_delimiter = ',', requires = "db")]
     pub exclude_model: Vec<String>,
+    /// With --db: price every run's design folder again with this qforge's
+    /// generator and cost model instead of the features stored when it was
+    /// synthesised (the measurements still hold after a generator change).
+    #[arg(long, requires = "db")]
+    pub reprice: bool,
     /// JSON or JSON-lines file of samples (resources: features + measured; energy: per-layer energies).
     #[arg(long)]
     pub samples_file: Option<PathBuf>,
@@ -141,6 +146,7 @@ fn run_resources(args: &CalibrateArgs, current: &Calibration, base: &str, report
             part: args.part.clone(),
             exclude_models: args.exclude_model.clone(),
             flow: args.flow.unwrap_or(Flow::Rtl),
+            reprice: args.reprice,
         }),
         (None, None, None) => return Err(crate::error::Error::Config("give --db HISTORY, --runs DIR or --samples-file FILE".into()).into()),
     };

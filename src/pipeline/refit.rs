@@ -81,7 +81,14 @@ pub fn calibrate_key(
 
 /// The history's measured Yosys runs of the target's device, which the refit uses.
 fn history_runs(cfg: &PipelineConfig, db: &Path) -> StoreRuns {
-    StoreRuns { db: db.to_path_buf(), tool: "yosys".into(), part: cfg.target.part.clone(), exclude_models: Vec::new(), flow: Flow::Rtl }
+    StoreRuns {
+        db: db.to_path_buf(),
+        tool: "yosys".into(),
+        part: cfg.target.part.clone(),
+        exclude_models: Vec::new(),
+        flow: Flow::Rtl,
+        reprice: false,
+    }
 }
 
 fn history_energy(cfg: &PipelineConfig, db: &Path) -> StoreEnergy {

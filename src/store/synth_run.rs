@@ -54,10 +54,17 @@ fn describe(project: &Path, job: &SynthRun) -> NewRun {
 /// priced at the manifest's pipelining. Empty when the folder has no model or
 /// the part is not in the estimator's table.
 fn estimates_of(project: &Path, run: &NewRun) -> Vec<serde_json::Value> {
+    run.part.as_deref().map(|part| price_project(project, part, run.clock_ns)).unwrap_or_default()
+}
+
+/// The estimates [`record_synth_run`] stores for the project folder `project`
+/// on `part`, priced by the current generator and cost model: what
+/// `qforge calibrate --reprice` refits on after the generator changed.
+pub fn price_project(project: &Path, part: &str, clock_ns: Option<f64>) -> Vec<serde_json::Value> {
     use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, FlowOptions, Strategy, Target};
     let priced = || -> Option<Vec<serde_json::Value>> {
         let model = crate::model::TrainedModel::load(&project.join("model.json")).ok()?;
-        let target = Target::new(run.part.as_deref()?, run.clock_ns.unwrap_or(5.0), 1, Strategy::Latency).ok()?;
+        let target = Target::new(part, clock_ns.unwrap_or(5.0), 1, Strategy::Latency).ok()?;
         let calibration = Calibration::discover(None).ok()?;
         let (energy, bits) = (EnergyOptions::default(), BitsOptions::default());
         let hls = estimate::estimate_model(&model, &FlowOptions::hls(), &calibration, &target, &energy, &bits).ok()?;
