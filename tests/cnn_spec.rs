@@ -194,7 +194,7 @@ fn toml_layer_errors() {
     ));
     assert!(e.contains("m.toml:8") && e.contains("layers[1].type") && e.contains("without activation"), "{e}");
     let e = err(&format!("inputs = 16\n[[layers]]\ntype = \"flatten\"\n{HEAD}"));
-    assert!(e.contains("shaped input"), "{e}");
+    assert!(e.contains("m.toml:3") && e.contains("layers[0].type") && e.contains("flatten gets the flat vector [16]"), "{e}");
 }
 
 #[test]
