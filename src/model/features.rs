@@ -110,7 +110,7 @@ pub enum Tensor {
 impl Tensor {
     /// The model input: `inputs = [w, c]` (rank 1), `[h, w, c]` (rank 2), or a flat count.
     pub fn input(input_shape: &[usize], inputs: usize) -> Result<Tensor, String> {
-        if input_shape.iter().any(|&d| d == 0) {
+        if input_shape.contains(&0) {
             return Err(format!("input shape {input_shape:?} has a zero side"));
         }
         match *input_shape {
