@@ -125,7 +125,7 @@ fn bad_model_files_fail_clearly() {
     let cases = [
         (
             "unknown.toml",
-            good.replacen("type = \"dense\"", "type = \"conv2d\"", 1),
+            good.replacen("type = \"dense\"", "type = \"lstm\"", 1),
             vec!["unknown.toml:", "unknown layer type", "layers[0].type"],
         ),
         (

@@ -281,6 +281,7 @@ impl RunsFolder {
             return Ok(Err(format!("no {} report with numbers", self.tool)));
         };
         let model = TrainedModel::load(&run.join("model.json"))?;
+        crate::model::features::refuse_features(&model.spec, "calibrate")?;
         let layers = estimate::layers_from_model(&model)?;
         let est = estimate::estimate(&layers, &Calibration::default(), &target, &EnergyOptions::default(), &BitsOptions::default())?;
         let name = run.file_name().map_or_else(|| run.display().to_string(), |n| n.to_string_lossy().into_owned());

@@ -52,8 +52,16 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
         EnergyOptions { weights_on_memory: args.weights_memory, activations_on_memory: args.activations_memory, rd_wr_on_io: false };
     let flow = FlowOptions { flow: args.flow, pipeline_every: args.pipeline_every, design_cost: Some(crate::rtl::cost::cost_for) };
     let est = match (&args.model, &args.spec) {
-        (Some(m), _) => estimate::estimate_model(&TrainedModel::load(m)?, &flow, &cal, &target, &energy, &BitsOptions::default())?,
-        (None, Some(s)) => estimate::estimate_spec(&ModelSpec::from_file(s)?, &flow, &cal, &target, &energy, &BitsOptions::default())?,
+        (Some(m), _) => {
+            let model = TrainedModel::load(m)?;
+            crate::model::features::refuse_features(&model.spec, "estimate")?;
+            estimate::estimate_model(&model, &flow, &cal, &target, &energy, &BitsOptions::default())?
+        }
+        (None, Some(s)) => {
+            let spec = ModelSpec::from_file(s)?;
+            crate::model::features::refuse_features(&spec, "estimate")?;
+            estimate::estimate_spec(&spec, &flow, &cal, &target, &energy, &BitsOptions::default())?
+        }
         (None, None) => unreachable!("clap requires --model or --spec"),
     };
     if args.json {

@@ -271,6 +271,8 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
     let spec = ModelSpec {
         name: model.name.clone(),
         inputs: n_inputs,
+        input_shape: Vec::new(),
+        features: Vec::new(),
         input_type,
         classes: (0..n_out).map(|c| c.to_string()).collect(),
         blocks: spec_blocks,

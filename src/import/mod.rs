@@ -151,6 +151,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
 
 /// Write `dir/model.json` and `dir/import.json`, each atomically.
 pub fn write(imported: &Imported, dir: &Path) -> Result<PathBuf> {
+    crate::model::features::refuse_features(&imported.model.spec, "import")?;
     let path = dir.join("model.json");
     imported.model.save(&path)?;
     let report = serde_json::to_vec_pretty(&imported.report).expect("report serializes");

@@ -91,6 +91,8 @@ mod hand_computed {
         let spec = ModelSpec {
             name: "tiny".into(),
             inputs: 2,
+            input_shape: Vec::new(),
+            features: Vec::new(),
             input_type: FixedType::signed(8, 3),
             classes: vec!["a".into(), "b".into()],
             blocks: vec![block],

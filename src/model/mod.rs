@@ -7,6 +7,7 @@
 //! every value on load, from either file. `data` and `quant` feed it; `train`,
 //! `estimate`, `hls` and `rtl` read it.
 pub mod conv;
+pub mod features;
 pub mod fixed;
 pub mod hls4ml_softmax;
 pub mod layer_types;

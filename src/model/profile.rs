@@ -173,6 +173,8 @@ mod tests {
         let spec = ModelSpec {
             name: "p".into(),
             inputs: 1,
+            input_shape: Vec::new(),
+            features: Vec::new(),
             input_type: FixedType::signed(8, 3),
             classes: vec!["a".into()],
             blocks: vec![block],

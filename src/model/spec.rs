@@ -16,6 +16,12 @@
 //! - [`ModelSpec::softmax`]: the softmax design (qforge's table design, or
 //!   hls4ml's stable/latency/legacy/argmax) with hls4ml's table parameters.
 //! - [`ModelSpec::hls`]: the config's model-level ReuseFactor and Strategy.
+//!
+//! Convolutional models (issue 18) add [`ModelSpec::input_shape`]
+//! (`inputs = [8, 8, 1]`) and [`ModelSpec::features`], the image layers before
+//! the dense head; their parsing and shape inference live in `features`.
+//! Both are absent from a dense model's model.json.
+use super::features::{self, FeatureLayer, RawSize, Tensor};
 use crate::error::{Error, Result};
 use crate::quant::parse::parse_quantizer;
 use crate::quant::{FixedType, Overflow, Quantizer, Rounding};
@@ -174,7 +180,14 @@ impl Default for TrainingSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {
     pub name: String,
+    /// The flat input count: `H·W·C` for an image model, so the data plumbing stays flat.
     pub inputs: usize,
+    /// An image model's input shape, channels last: `[h, w, c]` (2D) or `[steps, c]` (1D); empty for a flat input.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_shape: Vec<usize>,
+    /// The feature layers before the dense head, in order (empty for a dense model).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<FeatureLayer>,
     pub input_type: FixedType,
     pub classes: Vec<String>,
     pub blocks: Vec<DenseBlock>,
@@ -216,7 +229,7 @@ fn is_qforge_mode(m: &TypesMode) -> bool {
 #[serde(deny_unknown_fields)]
 struct RawSpec {
     name: Option<String>,
-    inputs: Spanned<i64>,
+    inputs: Spanned<RawSize>,
     input_type: Option<Spanned<String>>,
     classes: Option<Vec<String>>,
     layers: Vec<RawLayer>,
@@ -226,15 +239,22 @@ struct RawSpec {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawLayer {
+pub(super) struct RawLayer {
     #[serde(rename = "type")]
-    kind: Spanned<String>,
-    name: Option<String>,
-    units: Option<Spanned<i64>>,
-    kernel_quantizer: Option<Spanned<String>>,
-    bias_quantizer: Option<Spanned<String>>,
-    activation: Option<Spanned<String>>,
-    quantizer: Option<Spanned<String>>,
+    pub kind: Spanned<String>,
+    pub name: Option<String>,
+    pub units: Option<Spanned<i64>>,
+    pub kernel_quantizer: Option<Spanned<String>>,
+    pub bias_quantizer: Option<Spanned<String>>,
+    pub activation: Option<Spanned<String>>,
+    pub quantizer: Option<Spanned<String>>,
+    // Feature layers (see `features::parse_layer`).
+    pub filters: Option<Spanned<i64>>,
+    pub kernel_size: Option<Spanned<RawSize>>,
+    pub strides: Option<Spanned<RawSize>>,
+    pub pool_size: Option<Spanned<RawSize>>,
+    pub padding: Option<Spanned<String>>,
+    pub use_bias: Option<Spanned<bool>>,
 }
 
 impl ModelSpec {
@@ -252,9 +272,26 @@ impl ModelSpec {
         let fail =
             |span: std::ops::Range<usize>, field: &str, msg: String| Error::input_at(path, Some(line_of(span.start)), Some(field), msg);
         let max_units = super::validate::MAX_UNITS as i64;
-        if !(1..=max_units).contains(raw.inputs.get_ref()) {
-            return Err(fail(raw.inputs.span(), "inputs", format!("the number of inputs must be between 1 and {max_units}")));
+        let inputs_fault = |m: String| fail(raw.inputs.span(), "inputs", m);
+        let (inputs, input_shape) = match raw.inputs.get_ref() {
+            RawSize::One(n) => (*n, Vec::new()),
+            RawSize::Many(dims) => {
+                if !(2..=3).contains(&dims.len()) || dims.iter().any(|&d| d < 1) {
+                    return Err(inputs_fault(format!(
+                        "input shape {dims:?}: give [height, width, channels] (2D), [steps, channels] (1D) or a number, every side at least 1"
+                    )));
+                }
+                let n = dims.iter().try_fold(1i64, |a, &d| a.checked_mul(d)).unwrap_or(i64::MAX);
+                (n, dims.iter().map(|&d| d as usize).collect())
+            }
+        };
+        if !(1..=max_units).contains(&inputs) {
+            return Err(inputs_fault(format!("the number of inputs (all sides multiplied) must be between 1 and {max_units}")));
         }
+        let mut tensor = Tensor::input(&input_shape, inputs as usize).map_err(&inputs_fault)?;
+        let mut features: Vec<FeatureLayer> = Vec::new();
+        // The last layer parsed was a convolution (so a batchnorm or activation folds into it).
+        let mut after_conv = false;
         let input_type = match &raw.input_type {
             None => FixedType::signed(16, 6),
             Some(s) => parse_fixed_type(s.get_ref()).map_err(|m| fail(s.span(), "input_type", m))?,
@@ -268,7 +305,66 @@ impl ModelSpec {
         let mut blocks: Vec<DenseBlock> = Vec::new();
         for (i, layer) in raw.layers.iter().enumerate() {
             let field = |f: &str| format!("layers[{i}].{f}");
-            match layer.kind.get_ref().as_str() {
+            let kind = layer.kind.get_ref().as_str();
+            if features::FEATURE_KINDS.contains(&kind) {
+                if !blocks.is_empty() {
+                    return Err(fail(
+                        layer.kind.span(),
+                        &field("type"),
+                        format!("{kind} after a dense layer: feature layers come before the dense head"),
+                    ));
+                }
+                let f = features::parse_layer(layer, format!("{kind}_{}", features.len() + 1))
+                    .map_err(|a| fail(a.span, &field(a.field), a.message))?;
+                tensor = features::step(tensor, &f).map_err(|(f_name, m)| {
+                    let span = match f_name {
+                        "kernel_size" => layer.kernel_size.as_ref().map(|s| s.span()),
+                        "strides" => layer.strides.as_ref().map(|s| s.span()),
+                        "pool_size" => layer.pool_size.as_ref().map(|s| s.span()),
+                        "filters" => layer.filters.as_ref().map(|s| s.span()),
+                        _ => None,
+                    };
+                    fail(span.unwrap_or(layer.kind.span()), &field(f_name), m)
+                })?;
+                after_conv = matches!(f, FeatureLayer::Conv(_));
+                features.push(f);
+                continue;
+            }
+            if after_conv && matches!(kind, "batchnorm" | "batch_normalization" | "activation") {
+                let Some(FeatureLayer::Conv(conv)) = features.last_mut() else { unreachable!("after_conv follows a conv") };
+                if kind == "activation" {
+                    let a = layer
+                        .activation
+                        .as_ref()
+                        .ok_or_else(|| fail(layer.kind.span(), &field("activation"), "an activation layer needs `activation`".into()))?;
+                    if conv.activation != Activation::Linear || !conv.activation_quantizer.is_float() {
+                        return Err(fail(layer.kind.span(), &field("type"), format!("`{}` already has an activation", conv.name)));
+                    }
+                    conv.activation =
+                        features::parse_feature_activation(a.get_ref()).map_err(|m| fail(a.span(), &field("activation"), m))?;
+                    conv.activation_quantizer = quantizer(&layer.quantizer, &field("quantizer"))?;
+                } else {
+                    if conv.batchnorm || conv.activation != Activation::Linear {
+                        return Err(fail(
+                            layer.kind.span(),
+                            &field("type"),
+                            "batchnorm must directly follow a convolution without activation (it is folded into it)".into(),
+                        ));
+                    }
+                    conv.batchnorm = true;
+                }
+                continue;
+            }
+            if kind == "dense" && blocks.is_empty() {
+                // The feature layers must end flat before the head.
+                if let Tensor::Map { .. } = tensor {
+                    let f = features::infer(&input_shape, inputs as usize, &features).err();
+                    let m = f.map(|f| f.message).unwrap_or_default();
+                    return Err(fail(layer.kind.span(), &field("type"), m));
+                }
+            }
+            after_conv = false;
+            match kind {
                 "dense" => {
                     let units = layer
                         .units
@@ -322,7 +418,7 @@ impl ModelSpec {
                     return Err(fail(
                         layer.kind.span(),
                         &field("type"),
-                        format!("unknown layer type `{other}`: use dense, batchnorm or activation"),
+                        format!("unknown layer type `{other}`: use dense, batchnorm, activation or {}", features::FEATURE_KINDS.join(", ")),
                     ))
                 }
             }
@@ -356,7 +452,9 @@ impl ModelSpec {
         }
         let spec = ModelSpec {
             name: raw.name.unwrap_or_else(|| "model".into()),
-            inputs: *raw.inputs.get_ref() as usize,
+            inputs: inputs as usize,
+            input_shape,
+            features,
             input_type,
             classes,
             blocks,
@@ -374,14 +472,34 @@ impl ModelSpec {
         self.blocks.last().map(|b| b.units).unwrap_or(0)
     }
 
-    /// Inputs of each block: the model inputs, then the previous block's units.
-    pub fn block_inputs(&self) -> Vec<usize> {
-        std::iter::once(self.inputs).chain(self.blocks.iter().map(|b| b.units)).take(self.blocks.len()).collect()
+    /// Whether the model has image layers before its dense head.
+    pub fn has_features(&self) -> bool {
+        !self.features.is_empty()
     }
 
-    /// Multiply-accumulates per inference.
+    /// Every feature layer's output shape and the dense head's flat input
+    /// count (for a valid spec; a dense model's head takes `inputs`).
+    pub fn feature_shapes(&self) -> std::result::Result<features::Shapes, features::ShapeFault> {
+        features::infer(&self.input_shape, self.inputs, &self.features)
+    }
+
+    /// The dense head's input count: the flattened feature output, or `inputs`.
+    pub fn head_inputs(&self) -> usize {
+        self.feature_shapes().map(|s| s.head_inputs).unwrap_or(self.inputs)
+    }
+
+    /// Inputs of each dense block: the head's inputs, then the previous block's units.
+    pub fn block_inputs(&self) -> Vec<usize> {
+        std::iter::once(self.head_inputs()).chain(self.blocks.iter().map(|b| b.units)).take(self.blocks.len()).collect()
+    }
+
+    /// Multiply-accumulates per inference: the convolutions' and the dense layers'.
     pub fn macs(&self) -> usize {
-        self.block_inputs().iter().zip(&self.blocks).map(|(n, b)| n * b.units).sum()
+        let conv = match (self.feature_shapes(), Tensor::input(&self.input_shape, self.inputs)) {
+            (Ok(shapes), Ok(input)) => features::conv_macs(&self.features, &shapes, input),
+            _ => 0,
+        };
+        conv + self.block_inputs().iter().zip(&self.blocks).map(|(n, b)| n * b.units).sum::<usize>()
     }
 }
 
@@ -427,90 +545,5 @@ pub fn parse_fixed_type(s: &str) -> std::result::Result<FixedType, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<ModelSpec> {
-        ModelSpec::from_toml(text, Path::new("m.toml"))
-    }
-
-    #[test]
-    fn jet_example_parses() {
-        let spec = ModelSpec::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/jet_tagger.toml")).unwrap();
-        assert_eq!(spec.blocks.iter().map(|b| b.units).collect::<Vec<_>>(), vec![64, 32, 32, 5]);
-        assert_eq!(spec.macs(), 4256);
-        assert_eq!(spec.blocks[0].activation, Activation::Relu);
-        assert_eq!(spec.blocks[3].activation, Activation::Softmax);
-        assert_eq!(spec.input_type.cpp(), "ap_fixed<16,6>");
-    }
-
-    #[test]
-    fn errors_name_line_and_field() {
-        let text = "inputs = 4\n[[layers]]\ntype = \"conv\"\nunits = 3\n";
-        let e = parse(text).unwrap_err().to_string();
-        assert!(e.contains("m.toml:3") && e.contains("layers[0].type") && e.contains("unknown layer type"), "{e}");
-        let text = "inputs = 4\n[[layers]]\ntype = \"dense\"\nunits = 3\nkernel_quantizer = \"quantized_bits(0,0)\"\n";
-        let e = parse(text).unwrap_err().to_string();
-        assert!(e.contains("m.toml:5") && e.contains("kernel_quantizer") && e.contains("between 1 and 32"), "{e}");
-        let e = parse("inputs = 4\n[[layers]]\ntype = \"dense\"\nunits = 3\nkernel_quantizer = \"quantized_bits(4,6)\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("integer bits"), "{e}");
-        let e = parse("inputs = 4\nbogus = 1\n").unwrap_err().to_string();
-        assert!(e.contains("m.toml:2") && e.contains("unknown field"), "{e}");
-    }
-
-    #[test]
-    fn batchnorm_folds_into_previous_dense() {
-        let text = "inputs = 2\n[[layers]]\ntype = \"dense\"\nunits = 3\n[[layers]]\ntype = \"batchnorm\"\n[[layers]]\ntype = \"activation\"\nactivation = \"relu\"\n";
-        let spec = parse(text).unwrap();
-        assert!(spec.blocks[0].batchnorm);
-        assert_eq!(spec.blocks[0].activation, Activation::Relu);
-        assert!(parse("inputs = 2\n[[layers]]\ntype = \"batchnorm\"\n").is_err());
-    }
-
-    #[test]
-    fn older_model_json_means_qforge_types_and_new_fields_round_trip() {
-        let text = "inputs = 2\n[[layers]]\ntype = \"dense\"\nunits = 3\nactivation = \"softmax\"\n";
-        let mut spec = parse(text).unwrap();
-        let json = serde_json::to_value(&spec).unwrap();
-        // Defaults are not written: files without them read back the same.
-        assert!(json.get("types").is_none() && json.get("softmax").is_none() && json["blocks"][0].get("types").is_none());
-        let back: ModelSpec = serde_json::from_value(json).unwrap();
-        assert_eq!(back.types, TypesMode::Qforge);
-        assert_eq!(back.softmax.implementation, SoftmaxImplementation::Qforge);
-        assert!(back.blocks[0].types.is_empty());
-        spec.types = TypesMode::Hls4ml;
-        spec.blocks[0].types.accum = Some(FixedType::signed(16, 6));
-        spec.softmax = SoftmaxConfig {
-            implementation: SoftmaxImplementation::Latency,
-            table_size: Some(512),
-            exp_table_t: Some(FixedType::signed(18, 8)),
-            ..Default::default()
-        };
-        let json = serde_json::to_string(&spec).unwrap();
-        assert!(json.contains("\"types\":\"hls4ml\"") && json.contains("\"implementation\":\"latency\""), "{json}");
-        let back: ModelSpec = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, spec);
-        assert!(crate::model::validate::validate_spec(&back).is_ok());
-        let mut bad = spec.clone();
-        bad.softmax.table_size = Some(1000);
-        assert_eq!(crate::model::validate::validate_spec(&bad).unwrap_err().field, "softmax.table_size");
-        let mut bad = spec.clone();
-        bad.blocks[0].types.weight = Some(FixedType::signed(0, 0));
-        assert_eq!(crate::model::validate::validate_spec(&bad).unwrap_err().field, "blocks[0].types.weight");
-        let mut bad = spec;
-        bad.blocks[0].activation = Activation::Relu;
-        assert_eq!(crate::model::validate::validate_spec(&bad).unwrap_err().field, "softmax");
-    }
-
-    #[test]
-    fn fixed_type_spellings() {
-        assert_eq!(parse_fixed_type("ap_fixed<16,6>").unwrap(), FixedType::signed(16, 6));
-        assert_eq!(parse_fixed_type("fixed<16,6>").unwrap(), FixedType::signed(16, 6));
-        let t = parse_fixed_type("ap_ufixed<6,0,AP_RND_CONV,AP_SAT>").unwrap();
-        assert_eq!(t.cpp(), "ap_ufixed<6,0,AP_RND_CONV,AP_SAT>");
-        assert!(parse_fixed_type("ap_fixed<0,0>").is_err());
-        assert!(parse_fixed_type("int8").is_err());
-    }
-}
+#[path = "spec_tests.rs"]
+mod tests;

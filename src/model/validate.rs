@@ -7,6 +7,7 @@
 //! (`blocks[2].units`); the caller adds the file. New optional fields (layer
 //! types, softmax settings, other layer kinds) add their checks here: values
 //! are checked, unknown fields are left to serde.
+use super::features::FeatureLayer;
 use super::network::TrainedModel;
 use super::spec::{Activation, ModelSpec};
 use crate::quant::{FixedType, Quantizer};
@@ -51,6 +52,7 @@ pub fn validate_spec(spec: &ModelSpec) -> Result<(), Fault> {
         return Err(fault("inputs", format!("{} inputs: must be between 1 and {MAX_UNITS}", spec.inputs)));
     }
     check_fixed_type(&spec.input_type, MAX_TYPE_WIDTH).map_err(|m| fault("input_type", m))?;
+    check_features(spec)?;
     if spec.blocks.is_empty() {
         return Err(fault("blocks", "the model has no dense layer"));
     }
@@ -100,6 +102,64 @@ pub fn validate_spec(spec: &ModelSpec) -> Result<(), Fault> {
     if !(t.l1 >= 0.0 && t.l1.is_finite() && t.l2 >= 0.0 && t.l2.is_finite()) {
         return Err(fault("training", "l1 and l2 must be finite and not negative"));
     }
+    Ok(())
+}
+
+/// The input shape and the feature layers of an image model: the shape's
+/// product is `inputs`, every layer's values are sane and its shape fits.
+fn check_features(spec: &ModelSpec) -> Result<(), Fault> {
+    if !spec.input_shape.is_empty() {
+        let n = spec.input_shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if n != Some(spec.inputs) {
+            return Err(fault("inputs", format!("{} inputs but the input shape {:?} holds {n:?}", spec.inputs, spec.input_shape)));
+        }
+    }
+    for (i, layer) in spec.features.iter().enumerate() {
+        let field = |f: &str| format!("features[{i}].{f}");
+        if layer.name().trim().is_empty() {
+            return Err(fault(field("name"), "a layer needs a name"));
+        }
+        let rank = match layer {
+            FeatureLayer::Conv(c) => c.rank,
+            FeatureLayer::Pool(p) => p.rank,
+            FeatureLayer::GlobalPool(g) => g.rank,
+            FeatureLayer::Flatten { .. } => 1,
+        };
+        if !(1..=2).contains(&rank) {
+            return Err(fault(field("rank"), format!("rank {rank}: must be 1 or 2")));
+        }
+        if let FeatureLayer::Conv(c) = layer {
+            if c.filters > MAX_UNITS {
+                return Err(fault(field("filters"), format!("{} filters: must be between 1 and {MAX_UNITS}", c.filters)));
+            }
+            if c.rank == 1 && (c.kernel_size.0 != 1 || c.strides.0 != 1) {
+                return Err(fault(field("kernel_size"), "a 1D convolution has height 1 kernels and strides"));
+            }
+            for (name, q) in [
+                ("kernel_quantizer", &c.kernel_quantizer),
+                ("bias_quantizer", &c.bias_quantizer),
+                ("activation_quantizer", &c.activation_quantizer),
+            ] {
+                check_quantizer(q).map_err(|m| fault(field(name), m))?;
+            }
+            if c.activation_quantizer.is_binary_or_ternary() {
+                return Err(fault(field("activation_quantizer"), "binary and ternary quantizers are for kernels and biases only"));
+            }
+            if c.activation == Activation::Softmax {
+                return Err(fault(field("activation"), "softmax is only supported after the last dense layer"));
+            }
+        }
+        if let FeatureLayer::Pool(p) = layer {
+            if p.rank == 1 && (p.pool_size.0 != 1 || p.strides.0 != 1) {
+                return Err(fault(field("pool_size"), "a 1D pooling has height 1 windows and strides"));
+            }
+        }
+    }
+    spec.feature_shapes().map_err(|f| match f.layer {
+        Some(i) => fault(format!("features[{i}].{}", f.field), f.message),
+        None if f.field == "inputs" => fault("inputs", f.message),
+        None => fault("features", f.message),
+    })?;
     Ok(())
 }
 

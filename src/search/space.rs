@@ -266,6 +266,7 @@ impl SearchSpace {
                 (model_path, base, None)
             }
         };
+        crate::model::features::refuse_features(&base, "search")?;
         let parse_list = |list: &[String], field: &str, param: Param| -> Result<Vec<Quantizer>> {
             list.iter()
                 .map(|s| {

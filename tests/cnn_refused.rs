@@ -1,0 +1,157 @@
+//! Issue 18, until each stage takes them: every command that reads a model
+//! refuses one with convolutional (feature) layers with exit code 2 and the
+//! one message, and writes nothing. One case per CLI command family.
+mod support;
+
+use qforge::model::{LayerParams, ModelSpec, Scaler, TrainedModel};
+use std::path::{Path, PathBuf};
+
+const SPEC: &str = r#"name = "tiny_cnn"
+inputs = [8, 8, 1]
+[[layers]]
+type = "conv2d"
+filters = 2
+kernel_size = 3
+activation = "relu"
+[[layers]]
+type = "max_pooling2d"
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "dense"
+units = 3
+activation = "softmax"
+"#;
+
+/// The spec (tiny_cnn.toml) and a valid model.json of it (dense head weights only).
+fn files(dir: &Path) -> (PathBuf, PathBuf) {
+    let spec_path = dir.join("tiny_cnn.toml");
+    std::fs::write(&spec_path, SPEC).unwrap();
+    let spec = ModelSpec::from_file(&spec_path).unwrap();
+    let n_in = spec.block_inputs()[0];
+    assert_eq!(n_in, 18);
+    let layer = LayerParams {
+        name: spec.blocks[0].name.clone(),
+        n_in,
+        n_out: 3,
+        kernel: vec![0.25; n_in * 3],
+        bias: vec![0.0; 3],
+        kernel_q: vec![0.25; n_in * 3],
+        bias_q: vec![0.0; 3],
+        po2_exponents: None,
+    };
+    let model = TrainedModel {
+        format: qforge::model::network::MODEL_FORMAT.into(),
+        version: qforge::model::network::MODEL_VERSION,
+        spec,
+        feature_names: vec![],
+        scaler: Scaler::identity(64),
+        layers: vec![layer],
+        metrics: serde_json::Value::Null,
+    };
+    let model_path = dir.join("model.json");
+    model.save(&model_path).unwrap();
+    // The file loads: the refusal below is the stage's, not a load fault.
+    assert!(TrainedModel::load(&model_path).unwrap().spec.has_features());
+    (spec_path, model_path)
+}
+
+fn refused(dir: &Path, command: &str, args: &[&str]) {
+    let (code, _, stderr) = support::run_in(dir, args);
+    let want = format!("convolutional layers are not supported by `qforge {command}` yet");
+    assert_eq!(code, 2, "{args:?}: exit {code}\n{stderr}");
+    assert!(stderr.contains(&want) && stderr.contains("conv2d `conv2d_1`"), "{args:?}:\n{stderr}");
+}
+
+#[test]
+fn firmware_commands_refuse_conv_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, model) = files(d);
+    let m = model.to_str().unwrap();
+    let out = d.join("out");
+    let o = out.to_str().unwrap();
+    refused(d, "hls", &["hls", "--model", m, "--out", o]);
+    refused(d, "rtl", &["rtl", "--model", m, "--out", o]);
+    assert!(!out.exists(), "a refused command wrote {o}");
+    // csim, rtl-sim, switching and synth read a project folder; a conv model is refused before it is read.
+    std::fs::create_dir_all(d.join("proj")).unwrap();
+    std::fs::copy(&model, d.join("proj/model.json")).unwrap();
+    // What `qforge hls` records in a project, naming the conv model.
+    let meta = qforge::hls::ProjectMeta {
+        config: qforge::hls::config::HlsConfig::default(),
+        model_name: "tiny_cnn".into(),
+        model_file: "model.json".into(),
+        n_inputs: 64,
+        n_outputs: 3,
+        input_type: "ap_fixed<16,6>".into(),
+        output_type: "ap_fixed<16,6>".into(),
+    };
+    std::fs::write(d.join("proj").join(qforge::hls::HLS_META_FILE), serde_json::to_string(&meta).unwrap()).unwrap();
+    refused(d, "csim", &["csim", "--project", "proj", "--model", m]);
+    refused(d, "csim", &["csim", "--project", "proj"]);
+    refused(d, "rtl-sim", &["rtl-sim", "--model", m, "--rtl", "proj"]);
+    refused(d, "switching", &["switching", "--model", m, "--rtl", "proj"]);
+    refused(d, "synth", &["synth", "proj", "--tool", "yosys", "--no-history"]);
+}
+
+#[test]
+fn estimate_and_search_refuse_conv_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (spec, model) = files(d);
+    refused(d, "estimate", &["estimate", "--model", model.to_str().unwrap()]);
+    refused(d, "estimate", &["estimate", "--spec", spec.to_str().unwrap()]);
+    refused(d, "search", &["search", "--model", model.to_str().unwrap(), "--out", "s1"]);
+    std::fs::write(d.join("space.toml"), "model = \"tiny_cnn.toml\"\n").unwrap();
+    refused(d, "search", &["search", "--space", "space.toml", "--out", "s2"]);
+    assert!(!d.join("s1").exists() && !d.join("s2").exists());
+}
+
+#[test]
+fn training_and_evaluation_refuse_conv_models_for_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (spec, model) = files(d);
+    refused(d, "train", &["train", "--spec", spec.to_str().unwrap(), "--out", "t"]);
+    assert!(!d.join("t").exists());
+    refused(d, "eval", &["eval", "--model", model.to_str().unwrap()]);
+    refused(d, "predict", &["predict", "--model", model.to_str().unwrap(), "--output", "p.csv"]);
+}
+
+#[test]
+fn the_pipeline_refuses_conv_models_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, model) = files(d);
+    std::fs::write(d.join("p1.toml"), "name = \"cnn\"\n[model]\nspec = \"tiny_cnn.toml\"\n[search]\nenabled = false\n").unwrap();
+    refused(d, "run", &["run", "p1.toml", "--out", "r1"]);
+    let import = format!("name = \"cnn\"\n[model]\nimport = \"{}\"\n[search]\nenabled = false\n", model.display());
+    std::fs::write(d.join("p2.toml"), import).unwrap();
+    refused(d, "run", &["run", "p2.toml", "--out", "r2"]);
+    assert!(!d.join("r1").exists() && !d.join("r2").exists());
+}
+
+#[test]
+fn the_import_writer_refuses_conv_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = files(dir.path());
+    let imported = qforge::import::Imported {
+        model: TrainedModel::load(&model).unwrap(),
+        report: qforge::import::ImportReport {
+            model: model.clone(),
+            weights: None,
+            config: None,
+            format: qforge::import::SourceFormat::KerasArchive,
+            keras_layers: vec![],
+            notes: vec![],
+            hls4ml: None,
+            seconds: 0.0,
+        },
+    };
+    let out = dir.path().join("imported");
+    let e = qforge::import::write(&imported, &out).unwrap_err();
+    assert!(matches!(e, qforge::error::Error::Config(_)), "{e}");
+    assert!(e.to_string().contains("convolutional layers are not supported by `qforge import` yet"), "{e}");
+    assert!(!out.exists());
+}
