@@ -63,7 +63,7 @@ fn estimates_of(project: &Path, run: &NewRun) -> Vec<serde_json::Value> {
         let hls = estimate::estimate_model(&model, &FlowOptions::hls(), &calibration, &target, &energy, &bits).ok()?;
         let mut out = vec![hls.store_record()];
         if let Ok(manifest) = crate::rtl::load_manifest(project) {
-            let flow = FlowOptions::rtl(manifest.pipeline_every, crate::rtl::cost::cost_for);
+            let flow = FlowOptions::rtl(manifest.pipeline_every, crate::rtl::cost::cost_for).with_cmvm(manifest.cmvm);
             if let Ok(rtl) = estimate::estimate_model(&model, &flow, &calibration, &target, &energy, &bits) {
                 out.push(rtl.store_record());
             }
