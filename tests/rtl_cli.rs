@@ -83,3 +83,39 @@ fn yosys_synthesises_the_written_folder_without_extra_flags() {
         assert!(script.contains(&format!("-top {layer} -flatten -noiopad")), "{layer} is its own top: {script}");
     }
 }
+
+#[test]
+fn cmvm_flag_writes_shared_adders_and_the_estimate_prices_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec_text("small6", &[(16, Q6, Q6, "quantized_relu(6)"), (5, Q6, Q6, "linear")]);
+    train(&spec, dir.path());
+    let model = dir.path().join("model.json");
+    let mut adders = Vec::new();
+    let mut luts = Vec::new();
+    for cmvm in [false, true] {
+        let out = dir.path().join(format!("rtl_{cmvm}"));
+        let mut c = qforge();
+        c.args(["rtl", "--json", "--pipeline-every", "2", "--model"]).arg(&model).arg("--out").arg(&out);
+        if cmvm {
+            c.arg("--cmvm");
+        }
+        let st = c.output().unwrap();
+        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+        let manifest = qforge::rtl::load_manifest(&out).unwrap();
+        assert_eq!(manifest.cmvm, cmvm);
+        let layer1 = std::fs::read_to_string(out.join("layer1_dense.v")).unwrap();
+        assert_eq!(layer1.contains("wire signed") && layer1.contains(" l1_s0 = "), cmvm, "shared adder wires only with --cmvm");
+        adders.push(manifest.cost.adders);
+        let mut e = qforge();
+        e.args(["estimate", "--json", "--flow", "rtl", "--pipeline-every", "2", "--model"]).arg(&model);
+        if cmvm {
+            e.arg("--cmvm");
+        }
+        let st = e.output().unwrap();
+        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+        luts.push(v["totals"]["lut"].as_f64().unwrap());
+    }
+    assert!(adders[1] < adders[0], "shared sub-expressions save adders: {adders:?}");
+    assert!(luts[1] < luts[0], "the estimate prices the design --cmvm writes: {luts:?}");
+}

@@ -31,6 +31,9 @@ pub struct EstimateArgs {
     /// With --flow rtl: registers every N logic levels, as `qforge rtl --pipeline-every` (0: combinational).
     #[arg(long, default_value_t = 0)]
     pub pipeline_every: u32,
+    /// With --flow rtl: price the design `qforge rtl --cmvm` writes (shared sub-expressions).
+    #[arg(long)]
+    pub cmvm: bool,
     /// Calibration file (TOML); default: $QFORGE_CALIBRATION, else qforge-out/calibration.toml if present, else built-in.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
@@ -50,7 +53,12 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     let target = Target::new(&args.part, args.clock, args.reuse_factor, args.strategy)?;
     let energy =
         EnergyOptions { weights_on_memory: args.weights_memory, activations_on_memory: args.activations_memory, rd_wr_on_io: false };
-    let flow = FlowOptions { flow: args.flow, pipeline_every: args.pipeline_every, design_cost: Some(crate::rtl::cost::cost_for) };
+    let flow = FlowOptions {
+        flow: args.flow,
+        pipeline_every: args.pipeline_every,
+        cmvm: args.cmvm,
+        design_cost: Some(crate::rtl::cost::cost_for),
+    };
     let est = match (&args.model, &args.spec) {
         (Some(m), _) => {
             let model = TrainedModel::load(m)?;

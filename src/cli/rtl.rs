@@ -23,6 +23,10 @@ pub struct RtlArgs {
     /// Registers after every N logic levels (adder-tree levels, activations); 0 = combinational.
     #[arg(long, default_value_t = 0)]
     pub pipeline_every: u32,
+    /// Share sub-expressions across each dense layer's outputs (constant
+    /// matrix-vector multiplication with common sub-expressions, as da4ml's cmvm).
+    #[arg(long)]
+    pub cmvm: bool,
     /// Name of the top module.
     #[arg(long, default_value = rtl::DEFAULT_TOP)]
     pub top: String,
@@ -33,7 +37,7 @@ pub struct RtlArgs {
 pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
     let model = TrainedModel::load(&args.model)?;
     crate::model::features::refuse_features(&model.spec, "rtl")?;
-    let opts = RtlOptions { pipeline_every: args.pipeline_every, top: args.top.clone() };
+    let opts = RtlOptions { pipeline_every: args.pipeline_every, top: args.top.clone(), cmvm: args.cmvm };
     let design = rtl::generate(&model, &args.model, &opts)?;
     let written = rtl::write_design(&design, &args.out)?;
     let m = &design.manifest;

@@ -59,6 +59,9 @@ pub struct SearchArgs {
     /// With --flow rtl: registers every N logic levels (0: combinational).
     #[arg(long, default_value_t = 0)]
     pub pipeline_every: u32,
+    /// With --flow rtl: price the generator's shared sub-expressions (`qforge rtl --cmvm`).
+    #[arg(long)]
+    pub cmvm: bool,
     /// Calibration file (TOML); default: $QFORGE_CALIBRATION, else qforge-out/calibration.toml if present, else built-in.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
@@ -90,7 +93,12 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         pareto: args.pareto.then_some(true),
         data,
         transfer_weights: args.transfer_weights,
-        flow: FlowOptions { flow: args.flow, pipeline_every: args.pipeline_every, design_cost: Some(crate::rtl::cost::cost_for) },
+        flow: FlowOptions {
+            flow: args.flow,
+            pipeline_every: args.pipeline_every,
+            cmvm: args.cmvm,
+            design_cost: Some(crate::rtl::cost::cost_for),
+        },
     };
     let outcome = run_search(&space, &opts, &cal, &reporter)?;
     let summary = summary_json(&outcome);

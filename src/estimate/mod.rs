@@ -256,6 +256,9 @@ pub struct FlowOptions {
     pub flow: Flow,
     /// The RTL generator's registers every N logic levels (0: combinational).
     pub pipeline_every: u32,
+    /// The RTL generator shares sub-expressions across a layer's outputs (`--cmvm`).
+    #[serde(default)]
+    pub cmvm: bool,
     /// The RTL generator's costing (`rtl::cost::cost_for`), which the RTL
     /// flow's estimate needs; handed in so that `estimate` does not import `rtl`.
     #[serde(skip)]
@@ -265,7 +268,7 @@ pub struct FlowOptions {
 /// Equal when they describe the same design (the costing is the generator's, not a setting).
 impl PartialEq for FlowOptions {
     fn eq(&self, other: &Self) -> bool {
-        (self.flow, self.pipeline_every) == (other.flow, other.pipeline_every)
+        (self.flow, self.pipeline_every, self.cmvm) == (other.flow, other.pipeline_every, other.cmvm)
     }
 }
 
@@ -279,11 +282,15 @@ impl Default for FlowOptions {
 
 impl FlowOptions {
     pub fn hls() -> FlowOptions {
-        FlowOptions { flow: Flow::Hls, pipeline_every: 0, design_cost: None }
+        FlowOptions { flow: Flow::Hls, pipeline_every: 0, cmvm: false, design_cost: None }
     }
     /// The RTL flow, priced by the generator's `coster` (`rtl::cost::cost_for`).
     pub fn rtl(pipeline_every: u32, coster: DesignCoster) -> FlowOptions {
-        FlowOptions { flow: Flow::Rtl, pipeline_every, design_cost: Some(coster) }
+        FlowOptions { flow: Flow::Rtl, pipeline_every, cmvm: false, design_cost: Some(coster) }
+    }
+    /// The same flow with the RTL generator's shared sub-expressions on or off.
+    pub fn with_cmvm(self, cmvm: bool) -> FlowOptions {
+        FlowOptions { cmvm, ..self }
     }
 }
 

@@ -172,11 +172,13 @@ pub struct GenerateSection {
     pub hls: bool,
     /// Registers after every N logic levels; 0 = combinational (the generator's default).
     pub pipeline_every: u32,
+    /// Dense layers share sub-expressions across their outputs (`qforge rtl --cmvm`).
+    pub cmvm: bool,
 }
 
 impl Default for GenerateSection {
     fn default() -> Self {
-        GenerateSection { rtl: true, hls: false, pipeline_every: 0 }
+        GenerateSection { rtl: true, hls: false, pipeline_every: 0, cmvm: false }
     }
 }
 

@@ -114,64 +114,73 @@ pub fn sum_tree(m: &mut ModuleBuilder, base: &str, mut terms: Vec<Term>, cap: u3
                 next.push(a);
                 break;
             };
-            // Put a positive term first so that mixed signs subtract.
-            let (a, b) = if a.negative && !b.negative { (b, a) } else { (a, b) };
-            let subtract = a.negative != b.negative;
-            // Low bits both operands have zero are not computed: the node adds
-            // the operands shifted down and is used shifted up, so pairs that
-            // differ only by a power of two (weights 2a, 2b and a, b) are one node.
-            let shift = a.zero_low_bits().min(b.zero_low_bits()).min(cap.saturating_sub(1));
-            let (a, b) = (a.shifted_down(shift), b.shifted_down(shift));
-            let node_cap = cap - shift;
-            let (lo, hi) = if subtract { (a.lo - b.hi, a.hi - b.lo) } else { (a.lo + b.lo, a.hi + b.hi) };
-            // The node holds a ± b of the operands' magnitudes (the pair's sign
-            // travels in the term), so a sum is known by its operands alone.
-            // A node whose values fit its width is exact, whatever the cap.
-            let wraps_at = if signed_bits(lo, hi) > node_cap { node_cap.to_string() } else { "exact".into() };
-            let (ka, kb) = (a.key(), b.key());
-            let key = match subtract {
-                true => format!("{ka}-{kb}@{level}/{wraps_at}"),
-                false if ka <= kb => format!("{ka}+{kb}@{level}/{wraps_at}"),
-                false => format!("{kb}+{ka}@{level}/{wraps_at}"),
-            };
-            let id = match m.shared_nodes.get(&key) {
-                Some(&id) => id,
-                None => {
-                    let operands: Vec<SigId> = a.operand().into_iter().chain(b.operand()).collect();
-                    let op = if subtract { "-" } else { "+" };
-                    let id = m.assign(&format!("{base}_t{depth}_{k}"), (lo, hi), Some(node_cap), level, &operands, |names| {
-                        let mut it = names.iter();
-                        let left = a.expr(&mut it);
-                        let right = b.expr(&mut it);
-                        format!("{left} {op} {right}")
-                    });
-                    stats.adders += 1;
-                    let width = m.sig(id).width;
-                    stats.adder_bits += width as u64;
-                    m.cost.add_adder(width, carry_bits(&a, &b, subtract, width));
-                    m.shared_nodes.insert(key, id);
-                    id
-                }
-            };
-            let s = m.sig(id);
-            let (lo, hi) = (s.lo << shift, s.hi << shift);
-            next.push(Term { source: Source::Shifted { sig: id, shift }, negative: a.negative, lo, hi, level });
+            next.push(add_pair(m, &format!("{base}_t{depth}_{k}"), a, b, cap, level, stats));
             k += 1;
         }
         terms = next;
     }
     stats.depth = stats.depth.max(depth);
     let root = terms.pop().expect("one term");
-    // The root may still be a leaf (one term) or negative: materialise the true value.
+    // A lone term has no tree level of its own: it takes the next one.
+    let at = if depth == 0 { start + 1 } else { level };
+    finish_root(m, base, root, cap, at)
+}
+
+/// `a ± b` as one adder at `level` (a positive term first so that mixed signs
+/// subtract; the result carries the sign of both when both are negative).
+pub fn add_pair(m: &mut ModuleBuilder, name: &str, a: Term, b: Term, cap: u32, level: u32, stats: &mut TreeStats) -> Term {
+    let (a, b) = if a.negative && !b.negative { (b, a) } else { (a, b) };
+    let subtract = a.negative != b.negative;
+    // Low bits both operands have zero are not computed: the node adds the
+    // operands shifted down and is used shifted up, so pairs that differ only
+    // by a power of two (weights 2a, 2b and a, b) are one node.
+    let shift = a.zero_low_bits().min(b.zero_low_bits()).min(cap.saturating_sub(1));
+    let (a, b) = (a.shifted_down(shift), b.shifted_down(shift));
+    let node_cap = cap - shift;
+    let (lo, hi) = if subtract { (a.lo - b.hi, a.hi - b.lo) } else { (a.lo + b.lo, a.hi + b.hi) };
+    // The node holds a ± b of the operands' magnitudes (the pair's sign travels
+    // in the term), so a sum is known by its operands alone; one whose values
+    // fit its width is exact, whatever the cap.
+    let wraps_at = if signed_bits(lo, hi) > node_cap { node_cap.to_string() } else { "exact".into() };
+    let (ka, kb) = (a.key(), b.key());
+    let key = match subtract {
+        true => format!("{ka}-{kb}@{level}/{wraps_at}"),
+        false if ka <= kb => format!("{ka}+{kb}@{level}/{wraps_at}"),
+        false => format!("{kb}+{ka}@{level}/{wraps_at}"),
+    };
+    let id = match m.shared_nodes.get(&key) {
+        Some(&id) => id,
+        None => {
+            let operands: Vec<SigId> = a.operand().into_iter().chain(b.operand()).collect();
+            let op = if subtract { "-" } else { "+" };
+            let id = m.assign(name, (lo, hi), Some(node_cap), level, &operands, |names| {
+                let mut it = names.iter();
+                let left = a.expr(&mut it);
+                let right = b.expr(&mut it);
+                format!("{left} {op} {right}")
+            });
+            stats.adders += 1;
+            let width = m.sig(id).width;
+            stats.adder_bits += width as u64;
+            m.cost.add_adder(width, carry_bits(&a, &b, subtract, width));
+            m.shared_nodes.insert(key, id);
+            id
+        }
+    };
+    let s = m.sig(id);
+    let (lo, hi) = (s.lo << shift, s.hi << shift);
+    Term { source: Source::Shifted { sig: id, shift }, negative: a.negative, lo, hi, level }
+}
+
+/// The root's true value as a plain signal (a leaf or a negative root gets one more wire at `at`).
+fn finish_root(m: &mut ModuleBuilder, base: &str, root: Term, cap: u32, at: u32) -> (SigId, u32) {
     let plain_signal = matches!(root.source, Source::Shifted { shift: 0, .. }) && !root.negative;
     if plain_signal {
         if let Source::Shifted { sig, .. } = root.source {
-            return (sig, level);
+            return (sig, root.level);
         }
     }
     let (lo, hi) = if root.negative { (-root.hi, -root.lo) } else { (root.lo, root.hi) };
-    // A lone term has no tree level of its own: it takes the next one.
-    let at = if depth == 0 { start + 1 } else { level };
     let operands: Vec<SigId> = root.operand().into_iter().collect();
     let id = m.assign(&format!("{base}_sum"), (lo, hi), Some(cap), at, &operands, |names| {
         let e = root.expr(&mut names.iter());
@@ -186,6 +195,60 @@ pub fn sum_tree(m: &mut ModuleBuilder, base: &str, mut terms: Vec<Term>, cap: u3
         m.cost.add_adder(width, width.saturating_sub(root.zero_low_bits()));
     }
     (id, at)
+}
+
+/// Sum `terms` (each available at its own level) into one signal named
+/// `base`, wrapping at `cap` bits, always adding the two terms that are
+/// available first (the narrower first among those of one level): a tree
+/// balanced by arrival and width, as the shared-sub-expression layers need
+/// (their terms come from shared adders of different depths). Constants are
+/// folded into one term available at `start`. Returns the signal (the sum's
+/// true value) and its level.
+pub fn sum_by_arrival(
+    m: &mut ModuleBuilder,
+    base: &str,
+    mut terms: Vec<Term>,
+    cap: u32,
+    start: u32,
+    stats: &mut TreeStats,
+) -> (SigId, u32) {
+    if terms.is_empty() {
+        let id = m.assign(&format!("{base}_zero"), (0, 0), None, start + 1, &[], |_| "1'sb0".to_string());
+        return (id, start + 1);
+    }
+    let constant: i128 = terms.iter().filter_map(|t| if let Source::Const(v) = t.source { Some(v) } else { None }).sum();
+    terms.retain(|t| !matches!(t.source, Source::Const(_)));
+    if constant != 0 {
+        terms.push(Term::constant(constant, start));
+    }
+    // Min-heap by (level, width, insertion order).
+    let key = |t: &Term| (t.level, signed_bits(t.lo, t.hi));
+    let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<(u32, u32, usize)>> = std::collections::BinaryHeap::new();
+    let mut slots: Vec<Option<Term>> = Vec::new();
+    for t in terms {
+        let (l, w) = key(&t);
+        heap.push(std::cmp::Reverse((l, w, slots.len())));
+        slots.push(Some(t));
+    }
+    let mut k = 0;
+    while heap.len() > 1 {
+        let std::cmp::Reverse((la, _, ia)) = heap.pop().expect("two terms");
+        let std::cmp::Reverse((lb, _, ib)) = heap.pop().expect("two terms");
+        let (a, b) = (slots[ia].take().expect("live term"), slots[ib].take().expect("live term"));
+        let level = la.max(lb) + 1;
+        let t = add_pair(m, &format!("{base}_a{k}"), a, b, cap, level, stats);
+        k += 1;
+        let (l, w) = key(&t);
+        heap.push(std::cmp::Reverse((l, w, slots.len())));
+        slots.push(Some(t));
+    }
+    let std::cmp::Reverse((_, _, i)) = heap.pop().expect("one term");
+    let root = slots[i].take().expect("live term");
+    stats.depth = stats.depth.max(root.level.saturating_sub(start));
+    let at = if k == 0 { root.level + 1 } else { root.level };
+    let (id, level) = finish_root(m, base, root, cap, at);
+    stats.depth = stats.depth.max(level.saturating_sub(start));
+    (id, level)
 }
 
 /// Output bits of `a ± b` that need carry logic: below both operands' zero

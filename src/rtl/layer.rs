@@ -5,11 +5,12 @@
 //!
 //! Input: a `FixedLayer` and the value intervals of its inputs. Output: the
 //! module text and the output intervals for the next layer.
-use super::adder_tree::{sum_tree, Term, TreeStats};
+use super::adder_tree::{add_pair, sum_by_arrival, sum_tree, Source, Term, TreeStats};
 use super::cast::{cast, relu};
+use super::cmvm::CmvmGraph;
 use super::cost::LayerCost;
 use super::csd::csd_digits;
-use super::netlist::{ModuleBuilder, Schedule};
+use super::netlist::{ModuleBuilder, Schedule, SigId};
 use crate::error::{Error, Result};
 use crate::model::{Activation, FixedLayer};
 use serde::{Deserialize, Serialize};
@@ -48,7 +49,17 @@ pub struct BuiltLayer {
 }
 
 /// Build layer `index` (1-based) whose inputs arrive after logic level `start_level`.
-pub fn build_layer(layer: &FixedLayer, index: usize, inputs: &[PortSpec], start_level: u32, schedule: Schedule) -> Result<BuiltLayer> {
+/// With `cmvm`, the sums share sub-expressions across outputs (`cmvm`) and
+/// each output's tree is balanced by arrival; otherwise one balanced tree per
+/// output over its CSD digits.
+pub fn build_layer(
+    layer: &FixedLayer,
+    index: usize,
+    inputs: &[PortSpec],
+    start_level: u32,
+    schedule: Schedule,
+    cmvm: bool,
+) -> Result<BuiltLayer> {
     let acc_frac = layer.accum_type.frac();
     let prod_frac = layer.in_type.frac() + layer.weight_type.frac();
     if acc_frac < prod_frac {
@@ -62,34 +73,12 @@ pub fn build_layer(layer: &FixedLayer, index: usize, inputs: &[PortSpec], start_
     let prefix = format!("l{index}_");
     let mut m = ModuleBuilder::new(&module, &prefix, schedule);
     let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage)).collect();
-    let cap = layer.accum_type.width;
-    let mut stats = TreeStats::default();
-    let (mut nonzero, mut digits) = (0, 0);
-    let mut sums = Vec::with_capacity(layer.n_out);
-    for o in 0..layer.n_out {
-        let mut terms = Vec::new();
-        for (i, &x) in xs.iter().enumerate() {
-            let w = layer.weights[i * layer.n_out + o];
-            if w == 0 {
-                continue; // zero weights cost nothing
-            }
-            nonzero += 1;
-            for d in csd_digits(w) {
-                digits += 1;
-                terms.push(Term::shifted(&m, x, d.shift + product_shift, d.negative, start_level));
-            }
-        }
-        let bias = layer.accum_type.cast_raw(layer.biases[o], layer.bias_type.frac());
-        if bias != 0 {
-            terms.push(Term::constant(bias as i128, start_level));
-        }
-        let mut tree = TreeStats::default();
-        let (sum, _) = sum_tree(&mut m, &format!("acc{o}"), terms, cap, &mut tree);
-        stats.adders += tree.adders;
-        stats.adder_bits += tree.adder_bits;
-        stats.depth = stats.depth.max(tree.depth);
-        sums.push(sum);
-    }
+    let biases: Vec<i128> = layer.biases.iter().map(|&b| layer.accum_type.cast_raw(b, layer.bias_type.frac()) as i128).collect();
+    let (sums, stats, nonzero, digits) = if cmvm {
+        shared_sums(&mut m, layer, &xs, product_shift, &biases, start_level)
+    } else {
+        plain_sums(&mut m, layer, &xs, product_shift, &biases, start_level)
+    };
     // The activation takes the level after the deepest tree (at least one level).
     let act_level = start_level + stats.depth + 1;
     let out_stage = schedule.stage_after(act_level);
@@ -125,4 +114,90 @@ pub fn build_layer(layer: &FixedLayer, index: usize, inputs: &[PortSpec], start_
     cost.logic_depth = act_level - start_level;
     cost.out_stage = out_stage;
     Ok(BuiltLayer { verilog: m.finish(), outputs, summary, cost })
+}
+
+/// One balanced tree per output over the CSD digits of its weights and the bias.
+fn plain_sums(
+    m: &mut ModuleBuilder,
+    layer: &FixedLayer,
+    xs: &[SigId],
+    product_shift: u32,
+    biases: &[i128],
+    start_level: u32,
+) -> (Vec<SigId>, TreeStats, usize, usize) {
+    let cap = layer.accum_type.width;
+    let mut stats = TreeStats::default();
+    let (mut nonzero, mut digits) = (0, 0);
+    let mut sums = Vec::with_capacity(layer.n_out);
+    for (o, &bias) in biases.iter().enumerate() {
+        let mut terms = Vec::new();
+        for (i, &x) in xs.iter().enumerate() {
+            let w = layer.weights[i * layer.n_out + o];
+            if w == 0 {
+                continue; // zero weights cost nothing
+            }
+            nonzero += 1;
+            for d in csd_digits(w) {
+                digits += 1;
+                terms.push(Term::shifted(m, x, d.shift + product_shift, d.negative, start_level));
+            }
+        }
+        if bias != 0 {
+            terms.push(Term::constant(bias, start_level));
+        }
+        let mut tree = TreeStats::default();
+        let (sum, _) = sum_tree(m, &format!("acc{o}"), terms, cap, &mut tree);
+        stats.adders += tree.adders;
+        stats.adder_bits += tree.adder_bits;
+        stats.depth = stats.depth.max(tree.depth);
+        sums.push(sum);
+    }
+    (sums, stats, nonzero, digits)
+}
+
+/// The shared adders of the layer's [`CmvmGraph`] (wires `sK`), then per
+/// output a tree balanced by arrival over its remaining terms and the bias.
+fn shared_sums(
+    m: &mut ModuleBuilder,
+    layer: &FixedLayer,
+    xs: &[SigId],
+    product_shift: u32,
+    biases: &[i128],
+    start_level: u32,
+) -> (Vec<SigId>, TreeStats, usize, usize) {
+    let cap = layer.accum_type.width;
+    let intervals: Vec<(i128, i128)> = xs.iter().map(|&x| (m.sig(x).lo, m.sig(x).hi)).collect();
+    let graph = CmvmGraph::solve(&layer.weights, layer.n_in, layer.n_out, &intervals, 0);
+    let mut stats = TreeStats::default();
+    // Every node as (signal, level at which it is available).
+    // (signal, level at which it is available, shift: the node is signal << shift).
+    let mut nodes: Vec<(SigId, u32, u32)> = xs.iter().map(|&x| (x, start_level, 0)).collect();
+    for (k, add) in graph.adders.iter().enumerate() {
+        let level = start_level + graph.levels[layer.n_in + k];
+        let (sa, la, ha) = nodes[add.a.node];
+        let (sb, lb, hb) = nodes[add.b.node];
+        let a = Term::shifted(m, sa, add.a.shift + ha, add.a.negative, la);
+        let b = Term::shifted(m, sb, add.b.shift + hb, add.b.negative, lb);
+        let t = add_pair(m, &format!("s{k}"), a, b, cap, level, &mut stats);
+        debug_assert!(!t.negative && t.level == level);
+        let Source::Shifted { sig, shift } = t.source else { unreachable!("an adder is a signal") };
+        nodes.push((sig, level, shift));
+    }
+    let mut sums = Vec::with_capacity(layer.n_out);
+    for (o, terms) in graph.outputs.iter().enumerate() {
+        let mut tree: Vec<Term> = terms
+            .iter()
+            .map(|op| {
+                let (sig, level, shift) = nodes[op.node];
+                Term::shifted(m, sig, op.shift + shift + product_shift, op.negative, level)
+            })
+            .collect();
+        if biases[o] != 0 {
+            tree.push(Term::constant(biases[o], start_level));
+        }
+        let (sum, _) = sum_by_arrival(m, &format!("acc{o}"), tree, cap, start_level, &mut stats);
+        sums.push(sum);
+    }
+    let nonzero = layer.weights.iter().filter(|&&w| w != 0).count();
+    (sums, stats, nonzero, graph.digits)
 }

@@ -11,6 +11,7 @@
 //! and results under `DIR/sim/`.
 pub mod adder_tree;
 pub mod cast;
+pub mod cmvm;
 pub mod cost;
 pub mod csd;
 pub mod layer;
@@ -40,11 +41,14 @@ pub struct RtlOptions {
     /// Registers after every N logic levels; 0 = purely combinational.
     pub pipeline_every: u32,
     pub top: String,
+    /// Dense layers share sub-expressions across their outputs (`cmvm`)
+    /// instead of one adder tree per output.
+    pub cmvm: bool,
 }
 
 impl Default for RtlOptions {
     fn default() -> Self {
-        RtlOptions { pipeline_every: 0, top: DEFAULT_TOP.to_string() }
+        RtlOptions { pipeline_every: 0, top: DEFAULT_TOP.to_string(), cmvm: false }
     }
 }
 

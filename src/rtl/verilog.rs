@@ -42,6 +42,9 @@ pub struct RtlManifest {
     pub top: String,
     pub files: Vec<String>,
     pub pipeline_every: u32,
+    /// Dense layers share sub-expressions (`--cmvm`); absent (false) in folders written before it.
+    #[serde(default)]
+    pub cmvm: bool,
     /// Register stages from `in_valid` to `out_valid` (what the schedule built).
     pub latency_cycles: u32,
     /// Logic levels (adder-tree levels, activations, softmax steps).
@@ -96,7 +99,7 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
     let mut register_bits = 0;
     let mut layer_outputs = Vec::new();
     for (k, layer) in net.layers.iter().enumerate() {
-        let built = build_layer(layer, k + 1, &ports, level, schedule)?;
+        let built = build_layer(layer, k + 1, &ports, level, schedule, opts.cmvm)?;
         level = built.summary.last_level;
         register_bits += built.summary.register_bits;
         costs.push(built.cost);
@@ -188,6 +191,7 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         top: top.to_string(),
         files: files.iter().map(|(n, _)| n.clone()).collect(),
         pipeline_every,
+        cmvm: opts.cmvm,
         latency_cycles: latency,
         levels: output.last_level,
         inputs: PortGroup::of("in_", net.n_inputs(), &t_in),

@@ -1,0 +1,130 @@
+//! The shared-sub-expression generator (`qforge rtl --cmvm`) against the
+//! fixed-point model, bit for bit, in Verilator: random networks (random
+//! weights, sizes, widths, activations, every overflow mode, and every
+//! rounding mode of the output layer's cast) combinational and pipelined, and a trained heterogeneous jet
+//! model pipelined every 3 levels over its 12 000 test samples, with the
+//! measured latency equal to the register stages built. Its structural cost
+//! counts the adders its Verilog holds, and on the same model it needs fewer
+//! adders than the per-output trees.
+mod rtl_support;
+use qforge::model::{Activation, FixedNetwork, RawLayer};
+use qforge::quant::{FixedType, Overflow, Rounding};
+use qforge::rtl::{self, RtlOptions, SimOptions, Simulator};
+use rand::{Rng, SeedableRng};
+use rtl_support::*;
+use std::path::Path;
+
+const ROUNDINGS: [Rounding; 7] =
+    [Rounding::Trn, Rounding::TrnZero, Rounding::Rnd, Rounding::RndZero, Rounding::RndMinInf, Rounding::RndInf, Rounding::RndConv];
+
+/// A random network: 2–3 dense layers of random sizes, weight widths 2–8 bits
+/// (a quarter of the weights zero), ReLU or linear, output types with random modes.
+fn random_network(seed: u64) -> FixedNetwork {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let n_inputs = rng.gen_range(4..=10);
+    let depth = rng.gen_range(2..=3);
+    let mut n_in = n_inputs;
+    let mut layers = Vec::new();
+    for k in 0..depth {
+        let n_out = if k + 1 == depth { rng.gen_range(2..=5) } else { rng.gen_range(4..=12) };
+        let bits = rng.gen_range(2..=8u32);
+        let weight_type = FixedType::signed(bits, rng.gen_range(-1..=2));
+        let bias_type = FixedType::signed(bits, 2);
+        let m = 1i64 << (bits - 1);
+        let weights: Vec<i64> = (0..n_in * n_out).map(|_| if rng.gen_bool(0.25) { 0 } else { rng.gen_range(-m..m) }).collect();
+        let biases: Vec<i64> = (0..n_out).map(|_| rng.gen_range(-m..m)).collect();
+        let relu = k + 1 < depth && rng.gen_bool(0.8);
+        // Hidden ReLU layers truncate: with AP_RND / AP_RND_CONV into an unsigned
+        // ReLU type the per-output-tree generator already disagrees with the
+        // model (a separate bug, reported); the output layer takes every mode.
+        let rounding = if relu { Rounding::Trn } else { ROUNDINGS[rng.gen_range(0..ROUNDINGS.len())] };
+        let modes = (rounding, Overflow::ALL[rng.gen_range(0..Overflow::ALL.len())]);
+        let out_type = if relu {
+            FixedType::unsigned(rng.gen_range(4..=9), rng.gen_range(1..=4)).with_modes(modes.0, modes.1)
+        } else {
+            FixedType::signed(rng.gen_range(6..=12), rng.gen_range(2..=6)).with_modes(modes.0, modes.1)
+        };
+        layers.push(RawLayer {
+            name: format!("dense{k}"),
+            n_in,
+            n_out,
+            weight_type,
+            bias_type,
+            accum_type: None,
+            out_type: Some(out_type),
+            activation: if relu { Activation::Relu } else { Activation::Linear },
+            weights,
+            biases,
+        });
+        n_in = n_out;
+    }
+    FixedNetwork::from_raw_layers(FixedType::signed(10, 4), layers).unwrap()
+}
+
+/// Raw inputs over the whole input range, extremes included.
+fn random_inputs(net: &FixedNetwork, samples: usize, seed: u64) -> Vec<i64> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let t = net.input_type;
+    (0..samples * net.n_inputs())
+        .map(|k| match k % 97 {
+            0 => t.min_raw(),
+            1 => t.max_raw(),
+            _ => rng.gen_range(t.min_raw()..=t.max_raw()),
+        })
+        .collect()
+}
+
+fn build_and_simulate(net: &FixedNetwork, dir: &Path, every: u32, raw: &[i64]) -> (rtl::RtlManifest, rtl::SimResult) {
+    let opts = RtlOptions { pipeline_every: every, cmvm: true, ..Default::default() };
+    let design = rtl::build_design(net, &opts).unwrap();
+    assert!(design.manifest.cmvm);
+    rtl::write_design(&design, dir).unwrap();
+    let sim = SimOptions { simulator: Simulator::Verilator, ..Default::default() };
+    let r = rtl::simulate(dir, &design.manifest, net, raw, &sim).unwrap();
+    (design.manifest, r)
+}
+
+#[test]
+fn random_networks_are_bit_exact_combinational_and_pipelined() {
+    let dir = tempfile::tempdir().unwrap();
+    for (seed, every) in [(1u64, 0u32), (2, 1), (3, 2), (4, 3)] {
+        let net = random_network(seed);
+        let raw = random_inputs(&net, 10_000, seed + 100);
+        let (manifest, r) = build_and_simulate(&net, &dir.path().join(format!("net{seed}")), every, &raw);
+        assert_eq!(r.samples, 10_000);
+        assert_eq!(r.mismatches, 0, "seed {seed}, every {every}: {:?}", r.first_mismatches);
+        assert_eq!(r.latency_cycles, manifest.latency_cycles, "seed {seed}: measured latency = register stages built");
+        assert_eq!(manifest.latency_cycles > 0, every > 0, "seed {seed}: registers only when pipelined");
+        assert_eq!(manifest.latency_cycles, manifest.levels.checked_div(every).unwrap_or(0), "seed {seed}");
+    }
+}
+
+#[test]
+fn trained_heterogeneous_jet_model_pipelined_every_3_is_bit_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, raw) = train(&hetero(&[64, 32, 32]), dir.path());
+    assert!(raw.len() / 16 >= 10_000);
+    let net = FixedNetwork::from_model(&model).unwrap();
+    let (manifest, r) = build_and_simulate(&net, &dir.path().join("rtl"), 3, &raw);
+    assert!(r.samples >= 10_000);
+    assert_eq!(r.mismatches, 0, "{:?}", r.first_mismatches);
+    assert!(manifest.latency_cycles > 3);
+    assert_eq!(r.latency_cycles, manifest.latency_cycles);
+    assert_eq!(manifest.latency_cycles, manifest.levels / 3);
+
+    // Fewer adders than one tree per output on the same model, and the cost
+    // counts what the Verilog holds.
+    let plain = rtl::design_cost(&net, &RtlOptions::default()).unwrap();
+    let shared = rtl::build_design(&net, &RtlOptions { cmvm: true, ..Default::default() }).unwrap();
+    assert!(shared.cost.adders < plain.adders, "{} shared vs {} plain", shared.cost.adders, plain.adders);
+    assert!(shared.cost.carry_bits < plain.carry_bits);
+    for (layer, (file, text)) in shared.cost.layers.iter().zip(&shared.files).take(net.layers.len()) {
+        assert_eq!(file, &format!("{}.v", layer.module));
+        assert_eq!(layer.adders, written_adders(text), "{file}");
+    }
+}
+
+/// Adders and subtractors written into a module's Verilog text.
+fn written_adders(text: &str) -> u64 {
+    text.lines().filter(|l| l.contains(" = ") && (l.contains(" + ") || l.contains(" - ") || l.contains("= -"))).count() as u64
+}
