@@ -38,6 +38,12 @@ struct config{{ d.index }} : nnet::dense_config {
 {%- for a in activations %}
 struct {{ a.kind }}_config{{ a.index }} : nnet::activ_config {
     static const unsigned n_in = {{ a.n }};
+{%- if a.leaky %}
+    typedef {{ a.leaky.param_cpp }} param_t;
+    static double slope() { return {{ a.leaky.slope }}; }
+    static const bool clip_lowest = {% if a.leaky.clip_lowest %}true{% else %}false{% endif %};
+    static double lowest() { return {{ a.leaky.lowest }}; }
+{%- endif %}
 };
 {% endfor %}
 {%- if softmax %}

@@ -11,7 +11,7 @@ use super::config::{HlsConfig, Strategy};
 use crate::error::{Error, Result};
 use crate::estimate::parts::Part;
 use crate::model::hls4ml_softmax::{Hls4mlSoftmax, HLS4ML_LEGACY_TABLE_TYPE};
-use crate::model::{Activation, FixedNetwork, SoftmaxImplementation, TrainedModel};
+use crate::model::{Activation, ActivationFn, FixedNetwork, SoftmaxImplementation, TrainedModel};
 use crate::quant::FixedType;
 use crate::tools::scripts::{render_project_scripts, write_if_changed, ScriptParams};
 use crate::tools::templates::TemplateSet;
@@ -102,6 +102,16 @@ struct ActivationCtx {
     index: usize,
     kind: &'static str,
     n: usize,
+    /// A leaky ReLU's slope (its type, the value) and QKeras' clip of negative outputs.
+    leaky: Option<LeakyCtx>,
+}
+
+#[derive(Serialize)]
+struct LeakyCtx {
+    param_cpp: String,
+    slope: String,
+    clip_lowest: bool,
+    lowest: String,
 }
 
 #[derive(Serialize)]
@@ -273,6 +283,12 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
     }
     let mut pending: Vec<Pending> = Vec::new();
     for layer in &net.layers {
+        if layer.alpha.is_some() {
+            return Err(Error::Config(format!(
+                "layer `{}`: a kernel with alpha \"auto\" or a number needs hls4ml's ApplyAlpha layer, which qforge's HLS C++ does not have yet; the Rust model (`qforge eval`, `predict`) takes it",
+                layer.name
+            )));
+        }
         index += 1;
         let k = index;
         let n_macro = format!("N_LAYER_{k}");
@@ -335,14 +351,38 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
             out_cpp: layer.result_type.cpp(),
             n_macro: n_macro.clone(),
         });
-        let activation = match layer.activation {
-            Activation::Relu => Some("relu"),
+        let mut leaky = None;
+        let activation = match (&layer.activation_fn, layer.activation) {
+            (ActivationFn::Leaky { lowest: Some(_), .. }, _) => {
+                return Err(Error::Config(format!(
+                    "layer `{}`: a leaky quantized_relu in qforge's own types (QKeras' clip of negative outputs) has no checked HLS C++ form yet: import with an hls4ml config",
+                    layer.name
+                )))
+            }
+            (ActivationFn::Leaky { slope_raw, slope_frac, lowest }, _) => {
+                let param = FixedType::new(64 - slope_raw.leading_zeros() + 1, 64 - slope_raw.leading_zeros() as i32 + 1 - slope_frac, true);
+                let value = |raw: i64, frac: i32| format!("{:e}", raw as f64 * (-frac as f64).exp2());
+                leaky = Some(LeakyCtx {
+                    param_cpp: param.cpp(),
+                    slope: value(*slope_raw, *slope_frac),
+                    clip_lowest: lowest.is_some(),
+                    lowest: value(lowest.unwrap_or(0), layer.out_type.frac()),
+                });
+                Some("leaky_relu")
+            }
+            (ActivationFn::Po2 { .. }, _) => {
+                return Err(Error::Config(format!(
+                    "layer `{}`: quantized_relu_po2 has no HLS C++ form in qforge yet (nor in hls4ml 1.3.0); the Rust model (`qforge eval`, `predict`) takes it",
+                    layer.name
+                )))
+            }
+            (ActivationFn::Cast, Activation::Relu) => Some("relu"),
             // A quantized linear output (or softmax input) is a cast into its type.
-            Activation::Linear | Activation::Softmax => (layer.out_type != layer.result_type).then_some("linear"),
+            (ActivationFn::Cast, Activation::Linear | Activation::Softmax) => (layer.out_type != layer.result_type).then_some("linear"),
         };
         if let Some(kind) = activation {
             index += 1;
-            activations.push(ActivationCtx { index, kind, n: layer.n_out });
+            activations.push(ActivationCtx { index, kind, n: layer.n_out, leaky });
             pending.push(Pending {
                 kind,
                 index,

@@ -72,6 +72,19 @@ pub fn apply_config(config: &Hls4mlConfig, keras: &KerasModel, assembled: &mut A
 fn apply_activation(config: &Hls4mlConfig, default: Option<FixedType>, layer: &str, spec: &mut ModelSpec, block_name: &str) -> Result<()> {
     let block = spec.blocks.iter_mut().find(|b| b.name == block_name).expect("the activation's block exists");
     if block.activation != Activation::Softmax {
+        match block.activation_quantizer {
+            // hls4ml's LeakyReLU layer casts the slope into its `param_t`.
+            Quantizer::LeakyRelu { .. } => block.types.activation_param = stated_type(config, default, layer, "param")?,
+            Quantizer::ReluPo2 { .. } => {
+                return Err(Error::input_at(
+                    &config.path,
+                    None,
+                    Some(&format!("LayerName.{layer}")),
+                    format!("layer `{layer}` is a quantized_relu_po2, which hls4ml 1.3.0 does not convert (\"Unsupported QKeras activation\"), so there are no hls4ml types to match: import without --config (qforge's own types)"),
+                ))
+            }
+            _ => {}
+        }
         block.types.activation_result = stated_type(config, default, layer, "result")?;
         return Ok(());
     }

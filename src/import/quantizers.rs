@@ -5,7 +5,7 @@
 //! are refused with the reason; training-only ones (stochastic rounding,
 //! `qnoise_factor`, the sampling of `stochastic_binary`/`stochastic_ternary`)
 //! are accepted, since inference is deterministic.
-use crate::quant::parse::{binary_alpha, parse_quantizer, relu_upper_bound_check};
+use crate::quant::parse::{binary_alpha, parse_quantizer, relu_po2_options, relu_upper_bound_check};
 use crate::quant::quantizer::TERNARY_DEFAULT_THRESHOLD;
 use crate::quant::{Alpha, Quantizer};
 use serde_json::Value;
@@ -21,7 +21,7 @@ pub enum ActivationStep {
 }
 
 /// The quantizers qforge takes, for error messages.
-pub const SUPPORTED_QUANTIZERS: &str = "quantized_bits (alpha 1/None or \"auto_po2\"), quantized_relu (negative_slope 0, no use_sigmoid, relu_upper_bound at or above its largest output or with is_quantized_clip), quantized_po2, and for kernels and biases binary, ternary, stochastic_binary, stochastic_ternary (alpha 1/None)";
+pub const SUPPORTED_QUANTIZERS: &str = "quantized_bits (alpha 1/None, \"auto_po2\", and for kernels \"auto\" or a number), quantized_relu (also leaky: a power-of-two negative_slope; no use_sigmoid, relu_upper_bound at or above its largest output or with is_quantized_clip), quantized_relu_po2 as an activation (no quadratic_approximation, log2_rounding \"rnd\"), quantized_po2, and for kernels and biases binary, ternary, stochastic_binary, stochastic_ternary (alpha 1/None)";
 
 /// A kernel or bias quantizer (`None` or JSON null: unquantized float).
 pub fn weight_quantizer(value: Option<&Value>) -> Result<Quantizer, String> {
@@ -56,7 +56,8 @@ pub fn activation_step(value: &Value) -> Result<ActivationStep, String> {
         v => {
             let (class, config) = class_and_config(v)?;
             match class {
-                "quantized_relu" => Ok(ActivationStep::Relu(quantized_relu(config)?)),
+                "quantized_relu" => from_quantizer(quantized_relu(config)?),
+                "quantized_relu_po2" => Ok(ActivationStep::Quantize(quantized_relu_po2(config)?)),
                 "quantized_bits" => Ok(ActivationStep::Quantize(quantized_bits(config)?)),
                 "binary" | "stochastic_binary" | "ternary" | "stochastic_ternary" => Err(not_an_activation(class)),
                 other => Err(unsupported(other)),
@@ -68,6 +69,8 @@ pub fn activation_step(value: &Value) -> Result<ActivationStep, String> {
 fn from_quantizer(q: Quantizer) -> Result<ActivationStep, String> {
     Ok(match q {
         Quantizer::QuantizedRelu { .. } => ActivationStep::Relu(q),
+        // A leaky ReLU and relu_po2 are their quantizer alone (negative inputs are not zero).
+        Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. } => ActivationStep::Quantize(q),
         Quantizer::Float => ActivationStep::Linear,
         Quantizer::QuantizedPo2 { .. } => {
             return Err("quantized_po2 as an activation is not supported: use quantized_bits or quantized_relu".into())
@@ -125,10 +128,12 @@ fn quantized_bits(config: &serde_json::Map<String, Value>) -> Result<Quantizer, 
     let alpha = match get(config, "alpha") {
         None => Alpha::One,
         Some(Value::String(s)) if s == "auto_po2" => Alpha::AutoPo2,
+        Some(Value::String(s)) if s == "auto" => Alpha::Auto,
         Some(v) if v.as_f64() == Some(1.0) => Alpha::One,
-        Some(v) => {
-            return Err(format!("{class}: alpha={v} is not supported (its per-channel scale is fitted at run time and not saved): use alpha=1 or alpha=\"auto_po2\""))
-        }
+        Some(v) => match v.as_f64() {
+            Some(a) => Alpha::Number(a),
+            None => return Err(format!("{class}: alpha={v} is not supported: use 1, \"auto_po2\", \"auto\" or a number")),
+        },
     };
     let q = Quantizer::QuantizedBits {
         bits: bits_of(config, class)?,
@@ -163,15 +168,34 @@ fn quantized_relu(config: &serde_json::Map<String, Value>) -> Result<Quantizer, 
     if boolean(config, class, "use_sigmoid", false)? {
         return Err(format!("{class}: use_sigmoid is not supported"));
     }
-    if let Some(s) = get(config, "negative_slope").and_then(Value::as_f64).filter(|s| *s != 0.0) {
-        return Err(format!("{class}: negative_slope={s} (a leaky ReLU) is not supported: use negative_slope=0"));
-    }
-    let q = Quantizer::QuantizedRelu { bits: bits_of(config, class)?, integer: int(config, class, "integer", 0)? as i32 };
+    let slope = match get(config, "negative_slope") {
+        None => 0.0,
+        Some(v) => v.as_f64().ok_or_else(|| format!("{class}: negative_slope={v} is not a number"))?,
+    };
+    let (bits, integer) = (bits_of(config, class)?, int(config, class, "integer", 0)? as i32);
+    let q = if slope == 0.0 {
+        Quantizer::QuantizedRelu { bits, integer }
+    } else {
+        Quantizer::LeakyRelu { bits, integer, negative_slope: slope }
+    };
     q.validate().map_err(|e| format!("{class}: {e}"))?;
     if let Some(v) = get(config, "relu_upper_bound") {
         let bound = v.as_f64().ok_or_else(|| format!("{class}: relu_upper_bound={v} is not a number"))?;
         relu_upper_bound_check(&q, bound, boolean(config, class, "is_quantized_clip", true)?).map_err(|e| format!("{class}: {e}"))?;
     }
+    Ok(q)
+}
+
+fn quantized_relu_po2(config: &serde_json::Map<String, Value>) -> Result<Quantizer, String> {
+    let class = "quantized_relu_po2";
+    let rounding = get(config, "log2_rounding").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+    relu_po2_options(boolean(config, class, "quadratic_approximation", false)?, rounding.as_deref())?;
+    let number = |key: &str| match get(config, key) {
+        None => Ok(None),
+        Some(v) => v.as_f64().map(Some).ok_or_else(|| format!("{class}: {key}={v} is not a number")),
+    };
+    let q = Quantizer::ReluPo2 { bits: bits_of(config, class)?, max_value: number("max_value")?, negative_slope: number("negative_slope")?.unwrap_or(0.0) };
+    q.validate().map_err(|e| format!("{class}: {e}"))?;
     Ok(q)
 }
 
@@ -213,6 +237,15 @@ mod tests {
         }
         assert_eq!(activation_step(&json!("quantized_bits(8,3)")).unwrap(), ActivationStep::Quantize(Quantizer::bits(8, 3)));
         assert_eq!(activation_step(&json!("softmax")).unwrap(), ActivationStep::Softmax);
+        // A leaky quantized_relu and quantized_relu_po2 are the whole activation.
+        let leaky = json!({"class_name": "quantized_relu", "config": {"bits": 6, "integer": 2, "negative_slope": 0.25}});
+        let q = Quantizer::LeakyRelu { bits: 6, integer: 2, negative_slope: 0.25 };
+        assert_eq!(activation_step(&leaky).unwrap(), ActivationStep::Quantize(q.clone()));
+        assert_eq!(activation_step(&json!("quantized_relu(6,2,negative_slope=0.25)")).unwrap(), ActivationStep::Quantize(q));
+        let po2 = json!({"class_name": "quantized_relu_po2", "config": {"bits": 5, "max_value": 6, "negative_slope": 0.0, "use_stochastic_rounding": false, "quadratic_approximation": false, "log2_rounding": "rnd", "qnoise_factor": 1.0}});
+        let q = Quantizer::ReluPo2 { bits: 5, max_value: Some(6.0), negative_slope: 0.0 };
+        assert_eq!(activation_step(&po2).unwrap(), ActivationStep::Quantize(q.clone()));
+        assert_eq!(activation_step(&json!("quantized_relu_po2(5,6)")).unwrap(), ActivationStep::Quantize(q));
     }
 
     #[test]
@@ -232,8 +265,14 @@ mod tests {
 
     #[test]
     fn refusals_say_why() {
-        let leaky = json!({"class_name": "quantized_relu", "config": {"bits": 6, "negative_slope": 0.25}});
-        assert!(activation_step(&leaky).unwrap_err().contains("leaky"));
+        let leaky = json!({"class_name": "quantized_relu", "config": {"bits": 6, "negative_slope": 0.3}});
+        assert!(activation_step(&leaky).unwrap_err().contains("power of two"));
+        let quadratic = json!({"class_name": "quantized_relu_po2", "config": {"bits": 4, "quadratic_approximation": true}});
+        assert!(activation_step(&quadratic).unwrap_err().contains("quadratic_approximation"));
+        let floor = json!({"class_name": "quantized_relu_po2", "config": {"bits": 4, "log2_rounding": "floor"}});
+        assert!(activation_step(&floor).unwrap_err().contains("log2_rounding"));
+        let po2_kernel = json!({"class_name": "quantized_relu_po2", "config": {"bits": 4}});
+        assert!(weight_quantizer(Some(&po2_kernel)).unwrap_err().contains("quantized_relu_po2"));
         let clipped = json!({"class_name": "quantized_relu", "config": {"bits": 6, "integer": 2, "relu_upper_bound": 3.0, "is_quantized_clip": false}});
         let e = activation_step(&clipped).unwrap_err();
         assert!(e.contains("relu_upper_bound=3") && e.contains("3.9375"), "{e}");
@@ -248,8 +287,12 @@ mod tests {
         let u = json!({"class_name": "quantized_ulaw", "config": {}});
         let e = weight_quantizer(Some(&u)).unwrap_err();
         assert!(e.contains("`quantized_ulaw`") && e.contains("binary, ternary"), "{e}");
-        let auto = json!({"class_name": "quantized_bits", "config": {"bits": 4, "alpha": "auto"}});
-        assert!(weight_quantizer(Some(&auto)).unwrap_err().contains("alpha"));
+        let auto = json!({"class_name": "quantized_bits", "config": {"bits": 4, "alpha": "auto", "symmetric": true}});
+        assert!(matches!(weight_quantizer(Some(&auto)).unwrap(), Quantizer::QuantizedBits { alpha: Alpha::Auto, .. }));
+        let number = json!({"class_name": "quantized_bits", "config": {"bits": 4, "alpha": 0.75}});
+        assert!(matches!(weight_quantizer(Some(&number)).unwrap(), Quantizer::QuantizedBits { alpha: Alpha::Number(a), .. } if a == 0.75));
+        let bad = json!({"class_name": "quantized_bits", "config": {"bits": 4, "alpha": "best"}});
+        assert!(weight_quantizer(Some(&bad)).unwrap_err().contains("alpha"));
         assert!(activation_step(&json!("tanh")).unwrap_err().contains("tanh"));
         let wide = json!({"class_name": "quantized_bits", "config": {"bits": 4, "integer": 6}});
         assert!(weight_quantizer(Some(&wide)).unwrap_err().contains("integer bits"));

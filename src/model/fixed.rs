@@ -4,6 +4,8 @@
 //! precision inference (lossless), activations from their quantizers; in
 //! hls4ml types mode (`layer_types`) they are what hls4ml 1.3 derives, and the
 //! softmax is hls4ml's (`hls4ml_softmax`).
+pub use super::activation_fn::{alpha_result_type, minimal_constant_type, ActivationFn, AlphaStage};
+use super::activation_fn::{activation_fn, float_alpha};
 use super::hls4ml_softmax::Hls4mlSoftmax;
 use super::layer_types::{block_types, holds_exactly};
 pub use super::layer_types::{infer_accum_type, DEFAULT_TYPE};
@@ -35,6 +37,12 @@ pub struct FixedLayer {
     pub weights: Vec<i64>,
     /// Raw biases in `bias_type`.
     pub biases: Vec<i64>,
+    /// What the activation computes beyond a ReLU or a cast (leaky ReLU, relu_po2).
+    #[serde(skip_serializing_if = "ActivationFn::is_cast")]
+    pub activation_fn: ActivationFn,
+    /// hls4ml's ApplyAlpha after the dense result (kernels with alpha "auto" or a number).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<AlphaStage>,
     #[serde(skip)]
     kernel: Kernel,
 }
@@ -69,7 +77,7 @@ impl FixedLayer {
     fn forward_with(&self, x: &[i64], acc: &mut [i64], out: &mut [i64], sums: &mut [i32]) {
         let k = &self.kernel;
         let acc_frac = self.accum_type.frac();
-        if !k.result_exact {
+        if !k.result_exact || !self.activation_fn.is_cast() || self.alpha.is_some() {
             return self.forward_general(x, acc, out);
         }
         if let Some(cast) = &k.all_i32 {
@@ -105,9 +113,13 @@ impl FixedLayer {
         }
         let relu = self.activation == Activation::Relu;
         let res_frac = self.result_type.frac();
-        for (o, &a) in out.iter_mut().zip(acc.iter()) {
+        for (i, (o, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
             let r = self.result_type.cast_raw(a, acc_frac);
-            *o = self.out_type.cast_raw(if relu { r.max(0) } else { r }, res_frac);
+            let (r, frac) = match &self.alpha {
+                Some(alpha) => (alpha.apply(i, r, res_frac), alpha.result_type.frac()),
+                None => (r, res_frac),
+            };
+            *o = self.activation_fn.apply(if relu { r.max(0) } else { r }, frac, &self.out_type);
         }
     }
 
@@ -320,17 +332,22 @@ impl FixedNetwork {
             }
             let types = block_types(block, params, in_type, spec.types);
             let (weight_type, bias_type) = (types.weight, types.bias);
-            let weights: Vec<i64> = params.kernel_q.iter().map(|&w| weight_type.from_f64(w as f64)).collect();
-            let biases: Vec<i64> = params.bias_q.iter().map(|&b| bias_type.from_f64(b as f64)).collect();
+            let (kernel_values, alpha, biases) = float_alpha(block, params, spec.types, &types).map_err(fail)?;
+            let weights: Vec<i64> = kernel_values.iter().map(|&w| weight_type.from_f64(w as f64)).collect();
             // A stated weight type casts the weights into it, as hls4ml does; a quantizer's own type holds them.
             if block.types.weight.is_none() && !block.kernel_quantizer.is_float() {
-                for (raw, &v) in weights.iter().zip(&params.kernel_q) {
+                for (raw, &v) in weights.iter().zip(&kernel_values) {
                     if weight_type.to_f64(*raw) != v as f64 {
                         return Err(fail(format!("weight {v} is not representable in {weight_type}: re-quantize the model")));
                     }
                 }
             }
-            let (accum_type, result_type, out_type) = (types.accum, types.result, types.out);
+            let (accum_type, result_type) = (types.accum, types.result);
+            // After an ApplyAlpha, a linear layer's output is its result (hls4ml adds no cast).
+            let out_type = match &alpha {
+                Some(a) if block.activation_quantizer.is_float() && block.activation != Activation::Relu => a.result_type,
+                _ => types.out,
+            };
             if accum_type.width > 48 || result_type.width > 48 {
                 return Err(fail(format!("accumulator {accum_type} or result {result_type} is wider than 48 bits: use narrower types")));
             }
@@ -347,6 +364,8 @@ impl FixedNetwork {
                 activation: block.activation,
                 weights,
                 biases,
+                activation_fn: activation_fn(block, spec.types, out_type).map_err(fail)?,
+                alpha,
                 kernel: Kernel::placeholder(),
             };
             layer.kernel = build_kernel(&layer);
@@ -398,6 +417,8 @@ impl FixedNetwork {
                 activation: l.activation,
                 weights: l.weights,
                 biases: l.biases,
+                activation_fn: ActivationFn::Cast,
+                alpha: None,
                 kernel: Kernel::placeholder(),
             };
             layer.kernel = build_kernel(&layer);
@@ -415,7 +436,8 @@ impl FixedNetwork {
     fn from_layers(input_type: FixedType, layers: Vec<FixedLayer>) -> FixedNetwork {
         let last = layers.last().expect("spec has layers");
         let softmax = (last.activation == Activation::Softmax).then(|| SoftmaxTables::new(last.n_out, last.out_type));
-        let packed = PackedNetwork::new(input_type, &layers, softmax.as_ref());
+        // The 16-bit path computes ReLUs and casts only.
+        let packed = if layers.iter().all(|l| l.activation_fn.is_cast() && l.alpha.is_none()) { PackedNetwork::new(input_type, &layers, softmax.as_ref()) } else { None };
         FixedNetwork { input_type, layers, softmax, hls4ml_softmax: None, packed }
     }
 

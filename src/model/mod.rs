@@ -6,6 +6,7 @@
 //! with per-layer `trace`s and the precision `profile`. `validate` checks
 //! every value on load, from either file. `data` and `quant` feed it; `train`,
 //! `estimate`, `hls` and `rtl` read it.
+pub mod activation_fn;
 pub mod conv;
 pub mod features;
 pub mod fixed;
@@ -21,6 +22,6 @@ pub mod spec;
 pub mod trace;
 pub mod validate;
 
-pub use fixed::{FixedLayer, FixedNetwork, RawLayer};
+pub use fixed::{ActivationFn, FixedLayer, FixedNetwork, RawLayer};
 pub use network::{LayerParams, Scaler, TrainedModel};
 pub use spec::{Activation, DenseBlock, HlsSettings, LayerTypes, ModelSpec, SoftmaxConfig, SoftmaxImplementation, TrainingSpec, TypesMode};

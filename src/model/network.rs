@@ -4,7 +4,7 @@
 use super::spec::{DenseBlock, ModelSpec};
 pub use crate::data::Scaler;
 use crate::error::{Error, Result};
-use crate::quant::quantizer::{auto_po2_exponents, auto_po2_quantize};
+use crate::quant::quantizer::{auto_po2_exponents, auto_po2_quantize, float_alpha_quantize};
 use crate::quant::{Alpha, Quantizer};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -49,6 +49,7 @@ pub fn quantize_params(block: &DenseBlock, kernel: &[f32], bias: &[f32], n_in: u
             let e = auto_po2_exponents(kernel, n_in, n_out, bits, integer);
             (auto_po2_quantize(kernel, n_out, &e, bits), Some(e))
         }
+        ref q @ Quantizer::QuantizedBits { alpha: Alpha::Auto | Alpha::Number(_), .. } => (float_alpha_quantize(kernel, n_in, n_out, q).0, None),
         ref q => {
             let mut k = kernel.to_vec();
             q.quantize_slice(&mut k);

@@ -109,7 +109,8 @@ pub fn precision_profile(model: &TrainedModel, net: &FixedNetwork, x: &[f32]) ->
                 });
             }
             let float_values = match t.stage {
-                Stage::Dense => &float[2 * t.block],
+                // An alpha layer's dense result is unscaled: its float counterpart is the ApplyAlpha's.
+                Stage::Dense | Stage::Alpha => &float[2 * t.block],
                 Stage::Activation => &float[2 * t.block + 1],
                 Stage::Softmax => &float[float.len() - 1],
             };
@@ -140,7 +141,7 @@ pub fn precision_profile(model: &TrainedModel, net: &FixedNetwork, x: &[f32]) ->
                             count(row, &layer.out_type);
                         }
                     }
-                    Stage::Softmax => {}
+                    Stage::Alpha | Stage::Softmax => {}
                 }
             }
             if t.stage != Stage::Softmax {

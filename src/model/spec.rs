@@ -84,6 +84,10 @@ pub struct LayerTypes {
     /// without it the activation quantizer's type is used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activation_result: Option<FixedType>,
+    /// hls4ml's `param_t` of a leaky ReLU's slope (its LeakyReLU layer's
+    /// `Precision.param`); without it hls4ml mode infers it from the slope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation_param: Option<FixedType>,
 }
 
 impl LayerTypes {
@@ -98,6 +102,7 @@ impl LayerTypes {
             ("accum", self.accum),
             ("result", self.result),
             ("activation_result", self.activation_result),
+            ("activation_param", self.activation_param),
         ]
         .into_iter()
         .filter_map(|(n, t)| t.map(|t| (n, t)))

@@ -11,6 +11,8 @@ use serde::Serialize;
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Dense,
+    /// hls4ml's ApplyAlpha after a dense layer with alpha "auto" or a number.
+    Alpha,
     Activation,
     Softmax,
 }
@@ -35,8 +37,16 @@ impl FixedNetwork {
             layer.forward(&cur, &mut acc, &mut next);
             let frac = layer.accum_type.frac();
             let result: Vec<i64> = acc.iter().map(|&a| layer.result_type.cast_raw(a, frac)).collect();
-            out.push(Traced { block: i, stage: Stage::Dense, ty: layer.result_type, raw: result });
-            if layer.activation == Activation::Relu || layer.out_type != layer.result_type {
+            let mut before_activation = layer.result_type;
+            if let Some(alpha) = &layer.alpha {
+                let scaled: Vec<i64> = result.iter().enumerate().map(|(o, &r)| alpha.apply(o, r, layer.result_type.frac())).collect();
+                out.push(Traced { block: i, stage: Stage::Dense, ty: layer.result_type, raw: result });
+                out.push(Traced { block: i, stage: Stage::Alpha, ty: alpha.result_type, raw: scaled });
+                before_activation = alpha.result_type;
+            } else {
+                out.push(Traced { block: i, stage: Stage::Dense, ty: layer.result_type, raw: result });
+            }
+            if layer.activation == Activation::Relu || layer.out_type != before_activation {
                 out.push(Traced { block: i, stage: Stage::Activation, ty: layer.out_type, raw: next.clone() });
             }
             cur = next;

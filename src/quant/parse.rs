@@ -25,12 +25,17 @@ pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
             let alpha = match a.get("alpha") {
                 None | Some("1") | Some("1.0") | Some("None") => Alpha::One,
                 Some(s) if unquote(s) == "auto_po2" => Alpha::AutoPo2,
-                Some(other) => return Err(format!("{name}: alpha={other} is not supported: use alpha=1 or alpha=\"auto_po2\"")),
+                Some(s) if unquote(s) == "auto" => Alpha::Auto,
+                Some(other) => match other.parse::<f64>() {
+                    Ok(a) => Alpha::Number(a),
+                    Err(_) => return Err(format!("{name}: alpha={other} is not supported: use 1, \"auto_po2\", \"auto\" or a number")),
+                },
             };
             Quantizer::QuantizedBits {
                 bits: a.uint("bits", 8)?,
                 integer: a.int("integer", 0)?,
-                symmetric: a.boolean("symmetric", false)?,
+                // QKeras makes every "auto*" alpha symmetric.
+                symmetric: a.boolean("symmetric", false)? || matches!(alpha, Alpha::Auto | Alpha::AutoPo2),
                 keep_negative: a.boolean("keep_negative", true)?,
                 alpha,
             }
@@ -50,16 +55,44 @@ pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
             if a.get("use_sigmoid").is_some_and(|v| v != "0" && v != "False") {
                 return Err(format!("{name}: use_sigmoid is not supported"));
             }
-            if a.get("negative_slope").is_some_and(|v| v.parse::<f64>() != Ok(0.0)) {
-                return Err(format!("{name}: negative_slope other than 0 is not supported"));
-            }
-            let q = Quantizer::QuantizedRelu { bits: a.uint("bits", 8)?, integer: a.int("integer", 0)? };
+            let slope = match a.get("negative_slope") {
+                None => 0.0,
+                Some(v) => v.parse::<f64>().map_err(|_| format!("{name}: negative_slope `{v}` is not a number"))?,
+            };
+            let (bits, integer) = (a.uint("bits", 8)?, a.int("integer", 0)?);
+            let q = if slope == 0.0 {
+                Quantizer::QuantizedRelu { bits, integer }
+            } else {
+                Quantizer::LeakyRelu { bits, integer, negative_slope: slope }
+            };
             q.validate().map_err(|e| format!("{text}: {e}"))?;
             if let Some(v) = a.get("relu_upper_bound").filter(|v| *v != "None") {
                 let bound = v.parse::<f64>().map_err(|_| format!("{name}: relu_upper_bound `{v}` is not a number"))?;
                 relu_upper_bound_check(&q, bound, a.boolean("is_quantized_clip", true)?).map_err(|e| format!("{name}: {e}"))?;
             }
             q
+        }
+        "quantized_relu_po2" => {
+            let params = [
+                "bits",
+                "max_value",
+                "negative_slope",
+                "use_stochastic_rounding",
+                "quadratic_approximation",
+                "log2_rounding",
+                "qnoise_factor",
+            ];
+            let a = Args::bind(&args, &params, name)?;
+            relu_po2_options(a.boolean("quadratic_approximation", false)?, a.get("log2_rounding").map(unquote))?;
+            let max_value = match a.get("max_value") {
+                None | Some("None") => None,
+                Some(v) => Some(v.parse::<f64>().map_err(|_| format!("{name}: max_value `{v}` is not a number"))?),
+            };
+            let negative_slope = match a.get("negative_slope") {
+                None => 0.0,
+                Some(v) => v.parse::<f64>().map_err(|_| format!("{name}: negative_slope `{v}` is not a number"))?,
+            };
+            Quantizer::ReluPo2 { bits: a.uint("bits", 8)?, max_value, negative_slope }
         }
         "quantized_po2" => {
             let a = Args::bind(&args, &["bits", "max_value"], name)?;
@@ -94,7 +127,9 @@ pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
             Quantizer::Ternary { threshold }
         }
         other => {
-            return Err(format!("unknown quantizer `{other}`: use quantized_bits, quantized_relu, quantized_po2, binary, ternary or float"))
+            return Err(format!(
+                "unknown quantizer `{other}`: use quantized_bits, quantized_relu, quantized_relu_po2, quantized_po2, binary, ternary or float"
+            ))
         }
     };
     quantizer.validate().map_err(|e| format!("{text}: {e}"))?;
@@ -113,6 +148,17 @@ pub fn relu_upper_bound_check(q: &Quantizer, bound: f64, is_quantized_clip: bool
         ));
     }
     Ok(())
+}
+
+/// `quantized_relu_po2` options that change its values at inference and that qforge does not compute.
+pub fn relu_po2_options(quadratic_approximation: bool, log2_rounding: Option<&str>) -> Result<(), String> {
+    if quadratic_approximation {
+        return Err("quantized_relu_po2: quadratic_approximation is not supported".into());
+    }
+    match log2_rounding {
+        None | Some("rnd") => Ok(()),
+        Some(other) => Err(format!("quantized_relu_po2: log2_rounding=\"{other}\" is not supported: use \"rnd\" (the default)")),
+    }
 }
 
 /// The alpha of a binary or ternary quantizer: only 1 (or None) keeps its values ±1.

@@ -1,5 +1,5 @@
-//! QKeras quantizers: `quantized_bits`, `quantized_relu`, `quantized_po2`,
-//! `binary`, `ternary` and unquantized floats, with QKeras' forward semantics
+//! QKeras quantizers: `quantized_bits`, `quantized_relu` (also leaky),
+//! `quantized_relu_po2`, `quantized_po2`, `binary`, `ternary` and unquantized floats, with QKeras' forward semantics
 //! (at inference) and hls4ml's type mapping.
 use super::fixed::{FixedType, Overflow, Rounding};
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,18 @@ pub enum Alpha {
     One,
     /// `alpha="auto_po2"`: a power-of-two scale per output channel, fitted to the weights.
     AutoPo2,
+    /// `alpha="auto"`: a float scale per output channel, fitted to the weights
+    /// (recomputed from the saved float kernel, as QKeras does at inference).
+    Auto,
+    /// A number: every value is `alpha` times the grid value.
+    Number(f64),
+}
+
+impl Alpha {
+    /// `auto` and numbers: a float scale hls4ml applies after the layer (its ApplyAlpha).
+    pub fn is_float_scale(&self) -> bool {
+        matches!(self, Alpha::Auto | Alpha::Number(_))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,6 +35,15 @@ pub enum Quantizer {
     QuantizedBits { bits: u32, integer: i32, symmetric: bool, keep_negative: bool, alpha: Alpha },
     /// `quantized_relu(bits, integer)`.
     QuantizedRelu { bits: u32, integer: i32 },
+    /// `quantized_relu(bits, integer, negative_slope)` with `0 < negative_slope <= 1`:
+    /// a leaky ReLU on the signed grid 2^(integer+1-bits) (QKeras keeps one bit for the sign),
+    /// positive values clipped at 2^integer minus a step, negative ones
+    /// `round(slope·x)` clipped at `-slope·2^integer`.
+    LeakyRelu { bits: u32, integer: i32, negative_slope: f64 },
+    /// `quantized_relu_po2(bits, max_value, negative_slope)`: 2^round(log2(relu(x))),
+    /// the exponent clipped to QKeras' range (never 0: 0 becomes the smallest power);
+    /// with a power-of-two `negative_slope`, negative x give -2^round(log2(slope·|x|)).
+    ReluPo2 { bits: u32, max_value: Option<f64>, negative_slope: f64 },
     /// `quantized_po2(bits, max_value)`.
     QuantizedPo2 { bits: u32, max_value: Option<f64> },
     /// `binary(use_01, alpha=1)`: sign(x) with sign(0) = +1, so ±1, or {0, 1}
@@ -53,7 +74,11 @@ impl Quantizer {
     pub fn bit_width(&self) -> u32 {
         match self {
             Quantizer::Float => 32,
-            Quantizer::QuantizedBits { bits, .. } | Quantizer::QuantizedRelu { bits, .. } | Quantizer::QuantizedPo2 { bits, .. } => *bits,
+            Quantizer::QuantizedBits { bits, .. }
+            | Quantizer::QuantizedRelu { bits, .. }
+            | Quantizer::QuantizedPo2 { bits, .. }
+            | Quantizer::LeakyRelu { bits, .. }
+            | Quantizer::ReluPo2 { bits, .. } => *bits,
             Quantizer::Binary { .. } => 1,
             Quantizer::Ternary { .. } => 2,
         }
@@ -87,12 +112,45 @@ impl Quantizer {
                 if *alpha == Alpha::AutoPo2 && !*symmetric && *bits < 2 {
                     return Err("alpha=\"auto_po2\" needs at least 2 bits".into());
                 }
+                if *alpha == Alpha::Auto && (*bits < 2 || !*keep_negative) {
+                    return Err("alpha=\"auto\" needs at least 2 bits and keep_negative".into());
+                }
+                if matches!(alpha, Alpha::Number(a) if !(a.is_finite() && *a > 0.0)) {
+                    return Err("a numeric alpha must be a positive finite number".into());
+                }
                 Ok(())
             }
             Quantizer::QuantizedRelu { bits, integer } => {
                 check_bits(*bits)?;
                 if *integer < 0 || *integer > *bits as i32 {
                     return Err(format!("integer bits ({integer}) must be between 0 and bits ({bits})"));
+                }
+                Ok(())
+            }
+            Quantizer::LeakyRelu { bits, integer, negative_slope } => {
+                check_bits(*bits)?;
+                if *bits < 2 || *integer < 0 || *integer > *bits as i32 - 1 {
+                    return Err(format!("a leaky quantized_relu needs bits >= 2 and integer bits ({integer}) between 0 and bits - 1 for the sign ({})", *bits as i32 - 1));
+                }
+                // QKeras asserts a power of two; below 2^-(bits-1) its lowest output falls off the grid.
+                let lowest = -((*bits - 1) as f64);
+                if !(*negative_slope > 0.0 && *negative_slope <= 1.0 && negative_slope.log2().fract() == 0.0 && negative_slope.log2() >= lowest) {
+                    return Err(format!(
+                        "negative_slope of a quantized_relu must be a power of two between 2^{lowest} and 1, got {negative_slope}"
+                    ));
+                }
+                Ok(())
+            }
+            Quantizer::ReluPo2 { bits, max_value, negative_slope } => {
+                check_bits(*bits)?;
+                if *bits > 6 {
+                    return Err(format!("quantized_relu_po2 with {bits} bits spans exponents beyond 2^±32: use at most 6 bits"));
+                }
+                if matches!(max_value, Some(v) if !(*v > 0.0)) {
+                    return Err("quantized_relu_po2 max_value must be positive".into());
+                }
+                if *negative_slope != 0.0 && !(*negative_slope > 0.0 && negative_slope.log2().fract() == 0.0) {
+                    return Err(format!("quantized_relu_po2 negative_slope must be 0 or a power of two (as QKeras asserts), got {negative_slope}"));
                 }
                 Ok(())
             }
@@ -133,6 +191,27 @@ impl Quantizer {
         (min_exp, max_exp)
     }
 
+    /// Exponent range of `quantized_relu_po2` as QKeras computes it (no sign bit
+    /// for the value: all `bits` but the exponent's sign), and the largest
+    /// exponent a `max_value` lets through (QKeras rounds log2(max_value)).
+    pub fn relu_po2_exponents(bits: u32, max_value: Option<f64>) -> (i32, i32) {
+        let (min_exp, mut max_exp) = Self::relu_po2_clip_range(bits, max_value);
+        if let Some(v) = max_value {
+            max_exp = max_exp.min(((v as f32).log2().round_ties_even() as i32).max(min_exp));
+        }
+        (min_exp, max_exp)
+    }
+
+    /// QKeras' `_min_exp`, `_max_exp` of `quantized_relu_po2`.
+    pub fn relu_po2_clip_range(bits: u32, max_value: Option<f64>) -> (i32, i32) {
+        let need_sign = match max_value {
+            Some(v) => (v > 1.0) as i32,
+            None => 1,
+        };
+        let effect = bits as i32 - need_sign;
+        (-(1i32 << effect), (1i32 << effect) - 1)
+    }
+
     /// QKeras forward pass on one value (for `alpha=1`/po2/relu; auto_po2 scales
     /// are per channel: see [`auto_po2_scales`]).
     pub fn quantize(&self, x: f32) -> f32 {
@@ -161,6 +240,34 @@ impl Quantizer {
                 let m_i = (integer as f32).exp2();
                 let p = x * m / m_i;
                 m_i * (p.round_ties_even() / m).clamp(0.0, 1.0 - 1.0 / m)
+            }
+            Quantizer::LeakyRelu { bits, integer, negative_slope } => {
+                // QKeras 0.9, in its float32 order of operations.
+                let m = ((bits - 1) as f32).exp2();
+                let m_i = (integer as f32).exp2();
+                let s = negative_slope as f32;
+                let p = x * m / m_i;
+                let pos = m_i * (p.round_ties_even() / m).clamp(0.0, 1.0 - 1.0 / m);
+                let neg_factor = (1.0 / (negative_slope * m as f64)) as f32;
+                let neg = m_i * s * ((p * s).round_ties_even() * neg_factor).clamp(-1.0, 0.0);
+                pos + neg
+            }
+            Quantizer::ReluPo2 { bits, max_value, negative_slope } => {
+                let (min_exp, max_exp) = Self::relu_po2_clip_range(bits, max_value);
+                let po2 = |a: f32| {
+                    const EPS: f32 = 1e-7; // tf.keras.backend.epsilon()
+                    let mut a = if a < EPS { EPS } else { a };
+                    if let Some(v) = max_value {
+                        a = a.min(v as f32);
+                    }
+                    let e = (a.ln() / std::f32::consts::LN_2).round_ties_even().clamp(min_exp as f32, max_exp as f32);
+                    e.exp2()
+                };
+                if x >= 0.0 || negative_slope == 0.0 {
+                    po2(x.max(0.0))
+                } else {
+                    -po2(-x * negative_slope as f32)
+                }
             }
             Quantizer::QuantizedPo2 { bits, max_value } => {
                 let (min_exp, max_exp) = Self::po2_exponents(bits, max_value);
@@ -241,6 +348,20 @@ impl Quantizer {
             Quantizer::QuantizedRelu { bits, integer } => {
                 Some(FixedType::unsigned(bits, integer).with_modes(Rounding::RndConv, Overflow::Sat))
             }
+            // hls4ml's _get_precision_from_quantizer: signed, integer + 1 (the sign).
+            Quantizer::LeakyRelu { bits, integer, .. } => {
+                Some(FixedType::signed(bits, integer + 1).with_modes(Rounding::RndConv, Overflow::Sat))
+            }
+            // Every power of two in range (hls4ml 1.3 does not convert this activation).
+            Quantizer::ReluPo2 { bits, max_value, negative_slope } => {
+                let (min_exp, max_exp) = Self::relu_po2_exponents(bits, max_value);
+                let t = if negative_slope == 0.0 {
+                    FixedType::unsigned((max_exp - min_exp + 1) as u32, max_exp + 1)
+                } else {
+                    FixedType::signed((max_exp - min_exp + 2) as u32, max_exp + 2)
+                };
+                Some(t.with_modes(Rounding::Trn, Overflow::Sat))
+            }
             Quantizer::QuantizedPo2 { bits, max_value } => {
                 // hls4ml keeps po2 weights as exponents; we hold the same values in
                 // a fixed-point type wide enough for every power of two in range.
@@ -267,13 +388,28 @@ impl Quantizer {
                 if !*keep_negative {
                     s.push_str(",keep_negative=0");
                 }
-                s.push_str(match alpha {
-                    Alpha::One => ",alpha=1)",
-                    Alpha::AutoPo2 => ",alpha='auto_po2')",
-                });
+                match alpha {
+                    Alpha::One => s.push_str(",alpha=1)"),
+                    Alpha::AutoPo2 => s.push_str(",alpha='auto_po2')"),
+                    Alpha::Auto => s.push_str(",alpha='auto')"),
+                    Alpha::Number(a) => s.push_str(&format!(",alpha={a})")),
+                }
                 s
             }
             Quantizer::QuantizedRelu { bits, integer } => format!("quantized_relu({bits},{integer})"),
+            Quantizer::LeakyRelu { bits, integer, negative_slope } => {
+                format!("quantized_relu({bits},{integer},negative_slope={negative_slope})")
+            }
+            Quantizer::ReluPo2 { bits, max_value, negative_slope } => {
+                let mut s = format!("quantized_relu_po2({bits}");
+                if let Some(v) = max_value {
+                    s.push_str(&format!(",max_value={v}"));
+                }
+                if *negative_slope != 0.0 {
+                    s.push_str(&format!(",negative_slope={negative_slope}"));
+                }
+                s + ")"
+            }
             Quantizer::QuantizedPo2 { bits, max_value: None } => format!("quantized_po2({bits})"),
             Quantizer::QuantizedPo2 { bits, max_value: Some(v) } => format!("quantized_po2({bits},{v})"),
             Quantizer::Binary { use_01: false } => "binary".into(),
@@ -315,6 +451,48 @@ pub fn auto_po2_exponents(kernel: &[f32], n_in: usize, n_out: usize, bits: u32, 
             e as i32 + integer
         })
         .collect()
+}
+
+/// QKeras 0.9's `quantized_bits` with alpha "auto" or a number on a kernel
+/// (row-major `[n_in][n_out]`), in its float32 order of operations: the
+/// quantized kernel and, per output, the scale QKeras keeps (`quantizer.scale`,
+/// what hls4ml's ApplyAlpha multiplies by). "auto" (symmetric, as QKeras forces):
+/// s = max|w/2^i|·2/levels per output, z = sign·min(floor(|w/2^i|/s + ½), levels/2),
+/// scale = s·m, w_q = (2^i·z/m)·scale; a number a: w_q = a·grid(w), scale = a.
+pub fn float_alpha_quantize(kernel: &[f32], n_in: usize, n_out: usize, q: &Quantizer) -> (Vec<f32>, Vec<f32>) {
+    let Quantizer::QuantizedBits { bits, integer, keep_negative, alpha, .. } = *q else {
+        return (kernel.to_vec(), vec![1.0; n_out]);
+    };
+    match alpha {
+        Alpha::Auto => {
+            let m = ((bits - keep_negative as u32) as f32).exp2();
+            let m_i = (integer as f32).exp2();
+            let levels = ((1u64 << (bits - 1)) - 1) as f32 * 2.0;
+            let mut out = vec![0f32; kernel.len()];
+            let mut scales = Vec::with_capacity(n_out);
+            for o in 0..n_out {
+                let col: Vec<f32> = (0..n_in).map(|i| kernel[i * n_out + o] / m_i).collect();
+                let max_abs = col.iter().fold(0f32, |a, v| a.max(v.abs()));
+                let s = (max_abs * 2.0) / levels;
+                let scale = s * m;
+                for (i, x) in col.iter().enumerate() {
+                    let v = (x.abs() / s + 0.5).floor();
+                    let sign = if *x > 0.0 { 1.0 } else if *x < 0.0 { -1.0 } else { 0.0 };
+                    let z = sign * if v < levels / 2.0 { v } else { levels / 2.0 };
+                    out[i * n_out + o] = if z == 0.0 { 0.0 } else { ((m_i * z) / m) * scale };
+                }
+                scales.push(scale);
+            }
+            (out, scales)
+        }
+        Alpha::Number(a) => {
+            let mut k = kernel.to_vec();
+            q.quantize_slice(&mut k);
+            let a = a as f32;
+            (k.into_iter().map(|v| a * v).collect(), vec![a; n_out])
+        }
+        Alpha::One | Alpha::AutoPo2 => (kernel.to_vec(), vec![1.0; n_out]),
+    }
 }
 
 /// Quantize with auto_po2 alpha: w = 2^e_c · z, z integer in ±(2^(bits-1)-1).
@@ -429,6 +607,45 @@ mod tests {
         let mut slice = xs;
         t.quantize_slice(&mut slice);
         assert_eq!(slice, xs.map(|x| t.quantize(x)));
+    }
+
+    #[test]
+    fn leaky_relu_as_qkeras_computes_it() {
+        // quantized_relu(6, 2, negative_slope=0.25): step 2^-3 (one bit for the sign), up to 4 - 1/8.
+        let q = Quantizer::LeakyRelu { bits: 6, integer: 2, negative_slope: 0.25 };
+        let xs = [1.0f32, 0.06, 0.0625, 0.1875, 9.0, -1.0, -0.25, -0.75, -2.25, -16.0, -3.9];
+        // Negative: round(x/4 / step) * step, clipped at -0.25 * 4 = -1 (half to even: -0.75/4 = -1.5 steps -> -2).
+        let want = [1.0f32, 0.0, 0.0, 0.25, 3.875, -0.25, -0.0, -0.25, -0.5, -1.0, -1.0];
+        for (x, w) in xs.iter().zip(want) {
+            assert_eq!(q.quantize(*x), w, "{x}");
+        }
+        let t = q.fixed_type(true).unwrap();
+        assert_eq!(t.cpp(), "ap_fixed<6,3,AP_RND_CONV,AP_SAT>");
+        assert_eq!(q.spelling(), "quantized_relu(6,2,negative_slope=0.25)");
+        assert!(Quantizer::LeakyRelu { bits: 6, integer: 2, negative_slope: 0.3 }.validate().unwrap_err().contains("power of two"));
+        assert!(Quantizer::LeakyRelu { bits: 4, integer: 1, negative_slope: 1.0 / 16.0 }.validate().is_err());
+        assert!(Quantizer::LeakyRelu { bits: 4, integer: 4, negative_slope: 0.5 }.validate().is_err());
+    }
+
+    #[test]
+    fn relu_po2_as_qkeras_computes_it() {
+        // 4 bits, no max_value: exponents -8..7, never zero.
+        let q = Quantizer::ReluPo2 { bits: 4, max_value: None, negative_slope: 0.0 };
+        let xs = [1.0f32, 1.4, 1.5, 3.0, -2.0, 0.0, 1000.0, 0.001];
+        let want = [1.0f32, 1.0, 2.0, 4.0, 2f32.powi(-8), 2f32.powi(-8), 128.0, 2f32.powi(-8)];
+        for (x, w) in xs.iter().zip(want) {
+            assert_eq!(q.quantize(*x), w, "{x}");
+        }
+        assert_eq!(q.fixed_type(true).unwrap().cpp(), "ap_ufixed<16,8,AP_TRN,AP_SAT>");
+        // max_value 6: log2(6) = 2.58 rounds to 3, so 6 and above give 8; 5 bits, exponent sign: -16..15.
+        let q = Quantizer::ReluPo2 { bits: 5, max_value: Some(6.0), negative_slope: 0.0 };
+        assert_eq!([5.0f32, 6.0, 100.0].map(|x| q.quantize(x)), [4.0, 8.0, 8.0]);
+        assert_eq!(Quantizer::relu_po2_exponents(5, Some(6.0)), (-16, 3));
+        // Leaky, slope 1/4, max_value 2 (above 1: an exponent sign bit, -8..7), negative x: -2^round(log2(|x|/4)).
+        let q = Quantizer::ReluPo2 { bits: 4, max_value: Some(2.0), negative_slope: 0.25 };
+        assert_eq!([-4.0f32, -100.0, 3.0].map(|x| q.quantize(x)), [-1.0, -2.0, 2.0]);
+        assert!(Quantizer::ReluPo2 { bits: 4, max_value: None, negative_slope: 0.3 }.validate().is_err());
+        assert_eq!(q.spelling(), "quantized_relu_po2(4,max_value=2,negative_slope=0.25)");
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub use verilog::{build_design, PortGroup, RtlDesign, RtlManifest, MANIFEST_FILE
 
 use crate::error::{Error, Result};
 use crate::model::{FixedNetwork, TrainedModel};
+use crate::quant::Quantizer;
 use std::path::{Path, PathBuf};
 
 /// The copy of the model kept in a design folder.
@@ -52,9 +53,34 @@ impl Default for RtlOptions {
     }
 }
 
-/// Refuse layers that have no fixed-point form: a float kernel or bias.
+/// Refuse layers that have no fixed-point form (a float kernel or bias) or
+/// no RTL form yet (a leaky ReLU, quantized_relu_po2).
 pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()> {
     for block in &model.spec.blocks {
+        if matches!(block.kernel_quantizer, Quantizer::QuantizedBits { alpha, .. } if alpha.is_float_scale()) {
+            return Err(Error::input_at(
+                model_path,
+                None,
+                Some(&format!("layer `{}` kernel_quantizer", block.name)),
+                format!(
+                    "the kernel of layer `{}` ({}) needs hls4ml's ApplyAlpha scale, which has no RTL form in qforge yet: use alpha=1 or alpha=\"auto_po2\"",
+                    block.name,
+                    block.kernel_quantizer.spelling()
+                ),
+            ));
+        }
+        if matches!(block.activation_quantizer, Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. }) {
+            return Err(Error::input_at(
+                model_path,
+                None,
+                Some(&format!("layer `{}` activation_quantizer", block.name)),
+                format!(
+                    "the activation {} of layer `{}` has no RTL form in qforge yet (the Rust model, `qforge hls` and `qforge csim` take a leaky quantized_relu): use quantized_relu or quantized_bits for this layer",
+                    block.activation_quantizer.spelling(),
+                    block.name
+                ),
+            ));
+        }
         for (what, q, field) in [("kernel", &block.kernel_quantizer, "kernel_quantizer"), ("bias", &block.bias_quantizer, "bias_quantizer")]
         {
             if q.is_float() {

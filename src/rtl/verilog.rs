@@ -11,7 +11,7 @@ use super::layer::{build_layer, LayerSummary, PortSpec};
 use super::netlist::{ModuleBuilder, Schedule};
 use super::softmax::build_output;
 use super::RtlOptions;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::softmax::ceil_log2;
 use crate::model::FixedNetwork;
 use crate::quant::FixedType;
@@ -87,6 +87,12 @@ pub struct RtlDesign {
 }
 
 pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> {
+    if let Some(l) = net.layers.iter().find(|l| !l.activation_fn.is_cast() || l.alpha.is_some()) {
+        return Err(Error::Config(format!(
+            "layer `{}`: its activation (a leaky ReLU or quantized_relu_po2) or its kernel's alpha (\"auto\" or a number) has no RTL form in qforge yet: use quantized_relu or quantized_bits with alpha 1 or \"auto_po2\"",
+            l.name
+        )));
+    }
     let (top, pipeline_every) = (opts.top.as_str(), opts.pipeline_every);
     let schedule = Schedule { every: pipeline_every };
     let mut costs = Vec::new();

@@ -246,6 +246,7 @@ impl QatNetwork {
 fn activation_upper_bound(q: &Quantizer) -> f32 {
     match q {
         Quantizer::QuantizedRelu { bits, integer } => (*integer as f32).exp2() * (1.0 - (-(*bits as f32)).exp2()),
+        Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. } => q.quantize(f32::MAX),
         Quantizer::QuantizedBits { .. } => q.quantize(f32::MAX),
         _ => f32::INFINITY,
     }

@@ -1,0 +1,220 @@
+//! What a dense block computes between its result and its output beyond a
+//! ReLU or a cast: hls4ml's ApplyAlpha (kernels with alpha "auto" or a number),
+//! a leaky ReLU (hls4ml's LeakyReLU, or QKeras' own clip in qforge mode) and
+//! QKeras' `quantized_relu_po2`, in exact integer arithmetic.
+use super::layer_types::{BlockTypes, DEFAULT_TYPE};
+use super::network::LayerParams;
+use super::spec::{DenseBlock, TypesMode};
+use crate::quant::quantizer::float_alpha_quantize;
+use crate::quant::{Alpha, FixedType, Quantizer};
+use serde::Serialize;
+
+/// hls4ml 1.3's ApplyAlpha (its `normalize`): per output, the dense result
+/// times the scale in `scale_type`, the exact product plus the bias (moved out of
+/// the dense layer) in `bias_type`, cast into `result_type`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlphaStage {
+    pub scale_type: FixedType,
+    pub bias_type: FixedType,
+    pub result_type: FixedType,
+    pub scales: Vec<i64>,
+    pub biases: Vec<i64>,
+}
+
+impl AlphaStage {
+    /// Output `o` of a dense result `r` (raw with `frac` fractional bits), raw in `result_type`.
+    pub fn apply(&self, o: usize, r: i64, frac: i32) -> i64 {
+        let prod_frac = frac + self.scale_type.frac();
+        let bias_frac = self.bias_type.frac();
+        let f = prod_frac.max(bias_frac);
+        let sum = ((r as i128 * self.scales[o] as i128) << (f - prod_frac)) + ((self.biases[o] as i128) << (f - bias_frac));
+        self.result_type.cast_raw(sum as i64, f)
+    }
+}
+
+/// hls4ml's `_infer_bn_precision` result of an ApplyAlpha: input × scale, plus the bias.
+pub fn alpha_result_type(input: &FixedType, scale: &FixedType, bias: &FixedType) -> FixedType {
+    let signed = scale.signed || input.signed;
+    let width = input.width as i32 + scale.width as i32;
+    let integer = input.integer + scale.integer;
+    let out_signed = signed || bias.signed;
+    let out_integer = (integer + (bias.signed && !signed) as i32).max(bias.integer + (signed && !bias.signed) as i32) + 1;
+    let out_width = out_integer + (width - integer).max(bias.frac());
+    FixedType::new(out_width as u32, out_integer, out_signed)
+}
+
+/// An activation between a layer's result and its output type that is not a
+/// ReLU or a cast (those are `activation` and `out_type` alone).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ActivationFn {
+    Cast,
+    /// `x > 0 ? x : slope·x`, the product exact, then cast into the output type
+    /// (hls4ml's `leaky_relu` with `slope` raw in a type of `slope_frac`
+    /// fractional bits); `lowest`: QKeras' clip of negative outputs at
+    /// -slope·2^integer (qforge mode), raw in the output type.
+    Leaky { slope_raw: i64, slope_frac: i32, lowest: Option<i64> },
+    /// QKeras' `quantized_relu_po2`: 2^round(log2(max(x, 0))) (or -2^round(log2(slope·|x|))
+    /// for negative x with `slope_log2`), exponents clipped to `[min_exp, max_exp]`,
+    /// `eps_exp` for values below Keras' epsilon, `cap`: QKeras' max_value clip
+    /// (the value as the exact f64 of its f32 and the exponent it rounds to).
+    Po2 { min_exp: i32, max_exp: i32, eps_exp: i32, slope_log2: Option<i32>, cap: Option<(f64, i32)> },
+}
+
+impl ActivationFn {
+    pub fn is_cast(&self) -> bool {
+        matches!(self, ActivationFn::Cast)
+    }
+
+    /// `r` raw with `frac` fractional bits → raw in `out`.
+    pub fn apply(&self, r: i64, frac: i32, out: &FixedType) -> i64 {
+        match *self {
+            ActivationFn::Cast => out.cast_raw(r, frac),
+            ActivationFn::Leaky { slope_raw, slope_frac, lowest } => {
+                if r > 0 {
+                    out.cast_raw(r, frac)
+                } else {
+                    let v = out.cast_raw(r * slope_raw, frac + slope_frac);
+                    lowest.map_or(v, |l| v.max(l))
+                }
+            }
+            ActivationFn::Po2 { min_exp, max_exp, eps_exp, slope_log2, cap } => {
+                let (negative, magnitude, extra) = match slope_log2 {
+                    Some(k) if r < 0 => (true, -r, k),
+                    _ => (false, r.max(0), 0),
+                };
+                let e = po2_exponent(magnitude, frac - extra, eps_exp, cap).clamp(min_exp, max_exp);
+                let raw = 1i64 << (e + out.frac()).max(0);
+                if negative {
+                    -raw
+                } else {
+                    raw
+                }
+            }
+        }
+    }
+}
+
+/// round(log2(v·2^-frac)) for v > 0, exactly (the half-way points 2^(n+½) are
+/// irrational): n = floor(log2), one more when v² ≥ 2^(2n+1). Values below
+/// Keras' epsilon give `eps_exp`, values at or above the cap its exponent.
+fn po2_exponent(v: i64, frac: i32, eps_exp: i32, cap: Option<(f64, i32)>) -> i32 {
+    const EPS: f64 = 1e-7f32 as f64;
+    let value = v as f64 * (-frac as f64).exp2(); // exact: v < 2^53
+    if value < EPS {
+        return eps_exp;
+    }
+    if let Some((limit, e)) = cap {
+        if value >= limit {
+            return e;
+        }
+    }
+    let n = 63 - v.leading_zeros() as i32; // 2^n <= v < 2^(n+1)
+    let up = (v as i128) * (v as i128) >= 1i128 << (2 * n + 1);
+    n + up as i32 - frac
+}
+
+/// The activation function of a block's quantizer: a leaky ReLU's slope in
+/// hls4ml's `param_t` (hls4ml mode: the stated type, `auto` as its
+/// `infer_precision`, else the default; the value cast as its C++ literal is,
+/// truncating) or exactly (qforge mode, with QKeras' clip of negative outputs), relu_po2's exponents.
+pub(super) fn activation_fn(block: &super::spec::DenseBlock, mode: TypesMode, out: FixedType) -> std::result::Result<ActivationFn, String> {
+    Ok(match block.activation_quantizer {
+        Quantizer::LeakyRelu { bits, integer, negative_slope } => {
+            // A power of two (validated): exact in qforge mode.
+            let k = negative_slope.log2() as i32;
+            if mode == TypesMode::Hls4ml {
+                let param = block.types.activation_param.unwrap_or_else(|| minimal_constant_type(negative_slope));
+                let slope_raw = param.from_f64(negative_slope);
+                ActivationFn::Leaky { slope_raw, slope_frac: param.frac(), lowest: None }
+            } else {
+                let lowest = -(1i64 << ((bits as i32 - 1) + k).max(0));
+                debug_assert_eq!(out.frac(), bits as i32 - 1 - integer);
+                ActivationFn::Leaky { slope_raw: 1, slope_frac: -k, lowest: Some(lowest) }
+            }
+        }
+        Quantizer::ReluPo2 { bits, max_value, negative_slope } => {
+            if mode == TypesMode::Hls4ml {
+                return Err("quantized_relu_po2 has no hls4ml form (hls4ml 1.3.0 refuses it as an activation): import without --config".into());
+            }
+            let (min_exp, max_exp) = Quantizer::relu_po2_clip_range(bits, max_value);
+            let eps_exp = ((1e-7f32).ln() / std::f32::consts::LN_2).round_ties_even() as i32;
+            let cap = max_value.map(|v| ((v as f32) as f64, (v as f32).log2().round_ties_even() as i32));
+            let slope_log2 = (negative_slope != 0.0).then(|| negative_slope.log2() as i32);
+            if out.frac() < -min_exp {
+                return Err(format!("output type {out} cannot hold 2^{min_exp}"));
+            }
+            ActivationFn::Po2 { min_exp, max_exp, eps_exp, slope_log2, cap }
+        }
+        _ => ActivationFn::Cast,
+    })
+}
+
+/// hls4ml 1.3's `_get_precision_from_constant` (max_width 8): the narrowest
+/// fixed type that holds `value` exactly (signed when negative), at most 8 bits
+/// plus the sign.
+pub fn minimal_constant_type(value: f64) -> FixedType {
+    if value == 0.0 {
+        return FixedType::unsigned(1, 1);
+    }
+    // _minimal_f: bisection between -32 and 32 for the fewest fractional bits.
+    let (mut lo, mut hi) = (-32i32, 32i32);
+    while lo < hi - 1 {
+        let mid = (lo + hi).div_euclid(2);
+        let scaled = value * (mid as f64).exp2();
+        if scaled != scaled.trunc() {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let f = hi;
+    let integer = (value + (-f as f64).exp2()).max(-value).log2().ceil() as i32;
+    let signed = value < 0.0;
+    let width = (signed as i32 + integer + f).min(signed as i32 + 8);
+    FixedType::new(width as u32, signed as i32 + integer, signed)
+}
+
+
+/// alpha "auto"/a number on a kernel, as hls4ml's QKerasFactorizeAlpha
+/// handles it (hls4ml mode only): the dense layer holds the quantized kernel
+/// divided by QKeras' scale, re-quantized with alpha 1 (the grid), and zero
+/// biases; the ApplyAlpha after it holds the scales (in the default type, as
+/// hls4ml writes them: decimals with as many places as fractional bits, then
+/// truncated) and the biases. Returns the kernel values, the stage and the
+/// dense layer's raw biases.
+pub(super) fn float_alpha(
+    block: &DenseBlock,
+    params: &LayerParams,
+    mode: TypesMode,
+    types: &BlockTypes,
+) -> std::result::Result<(Vec<f32>, Option<AlphaStage>, Vec<i64>), String> {
+    let biases: Vec<i64> = params.bias_q.iter().map(|&b| types.bias.from_f64(b as f64)).collect();
+    if matches!(block.bias_quantizer, Quantizer::QuantizedBits { alpha, .. } if alpha.is_float_scale()) {
+        return Err("a bias quantizer with alpha \"auto\" or a number is not supported: use alpha=1".into());
+    }
+    let Quantizer::QuantizedBits { bits, integer, symmetric, keep_negative, alpha } = block.kernel_quantizer else {
+        return Ok((params.kernel_q.clone(), None, biases));
+    };
+    if !alpha.is_float_scale() {
+        return Ok((params.kernel_q.clone(), None, biases));
+    }
+    if mode != TypesMode::Hls4ml {
+        return Err(format!(
+            "{} has a float scale per output, which qforge's own types do not hold exactly: import with an hls4ml config (hls4ml's ApplyAlpha types)",
+            block.kernel_quantizer.spelling()
+        ));
+    }
+    let grid = Quantizer::QuantizedBits { bits, integer, symmetric, keep_negative, alpha: Alpha::One };
+    let (_, scales) = float_alpha_quantize(&params.kernel, params.n_in, params.n_out, &block.kernel_quantizer);
+    let values: Vec<f32> = params.kernel_q.iter().enumerate().map(|(k, &w)| grid.quantize((1.0 / scales[k % params.n_out]) * w)).collect();
+    let scale_type = DEFAULT_TYPE; // hls4ml sets the ApplyAlpha's precision `auto`: the default
+    let places = scale_type.frac().max(0) as usize;
+    let scales = scales.iter().map(|&v| scale_type.from_f64(format!("{:.*}", places, v as f64).parse().expect("a number"))).collect();
+    let result_type = alpha_result_type(&types.result, &scale_type, &types.bias);
+    if result_type.width > 48 {
+        return Err(format!("the ApplyAlpha result {result_type} is wider than 48 bits: use narrower types"));
+    }
+    let stage = AlphaStage { scale_type, bias_type: types.bias, result_type, scales, biases };
+    Ok((values, Some(stage), vec![0; params.n_out]))
+}
