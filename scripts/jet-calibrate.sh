@@ -57,5 +57,5 @@ exclude=()
 if [[ ${#collapsed[@]} -gt 0 ]]; then exclude=(--exclude-model "$(IFS=,; echo "${collapsed[*]}")"); fi
 "$qforge" calibrate --db "$out/history.sqlite" --flow rtl --reprice --tool yosys --part xcvu13p-flga2577-2-e \
   "${exclude[@]}" --out "$out/calibration_rtl.toml" --json >"$out/calibration_rtl.json"
-"$qforge" calibrate --target energy --samples-file "$samples" --tool yosys-switching --part xcvu13p-flga2577-2-e \
+"$qforge" calibrate --target energy --flow rtl --samples-file "$samples" --tool yosys-switching --part xcvu13p-flga2577-2-e \
   --out "$out/calibration_energy.toml" --json >"$out/calibration_energy.json"
