@@ -131,33 +131,29 @@ fn predict_all(dir: &Path, inputs: &[Vec<f64>]) {
 fn leaky_relu_hls_cpp_is_hls4ml_csim_bit_for_bit() {
     let tmp = tempfile::tempdir().unwrap();
     let c = csim("q_leaky");
-    for with_config in [true] {
-        let dir = tmp.path().join(with_config.to_string());
-        std::fs::create_dir_all(&dir).unwrap();
-        let model_path = import_fixture(&dir, "q_leaky", with_config);
-        let model = TrainedModel::load(&model_path).unwrap();
-        let net = FixedNetwork::from_model(&model).unwrap();
-        let raw: Vec<i64> = c.inputs.iter().flatten().map(|&v| net.input_type.from_f64(v)).collect();
-        let project = tmp.path().join(format!("prj_{with_config}"));
-        let opts = WriteOptions { force: false, templates: None, test_inputs: Some(raw.clone()) };
-        write_project(&model, &HlsConfig::default(), &project, &opts).unwrap();
-        let result = run_csim(&project, &net, &raw, &CsimOptions::new(hls_support::ap_types()), &Silent).unwrap();
-        println!(
-            "q_leaky ({}): g++ C simulation of qforge's HLS C++ vs the Rust model, {} samples: {} differ",
-            if with_config { "hls4ml mode" } else { "qforge mode" },
-            c.inputs.len(),
-            result.mismatches
-        );
-        assert_eq!((result.mismatches, result.mismatched_values), (0, 0), "C simulation differs from the Rust model");
-        if with_config {
-            let text = std::fs::read_to_string(&result.results).unwrap();
-            let n_out = net.n_outputs();
-            let got = qforge::model::predict_io::parse_raw_rows(&result.results, &text, n_out + 1).unwrap();
-            let differing = c.outputs_raw.iter().zip(got.chunks(n_out + 1)).filter(|(want, row)| want[..] != row[..n_out]).count();
-            println!("q_leaky: qforge's HLS C++ vs hls4ml's C simulation: {differing} of {} samples differ", c.inputs.len());
-            assert_eq!(differing, 0);
-        }
-    }
+    // hls4ml mode (with the config): qforge mode's leaky ReLU is refused by `qforge hls`.
+    let dir = tmp.path().join("hls4ml");
+    std::fs::create_dir_all(&dir).unwrap();
+    let model_path = import_fixture(&dir, "q_leaky", true);
+    let model = TrainedModel::load(&model_path).unwrap();
+    let net = FixedNetwork::from_model(&model).unwrap();
+    let raw: Vec<i64> = c.inputs.iter().flatten().map(|&v| net.input_type.from_f64(v)).collect();
+    let project = tmp.path().join("prj");
+    let opts = WriteOptions { force: false, templates: None, test_inputs: Some(raw.clone()) };
+    write_project(&model, &HlsConfig::default(), &project, &opts).unwrap();
+    let result = run_csim(&project, &net, &raw, &CsimOptions::new(hls_support::ap_types()), &Silent).unwrap();
+    println!(
+        "q_leaky (hls4ml mode): g++ C simulation of qforge's HLS C++ vs the Rust model, {} samples: {} differ",
+        c.inputs.len(),
+        result.mismatches
+    );
+    assert_eq!((result.mismatches, result.mismatched_values), (0, 0), "C simulation differs from the Rust model");
+    let text = std::fs::read_to_string(&result.results).unwrap();
+    let n_out = net.n_outputs();
+    let got = qforge::model::predict_io::parse_raw_rows(&result.results, &text, n_out + 1).unwrap();
+    let differing = c.outputs_raw.iter().zip(got.chunks(n_out + 1)).filter(|(want, row)| want[..] != row[..n_out]).count();
+    println!("q_leaky: qforge's HLS C++ vs hls4ml's C simulation: {differing} of {} samples differ", c.inputs.len());
+    assert_eq!(differing, 0);
 }
 
 #[test]
@@ -205,7 +201,8 @@ fn relu_po2_is_refused_with_a_config_and_by_hls_and_rtl() {
     let cfg = "HLSConfig:\n  Model:\n    Precision:\n      default: ap_fixed<16,6>\n  LayerName:\n    relu1:\n      Precision:\n        result: auto\n";
     std::fs::write(tmp.path().join("cfg.yml"), cfg).unwrap();
     let arg = |n: &str| f.join(n).display().to_string();
-    let (code, _, err) = run_in(tmp.path(), &["import", &arg("keras.json"), "--weights", &arg("weights.h5"), "--config", "cfg.yml", "--out", "x"]);
+    let (code, _, err) =
+        run_in(tmp.path(), &["import", &arg("keras.json"), "--weights", &arg("weights.h5"), "--config", "cfg.yml", "--out", "x"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cfg.yml") && err.contains("quantized_relu_po2") && err.contains("without --config"), "{err}");
     import_fixture(tmp.path(), "q_relu_po2", false);

@@ -221,7 +221,10 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
                         ActivationStep::Quantize(q @ (Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. })) => {
                             return Err(layer_error(
                                 l,
-                                format!("{} before the first Dense is not supported (an input quantizer only sets the input type)", q.spelling()),
+                                format!(
+                                    "{} before the first Dense is not supported (an input quantizer only sets the input type)",
+                                    q.spelling()
+                                ),
                             ))
                         }
                         ActivationStep::Quantize(q) => {
@@ -381,9 +384,17 @@ fn apply_activation(open: &mut Open, step: &ActivationStep) -> Result<(), String
         }
         ActivationStep::Softmax if plain => b.activation = Activation::Softmax,
         // A leaky ReLU or relu_po2 is the whole activation: it cannot follow a Dense's own relu.
-        ActivationStep::Quantize(q @ (Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. })) if plain => b.activation_quantizer = q.clone(),
+        ActivationStep::Quantize(q @ (Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. })) if plain => {
+            b.activation_quantizer = q.clone()
+        }
         ActivationStep::Quantize(q @ (Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. })) => {
-            return Err(format!("{} after `{}` ({:?} with {}) is not supported: it must be the Dense's only activation", q.spelling(), b.name, b.activation, b.activation_quantizer.spelling()))
+            return Err(format!(
+                "{} after `{}` ({:?} with {}) is not supported: it must be the Dense's only activation",
+                q.spelling(),
+                b.name,
+                b.activation,
+                b.activation_quantizer.spelling()
+            ))
         }
         ActivationStep::Quantize(q) if b.activation_quantizer.is_float() && b.activation != Activation::Softmax => {
             b.activation_quantizer = q.clone()

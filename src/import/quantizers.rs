@@ -194,7 +194,11 @@ fn quantized_relu_po2(config: &serde_json::Map<String, Value>) -> Result<Quantiz
         None => Ok(None),
         Some(v) => v.as_f64().map(Some).ok_or_else(|| format!("{class}: {key}={v} is not a number")),
     };
-    let q = Quantizer::ReluPo2 { bits: bits_of(config, class)?, max_value: number("max_value")?, negative_slope: number("negative_slope")?.unwrap_or(0.0) };
+    let q = Quantizer::ReluPo2 {
+        bits: bits_of(config, class)?,
+        max_value: number("max_value")?,
+        negative_slope: number("negative_slope")?.unwrap_or(0.0),
+    };
     q.validate().map_err(|e| format!("{class}: {e}"))?;
     Ok(q)
 }

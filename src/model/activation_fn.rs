@@ -53,12 +53,22 @@ pub enum ActivationFn {
     /// (hls4ml's `leaky_relu` with `slope` raw in a type of `slope_frac`
     /// fractional bits); `lowest`: QKeras' clip of negative outputs at
     /// -slope·2^integer (qforge mode), raw in the output type.
-    Leaky { slope_raw: i64, slope_frac: i32, lowest: Option<i64> },
+    Leaky {
+        slope_raw: i64,
+        slope_frac: i32,
+        lowest: Option<i64>,
+    },
     /// QKeras' `quantized_relu_po2`: 2^round(log2(max(x, 0))) (or -2^round(log2(slope·|x|))
     /// for negative x with `slope_log2`), exponents clipped to `[min_exp, max_exp]`,
     /// `eps_exp` for values below Keras' epsilon, `cap`: QKeras' max_value clip
     /// (the value as the exact f64 of its f32 and the exponent it rounds to).
-    Po2 { min_exp: i32, max_exp: i32, eps_exp: i32, slope_log2: Option<i32>, cap: Option<(f64, i32)> },
+    Po2 {
+        min_exp: i32,
+        max_exp: i32,
+        eps_exp: i32,
+        slope_log2: Option<i32>,
+        cap: Option<(f64, i32)>,
+    },
 }
 
 impl ActivationFn {
@@ -135,7 +145,9 @@ pub(super) fn activation_fn(block: &super::spec::DenseBlock, mode: TypesMode, ou
         }
         Quantizer::ReluPo2 { bits, max_value, negative_slope } => {
             if mode == TypesMode::Hls4ml {
-                return Err("quantized_relu_po2 has no hls4ml form (hls4ml 1.3.0 refuses it as an activation): import without --config".into());
+                return Err(
+                    "quantized_relu_po2 has no hls4ml form (hls4ml 1.3.0 refuses it as an activation): import without --config".into()
+                );
             }
             let (min_exp, max_exp) = Quantizer::relu_po2_clip_range(bits, max_value);
             let eps_exp = ((1e-7f32).ln() / std::f32::consts::LN_2).round_ties_even() as i32;
@@ -175,6 +187,8 @@ pub fn minimal_constant_type(value: f64) -> FixedType {
     FixedType::new(width as u32, signed as i32 + integer, signed)
 }
 
+/// The kernel values, the ApplyAlpha stage (if any) and the dense layer's raw biases.
+pub(super) type AlphaSplit = (Vec<f32>, Option<AlphaStage>, Vec<i64>);
 
 /// alpha "auto"/a number on a kernel, as hls4ml's QKerasFactorizeAlpha
 /// handles it (hls4ml mode only): the dense layer holds the quantized kernel
@@ -188,7 +202,7 @@ pub(super) fn float_alpha(
     params: &LayerParams,
     mode: TypesMode,
     types: &BlockTypes,
-) -> std::result::Result<(Vec<f32>, Option<AlphaStage>, Vec<i64>), String> {
+) -> std::result::Result<AlphaSplit, String> {
     let biases: Vec<i64> = params.bias_q.iter().map(|&b| types.bias.from_f64(b as f64)).collect();
     if matches!(block.bias_quantizer, Quantizer::QuantizedBits { alpha, .. } if alpha.is_float_scale()) {
         return Err("a bias quantizer with alpha \"auto\" or a number is not supported: use alpha=1".into());

@@ -4,8 +4,8 @@
 //! precision inference (lossless), activations from their quantizers; in
 //! hls4ml types mode (`layer_types`) they are what hls4ml 1.3 derives, and the
 //! softmax is hls4ml's (`hls4ml_softmax`).
-pub use super::activation_fn::{alpha_result_type, minimal_constant_type, ActivationFn, AlphaStage};
 use super::activation_fn::{activation_fn, float_alpha};
+pub use super::activation_fn::{alpha_result_type, minimal_constant_type, ActivationFn, AlphaStage};
 use super::hls4ml_softmax::Hls4mlSoftmax;
 use super::layer_types::{block_types, holds_exactly};
 pub use super::layer_types::{infer_accum_type, DEFAULT_TYPE};
@@ -437,7 +437,11 @@ impl FixedNetwork {
         let last = layers.last().expect("spec has layers");
         let softmax = (last.activation == Activation::Softmax).then(|| SoftmaxTables::new(last.n_out, last.out_type));
         // The 16-bit path computes ReLUs and casts only.
-        let packed = if layers.iter().all(|l| l.activation_fn.is_cast() && l.alpha.is_none()) { PackedNetwork::new(input_type, &layers, softmax.as_ref()) } else { None };
+        let packed = if layers.iter().all(|l| l.activation_fn.is_cast() && l.alpha.is_none()) {
+            PackedNetwork::new(input_type, &layers, softmax.as_ref())
+        } else {
+            None
+        };
         FixedNetwork { input_type, layers, softmax, hls4ml_softmax: None, packed }
     }
 

@@ -57,6 +57,8 @@ fn layer(
         activation,
         weights,
         biases,
+        activation_fn: ActivationFn::Cast,
+        alpha: None,
         kernel: Kernel::placeholder(),
     };
     l.kernel = build_kernel(&l);

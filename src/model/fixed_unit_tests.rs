@@ -51,6 +51,8 @@ mod fast_paths {
                 activation,
                 weights,
                 biases,
+                activation_fn: ActivationFn::Cast,
+                alpha: None,
                 kernel: Kernel::placeholder(),
             };
             layer.kernel = build_kernel(&layer);

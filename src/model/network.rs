@@ -49,7 +49,9 @@ pub fn quantize_params(block: &DenseBlock, kernel: &[f32], bias: &[f32], n_in: u
             let e = auto_po2_exponents(kernel, n_in, n_out, bits, integer);
             (auto_po2_quantize(kernel, n_out, &e, bits), Some(e))
         }
-        ref q @ Quantizer::QuantizedBits { alpha: Alpha::Auto | Alpha::Number(_), .. } => (float_alpha_quantize(kernel, n_in, n_out, q).0, None),
+        ref q @ Quantizer::QuantizedBits { alpha: Alpha::Auto | Alpha::Number(_), .. } => {
+            (float_alpha_quantize(kernel, n_in, n_out, q).0, None)
+        }
         ref q => {
             let mut k = kernel.to_vec();
             q.quantize_slice(&mut k);

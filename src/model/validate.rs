@@ -80,14 +80,20 @@ pub fn validate_spec(spec: &ModelSpec) -> Result<(), Fault> {
         }
         for (name, q) in [("kernel_quantizer", &block.kernel_quantizer), ("bias_quantizer", &block.bias_quantizer)] {
             if matches!(q, Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. }) {
-                return Err(fault(field(name), format!("{} is an activation quantizer: use quantized_bits or quantized_po2", q.spelling())));
+                return Err(fault(
+                    field(name),
+                    format!("{} is an activation quantizer: use quantized_bits or quantized_po2", q.spelling()),
+                ));
             }
         }
         let leaky_or_po2 = matches!(block.activation_quantizer, Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. });
         if leaky_or_po2 && block.activation != Activation::Linear {
             return Err(fault(
                 field("activation"),
-                format!("{} is the whole activation (negative inputs are not zeroed): set activation = \"linear\"", block.activation_quantizer.spelling()),
+                format!(
+                    "{} is the whole activation (negative inputs are not zeroed): set activation = \"linear\"",
+                    block.activation_quantizer.spelling()
+                ),
             ));
         }
         if block.activation_quantizer.is_binary_or_ternary() {

@@ -128,8 +128,8 @@ pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
         }
         other => {
             return Err(format!(
-                "unknown quantizer `{other}`: use quantized_bits, quantized_relu, quantized_relu_po2, quantized_po2, binary, ternary or float"
-            ))
+            "unknown quantizer `{other}`: use quantized_bits, quantized_relu, quantized_relu_po2, quantized_po2, binary, ternary or float"
+        ))
         }
     };
     quantizer.validate().map_err(|e| format!("{text}: {e}"))?;

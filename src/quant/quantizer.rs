@@ -130,11 +130,18 @@ impl Quantizer {
             Quantizer::LeakyRelu { bits, integer, negative_slope } => {
                 check_bits(*bits)?;
                 if *bits < 2 || *integer < 0 || *integer > *bits as i32 - 1 {
-                    return Err(format!("a leaky quantized_relu needs bits >= 2 and integer bits ({integer}) between 0 and bits - 1 for the sign ({})", *bits as i32 - 1));
+                    return Err(format!(
+                        "a leaky quantized_relu needs bits >= 2 and integer bits ({integer}) between 0 and bits - 1 for the sign ({})",
+                        *bits as i32 - 1
+                    ));
                 }
                 // QKeras asserts a power of two; below 2^-(bits-1) its lowest output falls off the grid.
                 let lowest = -((*bits - 1) as f64);
-                if !(*negative_slope > 0.0 && *negative_slope <= 1.0 && negative_slope.log2().fract() == 0.0 && negative_slope.log2() >= lowest) {
+                if !(*negative_slope > 0.0
+                    && *negative_slope <= 1.0
+                    && negative_slope.log2().fract() == 0.0
+                    && negative_slope.log2() >= lowest)
+                {
                     return Err(format!(
                         "negative_slope of a quantized_relu must be a power of two between 2^{lowest} and 1, got {negative_slope}"
                     ));
@@ -150,7 +157,9 @@ impl Quantizer {
                     return Err("quantized_relu_po2 max_value must be positive".into());
                 }
                 if *negative_slope != 0.0 && !(*negative_slope > 0.0 && negative_slope.log2().fract() == 0.0) {
-                    return Err(format!("quantized_relu_po2 negative_slope must be 0 or a power of two (as QKeras asserts), got {negative_slope}"));
+                    return Err(format!(
+                        "quantized_relu_po2 negative_slope must be 0 or a power of two (as QKeras asserts), got {negative_slope}"
+                    ));
                 }
                 Ok(())
             }
@@ -477,7 +486,13 @@ pub fn float_alpha_quantize(kernel: &[f32], n_in: usize, n_out: usize, q: &Quant
                 let scale = s * m;
                 for (i, x) in col.iter().enumerate() {
                     let v = (x.abs() / s + 0.5).floor();
-                    let sign = if *x > 0.0 { 1.0 } else if *x < 0.0 { -1.0 } else { 0.0 };
+                    let sign = if *x > 0.0 {
+                        1.0
+                    } else if *x < 0.0 {
+                        -1.0
+                    } else {
+                        0.0
+                    };
                     let z = sign * if v < levels / 2.0 { v } else { levels / 2.0 };
                     out[i * n_out + o] = if z == 0.0 { 0.0 } else { ((m_i * z) / m) * scale };
                 }

@@ -423,7 +423,9 @@ fn check_kind(q: &Quantizer, param: Param) -> std::result::Result<(), String> {
         (_, Quantizer::Float) => Err("the search needs quantized candidates (float is not synthesizable as is)".into()),
         (Param::Activation, Quantizer::QuantizedRelu { .. }) => Ok(()),
         (Param::Activation, _) => Err("activation candidates must be quantized_relu(...)".into()),
-        (_, Quantizer::QuantizedRelu { .. } | Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. }) => Err("kernel and bias candidates must be quantized_bits(...) or quantized_po2(...)".into()),
+        (_, Quantizer::QuantizedRelu { .. } | Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. }) => {
+            Err("kernel and bias candidates must be quantized_bits(...) or quantized_po2(...)".into())
+        }
         _ => Ok(()),
     }
 }
