@@ -22,20 +22,23 @@ fn price(spec: &ModelSpec, flow: FlowOptions, cal: &Calibration) -> estimate::Es
 fn the_rtl_flow_prices_the_generators_registers_latency_and_softmax_products() {
     let spec = jet_spec();
     let cal = Calibration::default();
+    let price_of = |quantity: &str, feature: &str| cal.quantity_coefficients(Flow::Rtl, "ultrascale_plus", quantity).unwrap()[feature];
+    let (per_register_bit, per_carry_bit) = (price_of("ff", "per_register_bit"), price_of("lut", "per_carry_bit"));
     let net = network_for_spec(&spec).unwrap();
     for every in [0, 3] {
         let est = price(&spec, FlowOptions::rtl(every, qforge::rtl::cost::cost_for), &cal);
         let cost = design_cost(&net, &RtlOptions { pipeline_every: every, ..Default::default() }).unwrap();
         assert_eq!(est.flow, Flow::Rtl);
-        // One FF per register bit and the generator's latency, exactly.
-        assert_eq!(est.totals.ff, cost.register_bits as f64, "pipeline every {every}");
+        // The register bits the generator builds at their price, and its latency exactly.
+        assert!((est.totals.ff - (cost.register_bits as f64 * per_register_bit).round()).abs() <= 1.0, "pipeline every {every}");
         assert_eq!(est.totals.latency_cycles, cost.latency_cycles as u64);
         assert_eq!(est.totals.ii_cycles, 1);
         // The dense layers are shift-add trees: only the softmax's five products take DSPs.
         assert!(est.totals.dsp > 0.0 && est.totals.dsp <= 10.0, "dsp {}", est.totals.dsp);
         assert!(est.layers.iter().all(|l| l.resources.dsp == 0.0));
-        // LUTs are at least one per carry bit of the adders.
-        assert!(est.totals.lut >= cost.carry_bits as f64, "{} LUT for {} carry bits", est.totals.lut, cost.carry_bits);
+        // LUTs are at least the adders' carry bits at their price.
+        let adders = cost.carry_bits as f64 * per_carry_bit;
+        assert!(est.totals.lut >= adders - 1.0, "{} LUT for {} carry bits", est.totals.lut, cost.carry_bits);
     }
     assert_eq!(price(&spec, FlowOptions::rtl(0, qforge::rtl::cost::cost_for), &cal).totals.ff, 0.0, "a combinational design has no FF");
     assert!(price(&spec, FlowOptions::rtl(3, qforge::rtl::cost::cost_for), &cal).totals.latency_cycles > 0);
@@ -47,12 +50,16 @@ fn the_rtl_coefficients_come_from_the_calibration_file() {
     let default = Calibration::default();
     let mut doubled = default.clone();
     let lut = doubled.quantity_coefficients_mut(Flow::Rtl, "ultrascale_plus", "lut").unwrap();
+    let per_carry_bit = lut["per_carry_bit"];
     *lut.get_mut("per_carry_bit").unwrap() *= 2.0;
     let before = price(&spec, FlowOptions::rtl(0, qforge::rtl::cost::cost_for), &default);
     let after = price(&spec, FlowOptions::rtl(0, qforge::rtl::cost::cost_for), &doubled);
     let carry: f64 = before.feature_totals().iter().find(|(n, _)| *n == "carry_bit").unwrap().1;
     assert!(carry > 0.0);
-    assert!((after.totals.lut - before.totals.lut - carry).abs() <= 1.0, "doubling per_carry_bit adds one LUT per carry bit");
+    assert!(
+        (after.totals.lut - before.totals.lut - carry * per_carry_bit).abs() <= 1.0,
+        "doubling per_carry_bit adds its price per carry bit"
+    );
     // The HLS model is untouched by [rtl.*].
     let hls = |c: &Calibration| price(&spec, FlowOptions::hls(), c).totals.lut;
     assert_eq!(hls(&default), hls(&doubled));
@@ -89,7 +96,9 @@ fn old_calibration_files_get_the_shipped_rtl_sections_and_bad_ones_name_the_fiel
     // The shipped RTL-flow energy is the 20-variant refit, not QTools' default.
     assert_eq!(cal.energy_rtl.fpm_mul, vec![0.004082, 0.0, 0.0]);
     assert_ne!(cal.energy_rtl.fpm_mul, cal.energy.fpm_mul);
-    let bad = text.replacen("per_register_bit = 1.0", "per_flipflop = 1.0", 1);
+    let shipped = "per_register_bit = 0.9597";
+    assert!(text.contains(shipped), "the fitted UltraScale+ FF price is shipped");
+    let bad = text.replacen(shipped, "per_flipflop = 1.0", 1);
     let e = Calibration::parse(&bad, Path::new("c.toml")).unwrap_err().to_string();
     assert!(e.contains("c.toml") && e.contains("rtl.ultrascale_plus.ff.per_flipflop"), "{e}");
 }
