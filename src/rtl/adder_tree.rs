@@ -87,20 +87,29 @@ pub struct TreeStats {
     pub depth: u32,
 }
 
-/// Sum `terms` into one signal named `base`, wrapping at `cap` bits.
-/// Returns the signal (not negated: the sum's true value) and its level.
-pub fn sum_tree(m: &mut ModuleBuilder, base: &str, mut terms: Vec<Term>, cap: u32, stats: &mut TreeStats) -> (SigId, u32) {
-    let start = terms.iter().map(|t| t.level).max().unwrap_or(0);
-    if terms.is_empty() {
-        let id = m.assign(&format!("{base}_zero"), (0, 0), None, start + 1, &[], |_| "1'sb0".to_string());
-        return (id, start + 1);
-    }
-    // Constants in one term.
+/// The sum of no terms: a zero wire at the level after `start`.
+fn zero_sum(m: &mut ModuleBuilder, base: &str, start: u32) -> (SigId, u32) {
+    let id = m.assign(&format!("{base}_zero"), (0, 0), None, start + 1, &[], |_| "1'sb0".to_string());
+    (id, start + 1)
+}
+
+/// All constant terms as one, available at `start`.
+fn fold_constants(terms: &mut Vec<Term>, start: u32) {
     let constant: i128 = terms.iter().filter_map(|t| if let Source::Const(v) = t.source { Some(v) } else { None }).sum();
     terms.retain(|t| !matches!(t.source, Source::Const(_)));
     if constant != 0 {
         terms.push(Term::constant(constant, start));
     }
+}
+
+/// Sum `terms` into one signal named `base`, wrapping at `cap` bits.
+/// Returns the signal (not negated: the sum's true value) and its level.
+pub fn sum_tree(m: &mut ModuleBuilder, base: &str, mut terms: Vec<Term>, cap: u32, stats: &mut TreeStats) -> (SigId, u32) {
+    let start = terms.iter().map(|t| t.level).max().unwrap_or(0);
+    if terms.is_empty() {
+        return zero_sum(m, base, start);
+    }
+    fold_constants(&mut terms, start);
     let mut depth = 0;
     let mut level = start;
     while terms.len() > 1 {
@@ -213,14 +222,9 @@ pub fn sum_by_arrival(
     stats: &mut TreeStats,
 ) -> (SigId, u32) {
     if terms.is_empty() {
-        let id = m.assign(&format!("{base}_zero"), (0, 0), None, start + 1, &[], |_| "1'sb0".to_string());
-        return (id, start + 1);
+        return zero_sum(m, base, start);
     }
-    let constant: i128 = terms.iter().filter_map(|t| if let Source::Const(v) = t.source { Some(v) } else { None }).sum();
-    terms.retain(|t| !matches!(t.source, Source::Const(_)));
-    if constant != 0 {
-        terms.push(Term::constant(constant, start));
-    }
+    fold_constants(&mut terms, start);
     // Min-heap by (level, width, insertion order).
     let key = |t: &Term| (t.level, signed_bits(t.lo, t.hi));
     let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<(u32, u32, usize)>> = std::collections::BinaryHeap::new();
