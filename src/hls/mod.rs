@@ -11,6 +11,7 @@
 //! for bit with the Rust fixed-point model. Templates are embedded (`tcl/`,
 //! `constraints/`, `hls-templates/`) and replaceable by a user's folder.
 pub mod config;
+mod cpp_text;
 pub mod csim;
 pub mod project;
 

@@ -8,6 +8,7 @@
 //! in memory before the first byte is written, so bad input leaves the output
 //! folder as it was. Constants are written as raw integer bits.
 use super::config::{HlsConfig, Strategy};
+use super::cpp_text::{array_header, is_c_identifier, raw_cpp, raw_list};
 use crate::error::{Error, Result};
 use crate::estimate::parts::Part;
 use crate::model::hls4ml_softmax::{Hls4mlSoftmax, HLS4ML_LEGACY_TABLE_TYPE};
@@ -209,45 +210,6 @@ fn hls4ml_softmax_files(sm: &Hls4mlSoftmax, k: usize) -> (SoftmaxHls4mlCtx, Vec<
         inv_index_bits: inv.len().trailing_zeros(),
     };
     (ctx, typedefs, (PathBuf::from(format!("firmware/weights/softmax_tables{k}.h")), text.into_bytes()))
-}
-
-fn raw_cpp(t: &FixedType) -> String {
-    let base = match t.width {
-        0..=8 => "char",
-        9..=16 => "short",
-        17..=32 => "int",
-        _ => "long long",
-    };
-    format!("{} {base}", if t.signed { "signed" } else { "unsigned" })
-}
-
-/// A C++ initializer list of raw integers, 16 a line.
-fn raw_list(values: &[i64]) -> String {
-    let mut s = String::with_capacity(values.len() * 5);
-    for (k, v) in values.iter().enumerate() {
-        s.push_str(if k % 16 == 0 { "\n    " } else { " " });
-        if i32::try_from(*v).is_ok() {
-            let _ = write!(s, "{v},");
-        } else {
-            let _ = write!(s, "{v}LL,");
-        }
-    }
-    s.push('\n');
-    s
-}
-
-fn array_header(guard: &str, comment: &str, raw_type: &str, name: &str, values: &[i64]) -> String {
-    format!(
-        "// {comment}\n// Written by qforge as raw bits: the value is raw * 2^-frac of the typed tensor.\n\
-         #ifndef {guard}\n#define {guard}\n\nstatic const {raw_type} {name}[{}] = {{{}}};\n\n#endif\n",
-        values.len(),
-        raw_list(values)
-    )
-}
-
-fn is_c_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Everything a project holds, rendered in memory: (relative path, bytes).

@@ -5,7 +5,7 @@
 use super::layer_types::{BlockTypes, DEFAULT_TYPE};
 use super::network::LayerParams;
 use super::spec::{DenseBlock, TypesMode};
-use crate::quant::quantizer::float_alpha_quantize;
+use crate::quant::alpha::float_alpha_quantize;
 use crate::quant::{Alpha, FixedType, Quantizer};
 use serde::Serialize;
 

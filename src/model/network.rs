@@ -4,7 +4,7 @@
 use super::spec::{DenseBlock, ModelSpec};
 pub use crate::data::Scaler;
 use crate::error::{Error, Result};
-use crate::quant::quantizer::{auto_po2_exponents, auto_po2_quantize, float_alpha_quantize};
+use crate::quant::alpha::{auto_po2_exponents, auto_po2_quantize, float_alpha_quantize};
 use crate::quant::{Alpha, Quantizer};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -1,7 +1,8 @@
 //! Parse QKeras quantizer spellings, e.g. `quantized_bits(6,0,alpha=1)`,
 //! `quantized_relu(6)`, `quantized_po2(4, max_value=1)`, `binary`, `ternary(threshold=0.5)`,
 //! `float`, as users write them in Python, positional or keyword arguments alike.
-use super::quantizer::{Alpha, Quantizer, TERNARY_DEFAULT_THRESHOLD};
+use super::alpha::Alpha;
+use super::quantizer::{Quantizer, TERNARY_DEFAULT_THRESHOLD};
 
 /// Parse one quantizer; the error says what is wrong and what is accepted.
 pub fn parse_quantizer(text: &str) -> Result<Quantizer, String> {
