@@ -55,15 +55,16 @@ impl StoreRuns {
         if run_device != Some(device) {
             return Err(format!("part {} is not a {device}", run.part.as_deref().unwrap_or("unknown")));
         }
-        let repriced = match self.reprice {
-            false => Vec::new(),
+        let repriced;
+        let estimates = match self.reprice {
+            false => &run.estimates,
             true => {
                 let folder = design_folder(run).ok_or("--reprice: its design folder (model.json) is gone")?;
                 let part = run.part.as_deref().unwrap_or(&self.part);
-                crate::store::price_project(&folder, part, run.clock_ns)
+                repriced = crate::store::price_project(&folder, part, run.clock_ns);
+                &repriced
             }
         };
-        let estimates = if self.reprice { &repriced } else { &run.estimates };
         let features = estimates
             .iter()
             .rev()
