@@ -131,7 +131,7 @@ fn predict_all(dir: &Path, inputs: &[Vec<f64>]) {
 fn leaky_relu_hls_cpp_is_hls4ml_csim_bit_for_bit() {
     let tmp = tempfile::tempdir().unwrap();
     let c = csim("q_leaky");
-    // hls4ml mode (with the config): qforge mode's leaky ReLU is refused by `qforge hls`.
+    // hls4ml mode (with the config); qforge mode is the test below.
     let dir = tmp.path().join("hls4ml");
     std::fs::create_dir_all(&dir).unwrap();
     let model_path = import_fixture(&dir, "q_leaky", true);
@@ -269,4 +269,30 @@ fn float_alpha_in_qforge_mode_is_qkeras_in_float_and_refused_in_fixed_point() {
     assert!(worst < 1e-5, "{worst}");
     let e = FixedNetwork::from_model(&model).unwrap_err().to_string();
     assert!(e.contains("fc1") && e.contains("hls4ml config"), "{e}");
+}
+
+/// qforge mode's leaky ReLU: the batch path equals the per-sample trace (it
+/// read stale accumulators before: 289/300 samples wrong), and qforge's HLS
+/// C++ in g++ gives the Rust model's bits.
+#[test]
+fn leaky_relu_in_qforge_mode_hls_cpp_is_the_rust_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = csim("q_leaky");
+    let dir = tmp.path().join("q");
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = TrainedModel::load(&import_fixture(&dir, "q_leaky", false)).unwrap();
+    let net = FixedNetwork::from_model(&model).unwrap();
+    let raw: Vec<i64> = c.inputs.iter().flatten().map(|&v| net.input_type.from_f64(v)).collect();
+    let batch = net.predict_raw(&raw);
+    let n = net.n_inputs();
+    for (k, x) in raw.chunks(n).enumerate() {
+        let last = net.trace(x).pop().unwrap();
+        assert_eq!(last.raw[..], batch.outputs[k * net.n_outputs()..(k + 1) * net.n_outputs()], "sample {k}");
+    }
+    let project = tmp.path().join("prj");
+    let opts = WriteOptions { force: false, templates: None, test_inputs: Some(raw.clone()) };
+    write_project(&model, &HlsConfig::default(), &project, &opts).unwrap();
+    let result = run_csim(&project, &net, &raw, &CsimOptions::new(hls_support::ap_types()), &Silent).unwrap();
+    println!("q_leaky (qforge mode): g++ C simulation vs the Rust model, {} samples: {} differ", raw.len() / n, result.mismatches);
+    assert_eq!((result.mismatches, result.mismatched_values), (0, 0), "{:?}", result.first_mismatches);
 }

@@ -315,12 +315,6 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         });
         let mut leaky = None;
         let activation = match (&layer.activation_fn, layer.activation) {
-            (ActivationFn::Leaky { lowest: Some(_), .. }, _) => {
-                return Err(Error::Config(format!(
-                    "layer `{}`: a leaky quantized_relu in qforge's own types (QKeras' clip of negative outputs) has no checked HLS C++ form yet: import with an hls4ml config",
-                    layer.name
-                )))
-            }
             (ActivationFn::Leaky { slope_raw, slope_frac, lowest }, _) => {
                 let param = FixedType::new(64 - slope_raw.leading_zeros() + 1, 64 - slope_raw.leading_zeros() as i32 + 1 - slope_frac, true);
                 let value = |raw: i64, frac: i32| format!("{:e}", raw as f64 * (-frac as f64).exp2());

@@ -77,7 +77,7 @@ impl FixedLayer {
     fn forward_with(&self, x: &[i64], acc: &mut [i64], out: &mut [i64], sums: &mut [i32]) {
         let k = &self.kernel;
         let acc_frac = self.accum_type.frac();
-        if !k.result_exact || !self.activation_fn.is_cast() || self.alpha.is_some() {
+        if !self.casts_only() {
             return self.forward_general(x, acc, out);
         }
         if let Some(cast) = &k.all_i32 {
@@ -95,6 +95,18 @@ impl FixedLayer {
             *a = if k.acc_cannot_wrap { sum } else { self.accum_type.cast_raw(sum, acc_frac) };
         }
         k.out_cast.cast_slice(acc, out, self.activation == Activation::Relu);
+    }
+
+    /// Whether the layer ends in casts only (no leaky ReLU, po2 or ApplyAlpha
+    /// stage, an exact result cast): the condition of every fast path.
+    fn casts_only(&self) -> bool {
+        self.kernel.result_exact && self.activation_fn.is_cast() && self.alpha.is_none()
+    }
+
+    /// Whether [`forward_with`](Self::forward_with) takes the i32 path, which
+    /// writes no accumulators (so it may be given none).
+    fn skips_accumulators(&self) -> bool {
+        self.casts_only() && self.kernel.all_i32.is_some()
     }
 
     /// The reference: exact sums in i128, every cast through the type's own
@@ -481,7 +493,8 @@ impl FixedNetwork {
         s.cur[..x.len()].copy_from_slice(x);
         let mut width = x.len();
         for layer in &self.layers {
-            let acc = if layer.kernel.all_i32.is_some() && !general { &mut s.acc[..0] } else { &mut s.acc[..layer.n_out] };
+            // A layer that falls back to the reference path needs its accumulators.
+            let acc = if layer.skips_accumulators() && !general { &mut s.acc[..0] } else { &mut s.acc[..layer.n_out] };
             if general {
                 layer.forward_general(&s.cur[..width], acc, &mut s.next[..layer.n_out]);
             } else {
