@@ -66,6 +66,7 @@ fn base_model() -> TrainedModel {
         scaler: Scaler::identity(16),
         spec,
         layers,
+        conv_layers: vec![],
         metrics: Value::Null,
     };
     model.requantize();

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 /// Where the data come from (default: the embedded synthetic jets).
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// Data file: OpenML `hls4ml_lhc_jets_hlf` export (.csv or .arff) or NumPy features (.npy).
+    /// Data file: OpenML `hls4ml_lhc_jets_hlf` export (.csv or .arff), NumPy features (.npy), or
+    /// `digits` (the UCI 8×8 digits fetched by scripts/setup.sh). An image model without it
+    /// trains on seeded synthetic images of its input shape.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// NumPy labels (.npy, one-hot or integer) to go with `--data X.npy`.

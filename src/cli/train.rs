@@ -78,11 +78,10 @@ fn eval_text(e: &Evaluation) -> String {
 
 pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut spec = ModelSpec::from_file(&args.spec)?;
-    crate::model::features::refuse_features(&spec, "train")?;
     if let Some(seed) = args.seed {
         spec.training.seed = seed;
     }
-    let source = args.data.source()?;
+    let source = args.data.source()?.for_model(&spec.input_shape, spec.n_outputs());
     let data = prepare_data(&source, &spec, args.data.split_seed)?;
     let reporter = CliReporter::new(args.json);
     eprintln!(
@@ -119,8 +118,7 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
 
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let model = TrainedModel::load(&args.model)?;
-    crate::model::features::refuse_features(&model.spec, "eval")?;
-    let source = args.data.source()?;
+    let source = args.data.source()?.for_model(&model.spec.input_shape, model.spec.n_outputs());
     let test = test_split_for(&model, &source, args.data.split_seed)?;
     let eval = evaluate_model(&model, &test)?;
     let net = FixedNetwork::from_model(&model)?;
@@ -162,7 +160,6 @@ fn all_rows(model: &TrainedModel, args: &DataArgs) -> anyhow::Result<(crate::dat
 
 pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let model = TrainedModel::load(&args.model)?;
-    crate::model::features::refuse_features(&model.spec, "predict")?;
     let (mut test, labelled) = if args.all {
         all_rows(&model, &args.data)?
     } else {

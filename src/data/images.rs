@@ -53,11 +53,15 @@ pub fn digits_path() -> PathBuf {
 
 /// Load the digits from [`digits_path`]; a missing file says how to fetch it.
 pub fn load_digits() -> Result<Images> {
-    let path = digits_path();
+    load_digits_at(&digits_path())
+}
+
+/// Load the digits from `path`; a missing file says how to fetch it.
+pub fn load_digits_at(path: &Path) -> Result<Images> {
     if !path.is_file() {
-        return Err(Error::input(&path, format!("the UCI digits file is missing: {DIGITS_FIX}")));
+        return Err(Error::input(path, format!("the UCI digits file is missing: {DIGITS_FIX}")));
     }
-    load_digits_file(&path)
+    load_digits_file(path)
 }
 
 /// Parse a gzip-compressed digits CSV: each line 64 pixels (0..16) then the label (0..9).

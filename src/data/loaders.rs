@@ -22,6 +22,11 @@ pub enum DataSource {
     Table { path: std::path::PathBuf, columns: Option<Vec<String>>, label_column: Option<String> },
     /// NumPy arrays: features and labels.
     Npy { features: std::path::PathBuf, labels: std::path::PathBuf },
+    /// The UCI 8×8 handwritten digits fetched at setup (`--data digits`).
+    Digits { path: std::path::PathBuf },
+    /// Seeded synthetic images (`images::synthetic_images`): what an image
+    /// model trains on when no data is named.
+    SyntheticImages { samples: usize, seed: u64, shape: [usize; 3], classes: usize },
 }
 
 impl DataSource {
@@ -29,6 +34,7 @@ impl DataSource {
     pub fn from_paths(data: Option<&Path>, labels: Option<&Path>, samples: usize, seed: u64) -> Result<DataSource> {
         match data {
             None => Ok(DataSource::Synthetic { samples, seed }),
+            Some(p) if p == Path::new("digits") && !p.exists() => Ok(DataSource::Digits { path: super::images::digits_path() }),
             Some(p) => match p.extension().and_then(|e| e.to_str()) {
                 Some("npy") => {
                     let labels = labels
@@ -36,13 +42,34 @@ impl DataSource {
                     Ok(DataSource::Npy { features: p.to_path_buf(), labels: labels.to_path_buf() })
                 }
                 Some("csv") | Some("arff") => Ok(DataSource::Table { path: p.to_path_buf(), columns: None, label_column: None }),
-                _ => Err(Error::input(p, "unknown data format: use .csv or .arff (OpenML export) or .npy (with --labels)")),
+                _ => Err(Error::input(
+                    p,
+                    "unknown data format: use .csv or .arff (OpenML export), .npy (with --labels), or `digits` (the UCI digits)",
+                )),
             },
+        }
+    }
+
+    /// The source for a model with input shape `input_shape` and `classes`
+    /// outputs: an image model's default data are synthetic images of its shape.
+    pub fn for_model(self, input_shape: &[usize], classes: usize) -> DataSource {
+        let shape = match *input_shape {
+            [h, w, c] => [h, w, c],
+            [w, c] => [1, w, c],
+            _ => return self,
+        };
+        match self {
+            DataSource::Synthetic { samples, seed } => DataSource::SyntheticImages { samples, seed, shape, classes },
+            other => other,
         }
     }
 
     pub fn load(&self) -> Result<Dataset> {
         match self {
+            DataSource::Digits { path } => Ok(super::images::load_digits_at(path)?.set),
+            DataSource::SyntheticImages { samples, seed, shape, classes } => {
+                Ok(super::images::synthetic_images(*samples, *shape, *classes, *seed).set)
+            }
             DataSource::Synthetic { samples, seed } => Ok(super::synthetic::generate(*samples, *seed)),
             DataSource::Table { path, columns, label_column } => load_table_columns(path, columns.as_deref(), label_column.as_deref()),
             DataSource::Npy { features, labels } => load_npy(features, labels),
@@ -57,7 +84,8 @@ impl DataSource {
             other => (other.load()?, None),
         };
         let (features_file, labels_file) = match self {
-            DataSource::Synthetic { .. } => (None, None),
+            DataSource::Synthetic { .. } | DataSource::SyntheticImages { .. } => (None, None),
+            DataSource::Digits { path } => (Some(path.as_path()), Some(path.as_path())),
             DataSource::Table { path, .. } => (Some(path.as_path()), Some(path.as_path())),
             DataSource::Npy { features, labels } => (Some(features.as_path()), Some(labels.as_path())),
         };
@@ -89,7 +117,8 @@ impl DataSource {
     /// The data files this source reads (none for the synthetic generator).
     pub fn files(&self) -> Vec<&Path> {
         match self {
-            DataSource::Synthetic { .. } => Vec::new(),
+            DataSource::Synthetic { .. } | DataSource::SyntheticImages { .. } => Vec::new(),
+            DataSource::Digits { path } => vec![path.as_path()],
             DataSource::Table { path, .. } => vec![path.as_path()],
             DataSource::Npy { features, labels } => vec![features.as_path(), labels.as_path()],
         }
@@ -98,6 +127,10 @@ impl DataSource {
     pub fn describe(&self) -> String {
         match self {
             DataSource::Synthetic { samples, seed } => format!("synthetic jet-like data ({samples} samples, seed {seed})"),
+            DataSource::SyntheticImages { samples, seed, shape, classes } => {
+                format!("synthetic {shape:?} images ({samples} samples, {classes} classes, seed {seed})")
+            }
+            DataSource::Digits { path } => format!("UCI digits ({})", path.display()),
             DataSource::Table { path, .. } => path.display().to_string(),
             DataSource::Npy { features, labels } => format!("{} + {}", features.display(), labels.display()),
         }

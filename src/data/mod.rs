@@ -150,9 +150,29 @@ pub fn fit_scaler(data: &Dataset) -> Scaler {
     Scaler { mean: mean.iter().map(|&m| m as f32).collect(), std }
 }
 
+/// One mean and standard deviation over every value (each pixel of an image
+/// model scaled alike, so a shifted pattern stays the same pattern), repeated
+/// per feature so the scaler has the model's shape.
+pub fn fit_global_scaler(data: &Dataset) -> Scaler {
+    let n = data.x.len().max(1) as f64;
+    let mean = data.x.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = data.x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    let std = if var > 0.0 { var.sqrt() as f32 } else { 1.0 };
+    Scaler { mean: vec![mean as f32; data.n_features], std: vec![std; data.n_features] }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn global_scaler_scales_every_pixel_alike() {
+        let data = Dataset { n_features: 2, x: vec![0.0, 2.0, 4.0, 6.0], y: vec![0, 1], ..Default::default() };
+        let s = fit_global_scaler(&data);
+        // mean 3, population variance (9+1+1+9)/4 = 5
+        assert_eq!(s.mean, vec![3.0, 3.0]);
+        assert!((s.std[0] - 5f32.sqrt()).abs() < 1e-6 && s.std[0] == s.std[1]);
+    }
 
     #[test]
     fn split_is_reproducible_and_disjoint() {

@@ -134,6 +134,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
         spec: assembled.spec,
         scaler,
         layers: assembled.layers,
+        conv_layers: vec![],
         metrics: serde_json::json!({ "imported_from": req.model }),
     };
     let report = ImportReport {

@@ -91,6 +91,27 @@ impl ConvLayer {
     pub fn window(&self) -> Window {
         Window::new(self.kernel_size, self.strides, self.padding)
     }
+
+    /// Whether the firmware adds a bias: its own, or the one a folded batch
+    /// normalization leaves (hls4ml fuses it the same way).
+    pub fn has_bias(&self) -> bool {
+        self.use_bias || self.batchnorm
+    }
+
+    /// The convolution as the dense layer it is on its patches (`filters`
+    /// units): training, quantization and type derivation share the dense code.
+    pub fn as_block(&self) -> super::spec::DenseBlock {
+        super::spec::DenseBlock {
+            name: self.name.clone(),
+            units: self.filters,
+            kernel_quantizer: self.kernel_quantizer.clone(),
+            bias_quantizer: if self.has_bias() { self.bias_quantizer.clone() } else { Quantizer::Float },
+            batchnorm: self.batchnorm,
+            activation: self.activation,
+            activation_quantizer: self.activation_quantizer.clone(),
+            types: Default::default(),
+        }
+    }
 }
 
 impl PoolLayer {

@@ -6,15 +6,17 @@
 //! softmax is hls4ml's (`hls4ml_softmax`).
 use super::activation_fn::{activation_fn, float_alpha};
 pub use super::activation_fn::{alpha_result_type, minimal_constant_type, ActivationFn, AlphaStage};
+use super::fixed_features::FeatureStack;
 use super::hls4ml_softmax::Hls4mlSoftmax;
-use super::layer_types::{block_types, holds_exactly};
+use super::layer_types::block_types;
 pub use super::layer_types::{infer_accum_type, DEFAULT_TYPE};
 use super::network::TrainedModel;
 use super::packed::PackedNetwork;
 use super::softmax::SoftmaxTables;
 use super::spec::{Activation, SoftmaxImplementation, TypesMode};
 use crate::error::{Error, Result};
-use crate::quant::{Alpha, Caster, FixedType, Overflow, Quantizer, Rounding};
+use crate::quant::{Alpha, FixedType, Quantizer};
+use kernel::{build_kernel, dense_i32, multiply_accumulate, wrap_i128, Kernel};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -45,24 +47,6 @@ pub struct FixedLayer {
     pub alpha: Option<AlphaStage>,
     #[serde(skip)]
     kernel: Kernel,
-}
-
-/// How a layer's sums are computed: a fast i32 path when nothing can overflow it.
-#[derive(Clone, Debug)]
-struct Kernel {
-    out_cast: Caster,
-    /// Set when the whole layer can run in i32 (the usual case).
-    all_i32: Option<I32Cast>,
-    bias32: Vec<i32>,
-    w32: Vec<i32>,
-    bias_at_acc: Vec<i64>,
-    product_shift: u32,
-    fits_i32: bool,
-    exact: bool,
-    /// Every possible sum lies inside the accumulator type.
-    acc_cannot_wrap: bool,
-    /// The result type holds every accumulator value (its cast changes nothing).
-    result_exact: bool,
 }
 
 impl FixedLayer {
@@ -141,126 +125,6 @@ impl FixedLayer {
     }
 }
 
-/// The end of a layer in i32 when every value fits: add the bias, ReLU,
-/// round and saturate into the output type (same bits as `Caster`).
-#[derive(Clone, Debug)]
-struct I32Cast {
-    product_shift: u32,
-    shift: u32,
-    rounding: Rounding,
-    min: i32,
-    max: i32,
-}
-
-impl I32Cast {
-    #[inline(always)]
-    fn finish(&self, sums: &mut [i32], bias: &[i32], acc: &mut [i64], out: &mut [i64], relu: bool) {
-        let (ps, shift, min, max) = (self.product_shift, self.shift, self.min, self.max);
-        let half = 1i32 << (shift - 1);
-        let mask = (1i32 << shift) - 1;
-        for (s, &b) in sums.iter_mut().zip(bias) {
-            *s = (*s << ps) + b;
-        }
-        // Batch inference passes no accumulator buffer: it only needs outputs.
-        for (a, &s) in acc.iter_mut().zip(sums.iter()) {
-            *a = s as i64;
-        }
-        let floor_of = |s: i32| if relu { s.max(0) >> shift } else { s >> shift };
-        match self.rounding {
-            Rounding::RndConv => {
-                for (o, &s) in out.iter_mut().zip(sums.iter()) {
-                    let v = if relu { s.max(0) } else { s };
-                    let floor = v >> shift;
-                    let rem = v & mask;
-                    let up = (rem > half) | ((rem == half) & (floor & 1 == 1));
-                    *o = (floor + up as i32).clamp(min, max) as i64;
-                }
-            }
-            Rounding::Rnd => {
-                for (o, &s) in out.iter_mut().zip(sums.iter()) {
-                    let v = if relu { s.max(0) } else { s };
-                    *o = ((v + half) >> shift).clamp(min, max) as i64;
-                }
-            }
-            _ => {
-                for (o, &s) in out.iter_mut().zip(sums.iter()) {
-                    *o = floor_of(s).clamp(min, max) as i64;
-                }
-            }
-        }
-    }
-}
-
-/// A whole layer in i32, with the AVX2 build of the loops when available.
-#[allow(clippy::too_many_arguments)]
-fn dense_i32(x: &[i64], w: &[i32], sums: &mut [i32], cast: &I32Cast, bias: &[i32], acc: &mut [i64], out: &mut [i64], relu: bool) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor supports AVX2, checked just above.
-            return unsafe { dense_i32_avx2(x, w, sums, cast, bias, acc, out, relu) };
-        }
-    }
-    multiply_accumulate_portable(x, w, sums);
-    cast.finish(sums, bias, acc, out, relu)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn dense_i32_avx2(
-    x: &[i64],
-    w: &[i32],
-    sums: &mut [i32],
-    cast: &I32Cast,
-    bias: &[i32],
-    acc: &mut [i64],
-    out: &mut [i64],
-    relu: bool,
-) {
-    multiply_accumulate_portable(x, w, sums);
-    cast.finish(sums, bias, acc, out, relu)
-}
-
-/// sums[o] = Σ_i x[i]·w[i][o] in i32 (the caller checked nothing overflows).
-/// Runs the AVX2 build of the loop when the processor has it.
-fn multiply_accumulate(x: &[i64], w: &[i32], sums: &mut [i32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor supports AVX2, checked just above.
-            return unsafe { multiply_accumulate_avx2(x, w, sums) };
-        }
-    }
-    multiply_accumulate_portable(x, w, sums)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn multiply_accumulate_avx2(x: &[i64], w: &[i32], sums: &mut [i32]) {
-    multiply_accumulate_portable(x, w, sums)
-}
-
-#[inline(always)]
-fn multiply_accumulate_portable(x: &[i64], w: &[i32], sums: &mut [i32]) {
-    let n_out = sums.len();
-    sums.fill(0);
-    for (&xi, row) in x.iter().zip(w.chunks_exact(n_out)) {
-        if xi == 0 {
-            continue; // ReLU outputs are often zero: skip their row.
-        }
-        let xi = xi as i32;
-        for (s, &wv) in sums.iter_mut().zip(row) {
-            *s = s.wrapping_add(xi.wrapping_mul(wv));
-        }
-    }
-}
-
-/// Values beyond i64 only arise from accumulators wider than this model allows.
-fn wrap_i128(v: i128) -> i64 {
-    v as i64
-}
-
 struct Scratch {
     cur: Vec<i64>,
     next: Vec<i64>,
@@ -276,6 +140,9 @@ pub struct FixedNetwork {
     pub softmax: Option<SoftmaxTables>,
     /// hls4ml's softmax instead (hls4ml types mode or a stated implementation).
     pub hls4ml_softmax: Option<Hls4mlSoftmax>,
+    /// The image layers before the dense head (a convolutional model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<FeatureStack>,
     /// The 16-bit batch path, when every layer's values fit it.
     #[serde(skip)]
     packed: Option<PackedNetwork>,
@@ -335,7 +202,8 @@ impl FixedNetwork {
                 spec.blocks.len()
             )));
         }
-        let mut in_type = spec.input_type;
+        let features = if spec.features.is_empty() { None } else { Some(FeatureStack::from_model(model, spec.input_type)?) };
+        let mut in_type = features.as_ref().map_or(spec.input_type, |f| f.out_type);
         let mut layers = Vec::new();
         for (params, block) in model.layers.iter().zip(&spec.blocks) {
             let fail = |m: String| Error::Config(format!("layer `{}`: {m}", block.name));
@@ -385,6 +253,10 @@ impl FixedNetwork {
             layers.push(layer);
         }
         let mut net = FixedNetwork::from_layers(spec.input_type, layers);
+        if features.is_some() {
+            net.features = features;
+            net.packed = None; // the 16-bit path computes dense layers only
+        }
         let last = net.layers.last().expect("spec has layers");
         let mut implementation = spec.softmax.implementation;
         if spec.types == TypesMode::Hls4ml && implementation == SoftmaxImplementation::Qforge {
@@ -454,7 +326,7 @@ impl FixedNetwork {
         } else {
             None
         };
-        FixedNetwork { input_type, layers, softmax, hls4ml_softmax: None, packed }
+        FixedNetwork { input_type, layers, softmax, hls4ml_softmax: None, features: None, packed }
     }
 
     /// Whether [`predict_raw`](Self::predict_raw) runs the 16-bit path (for benches and reports).
@@ -463,7 +335,7 @@ impl FixedNetwork {
     }
 
     pub fn n_inputs(&self) -> usize {
-        self.layers[0].n_in
+        self.features.as_ref().map_or(self.layers[0].n_in, |f| f.input_len)
     }
     pub fn n_outputs(&self) -> usize {
         self.layers.last().map(|l| l.n_out).unwrap_or(0)
@@ -490,6 +362,14 @@ impl FixedNetwork {
     /// Run one sample with reusable buffers; `general` forces the i128 path
     /// (inputs outside the input type, and the tests' reference).
     fn run_one(&self, x: &[i64], logits: &mut [i64], out: &mut [i64], s: &mut Scratch, general: bool) {
+        let features;
+        let x = match &self.features {
+            Some(stack) => {
+                features = stack.forward(x);
+                &features[..]
+            }
+            None => x,
+        };
         s.cur[..x.len()].copy_from_slice(x);
         let mut width = x.len();
         for layer in &self.layers {
@@ -525,8 +405,10 @@ impl FixedNetwork {
                     Some(packed) => packed.run_chunk(xs, ls, os, &mut |x, l, o| self.run_one(x, l, o, &mut scratch, true)),
                     None => {
                         for ((x, l), o) in xs.chunks(n_in).zip(ls.chunks_mut(n_out)).zip(os.chunks_mut(n_out)) {
-                            // Inputs outside the input type would break the i32 paths' bounds.
-                            let general = x.iter().any(|&v| v < self.input_type.min_raw() || v > self.input_type.max_raw());
+                            // Inputs outside the input type would break the i32 paths' bounds
+                            // (image layers cast theirs into the head's input type).
+                            let general = self.features.is_none()
+                                && x.iter().any(|&v| v < self.input_type.min_raw() || v > self.input_type.max_raw());
                             self.run_one(x, l, o, &mut scratch, general);
                         }
                     }
@@ -537,58 +419,8 @@ impl FixedNetwork {
     }
 }
 
-impl Kernel {
-    fn placeholder() -> Kernel {
-        Kernel {
-            out_cast: Caster::new(DEFAULT_TYPE, 0),
-            all_i32: None,
-            bias32: vec![],
-            w32: vec![],
-            bias_at_acc: vec![],
-            product_shift: 0,
-            fits_i32: false,
-            exact: false,
-            acc_cannot_wrap: false,
-            result_exact: true,
-        }
-    }
-}
-
-fn build_kernel(layer: &FixedLayer) -> Kernel {
-    let acc_frac = layer.accum_type.frac();
-    let prod_frac = layer.in_type.frac() + layer.weight_type.frac();
-    let exact = acc_frac >= prod_frac;
-    let product_shift = (acc_frac - prod_frac).max(0) as u32;
-    let bias_at_acc: Vec<i64> = layer.biases.iter().map(|&b| layer.accum_type.cast_raw(b, layer.bias_type.frac())).collect();
-    // Largest possible |Σ x·w| before shifting, to decide whether i32 holds it.
-    let max_x = layer.in_type.max_raw().max(-layer.in_type.min_raw()) as i128;
-    let max_w = layer.weights.iter().map(|w| w.abs()).max().unwrap_or(0) as i128;
-    let bound = max_x * max_w * layer.n_in as i128;
-    let fits_i32 = exact && bound < (1i128 << 31) && ((bound << product_shift) < (1i128 << 62));
-    let w32 = if fits_i32 { layer.weights.iter().map(|&w| w as i32).collect() } else { Vec::new() };
-    let max_bias = bias_at_acc.iter().map(|b| b.unsigned_abs() as i128).max().unwrap_or(0);
-    let max_sum = (bound << product_shift) + max_bias;
-    let acc = &layer.accum_type;
-    let result_exact = holds_exactly(&layer.result_type, &layer.accum_type);
-    let acc_cannot_wrap =
-        exact && max_sum <= acc.max_raw() as i128 && (!acc.signed || -max_sum >= acc.min_raw() as i128) && (acc.signed || max_sum == 0);
-    let out_cast = Caster::new(layer.out_type, acc_frac);
-    let out = &layer.out_type;
-    let shift = acc_frac - out.frac();
-    let simple_cast = (1..31).contains(&shift)
-        && out.overflow == Overflow::Sat
-        && matches!(out.rounding, Rounding::RndConv | Rounding::Rnd | Rounding::Trn)
-        && out.width <= 31;
-    let all_i32 = (result_exact && fits_i32 && acc_cannot_wrap && max_sum < (1i128 << 30) && simple_cast).then(|| I32Cast {
-        product_shift,
-        shift: shift as u32,
-        rounding: out.rounding,
-        min: out.min_raw() as i32,
-        max: out.max_raw() as i32,
-    });
-    let bias32 = if all_i32.is_some() { bias_at_acc.iter().map(|&b| b as i32).collect() } else { vec![] };
-    Kernel { out_cast, all_i32, bias32, w32, bias_at_acc, product_shift, fits_i32, exact, acc_cannot_wrap, result_exact }
-}
+#[path = "fixed_kernel.rs"]
+mod kernel;
 
 #[cfg(test)]
 #[path = "fixed_unit_tests.rs"]

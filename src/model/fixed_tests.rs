@@ -3,6 +3,7 @@
 //! and types that do not, every rounding and overflow mode, wrapping
 //! accumulators, negative and out-of-range inputs, softmax heads.
 use super::*;
+use crate::quant::{Overflow, Rounding};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -20,6 +20,7 @@ mod tests {
 
 mod fast_paths {
     use super::*;
+    use crate::quant::{Overflow, Rounding};
     use rand::{Rng, SeedableRng};
 
     /// Every fast path gives the bits of the general i128 path.
@@ -122,6 +123,7 @@ mod hand_computed {
                 bias_q: b,
                 po2_exponents: None,
             }],
+            conv_layers: vec![],
             metrics: serde_json::Value::Null,
         }
     }

@@ -10,6 +10,7 @@ pub mod activation_fn;
 pub mod conv;
 pub mod features;
 pub mod fixed;
+pub mod fixed_features;
 pub mod hls4ml_softmax;
 pub mod layer_types;
 pub mod network;

@@ -36,6 +36,11 @@ pub struct TrainedModel {
     pub feature_names: Vec<String>,
     pub scaler: Scaler,
     pub layers: Vec<LayerParams>,
+    /// The convolutions of `spec.features`, in order, each as a dense layer on
+    /// its patches: kernel `[kh·kw·in_channels][filters]` (Keras order), batch
+    /// normalization folded in. Absent from a dense model's file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conv_layers: Vec<LayerParams>,
     /// Metrics measured at training time (accuracy, AUC, ...), for the record.
     #[serde(default)]
     pub metrics: serde_json::Value,
@@ -94,6 +99,16 @@ impl TrainedModel {
     pub fn requantize(&mut self) {
         for (layer, block) in self.layers.iter_mut().zip(&self.spec.blocks) {
             let (kq, bq, e) = quantize_params(block, &layer.kernel, &layer.bias, layer.n_in);
+            layer.kernel_q = kq;
+            layer.bias_q = bq;
+            layer.po2_exponents = e;
+        }
+        let convs = self.spec.features.iter().filter_map(|f| match f {
+            super::features::FeatureLayer::Conv(c) => Some(c.as_block()),
+            _ => None,
+        });
+        for (layer, block) in self.conv_layers.iter_mut().zip(convs) {
+            let (kq, bq, e) = quantize_params(&block, &layer.kernel, &layer.bias, layer.n_in);
             layer.kernel_q = kq;
             layer.bias_q = bq;
             layer.po2_exponents = e;

@@ -36,6 +36,17 @@ impl PoolTypes {
         PoolTypes { input, accum: average_accum(input, op, cells), result: input }
     }
 
+    /// A window pooling's types by mode: hls4ml's ([`Self::inferred`], the
+    /// result back in the input type, so an average loses its extra bits), or
+    /// qforge's, which keeps the accumulator as the result (lossless).
+    pub fn for_mode(input: FixedType, op: PoolOp, cells: usize, mode: TypesMode) -> PoolTypes {
+        let t = PoolTypes::inferred(input, op, cells);
+        match mode {
+            TypesMode::Hls4ml => t,
+            TypesMode::Qforge => PoolTypes { result: t.accum, ..t },
+        }
+    }
+
     /// Global pooling: hls4ml 1.3 infers nothing for it, so in hls4ml mode the
     /// accumulator and result are the default precision; qforge mode sizes it
     /// as a window pooling over the whole map (result = accumulator, lossless).

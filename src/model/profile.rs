@@ -84,8 +84,15 @@ pub fn precision_profile(model: &TrainedModel, net: &FixedNetwork, x: &[f32]) ->
     for sample in x.chunks_exact(n_in) {
         let raw = net.quantize_inputs(sample);
         let trace = net.trace(&raw);
-        let float = float_trace(model, sample);
-        let mut layer_input: Vec<f64> = raw.iter().map(|&r| net.input_type.to_f64(r)).collect();
+        // A convolutional model is profiled from its dense head on: the float
+        // reference starts at the fixed-point image layers' output.
+        let (head_raw, head_type) = match &net.features {
+            Some(stack) => (stack.forward(&raw), stack.out_type),
+            None => (raw, net.input_type),
+        };
+        let mut layer_input: Vec<f64> = head_raw.iter().map(|&r| head_type.to_f64(r)).collect();
+        let head: Vec<f32> = layer_input.iter().map(|&v| v as f32).collect();
+        let float = float_trace(model, if net.features.is_some() { &head } else { sample });
         let mut last_output = layer_input.clone();
         for (k, t) in trace.iter().enumerate() {
             let layer = &net.layers[t.block];
@@ -201,6 +208,7 @@ mod tests {
             feature_names: vec!["x".into()],
             scaler: Scaler::identity(1),
             layers: vec![l],
+            conv_layers: vec![],
             metrics: serde_json::Value::Null,
         }
     }

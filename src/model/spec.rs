@@ -498,6 +498,29 @@ impl ModelSpec {
         std::iter::once(self.head_inputs()).chain(self.blocks.iter().map(|b| b.units)).take(self.blocks.len()).collect()
     }
 
+    /// Each feature layer's input (the model input, then the previous layer's output).
+    pub fn feature_inputs(&self) -> Vec<Tensor> {
+        match (self.feature_shapes(), Tensor::input(&self.input_shape, self.inputs)) {
+            (Ok(shapes), Ok(input)) => std::iter::once(input).chain(shapes.outputs).take(self.features.len()).collect(),
+            _ => vec![],
+        }
+    }
+
+    /// Each convolution's patch length `kh·kw·in_channels` and filter count:
+    /// the shape of its kernel as a dense layer (`n_in`, `n_out`).
+    pub fn conv_kernel_shapes(&self) -> Vec<(usize, usize)> {
+        self.features
+            .iter()
+            .zip(self.feature_inputs())
+            .filter_map(|(layer, input)| match (layer, input) {
+                (features::FeatureLayer::Conv(c), Tensor::Map { shape, .. }) => {
+                    Some((c.kernel_size.0 * c.kernel_size.1 * shape.channels, c.filters))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Multiply-accumulates per inference: the convolutions' and the dense layers'.
     pub fn macs(&self) -> usize {
         let conv = match (self.feature_shapes(), Tensor::input(&self.input_shape, self.inputs)) {

@@ -28,10 +28,14 @@ pub struct Traced {
 }
 
 impl FixedNetwork {
-    /// Trace one sample (`x` raw in the input type).
+    /// Trace one sample (`x` raw in the input type); a convolutional model's
+    /// trace starts at its dense head (`FeatureStack::trace` has the image layers).
     pub fn trace(&self, x: &[i64]) -> Vec<Traced> {
         let mut out = Vec::new();
-        let mut cur = x.to_vec();
+        let mut cur = match &self.features {
+            Some(stack) => stack.forward(x),
+            None => x.to_vec(),
+        };
         for (i, layer) in self.layers.iter().enumerate() {
             let (mut acc, mut next) = (vec![0; layer.n_out], vec![0; layer.n_out]);
             layer.forward(&cur, &mut acc, &mut next);

@@ -236,39 +236,61 @@ pub fn validate_model(model: &TrainedModel) -> Result<(), Fault> {
         return Err(fault("scaler.std", "every standard deviation must be positive and finite"));
     }
     for (i, (l, n_in)) in model.layers.iter().zip(spec.block_inputs()).enumerate() {
-        let f = format!("layers[{i}]");
-        let n_out = spec.blocks[i].units;
-        if l.n_in != n_in || l.n_out != n_out {
-            return Err(fault(&f, format!("shape {}x{} but the spec says {n_in}x{n_out}", l.n_in, l.n_out)));
+        check_params(&format!("layers[{i}]"), l, (n_in, spec.blocks[i].units), &spec.blocks[i].kernel_quantizer)?;
+    }
+    let convs: Vec<_> = spec.features.iter().filter_map(|f| if let FeatureLayer::Conv(c) = f { Some(c) } else { None }).collect();
+    if model.conv_layers.len() != convs.len() {
+        return Err(fault("conv_layers", format!("{} layers for {} convolutions in the spec", model.conv_layers.len(), convs.len())));
+    }
+    for (i, ((l, shape), c)) in model.conv_layers.iter().zip(spec.conv_kernel_shapes()).zip(convs).enumerate() {
+        let f = format!("conv_layers[{i}]");
+        if l.name != c.name {
+            return Err(fault(format!("{f}.name"), format!("`{}` but the spec's convolution {i} is `{}`", l.name, c.name)));
         }
-        for (name, v, n) in [
-            ("kernel", &l.kernel, n_in * n_out),
-            ("kernel_q", &l.kernel_q, n_in * n_out),
-            ("bias", &l.bias, n_out),
-            ("bias_q", &l.bias_q, n_out),
-        ] {
-            if v.len() != n {
-                return Err(fault(format!("{f}.{name}"), format!("{} values, expected {n}", v.len())));
-            }
-            if v.iter().any(|x| !x.is_finite()) {
-                return Err(fault(format!("{f}.{name}"), "contains NaN or infinity"));
-            }
+        check_params(&f, l, shape, &c.kernel_quantizer)?;
+        if !c.has_bias() && l.bias_q.iter().any(|&b| b != 0.0) {
+            return Err(fault(format!("{f}.bias_q"), "non-zero biases but the spec says use_bias = false"));
         }
-        if let Some(e) = &l.po2_exponents {
-            if e.len() != n_out {
-                return Err(fault(format!("{f}.po2_exponents"), format!("{} exponents for {n_out} outputs", e.len())));
-            }
-            if let (Some(lo), Some(hi), Quantizer::QuantizedBits { bits, .. }) =
-                (e.iter().min(), e.iter().max(), &spec.blocks[i].kernel_quantizer)
-            {
-                // The weights' common type spans every exponent: hi - lo + bits wide.
-                let width = i64::from(*hi) - i64::from(*lo) + i64::from(*bits);
-                if lo.abs() > MAX_BINARY_POINT || hi.abs() > MAX_BINARY_POINT || width > i64::from(MAX_TYPE_WIDTH) {
-                    return Err(fault(
-                        format!("{f}.po2_exponents"),
-                        format!("exponents {lo}..{hi} make the weights {width} bits wide (at most {MAX_TYPE_WIDTH})"),
-                    ));
-                }
+    }
+    Ok(())
+}
+
+/// One layer's parameters (dense, or a convolution as a dense layer on its
+/// patches) against the shape `(n_in, n_out)` its spec gives.
+fn check_params(
+    f: &str,
+    l: &super::network::LayerParams,
+    (n_in, n_out): (usize, usize),
+    kernel_quantizer: &Quantizer,
+) -> Result<(), Fault> {
+    if l.n_in != n_in || l.n_out != n_out {
+        return Err(fault(f, format!("shape {}x{} but the spec says {n_in}x{n_out}", l.n_in, l.n_out)));
+    }
+    for (name, v, n) in [
+        ("kernel", &l.kernel, n_in * n_out),
+        ("kernel_q", &l.kernel_q, n_in * n_out),
+        ("bias", &l.bias, n_out),
+        ("bias_q", &l.bias_q, n_out),
+    ] {
+        if v.len() != n {
+            return Err(fault(format!("{f}.{name}"), format!("{} values, expected {n}", v.len())));
+        }
+        if v.iter().any(|x| !x.is_finite()) {
+            return Err(fault(format!("{f}.{name}"), "contains NaN or infinity"));
+        }
+    }
+    if let Some(e) = &l.po2_exponents {
+        if e.len() != n_out {
+            return Err(fault(format!("{f}.po2_exponents"), format!("{} exponents for {n_out} outputs", e.len())));
+        }
+        if let (Some(lo), Some(hi), Quantizer::QuantizedBits { bits, .. }) = (e.iter().min(), e.iter().max(), kernel_quantizer) {
+            // The weights' common type spans every exponent: hi - lo + bits wide.
+            let width = i64::from(*hi) - i64::from(*lo) + i64::from(*bits);
+            if lo.abs() > MAX_BINARY_POINT || hi.abs() > MAX_BINARY_POINT || width > i64::from(MAX_TYPE_WIDTH) {
+                return Err(fault(
+                    format!("{f}.po2_exponents"),
+                    format!("exponents {lo}..{hi} make the weights {width} bits wide (at most {MAX_TYPE_WIDTH})"),
+                ));
             }
         }
     }

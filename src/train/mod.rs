@@ -3,6 +3,7 @@
 //! early stopping on validation loss with the best weights restored. Input: a
 //! [`ModelSpec`] and standardised [`Dataset`]s; output: a [`TrainedModel`].
 //! A fixed seed gives identical weights.
+pub mod conv_qat;
 pub mod metrics;
 pub mod qat;
 pub mod session;
@@ -87,6 +88,12 @@ fn apply_grads(net: &mut QatNetwork, adam: &mut Adam, grads: &[Grads]) {
             gs.push(db.as_slice().expect("contiguous"));
         }
     }
+    if let Some(features) = net.features.as_mut() {
+        for (p, g) in features.params_and_grads() {
+            params.push(p);
+            gs.push(g);
+        }
+    }
     adam.step(params, gs);
 }
 
@@ -104,14 +111,26 @@ pub fn evaluate(net: &mut QatNetwork, data: &Dataset) -> (f32, f64, Array2<f32>)
 /// A layer's weights, biases and batch-norm state (gamma, beta, mean, var).
 type LayerSnapshot = (Array2<f32>, Array1<f32>, Option<[Array1<f32>; 4]>);
 
-fn snapshot(net: &QatNetwork) -> Vec<LayerSnapshot> {
+/// The dense layers' state and the image layers' (weights only).
+type Snapshot = (Vec<LayerSnapshot>, Option<conv_qat::FeatureNet>);
+
+fn snapshot(net: &QatNetwork) -> Snapshot {
+    (dense_snapshot(net), net.features.clone())
+}
+
+fn restore(net: &mut QatNetwork, (dense, features): Snapshot) {
+    restore_dense(net, dense);
+    net.features = features;
+}
+
+fn dense_snapshot(net: &QatNetwork) -> Vec<LayerSnapshot> {
     net.layers
         .iter()
         .map(|l| (l.w.clone(), l.b.clone(), l.bn.as_ref().map(|bn| [bn.gamma.clone(), bn.beta.clone(), bn.mean.clone(), bn.var.clone()])))
         .collect()
 }
 
-fn restore(net: &mut QatNetwork, snap: Vec<LayerSnapshot>) {
+fn restore_dense(net: &mut QatNetwork, snap: Vec<LayerSnapshot>) {
     for (layer, (w, b, bn)) in net.layers.iter_mut().zip(snap) {
         layer.w = w;
         layer.b = b;
@@ -223,6 +242,7 @@ pub fn to_model(
         feature_names,
         scaler,
         layers: net.layers.iter().map(|l| l.params()).collect(),
+        conv_layers: net.features.as_ref().map(|f| f.conv_params()).unwrap_or_default(),
         metrics,
     }
 }

@@ -3,6 +3,7 @@
 //! straight-through estimator (the quantizer's gradient is taken as 1; ReLU
 //! keeps its own gradient, as QKeras' quantized_relu does). Batch normalization
 //! is trained folded: the quantizer sees w·γ/σ and (b-μ)·γ/σ+β with running μ, σ.
+use super::conv_qat::FeatureNet;
 use crate::model::network::quantize_params;
 use crate::model::{Activation, DenseBlock, LayerParams, ModelSpec};
 use crate::quant::Quantizer;
@@ -13,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 const BN_EPS: f32 = 1e-3;
 const BN_MOMENTUM: f32 = 0.99;
 
+#[derive(Clone)]
 pub struct BatchNorm {
     pub gamma: Array1<f32>,
     pub beta: Array1<f32>,
@@ -20,6 +22,7 @@ pub struct BatchNorm {
     pub var: Array1<f32>,
 }
 
+#[derive(Clone)]
 pub struct QatLayer {
     pub block: DenseBlock,
     pub w: Array2<f32>,
@@ -35,6 +38,7 @@ pub struct Tape {
 }
 
 /// Gradients of one layer's trainable parameters.
+#[derive(Clone)]
 pub struct Grads {
     pub w: Array2<f32>,
     pub b: Array1<f32>,
@@ -64,6 +68,40 @@ impl QatLayer {
         (Array2::from_shape_vec(w.raw_dim(), wq).expect("shape"), Array1::from(bq))
     }
 
+    /// Keras' running statistics of the unfolded sums `a·w + b` (training only).
+    pub fn update_batch_stats(&mut self, a: &Array2<f32>) {
+        if let Some(bn) = self.bn.as_mut() {
+            let z = a.dot(&self.w) + &self.b;
+            let mean = z.mean_axis(Axis(0)).expect("batch");
+            let var = z.var_axis(Axis(0), 0.0);
+            bn.mean = &bn.mean * BN_MOMENTUM + &mean * (1.0 - BN_MOMENTUM);
+            bn.var = &bn.var * BN_MOMENTUM + &var * (1.0 - BN_MOMENTUM);
+        }
+    }
+
+    /// Gradients of this layer's parameters from its input and the gradient
+    /// `dz` of its (pre-activation) sums, with L1/L2 on the kernel; and the
+    /// regularisation's share of the loss.
+    pub fn param_grads(&self, input: &Array2<f32>, dz: &Array2<f32>, l1: f32, l2: f32) -> (Grads, f32) {
+        let dw_eff = input.t().dot(dz);
+        let db_eff = dz.sum_axis(Axis(0));
+        let mut g = match &self.bn {
+            None => Grads { w: dw_eff, b: db_eff, gamma: None, beta: None },
+            Some(bn) => {
+                let inv_sigma = bn.var.mapv(|v| 1.0 / (v + BN_EPS).sqrt());
+                let scale = &bn.gamma * &inv_sigma;
+                let dgamma = (&dw_eff * &self.w).sum_axis(Axis(0)) * &inv_sigma + &db_eff * &(&self.b - &bn.mean) * &inv_sigma;
+                Grads { w: &dw_eff * &scale.view().insert_axis(Axis(0)), b: &db_eff * &scale, gamma: Some(dgamma), beta: Some(db_eff) }
+            }
+        };
+        let mut reg = 0.0;
+        if l1 > 0.0 || l2 > 0.0 {
+            Zip::from(&mut g.w).and(&self.w).for_each(|g, &w| *g += l1 * w.signum() + 2.0 * l2 * w);
+            reg = l1 * self.w.iter().map(|w| w.abs()).sum::<f32>() + l2 * self.w.iter().map(|w| w * w).sum::<f32>();
+        }
+        (g, reg)
+    }
+
     pub fn params(&self) -> LayerParams {
         let (w, b) = self.folded();
         let (wq, bq) = self.quantized();
@@ -84,11 +122,34 @@ impl QatLayer {
 
 pub struct QatNetwork {
     pub layers: Vec<QatLayer>,
+    /// The image layers before the dense head (a convolutional model).
+    pub features: Option<FeatureNet>,
 }
 
 fn quantize_activation(q: &Quantizer, a: &mut Array2<f32>) {
     if !q.is_float() {
         q.quantize_slice(a.as_slice_mut().expect("contiguous"));
+    }
+}
+
+/// A ReLU or linear activation through its quantizer, in place; the
+/// straight-through mask of a ReLU (1 where the quantized ReLU can still
+/// move: 0 < z < its largest output, as QKeras' quantized_relu with
+/// relu_upper_bound there).
+pub(crate) fn activate(block: &DenseBlock, z: &mut Array2<f32>) -> Option<Array2<f32>> {
+    let q = &block.activation_quantizer;
+    match block.activation {
+        Activation::Relu => {
+            let upper = activation_upper_bound(q);
+            let mask = z.mapv(|v| if v > 0.0 && v < upper { 1.0 } else { 0.0 });
+            z.mapv_inplace(|v| v.max(0.0));
+            quantize_activation(q, z);
+            Some(mask)
+        }
+        Activation::Linear | Activation::Softmax => {
+            quantize_activation(q, z);
+            None
+        }
     }
 }
 
@@ -112,10 +173,17 @@ impl QatNetwork {
                 QatLayer { block: block.clone(), w, b: Array1::zeros(block.units), bn }
             })
             .collect();
-        QatNetwork { layers }
+        QatNetwork { layers, features: FeatureNet::init(spec, seed) }
     }
 
-    /// Rebuild from saved parameters (folded: batch norm becomes identity).
+    /// Rebuild a trained model, image layers included (folded: batch norm becomes identity).
+    pub fn from_model(model: &crate::model::TrainedModel) -> QatNetwork {
+        let mut net = QatNetwork::from_params(&model.spec, &model.layers);
+        net.features = FeatureNet::from_params(&model.spec, &model.conv_layers);
+        net
+    }
+
+    /// Rebuild the dense layers from saved parameters (folded: batch norm becomes identity).
     pub fn from_params(spec: &ModelSpec, params: &[LayerParams]) -> QatNetwork {
         let layers = spec
             .blocks
@@ -128,48 +196,30 @@ impl QatNetwork {
                 bn: None,
             })
             .collect();
-        QatNetwork { layers }
+        QatNetwork { layers, features: None }
     }
 
     /// Forward pass; returns class probabilities (softmax in float, as QKeras
     /// trains) or the last layer's outputs. With `tape`, records for backward.
     pub fn forward(&mut self, x: ArrayView2<f32>, training: bool, mut tape: Option<&mut Tape>) -> Array2<f32> {
-        let mut a = x.to_owned();
+        let mut a = match self.features.as_mut() {
+            Some(features) => features.forward(x, training, tape.is_some()),
+            None => x.to_owned(),
+        };
         let n_layers = self.layers.len();
         for (li, layer) in self.layers.iter_mut().enumerate() {
             if training {
-                if let Some(bn) = layer.bn.as_mut() {
-                    // Running statistics of the unfolded sums, as Keras' BatchNormalization keeps.
-                    let z = a.dot(&layer.w) + &layer.b;
-                    let mean = z.mean_axis(Axis(0)).expect("batch");
-                    let var = z.var_axis(Axis(0), 0.0);
-                    bn.mean = &bn.mean * BN_MOMENTUM + &mean * (1.0 - BN_MOMENTUM);
-                    bn.var = &bn.var * BN_MOMENTUM + &var * (1.0 - BN_MOMENTUM);
-                }
+                layer.update_batch_stats(&a);
             }
             let (wq, bq) = layer.quantized();
             let mut z = a.dot(&wq);
             z += &bq.view().insert_axis(Axis(0));
-            let q = &layer.block.activation_quantizer;
-            let mask = match layer.block.activation {
-                Activation::Relu => {
-                    // Gradient 1 where the quantized ReLU can still move: 0 < z < its
-                    // largest output (QKeras' quantized_relu with relu_upper_bound there).
-                    let upper = activation_upper_bound(q);
-                    let mask = z.mapv(|v| if v > 0.0 && v < upper { 1.0 } else { 0.0 });
-                    z.mapv_inplace(|v| v.max(0.0));
-                    quantize_activation(q, &mut z);
-                    Some(mask)
-                }
-                Activation::Linear => {
-                    quantize_activation(q, &mut z);
-                    None
-                }
-                Activation::Softmax => {
-                    debug_assert_eq!(li + 1, n_layers);
-                    softmax_rows(&mut z);
-                    None
-                }
+            let mask = if layer.block.activation == Activation::Softmax {
+                debug_assert_eq!(li + 1, n_layers);
+                softmax_rows(&mut z);
+                None
+            } else {
+                activate(&layer.block, &mut z)
             };
             if let Some(t) = tape.as_deref_mut() {
                 t.inputs.push(a);
@@ -196,31 +246,21 @@ impl QatNetwork {
         loss /= n;
         let mut grads: Vec<Grads> = Vec::with_capacity(self.layers.len());
         for li in (0..self.layers.len()).rev() {
-            let layer = &self.layers[li];
-            let input = &tape.inputs[li];
-            let mut dw_eff = input.t().dot(&dz);
-            let db_eff = dz.sum_axis(Axis(0));
-            if li > 0 {
+            let (g, reg) = self.layers[li].param_grads(&tape.inputs[li], &dz, l1, l2);
+            loss += reg;
+            if li > 0 || self.features.is_some() {
                 let mut da = dz.dot(&tape.weights_q[li].t());
-                if let Some(mask) = &tape.masks[li - 1] {
-                    da *= mask;
+                if li > 0 {
+                    if let Some(mask) = &tape.masks[li - 1] {
+                        da *= mask;
+                    }
                 }
                 dz = da;
             }
-            let mut g = match &layer.bn {
-                None => Grads { w: std::mem::take(&mut dw_eff), b: db_eff, gamma: None, beta: None },
-                Some(bn) => {
-                    let inv_sigma = bn.var.mapv(|v| 1.0 / (v + BN_EPS).sqrt());
-                    let scale = &bn.gamma * &inv_sigma;
-                    let dgamma = (&dw_eff * &layer.w).sum_axis(Axis(0)) * &inv_sigma + &db_eff * &(&layer.b - &bn.mean) * &inv_sigma;
-                    Grads { w: &dw_eff * &scale.view().insert_axis(Axis(0)), b: &db_eff * &scale, gamma: Some(dgamma), beta: Some(db_eff) }
-                }
-            };
-            if l1 > 0.0 || l2 > 0.0 {
-                Zip::from(&mut g.w).and(&layer.w).for_each(|g, &w| *g += l1 * w.signum() + 2.0 * l2 * w);
-                loss += l1 * layer.w.iter().map(|w| w.abs()).sum::<f32>() + l2 * layer.w.iter().map(|w| w * w).sum::<f32>();
-            }
             grads.push(g);
+        }
+        if let Some(features) = self.features.as_mut() {
+            loss += features.backward(dz, l1, l2);
         }
         grads.reverse();
         (loss, grads)

@@ -2,7 +2,7 @@
 //! the training split, train with QAT, and evaluate both the float (QKeras-like
 //! fake-quantized) network and the bit-exact fixed-point network.
 use super::{evaluate, metrics, qat::QatNetwork, to_model, train_from, TrainReport};
-use crate::data::{fit_scaler, loaders::DataSource, split, Dataset, Splits};
+use crate::data::{fit_global_scaler, fit_scaler, loaders::DataSource, split, Dataset, Splits};
 use crate::error::{Error, Result};
 use crate::events::Reporter;
 use crate::model::{FixedNetwork, LayerParams, ModelSpec, Scaler, TrainedModel};
@@ -28,12 +28,13 @@ pub fn prepare_data(source: &DataSource, spec: &ModelSpec, split_seed: u64) -> R
 /// [`prepare_data`] with a given scaler instead of one fitted on the
 /// training split (a search from an imported model keeps the model's own).
 pub fn prepare_data_scaled(source: &DataSource, spec: &ModelSpec, split_seed: u64, scaler: Option<&Scaler>) -> Result<PreparedData> {
-    let data = source.load_for(spec.inputs, spec.n_outputs())?;
+    let data = source.clone().for_model(&spec.input_shape, spec.n_outputs()).load_for(spec.inputs, spec.n_outputs())?;
     let mut splits = split(&data, split_seed, TEST_FRACTION, VAL_FRACTION);
     if splits.train.is_empty() || splits.val.is_empty() || splits.test.is_empty() {
         return Err(Error::Config(format!("{}: too few samples ({}) to split into train/validation/test", source.describe(), data.len())));
     }
-    let scaler = scaler.cloned().unwrap_or_else(|| fit_scaler(&splits.train));
+    let fit = if spec.input_shape.is_empty() { fit_scaler } else { fit_global_scaler };
+    let scaler = scaler.cloned().unwrap_or_else(|| fit(&splits.train));
     for d in [&mut splits.train, &mut splits.val, &mut splits.test] {
         d.standardize(&scaler);
     }
@@ -42,7 +43,8 @@ pub fn prepare_data_scaled(source: &DataSource, spec: &ModelSpec, split_seed: u6
 
 /// The test split of `source` as `model` saw it, standardised with its scaler.
 pub fn test_split_for(model: &TrainedModel, source: &DataSource, split_seed: u64) -> Result<Dataset> {
-    let data = source.load_for(model.spec.inputs, model.spec.n_outputs())?;
+    let spec = &model.spec;
+    let data = source.clone().for_model(&spec.input_shape, spec.n_outputs()).load_for(spec.inputs, spec.n_outputs())?;
     let mut test = split(&data, split_seed, TEST_FRACTION, VAL_FRACTION).test;
     test.standardize(&model.scaler);
     Ok(test)
@@ -60,7 +62,7 @@ pub struct Evaluation {
 }
 
 pub fn evaluate_model(model: &TrainedModel, data: &Dataset) -> Result<Evaluation> {
-    let mut net = QatNetwork::from_params(&model.spec, &model.layers);
+    let mut net = QatNetwork::from_model(model);
     let (_, float_accuracy, probs) = evaluate(&mut net, data);
     let fixed = FixedNetwork::from_model(model)?;
     let out = fixed.predict_raw(&fixed.quantize_inputs(&data.x));
