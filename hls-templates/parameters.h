@@ -5,11 +5,21 @@
 
 #include "defines.h"
 #include "nnet_utils/nnet_activation.h"
+{%- if convs %}
+#include "nnet_utils/nnet_conv.h"
+{%- endif %}
+{%- if pools %}
+#include "nnet_utils/nnet_pooling.h"
+{%- endif %}
 #include "nnet_utils/nnet_dense.h"
 #include "nnet_utils/nnet_softmax.h"
 #include "nnet_utils/nnet_softmax_hls4ml.h"
 
 // Weights and biases, as raw bits
+{%- for c in convs %}
+#include "weights/w{{ c.index }}.h"
+#include "weights/b{{ c.index }}.h"
+{%- endfor %}
 {%- for d in dense %}
 #include "weights/w{{ d.index }}.h"
 #include "weights/b{{ d.index }}.h"
@@ -20,7 +30,36 @@
 {%- if softmax_hls4ml %}
 #include "weights/softmax_tables{{ softmax_hls4ml.index }}.h"
 {%- endif %}
-{% for d in dense %}
+{% for c in convs %}{% set w = c.window %}
+// {{ c.name }}: [{{ w.in_height }}, {{ w.in_width }}, {{ w.channels }}] -> [{{ w.out_height }}, {{ w.out_width }}, {{ c.filters }}]
+struct config{{ c.index }} : nnet::conv2d_config {
+    static const unsigned in_height = {{ w.in_height }}, in_width = {{ w.in_width }}, n_chan = {{ w.channels }};
+    static const unsigned out_height = {{ w.out_height }}, out_width = {{ w.out_width }}, n_filt = {{ c.filters }};
+    static const unsigned filt_height = {{ w.height }}, filt_width = {{ w.width }};
+    static const unsigned stride_height = {{ w.stride_height }}, stride_width = {{ w.stride_width }};
+    static const unsigned pad_top = {{ w.pad_top }}, pad_left = {{ w.pad_left }};
+    static const unsigned reuse_factor = {{ c.reuse }};
+    typedef layer{{ c.index }}_weight_t weight_t;
+    typedef layer{{ c.index }}_bias_t bias_t;
+    typedef layer{{ c.index }}_accum_t accum_t;
+    typedef layer{{ c.index }}_weight_raw_t weight_raw_t;
+    typedef layer{{ c.index }}_bias_raw_t bias_raw_t;
+};
+{% endfor %}
+{%- for p in pools %}{% set w = p.window %}
+// {{ p.name }}: [{{ w.in_height }}, {{ w.in_width }}, {{ w.channels }}] -> [{{ w.out_height }}, {{ w.out_width }}, {{ w.channels }}]
+struct config{{ p.index }} : nnet::pool2d_config {
+    static const unsigned in_height = {{ w.in_height }}, in_width = {{ w.in_width }}, n_filt = {{ w.channels }};
+    static const unsigned out_height = {{ w.out_height }}, out_width = {{ w.out_width }};
+    static const unsigned pool_height = {{ w.height }}, pool_width = {{ w.width }};
+    static const unsigned stride_height = {{ w.stride_height }}, stride_width = {{ w.stride_width }};
+    static const unsigned pad_top = {{ w.pad_top }}, pad_left = {{ w.pad_left }};
+    static const unsigned op = nnet::{{ p.op }};
+    static const unsigned reuse_factor = {{ p.reuse }};
+    typedef layer{{ p.index }}_accum_t accum_t;
+};
+{% endfor %}
+{%- for d in dense %}
 // {{ d.name }}: {{ d.n_in }} x {{ d.n_out }}
 struct config{{ d.index }} : nnet::dense_config {
     static const unsigned n_in = {{ d.n_in }};

@@ -41,7 +41,6 @@ pub fn run(args: CsimArgs) -> anyhow::Result<ExitCode> {
     let meta = load_meta(&args.project)?;
     let model_path = args.model.clone().unwrap_or_else(|| args.project.join(&meta.model_file));
     let model = TrainedModel::load(&model_path)?;
-    crate::model::features::refuse_features(&model.spec, "csim")?;
     let net = FixedNetwork::from_model(&model)?;
     let ap_types = find_ap_types(args.ap_types.as_deref())?;
     let mut raw = match &args.inputs_raw {

@@ -63,7 +63,6 @@ fn backend(name: &str) -> crate::error::Result<HlsBackend> {
 
 pub fn run(args: HlsArgs) -> anyhow::Result<ExitCode> {
     let model = TrainedModel::load(&args.model)?;
-    crate::model::features::refuse_features(&model.spec, "hls")?;
     let io_type = match args.io.as_str() {
         "parallel" | "io_parallel" => "io_parallel".to_string(),
         "stream" | "io_stream" => "io_stream".to_string(),

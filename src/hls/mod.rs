@@ -13,6 +13,7 @@
 pub mod config;
 mod cpp_text;
 pub mod csim;
+mod feature_steps;
 pub mod project;
 
 pub use crate::estimate::parts::{lookup as find_part, Part};

@@ -71,16 +71,16 @@ pub fn load_meta(project: &Path) -> Result<ProjectMeta> {
 }
 
 #[derive(Serialize)]
-struct Typedef {
-    name: String,
-    cpp: String,
-    comment: String,
+pub(super) struct Typedef {
+    pub(super) name: String,
+    pub(super) cpp: String,
+    pub(super) comment: String,
 }
 
 #[derive(Serialize)]
-struct SizeDef {
-    name: String,
-    value: usize,
+pub(super) struct SizeDef {
+    pub(super) name: String,
+    pub(super) value: usize,
 }
 
 #[derive(Serialize)]
@@ -99,16 +99,16 @@ struct DenseCtx {
 }
 
 #[derive(Serialize)]
-struct ActivationCtx {
-    index: usize,
-    kind: &'static str,
-    n: usize,
+pub(super) struct ActivationCtx {
+    pub(super) index: usize,
+    pub(super) kind: &'static str,
+    pub(super) n: usize,
     /// A leaky ReLU's slope (its type, the value) and QKeras' clip of negative outputs.
-    leaky: Option<LeakyCtx>,
+    pub(super) leaky: Option<LeakyCtx>,
 }
 
 #[derive(Serialize)]
-struct LeakyCtx {
+pub(super) struct LeakyCtx {
     param_cpp: String,
     slope: String,
     clip_lowest: bool,
@@ -168,7 +168,18 @@ struct Context {
     activations: Vec<ActivationCtx>,
     softmax: Option<SoftmaxCtx>,
     softmax_hls4ml: Option<SoftmaxHls4mlCtx>,
+    convs: Vec<super::feature_steps::ConvCtx>,
+    pools: Vec<super::feature_steps::PoolCtx>,
     steps: Vec<StepCtx>,
+}
+
+/// One step of the top function; the last one's output is `result_t`.
+pub(super) struct Pending {
+    pub(super) kind: &'static str,
+    pub(super) index: usize,
+    pub(super) comment: String,
+    pub(super) out_cpp: String,
+    pub(super) n_macro: String,
 }
 
 /// The C++ type holding a fixed-point type's raw bits: the smallest plain
@@ -235,15 +246,16 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
     let mut index = 1;
     let (mut in_var, mut in_t) = ("input_1".to_string(), "input_t".to_string());
 
-    // One entry per step of the top function; the last one's output is `result_t`.
-    struct Pending {
-        kind: &'static str,
-        index: usize,
-        comment: String,
-        out_cpp: String,
-        n_macro: String,
-    }
     let mut pending: Vec<Pending> = Vec::new();
+    let mut features = super::feature_steps::FeatureParts::default();
+    if let Some(stack) = &net.features {
+        features = super::feature_steps::feature_steps(stack, config.reuse_factor, &mut index)?;
+        sizes.append(&mut features.sizes);
+        typedefs.append(&mut features.typedefs);
+        files.append(&mut features.files);
+        activations.append(&mut features.activations);
+        pending.append(&mut features.pending);
+    }
     for layer in &net.layers {
         if layer.alpha.is_some() {
             return Err(Error::Config(format!(
@@ -455,6 +467,8 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         activations,
         softmax: softmax_ctx,
         softmax_hls4ml,
+        convs: features.convs,
+        pools: features.pools,
         steps,
     };
     let value = minijinja::Value::from_serialize(&context);
@@ -468,6 +482,8 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         ("nnet_activation.h", "firmware/nnet_utils/nnet_activation.h".into()),
         ("nnet_softmax.h", "firmware/nnet_utils/nnet_softmax.h".into()),
         ("nnet_softmax_hls4ml.h", "firmware/nnet_utils/nnet_softmax_hls4ml.h".into()),
+        ("nnet_conv.h", "firmware/nnet_utils/nnet_conv.h".into()),
+        ("nnet_pooling.h", "firmware/nnet_utils/nnet_pooling.h".into()),
         ("myproject_test.cpp", format!("{top}_test.cpp")),
         ("README.md", "README.md".into()),
     ];

@@ -200,6 +200,11 @@ impl FixedConv {
         Shape3::new(self.placement.out_height, self.placement.out_width, self.filters)
     }
 
+    /// Where the kernel lands on the input (output size, padding before).
+    pub fn placement(&self) -> Placement {
+        self.placement
+    }
+
     /// One image: raw inputs in `types.input`, channels last; raw outputs in `types.out`.
     pub fn forward(&self, x: &[i64]) -> Vec<i64> {
         assert_eq!(x.len(), self.input.len(), "layer `{}`: input length", self.name);

@@ -125,6 +125,11 @@ impl FixedPool {
         Shape3::new(self.placement.out_height, self.placement.out_width, self.input.channels)
     }
 
+    /// Where the window lands on the input (output size, padding before).
+    pub fn placement(&self) -> Placement {
+        self.placement
+    }
+
     /// One map: raw inputs in `types.input`, channels last; raw outputs in `types.result`.
     pub fn forward(&self, x: &[i64]) -> Vec<i64> {
         assert_eq!(x.len(), self.input.len(), "layer `{}`: input length", self.name);

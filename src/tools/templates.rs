@@ -22,6 +22,8 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("nnet_activation.h", include_str!("../../hls-templates/nnet_utils/nnet_activation.h")),
     ("nnet_softmax.h", include_str!("../../hls-templates/nnet_utils/nnet_softmax.h")),
     ("nnet_softmax_hls4ml.h", include_str!("../../hls-templates/nnet_utils/nnet_softmax_hls4ml.h")),
+    ("nnet_conv.h", include_str!("../../hls-templates/nnet_utils/nnet_conv.h")),
+    ("nnet_pooling.h", include_str!("../../hls-templates/nnet_utils/nnet_pooling.h")),
     ("README.md", include_str!("../../hls-templates/README.md")),
 ];
 
@@ -42,6 +44,8 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "nnet_activation.h",
     "nnet_softmax.h",
     "nnet_softmax_hls4ml.h",
+    "nnet_conv.h",
+    "nnet_pooling.h",
     "README.md",
 ];
 

@@ -1,0 +1,149 @@
+//! Issue 18: HLS C++ for convolutional models (io_parallel): `qforge hls`
+//! writes conv and pooling steps, and `qforge csim` (g++, the real
+//! ap_fixed.h) reproduces the Rust fixed-point network bit for bit on 2 000
+//! test images, in qforge and in hls4ml types mode, 2D and 1D. A weight changed
+//! by one bit in the written project shows up as mismatches, so the
+//! comparison is not vacuous.
+mod support;
+
+use qforge::model::spec::TypesMode;
+use qforge::model::TrainedModel;
+use std::path::Path;
+
+/// Every 2D piece: strides, both paddings, no bias + folded batch norm, a
+/// quantized linear output, max pooling over padding (hls4ml's pad value),
+/// a stride-1 average pooling, global average pooling.
+const RICH_2D: &str = r#"name = "rich_cnn"
+inputs = [9, 9, 2]
+classes = ["a", "b", "c", "d", "e"]
+[[layers]]
+type = "conv2d"
+filters = 4
+kernel_size = 3
+strides = [2, 1]
+padding = "same"
+kernel_quantizer = "quantized_bits(6,0,alpha=1)"
+bias_quantizer = "quantized_bits(6,0,alpha=1)"
+activation = "relu"
+quantizer = "quantized_relu(6,2)"
+[[layers]]
+type = "max_pooling2d"
+pool_size = 2
+padding = "same"
+[[layers]]
+type = "conv2d"
+filters = 3
+kernel_size = 2
+use_bias = false
+kernel_quantizer = "quantized_bits(5,1,alpha=1)"
+bias_quantizer = "quantized_bits(8,3,alpha=1)"
+[[layers]]
+type = "batchnorm"
+[[layers]]
+type = "activation"
+activation = "linear"
+quantizer = "quantized_bits(8,3)"
+[[layers]]
+type = "average_pooling2d"
+pool_size = 2
+strides = 1
+padding = "same"
+[[layers]]
+type = "global_average_pooling2d"
+[[layers]]
+type = "dense"
+units = 5
+kernel_quantizer = "quantized_bits(6,0,alpha=1)"
+bias_quantizer = "quantized_bits(6,0,alpha=1)"
+[[layers]]
+type = "activation"
+activation = "softmax"
+[training]
+epochs = 2
+batch_size = 64
+learning_rate = 0.003
+"#;
+
+const CONV_1D: &str = r#"name = "cnn_1d"
+inputs = [16, 3]
+classes = ["a", "b", "c"]
+[[layers]]
+type = "conv1d"
+filters = 4
+kernel_size = 3
+strides = 2
+padding = "same"
+kernel_quantizer = "quantized_bits(6,0,alpha=1)"
+bias_quantizer = "quantized_bits(6,0,alpha=1)"
+activation = "relu"
+quantizer = "quantized_relu(5,1)"
+[[layers]]
+type = "average_pooling1d"
+pool_size = 2
+[[layers]]
+type = "max_pooling1d"
+pool_size = 2
+strides = 1
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "dense"
+units = 3
+kernel_quantizer = "quantized_bits(6,0,alpha=1)"
+bias_quantizer = "quantized_bits(6,0,alpha=1)"
+[[layers]]
+type = "activation"
+activation = "softmax"
+[training]
+epochs = 2
+batch_size = 64
+"#;
+
+fn ok(d: &Path, args: &[&str]) -> serde_json::Value {
+    let (code, json, stderr) = support::run_in(d, args);
+    assert_eq!(code, 0, "{args:?}\n{stderr}");
+    json
+}
+
+/// Train `spec` on 10 000 synthetic images (2 000 in the test split), write
+/// the HLS project in each types mode and C-simulate it on the test split.
+fn csim_matches(name: &str, spec: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), spec).unwrap();
+    let trained = ok(d, &["train", "--spec", "s.toml", "--samples", "10000", "--out", "m", "--json"]);
+    let classes = trained["evaluation"]["per_class_auc"].as_array().unwrap().len() as f64;
+    let fixed = trained["evaluation"]["fixed_accuracy"].as_f64().unwrap();
+    assert!(fixed > 1.5 / classes, "{name}: fixed-point accuracy {fixed} is near chance: the test would prove little");
+    let mut model = TrainedModel::load(&d.join("m/model.json")).unwrap();
+    model.spec.types = TypesMode::Hls4ml;
+    std::fs::create_dir_all(d.join("h4")).unwrap();
+    model.save(&d.join("h4/model.json")).unwrap();
+    for (mode, model) in [("qforge", "m/model.json"), ("hls4ml", "h4/model.json")] {
+        let project = format!("hls_{mode}");
+        ok(d, &["hls", "--model", model, "--out", &project]);
+        let cpp = std::fs::read_to_string(d.join(&project).join("firmware/myproject.cpp")).unwrap();
+        assert!(cpp.contains("nnet::conv_2d_cl<") && cpp.contains("nnet::pooling2d_cl<"), "{cpp}");
+        let csim = ok(d, &["csim", "--project", &project, "--samples", "10000", "--json"]);
+        assert_eq!((csim["samples"].as_u64(), csim["mismatches"].as_u64()), (Some(2000), Some(0)), "{name} {mode}: {csim}");
+    }
+    // One bit of one conv weight changed: the simulation must notice.
+    let header = d.join("hls_qforge/firmware/weights/w2.h");
+    let text = std::fs::read_to_string(&header).unwrap();
+    let (head, list) = text.split_once('{').unwrap();
+    let (first, rest) = list.split_once(',').unwrap();
+    let flipped: i64 = first.trim().parse::<i64>().unwrap() ^ 1;
+    std::fs::write(&header, format!("{head}{{{flipped},{rest}")).unwrap();
+    let (code, _, stderr) = support::run_in(d, &["csim", "--project", "hls_qforge", "--samples", "10000"]);
+    assert!(code != 0 && stderr.contains("bit-exactness failure"), "{name}: a changed weight went unnoticed (exit {code}): {stderr}");
+}
+
+#[test]
+fn a_2d_cnn_with_every_layer_kind_csims_bit_exact() {
+    csim_matches("rich_cnn", RICH_2D);
+}
+
+#[test]
+fn a_1d_cnn_csims_bit_exact() {
+    csim_matches("cnn_1d", CONV_1D);
+}
