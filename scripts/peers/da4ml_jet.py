@@ -70,31 +70,36 @@ def from_weights(path):
     return layers, (1, 5, 10, 'TRN', 'WRAP'), None
 
 
+def type_of(t):
+    """A model.json type {width, integer, signed, rounding, overflow} as ap_[u]fixed<...> text."""
+    if isinstance(t, str):
+        return t
+    return f"ap_{'' if t.get('signed', True) else 'u'}fixed<{t['width']},{t['integer']},{t.get('rounding', 'AP_TRN')},{t.get('overflow', 'AP_WRAP')}>"
+
+
 def from_model(path):
     m = json.loads(Path(path).read_text())
     spec = m['spec']
-    if m.get('conv_layers'):
+    if m.get('conv_layers') or spec.get('features'):
         sys.exit(f'error: {path}: convolutional models are not taken')
-    k, i, f, rnd, ovf, _ = parse_type(spec.get('input_type') or 'ap_fixed<16,6>')
+    k, i, f, rnd, ovf, _ = parse_type(type_of(spec.get('input_type') or 'ap_fixed<16,6>'))
     layers, acts, notes = [], [], []
-    pending = None
-    blocks = spec['layers']
-    for blk in blocks:
-        if blk['type'] == 'dense':
-            p = m['layers'][len(layers)]
-            w = np.array(p['kernel_q'], dtype=np.float64).reshape(p['n_in'], p['n_out'])
-            layers.append((w, np.array(p['bias_q'], dtype=np.float64)))
-            acts.append(None)
-        elif blk['type'] == 'activation':
+    for blk, p in zip(spec['blocks'], m['layers']):
+        w = np.array(p['kernel_q'], dtype=np.float64).reshape(p['n_in'], p['n_out'])
+        layers.append((w, np.array(p['bias_q'], dtype=np.float64)))
+        q = blk.get('activation_quantizer') or {'class': 'float'}
+        if blk['activation'] == 'relu':
+            if q.get('class') != 'quantized_relu' or q.get('negative_slope'):
+                sys.exit(f"error: {path}: block `{blk['name']}`: activation quantizer {q} is not taken (quantized_relu(b, i) only)")
+            acts.append(relu_type(f"quantized_relu({q['bits']},{q.get('integer', 0)})"))
+        elif blk['activation'] in ('linear', 'softmax') and q.get('class') == 'float':
             if blk['activation'] == 'softmax':
                 notes.append('final softmax left out')
-                continue
-            if blk['activation'] != 'relu':
-                sys.exit(f"error: {path}: activation `{blk['activation']}` is not taken")
-            t = blk.get('result_type') or relu_type(blk['quantizer'])
-            acts[-1] = t
+            acts.append(None)
         else:
-            sys.exit(f"error: {path}: layer type `{blk['type']}` is not taken")
+            sys.exit(f"error: {path}: block `{blk['name']}`: activation `{blk['activation']}` with {q} is not taken")
+    if len(layers) != len(spec['blocks']):
+        sys.exit(f'error: {path}: {len(spec["blocks"])} blocks but {len(m["layers"])} layers')
     return layers, (k, i, f, rnd, ovf), (acts, notes)
 
 

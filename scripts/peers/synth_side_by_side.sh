@@ -61,7 +61,9 @@ else
   python3 - "$model" "$qmodel" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
-m['spec']['layers'] = [l for l in m['spec']['layers'] if not (l.get('type') == 'activation' and l.get('activation') == 'softmax')]
+for b in m['spec']['blocks']:
+    if b['activation'] == 'softmax':
+        b['activation'] = 'linear'
 json.dump(m, open(sys.argv[2], 'w'))
 PY
   da4ml_src=(--model "$qmodel")
