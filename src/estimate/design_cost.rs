@@ -53,7 +53,8 @@ pub struct LayerCost {
     pub carry_bits: u64,
     /// Adders grouped by output width, narrowest first.
     pub adder_widths: Vec<AdderWidth>,
-    /// Shared sub-expressions (adders whose result feeds more than one output).
+    /// Shared sub-expressions: adders of the dense layer's sums whose result
+    /// reaches more than one of its outputs (0 in the output stage and top).
     pub shared_terms: u64,
     /// Output bits of cast logic (rounding selects, saturation muxes).
     pub cast_bits: u64,

@@ -173,6 +173,7 @@ pub fn add_pair(m: &mut ModuleBuilder, name: &str, a: Term, b: Term, cap: u32, l
             stats.adder_bits += width as u64;
             m.cost.add_adder(width, carry_bits(&a, &b, subtract, width));
             m.shared_nodes.insert(key, id);
+            m.adder_nodes.push(id);
             id
         }
     };

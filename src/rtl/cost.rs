@@ -92,6 +92,83 @@ mod tests {
         assert_eq!(design_cost(&n, &RtlOptions::default()).unwrap().layers[0].adders, 6);
     }
 
+    /// Adders written into a module's text whose wire reaches more than one
+    /// output port `yN`, read back from the Verilog alone (wires, registers, assigns).
+    fn written_shared_adders(text: &str) -> u64 {
+        use std::collections::{HashMap, HashSet};
+        let ident = |s: &str| -> Vec<String> {
+            s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '\''))
+                .filter(|t| t.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))
+                .map(str::to_string)
+                .collect()
+        };
+        let mut deps: HashMap<String, Vec<String>> = HashMap::new();
+        let mut adders = Vec::new();
+        for line in text.lines().map(str::trim) {
+            let (lhs, rhs) = if let Some(rest) = line.strip_prefix("assign ") {
+                rest.split_once(" = ").unwrap()
+            } else if line.starts_with("wire ") && line.contains(" = ") {
+                let (decl, rhs) = line.split_once(" = ").unwrap();
+                (decl.rsplit(' ').next().unwrap(), rhs)
+            } else if let Some((lhs, rhs)) = line.split_once(" <= ") {
+                (lhs, rhs)
+            } else {
+                continue;
+            };
+            if line.starts_with("wire ") && (rhs.contains(" + ") || rhs.contains(" - ") || rhs.starts_with('-')) {
+                adders.push(lhs.to_string());
+            }
+            deps.insert(lhs.to_string(), ident(rhs.trim_end_matches(';')));
+        }
+        let mut reached: HashMap<String, HashSet<String>> = HashMap::new();
+        for port in deps.keys().filter(|k| k.starts_with('y') && k[1..].parse::<u32>().is_ok()) {
+            let mut stack = vec![port.clone()];
+            let mut seen = HashSet::new();
+            while let Some(n) = stack.pop() {
+                if seen.insert(n.clone()) {
+                    stack.extend(deps.get(&n).into_iter().flatten().cloned());
+                }
+            }
+            for n in seen {
+                reached.entry(n).or_default().insert(port.clone());
+            }
+        }
+        adders.iter().filter(|a| reached.get(*a).is_some_and(|p| p.len() > 1)).count() as u64
+    }
+
+    #[test]
+    fn shared_terms_count_adders_that_reach_several_outputs() {
+        // (3, 5) and (6, 10): all three adders of output 0's tree serve output 1.
+        let n = net(vec![3, 6, 5, 10], 2, 2, Activation::Linear);
+        assert_eq!(design_cost(&n, &RtlOptions::default()).unwrap().layers[0].shared_terms, 3);
+        // (3, 5) and (5, 3): six adders, none shared.
+        let n = net(vec![3, 5, 5, 3], 2, 2, Activation::Linear);
+        assert_eq!(design_cost(&n, &RtlOptions::default()).unwrap().layers[0].shared_terms, 0);
+        // One output alone shares nothing, however many adders it has.
+        let n = net(vec![3, 5, 7], 3, 1, Activation::Relu);
+        let cost = design_cost(&n, &RtlOptions::default()).unwrap();
+        assert!(cost.layers[0].adders >= 4);
+        assert_eq!(cost.layers[0].shared_terms, 0);
+        // Larger layers, both generators, pipelined or not: the count is the one
+        // read back from the written Verilog, and --cmvm shares more.
+        let weights: Vec<i64> = (0..96).map(|k| ((k * 13) % 27) as i64 - 13).collect();
+        let n = net(weights, 12, 8, Activation::Relu);
+        let mut by_mode = Vec::new();
+        for cmvm in [false, true] {
+            for pipeline_every in [0, 2] {
+                let opts = RtlOptions { cmvm, pipeline_every, ..Default::default() };
+                let design = super::super::verilog::build_design(&n, &opts).unwrap();
+                let text = &design.files.iter().find(|(f, _)| f == "layer1_dense.v").unwrap().1;
+                let layer = &design.cost.layers[0];
+                assert_eq!(layer.shared_terms, written_shared_adders(text), "cmvm {cmvm}, every {pipeline_every}");
+                assert!(layer.shared_terms <= layer.adders);
+                by_mode.push(layer.shared_terms);
+            }
+        }
+        assert!(by_mode[2] > by_mode[0], "cmvm shares more adders: {by_mode:?}");
+        assert_eq!((by_mode[0], by_mode[2]), (by_mode[1], by_mode[3]), "registers do not change what is shared");
+    }
+
     #[test]
     fn pipelining_adds_registers_and_latency() {
         let weights: Vec<i64> = (0..48).map(|k| ((k * 11) % 29) as i64 - 14).collect();

@@ -79,6 +79,7 @@ pub fn build_layer(
     } else {
         plain_sums(&mut m, layer, &xs, product_shift, &biases, start_level)
     };
+    m.cost.shared_terms = m.shared_adders(&sums);
     // The activation takes the level after the deepest tree (at least one level).
     let act_level = start_level + stats.depth + 1;
     let out_stage = schedule.stage_after(act_level);

@@ -23,6 +23,8 @@ pub struct Sig {
     pub stage: u32,
     /// A constant is valid at every stage and never registered.
     pub constant: bool,
+    /// The signals it is computed from (a register: the signal it delays).
+    pub from: Vec<SigId>,
 }
 
 /// Fewest bits of a two's-complement number holding every value in `[lo, hi]`.
@@ -76,6 +78,8 @@ pub struct ModuleBuilder {
     delays: HashMap<(SigId, u32), SigId>,
     /// Adder-tree nodes already built, by what they compute (`adder_tree`).
     pub shared_nodes: HashMap<String, SigId>,
+    /// Every sum-of-terms adder built (`adder_tree::add_pair`), for [`Self::shared_adders`].
+    pub adder_nodes: Vec<SigId>,
     /// What the module is built of, recorded as the ops are written.
     pub cost: LayerCost,
 }
@@ -92,6 +96,7 @@ impl ModuleBuilder {
             regs: String::new(),
             delays: HashMap::new(),
             shared_nodes: HashMap::new(),
+            adder_nodes: Vec::new(),
             cost: LayerCost::new(name, 0, 0),
         }
     }
@@ -101,7 +106,7 @@ impl ModuleBuilder {
     }
 
     fn push(&mut self, name: String, lo: i128, hi: i128, width: u32, stage: u32) -> SigId {
-        self.sigs.push(Sig { name, width, lo, hi, stage, constant: false });
+        self.sigs.push(Sig { name, width, lo, hi, stage, constant: false, from: Vec::new() });
         self.sigs.len() - 1
     }
 
@@ -183,6 +188,7 @@ impl ModuleBuilder {
         let _ = writeln!(self.regs, "    {name} <= {};", p.name);
         self.cost.register_bits += p.width as u64;
         let d = self.push(name, p.lo, p.hi, p.width, stage);
+        self.sigs[d].from = vec![prev];
         self.delays.insert((id, stage), d);
         d
     }
@@ -200,13 +206,8 @@ impl ModuleBuilder {
         expr: impl FnOnce(&[String]) -> String,
     ) -> SigId {
         let stage = self.schedule.stage_of(level);
-        let names: Vec<String> = operands
-            .iter()
-            .map(|&o| {
-                let d = self.at(o, stage);
-                self.sigs[d].name.clone()
-            })
-            .collect();
+        let delayed: Vec<SigId> = operands.iter().map(|&o| self.at(o, stage)).collect();
+        let names: Vec<String> = delayed.iter().map(|&d| self.sigs[d].name.clone()).collect();
         let mut width = signed_bits(lo, hi);
         let (mut lo, mut hi) = (lo, hi);
         if let Some(cap) = cap.filter(|&c| width > c) {
@@ -218,6 +219,7 @@ impl ModuleBuilder {
         let _ = writeln!(self.body, "  wire signed [{}:0] {name} = {};", width - 1, expr(&names));
         let id = self.push(name, lo, hi, width, stage);
         self.sigs[id].constant = operands.iter().all(|&o| self.sigs[o].constant);
+        self.sigs[id].from = delayed;
         id
     }
 
@@ -230,7 +232,38 @@ impl ModuleBuilder {
         }
         let _ = writeln!(self.body, "  wire signed [{}:0] {name} = {};", width - 1, s.name);
         let (lo, hi) = if signed_bits(s.lo, s.hi) <= width { (s.lo, s.hi) } else { (-(1i128 << (width - 1)), (1i128 << (width - 1)) - 1) };
-        self.push(name, lo, hi, width, s.stage)
+        let r = self.push(name, lo, hi, width, s.stage);
+        self.sigs[r].from = vec![id];
+        r
+    }
+
+    /// Adders of [`Self::adder_nodes`] whose value reaches more than one of
+    /// `outputs` (through other logic and registers): the shared
+    /// sub-expressions. A signal is built after what it is computed from, so
+    /// one pass from the last signal back visits every user before its operands.
+    pub fn shared_adders(&self, outputs: &[SigId]) -> u64 {
+        const NONE: usize = usize::MAX;
+        const MANY: usize = usize::MAX - 1;
+        // Per signal: NONE, the one output it reaches, or MANY.
+        let mut reach = vec![NONE; self.sigs.len()];
+        let merge = |have: usize, add: usize| match (have, add) {
+            (NONE, a) | (a, NONE) => a,
+            (a, b) if a == b => a,
+            _ => MANY,
+        };
+        for (o, &id) in outputs.iter().enumerate() {
+            reach[id] = merge(reach[id], o);
+        }
+        for id in (0..self.sigs.len()).rev() {
+            if reach[id] == NONE {
+                continue;
+            }
+            for &src in &self.sigs[id].from {
+                debug_assert!(src < id, "operands are built first");
+                reach[src] = merge(reach[src], reach[id]);
+            }
+        }
+        self.adder_nodes.iter().filter(|&&id| reach[id] == MANY).count() as u64
     }
 
     /// The module's Verilog text.
