@@ -55,7 +55,8 @@ fn round(m: &mut ModuleBuilder, v: SigId, shift: u32, mode: Rounding, base: &str
         format!("$signed({{1'b0, {bit}}})")
     });
     let rnd_bits = signed_bits(lo, hi + 1);
-    let rnd = m.assign(&format!("{base}_rnd"), (lo, hi + 1), None, level, Op::Add(rnd_bits), &[floor, inc], |n| format!("{} + {}", n[0], n[1]));
+    let rnd =
+        m.assign(&format!("{base}_rnd"), (lo, hi + 1), None, level, Op::Add(rnd_bits), &[floor, inc], |n| format!("{} + {}", n[0], n[1]));
     let width = m.sig(rnd).width;
     m.cost.cast_bits += 1;
     m.cost.add_adder(width, width);

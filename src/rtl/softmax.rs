@@ -37,7 +37,9 @@ fn argmax_tree(m: &mut ModuleBuilder, vals: &[SigId], base: &str, mut level: u32
         .enumerate()
         .map(|(i, &v)| {
             let idx = want_index.then(|| {
-                m.assign(&format!("{base}_i0_{i}"), (0, i as i128), None, level.max(1), Op::Wire, &[], |_| format!("{}'sd{i}", idx_bits + 1))
+                m.assign(&format!("{base}_i0_{i}"), (0, i as i128), None, level.max(1), Op::Wire, &[], |_| {
+                    format!("{}'sd{i}", idx_bits + 1)
+                })
             });
             (v, idx)
         })
@@ -61,10 +63,15 @@ fn argmax_tree(m: &mut ModuleBuilder, vals: &[SigId], base: &str, mut level: u32
             let take_b = m.assign(&format!("{base}_c{depth}_{k}"), (0, 1), None, level, cmp, &[a.0, b.0], |n| {
                 format!("$signed({{1'b0, {} > {}}})", n[1], n[0])
             });
-            let v =
-                m.assign(&format!("{base}_v{depth}_{k}"), (sa.lo.min(sb.lo), sa.hi.max(sb.hi)), None, level, Op::Lut, &[take_b, a.0, b.0], |n| {
-                    format!("{}[0] ? {} : {}", n[0], n[2], n[1])
-                });
+            let v = m.assign(
+                &format!("{base}_v{depth}_{k}"),
+                (sa.lo.min(sb.lo), sa.hi.max(sb.hi)),
+                None,
+                level,
+                Op::Lut,
+                &[take_b, a.0, b.0],
+                |n| format!("{}[0] ? {} : {}", n[0], n[2], n[1]),
+            );
             let idx = match (a.1, b.1) {
                 (Some(ia), Some(ib)) => {
                     let hi = m.sig(ia).hi.max(m.sig(ib).hi);
@@ -149,8 +156,9 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
             for (j, &e) in exps.iter().enumerate() {
                 let (se, si) = (m.sig(e).clone(), m.sig(inv).clone());
                 m.cost.multipliers.push(MultiplierCost { a_bits: se.width, b_bits: si.width });
-                let p =
-                    m.assign(&format!("p{j}"), (se.lo * si.lo, se.hi * si.hi), None, level, Op::Mul, &[e, inv], |n| format!("{} * {}", n[0], n[1]));
+                let p = m.assign(&format!("p{j}"), (se.lo * si.lo, se.hi * si.hi), None, level, Op::Mul, &[e, inv], |n| {
+                    format!("{} * {}", n[0], n[1])
+                });
                 outs.push(cast(&mut m, p, prod_frac, &t.out_type, &format!("p{j}"), level));
             }
             let mut roms = rom_function("exp_rom", addr_bits, exp_bits, &t.exp_table);
@@ -183,5 +191,13 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
     (cost.n_in, cost.n_out) = (logits.len(), scores.len());
     cost.logic_depth = last_level - start_level;
     cost.out_stage = out_stage;
-    BuiltOutput { verilog: m.finish(), probs, class: PortSpec { lo: sc.lo, hi: sc.hi, stage: out_stage, arrival: 0 }, last_level, out_stage, critical_ps: m.critical_ps, cost }
+    BuiltOutput {
+        verilog: m.finish(),
+        probs,
+        class: PortSpec { lo: sc.lo, hi: sc.hi, stage: out_stage, arrival: 0 },
+        last_level,
+        out_stage,
+        critical_ps: m.critical_ps,
+        cost,
+    }
 }
