@@ -24,7 +24,7 @@ fn targets() -> Vec<FixedType> {
 #[test]
 fn every_rounding_and_overflow_mode_matches_cast_raw() {
     let dir = tempfile::tempdir().unwrap();
-    let mut m = ModuleBuilder::new("casts", "c_", Schedule { every: 0 });
+    let mut m = ModuleBuilder::new("casts", "c_", Schedule::every(0));
     let lo = -(1i128 << (IN_BITS - 1));
     let x = m.raw_input("x", IN_BITS, true, lo, -lo - 1);
     let ts = targets();

@@ -23,6 +23,10 @@ pub struct RtlArgs {
     /// Registers after every N logic levels (adder-tree levels, activations); 0 = combinational.
     #[arg(long, default_value_t = 0)]
     pub pipeline_every: u32,
+    /// Registers placed by delay instead: where the next operation would end
+    /// past this clock period (ns) under the generator's delay model.
+    #[arg(long, value_name = "NS", conflicts_with = "pipeline_every")]
+    pub pipeline_ns: Option<f64>,
     /// Share sub-expressions across each dense layer's outputs (constant
     /// matrix-vector multiplication with common sub-expressions, as da4ml's cmvm).
     #[arg(long)]
@@ -37,7 +41,7 @@ pub struct RtlArgs {
 pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
     let model = TrainedModel::load(&args.model)?;
     crate::model::features::refuse_features(&model.spec, "rtl")?;
-    let opts = RtlOptions { pipeline_every: args.pipeline_every, top: args.top.clone(), cmvm: args.cmvm };
+    let opts = RtlOptions { pipeline_every: args.pipeline_every, pipeline_ns: args.pipeline_ns, top: args.top.clone(), cmvm: args.cmvm };
     let design = rtl::generate(&model, &args.model, &opts)?;
     let written = rtl::write_design(&design, &args.out)?;
     let m = &design.manifest;

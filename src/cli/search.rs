@@ -59,6 +59,9 @@ pub struct SearchArgs {
     /// With --flow rtl: registers every N logic levels (0: combinational).
     #[arg(long, default_value_t = 0)]
     pub pipeline_every: u32,
+    /// With --flow rtl: registers placed by delay at this clock period (ns), as `qforge rtl --pipeline-ns`.
+    #[arg(long, value_name = "NS", conflicts_with = "pipeline_every")]
+    pub pipeline_ns: Option<f64>,
     /// With --flow rtl: price the generator's shared sub-expressions (`qforge rtl --cmvm`).
     #[arg(long)]
     pub cmvm: bool,
@@ -97,6 +100,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             flow: args.flow,
             pipeline_every: args.pipeline_every,
             cmvm: args.cmvm,
+            pipeline_ns: args.pipeline_ns,
             design_cost: Some(crate::rtl::cost::cost_for),
         },
     };

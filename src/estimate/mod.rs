@@ -259,6 +259,10 @@ pub struct FlowOptions {
     /// The RTL generator shares sub-expressions across a layer's outputs (`--cmvm`).
     #[serde(default)]
     pub cmvm: bool,
+    /// The RTL generator places registers by delay at this clock period (ns,
+    /// `--pipeline-ns`) instead of every N levels.
+    #[serde(default)]
+    pub pipeline_ns: Option<f64>,
     /// The RTL generator's costing (`rtl::cost::cost_for`), which the RTL
     /// flow's estimate needs; handed in so that `estimate` does not import `rtl`.
     #[serde(skip)]
@@ -268,7 +272,8 @@ pub struct FlowOptions {
 /// Equal when they describe the same design (the costing is the generator's, not a setting).
 impl PartialEq for FlowOptions {
     fn eq(&self, other: &Self) -> bool {
-        (self.flow, self.pipeline_every, self.cmvm) == (other.flow, other.pipeline_every, other.cmvm)
+        let ns = |f: &Self| f.pipeline_ns.map(f64::to_bits);
+        (self.flow, self.pipeline_every, self.cmvm, ns(self)) == (other.flow, other.pipeline_every, other.cmvm, ns(other))
     }
 }
 
@@ -282,15 +287,19 @@ impl Default for FlowOptions {
 
 impl FlowOptions {
     pub fn hls() -> FlowOptions {
-        FlowOptions { flow: Flow::Hls, pipeline_every: 0, cmvm: false, design_cost: None }
+        FlowOptions { flow: Flow::Hls, pipeline_every: 0, cmvm: false, pipeline_ns: None, design_cost: None }
     }
     /// The RTL flow, priced by the generator's `coster` (`rtl::cost::cost_for`).
     pub fn rtl(pipeline_every: u32, coster: DesignCoster) -> FlowOptions {
-        FlowOptions { flow: Flow::Rtl, pipeline_every, cmvm: false, design_cost: Some(coster) }
+        FlowOptions { flow: Flow::Rtl, pipeline_every, cmvm: false, pipeline_ns: None, design_cost: Some(coster) }
     }
     /// The same flow with the RTL generator's shared sub-expressions on or off.
     pub fn with_cmvm(self, cmvm: bool) -> FlowOptions {
         FlowOptions { cmvm, ..self }
+    }
+    /// The same flow with registers placed by delay at `pipeline_ns` (None: every N levels).
+    pub fn with_pipeline_ns(self, pipeline_ns: Option<f64>) -> FlowOptions {
+        FlowOptions { pipeline_ns, ..self }
     }
 }
 

@@ -174,11 +174,14 @@ pub struct GenerateSection {
     pub pipeline_every: u32,
     /// Dense layers share sub-expressions across their outputs (`qforge rtl --cmvm`).
     pub cmvm: bool,
+    /// Registers placed by delay at this clock period in ns (`qforge rtl
+    /// --pipeline-ns`) instead of every N levels; needs `pipeline_every = 0`.
+    pub pipeline_ns: Option<f64>,
 }
 
 impl Default for GenerateSection {
     fn default() -> Self {
-        GenerateSection { rtl: true, hls: false, pipeline_every: 0, cmvm: false }
+        GenerateSection { rtl: true, hls: false, pipeline_every: 0, cmvm: false, pipeline_ns: None }
     }
 }
 
@@ -263,6 +266,17 @@ impl PipelineConfig {
         }
         if !self.generate.rtl {
             return bad("generate.rtl", "the yosys flow synthesizes the generated Verilog: rtl must be true");
+        }
+        if let Some(ns) = self.generate.pipeline_ns {
+            if self.generate.pipeline_every > 0 {
+                return bad(
+                    "generate.pipeline_ns",
+                    "registers by delay (pipeline_ns) and every N levels (pipeline_every) are two schedules: set pipeline_every = 0 to use pipeline_ns",
+                );
+            }
+            if !ns.is_finite() || !(0.5..=1000.0).contains(&ns) {
+                return bad("generate.pipeline_ns", "a clock period in ns from 0.5 to 1000 is needed");
+            }
         }
         if self.synth.candidates == 0 {
             return bad("synth.candidates", "must be at least 1");

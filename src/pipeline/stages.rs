@@ -275,7 +275,9 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
         data,
         transfer_weights: cfg.search.transfer_weights,
         // The pipeline synthesises qforge's own Verilog: price that design.
-        flow: crate::estimate::FlowOptions::rtl(cfg.generate.pipeline_every, crate::rtl::cost::cost_for).with_cmvm(cfg.generate.cmvm),
+        flow: crate::estimate::FlowOptions::rtl(cfg.generate.pipeline_every, crate::rtl::cost::cost_for)
+            .with_cmvm(cfg.generate.cmvm)
+            .with_pipeline_ns(cfg.generate.pipeline_ns),
     };
     let o = run_search(&space, &opts, cal, reporter)?;
     let trials = o
@@ -367,7 +369,9 @@ pub fn generate_stage(
         let model = TrainedModel::load(model_path)?;
         let layers = estimate::layers_from_model(&model)?;
         // Priced as the design this stage writes (qforge's Verilog at its pipelining), not as an HLS design.
-        let flow = estimate::FlowOptions::rtl(cfg.generate.pipeline_every, crate::rtl::cost::cost_for).with_cmvm(cfg.generate.cmvm);
+        let flow = estimate::FlowOptions::rtl(cfg.generate.pipeline_every, crate::rtl::cost::cost_for)
+            .with_cmvm(cfg.generate.cmvm)
+            .with_pipeline_ns(cfg.generate.pipeline_ns);
         let est = estimate::estimate_model(&model, &flow, cal, &target, &EnergyOptions::default(), &BitsOptions::default())?;
         let quantizers: serde_json::Map<String, serde_json::Value> = layers
             .iter()
@@ -383,7 +387,12 @@ pub fn generate_stage(
             })
             .collect();
         let rtl_dir = dir.join(name).join("rtl");
-        let opts = crate::rtl::RtlOptions { pipeline_every: cfg.generate.pipeline_every, cmvm: cfg.generate.cmvm, ..Default::default() };
+        let opts = crate::rtl::RtlOptions {
+            pipeline_every: cfg.generate.pipeline_every,
+            pipeline_ns: cfg.generate.pipeline_ns,
+            cmvm: cfg.generate.cmvm,
+            ..Default::default()
+        };
         let design = crate::rtl::generate(&model, model_path, &opts)?;
         crate::rtl::write_design(&design, &rtl_dir)?;
         if cfg.generate.hls {

@@ -11,6 +11,7 @@
 //!
 //! Input: terms from `layer` (CSD digits of weights times inputs, bias).
 //! Output: one signal per tree in the module being built.
+use super::delay::Op;
 use super::netlist::{literal, signed_bits, ModuleBuilder, SigId};
 
 /// One operand of a tree: a signal shifted left, or a constant.
@@ -89,7 +90,7 @@ pub struct TreeStats {
 
 /// The sum of no terms: a zero wire at the level after `start`.
 fn zero_sum(m: &mut ModuleBuilder, base: &str, start: u32) -> (SigId, u32) {
-    let id = m.assign(&format!("{base}_zero"), (0, 0), None, start + 1, &[], |_| "1'sb0".to_string());
+    let id = m.assign(&format!("{base}_zero"), (0, 0), None, start + 1, Op::Wire, &[], |_| "1'sb0".to_string());
     (id, start + 1)
 }
 
@@ -162,7 +163,8 @@ pub fn add_pair(m: &mut ModuleBuilder, name: &str, a: Term, b: Term, cap: u32, l
         None => {
             let operands: Vec<SigId> = a.operand().into_iter().chain(b.operand()).collect();
             let op = if subtract { "-" } else { "+" };
-            let id = m.assign(name, (lo, hi), Some(node_cap), level, &operands, |names| {
+            let carry = carry_bits(&a, &b, subtract, signed_bits(lo, hi).min(node_cap));
+            let id = m.assign(name, (lo, hi), Some(node_cap), level, Op::Add(carry), &operands, |names| {
                 let mut it = names.iter();
                 let left = a.expr(&mut it);
                 let right = b.expr(&mut it);
@@ -192,7 +194,9 @@ fn finish_root(m: &mut ModuleBuilder, base: &str, root: Term, cap: u32, at: u32)
     }
     let (lo, hi) = if root.negative { (-root.hi, -root.lo) } else { (root.lo, root.hi) };
     let operands: Vec<SigId> = root.operand().into_iter().collect();
-    let id = m.assign(&format!("{base}_sum"), (lo, hi), Some(cap), at, &operands, |names| {
+    let width = signed_bits(lo, hi).min(cap);
+    let op = if root.negative { Op::Add(width.saturating_sub(root.zero_low_bits())) } else { Op::Wire };
+    let id = m.assign(&format!("{base}_sum"), (lo, hi), Some(cap), at, op, &operands, |names| {
         let e = root.expr(&mut names.iter());
         if root.negative {
             format!("-{e}")

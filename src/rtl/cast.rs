@@ -7,6 +7,7 @@
 //!
 //! Input: a signal of the module being built. Output: a signal holding the raw
 //! value of the target type (internally signed, one bit wider when unsigned).
+use super::delay::Op;
 use super::netlist::{literal, signed_bits, ModuleBuilder, SigId};
 use crate::quant::{FixedType, Overflow, Rounding};
 
@@ -23,7 +24,7 @@ fn scale_up(m: &mut ModuleBuilder, v: SigId, shift: u32, base: &str, level: u32)
     }
     let s = m.sig(v);
     let (lo, hi) = (s.lo << shift, s.hi << shift);
-    m.assign(&format!("{base}_up"), (lo, hi), None, level, &[v], |n| format!("{} <<< {shift}", n[0]))
+    m.assign(&format!("{base}_up"), (lo, hi), None, level, Op::Wire, &[v], |n| format!("{} <<< {shift}", n[0]))
 }
 
 /// Divide by 2^shift with `mode`'s treatment of the dropped bits.
@@ -32,7 +33,7 @@ fn round(m: &mut ModuleBuilder, v: SigId, shift: u32, mode: Rounding, base: &str
     // The dropped bits must exist as bits of `v`, and one sign bit above them.
     let v = if s.width < shift + 1 { m.resize(v, shift + 1) } else { v };
     let (lo, hi) = (s.lo >> shift, s.hi >> shift);
-    let floor = m.assign(&format!("{base}_fl"), (lo, hi), None, level, &[v], |n| format!("{} >>> {shift}", n[0]));
+    let floor = m.assign(&format!("{base}_fl"), (lo, hi), None, level, Op::Wire, &[v], |n| format!("{} >>> {shift}", n[0]));
     if mode == Rounding::Trn {
         return floor;
     }
@@ -40,7 +41,7 @@ fn round(m: &mut ModuleBuilder, v: SigId, shift: u32, mode: Rounding, base: &str
     let half = |n: &str| format!("{n}[{}]", shift - 1);
     let rest = |n: &str| if shift >= 2 { format!("(|{n}[{}:0])", shift - 2) } else { "1'b0".to_string() };
     let neg = |n: &str| format!("{n}[{}]", width - 1);
-    let inc = m.assign(&format!("{base}_inc"), (0, 1), None, level, &[v, floor], |n| {
+    let inc = m.assign(&format!("{base}_inc"), (0, 1), None, level, Op::Lut, &[v, floor], |n| {
         let (x, f) = (&n[0], &n[1]);
         let bit = match mode {
             Rounding::Trn => unreachable!(),
@@ -53,7 +54,9 @@ fn round(m: &mut ModuleBuilder, v: SigId, shift: u32, mode: Rounding, base: &str
         };
         format!("$signed({{1'b0, {bit}}})")
     });
-    let rnd = m.assign(&format!("{base}_rnd"), (lo, hi + 1), None, level, &[floor, inc], |n| format!("{} + {}", n[0], n[1]));
+    let rnd_bits = signed_bits(lo, hi + 1);
+    let rnd =
+        m.assign(&format!("{base}_rnd"), (lo, hi + 1), None, level, Op::Add(rnd_bits), &[floor, inc], |n| format!("{} + {}", n[0], n[1]));
     let width = m.sig(rnd).width;
     m.cost.cast_bits += 1;
     m.cost.add_adder(width, width);
@@ -68,7 +71,7 @@ fn overflow(m: &mut ModuleBuilder, v: SigId, t: &FixedType, base: &str, level: u
     let in_range = s.lo >= min && s.hi <= max && !(sym && s.lo == min);
     let name = format!("{base}_q");
     if in_range {
-        return m.assign(&name, (s.lo, s.hi), None, level, &[v], |n| n[0].clone());
+        return m.assign(&name, (s.lo, s.hi), None, level, Op::Wire, &[v], |n| n[0].clone());
     }
     let w = t.width;
     let cmp_width = s.width.max(signed_bits(min, max)) + 1;
@@ -78,7 +81,7 @@ fn overflow(m: &mut ModuleBuilder, v: SigId, t: &FixedType, base: &str, level: u
         Overflow::Wrap => {
             // Keep the low W bits (sign-extended first when `v` is narrower).
             let v = if s.width < w { m.resize(v, w) } else { v };
-            m.assign(&name, (min, max), None, level, &[v], |n| {
+            m.assign(&name, (min, max), None, level, Op::Wire, &[v], |n| {
                 if t.signed {
                     format!("$signed({}[{}:0])", n[0], w - 1)
                 } else {
@@ -98,7 +101,7 @@ fn overflow(m: &mut ModuleBuilder, v: SigId, t: &FixedType, base: &str, level: u
                 (out_lo, out_hi) = (out_lo.min(0), out_hi.max(0));
             }
             m.cost.cast_bits += w as u64;
-            m.assign(&name, (out_lo, out_hi), None, level, &[v], |n| {
+            m.assign(&name, (out_lo, out_hi), None, level, Op::Compare(cmp_width), &[v], |n| {
                 let x = &n[0];
                 let mut e = x.clone();
                 if below {
@@ -121,7 +124,7 @@ pub fn relu(m: &mut ModuleBuilder, v: SigId, base: &str, level: u32) -> SigId {
     }
     let w = s.width;
     m.cost.relu_bits += w as u64;
-    m.assign(&format!("{base}_relu"), (0, s.hi.max(0)), None, level, &[v], |n| {
+    m.assign(&format!("{base}_relu"), (0, s.hi.max(0)), None, level, Op::Lut, &[v], |n| {
         format!("{}[{}] ? {} : {}", n[0], w - 1, literal(0, w), n[0])
     })
 }

@@ -23,7 +23,10 @@ pub fn design_cost(net: &FixedNetwork, opts: &RtlOptions) -> Result<DesignCost> 
 /// [`design_cost`] for the design the RTL flow of `flow` describes: the
 /// [`crate::estimate::DesignCoster`] the estimate is given.
 pub fn cost_for(net: &FixedNetwork, flow: &FlowOptions) -> Result<DesignCost> {
-    design_cost(net, &RtlOptions { pipeline_every: flow.pipeline_every, cmvm: flow.cmvm, ..RtlOptions::default() })
+    design_cost(
+        net,
+        &RtlOptions { pipeline_every: flow.pipeline_every, pipeline_ns: flow.pipeline_ns, cmvm: flow.cmvm, ..RtlOptions::default() },
+    )
 }
 
 #[cfg(test)]

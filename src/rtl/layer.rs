@@ -21,6 +21,8 @@ pub struct PortSpec {
     pub lo: i128,
     pub hi: i128,
     pub stage: u32,
+    /// Picoseconds into `stage` at which it settles (the delay schedule).
+    pub arrival: u32,
 }
 
 /// What a layer's module costs and where it ends.
@@ -39,6 +41,9 @@ pub struct LayerSummary {
     pub first_level: u32,
     pub last_level: u32,
     pub register_bits: u64,
+    /// By delay: the latest a signal settles in its stage (ps, under the model).
+    #[serde(default)]
+    pub critical_ps: u32,
 }
 
 pub struct BuiltLayer {
@@ -72,7 +77,7 @@ pub fn build_layer(
     let module = format!("layer{index}_dense");
     let prefix = format!("l{index}_");
     let mut m = ModuleBuilder::new(&module, &prefix, schedule);
-    let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage)).collect();
+    let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
     let biases: Vec<i128> = layer.biases.iter().map(|&b| layer.accum_type.cast_raw(b, layer.bias_type.frac()) as i128).collect();
     let (sums, stats, nonzero, digits) = if cmvm {
         shared_sums(&mut m, layer, &xs, product_shift, &biases, start_level)
@@ -82,7 +87,7 @@ pub fn build_layer(
     m.cost.shared_terms = m.shared_adders(&sums);
     // The activation takes the level after the deepest tree (at least one level).
     let act_level = start_level + stats.depth + 1;
-    let out_stage = schedule.stage_after(act_level);
+    let mut out_stage = schedule.stage_after(act_level);
     let mut outputs = Vec::new();
     for (o, &sum) in sums.iter().enumerate() {
         // The accumulator wraps (the tree already wrapped at its width).
@@ -93,8 +98,18 @@ pub fn build_layer(
         };
         let y = cast(&mut m, pre, acc_frac, &layer.out_type, &format!("y{o}"), act_level);
         let s = m.sig(y).clone();
-        m.output(&format!("y{o}"), y, out_stage);
-        outputs.push(PortSpec { lo: s.lo, hi: s.hi, stage: out_stage });
+        if schedule.is_delay() {
+            // Each output leaves in the stage it settles in, and the next
+            // layer's timing goes on from there: registers only where a stage ends.
+            m.output(&format!("y{o}"), y, s.stage);
+            outputs.push(PortSpec { lo: s.lo, hi: s.hi, stage: s.stage, arrival: s.arrival });
+        } else {
+            m.output(&format!("y{o}"), y, out_stage);
+            outputs.push(PortSpec { lo: s.lo, hi: s.hi, stage: out_stage, arrival: 0 });
+        }
+    }
+    if schedule.is_delay() {
+        out_stage = outputs.iter().map(|p| p.stage).max().unwrap_or(0);
     }
     let summary = LayerSummary {
         module: module.clone(),
@@ -109,6 +124,7 @@ pub fn build_layer(
         first_level: start_level + 1,
         last_level: act_level,
         register_bits: m.cost.register_bits,
+        critical_ps: m.critical_ps,
     };
     let mut cost = std::mem::take(&mut m.cost);
     (cost.n_in, cost.n_out) = (layer.n_in, layer.n_out);

@@ -14,6 +14,7 @@ pub mod cast;
 pub mod cmvm;
 pub mod cost;
 pub mod csd;
+pub mod delay;
 pub mod layer;
 pub mod netlist;
 pub mod sim;
@@ -41,6 +42,9 @@ pub const DEFAULT_TOP: &str = "qforge_net";
 pub struct RtlOptions {
     /// Registers after every N logic levels; 0 = purely combinational.
     pub pipeline_every: u32,
+    /// Registers where the next operation would end past this clock period
+    /// (ns) under the delay model of `delay`; exclusive with `pipeline_every`.
+    pub pipeline_ns: Option<f64>,
     pub top: String,
     /// Dense layers share sub-expressions across their outputs (`cmvm`)
     /// instead of one adder tree per output.
@@ -49,7 +53,7 @@ pub struct RtlOptions {
 
 impl Default for RtlOptions {
     fn default() -> Self {
-        RtlOptions { pipeline_every: 0, top: DEFAULT_TOP.to_string(), cmvm: false }
+        RtlOptions { pipeline_every: 0, pipeline_ns: None, top: DEFAULT_TOP.to_string(), cmvm: false }
     }
 }
 

@@ -7,6 +7,7 @@
 //! Input: ops from the layer writers (`adder_tree`, `cast`, `softmax`).
 //! Output: the module's Verilog text (`verilog` assembles modules into files).
 use super::cost::LayerCost;
+use super::delay::{DelayModel, Op, ULTRASCALE_PLUS};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -21,6 +22,9 @@ pub struct Sig {
     pub hi: i128,
     /// Registers between the network's inputs and this signal.
     pub stage: u32,
+    /// Picoseconds after its stage's clock edge at which the value is
+    /// settled (the delay schedule; 0 under `every`).
+    pub arrival: u32,
     /// A constant is valid at every stage and never registered.
     pub constant: bool,
     /// The signals it is computed from (a register: the signal it delays).
@@ -45,13 +49,30 @@ pub fn literal(value: i128, width: u32) -> String {
     }
 }
 
-/// When registers go in: after every `every` levels of logic (0: none).
+/// When registers go in: after every `every` levels of logic (0: none), or,
+/// when `period_ps` is set, where the next operation would end past the
+/// clock period under `model` (`--pipeline-ns`).
 #[derive(Clone, Copy, Debug)]
 pub struct Schedule {
     pub every: u32,
+    pub period_ps: u32,
+    pub model: DelayModel,
 }
 
 impl Schedule {
+    pub fn every(every: u32) -> Self {
+        Schedule { every, period_ps: 0, model: ULTRASCALE_PLUS }
+    }
+    pub fn by_delay(period_ps: u32) -> Self {
+        Schedule { every: 0, period_ps, model: ULTRASCALE_PLUS }
+    }
+    pub fn is_delay(&self) -> bool {
+        self.period_ps > 0
+    }
+    /// Logic time a stage may hold (the period less the register's own).
+    pub fn budget(&self) -> u32 {
+        self.model.budget(self.period_ps)
+    }
     /// The stage (registers passed) of logic at `level` (1-based).
     pub fn stage_of(&self, level: u32) -> u32 {
         if self.every == 0 || level == 0 {
@@ -82,6 +103,8 @@ pub struct ModuleBuilder {
     pub adder_nodes: Vec<SigId>,
     /// What the module is built of, recorded as the ops are written.
     pub cost: LayerCost,
+    /// The latest arrival of any signal in its stage (ps; the delay schedule).
+    pub critical_ps: u32,
 }
 
 impl ModuleBuilder {
@@ -98,6 +121,7 @@ impl ModuleBuilder {
             shared_nodes: HashMap::new(),
             adder_nodes: Vec::new(),
             cost: LayerCost::new(name, 0, 0),
+            critical_ps: 0,
         }
     }
 
@@ -106,15 +130,17 @@ impl ModuleBuilder {
     }
 
     fn push(&mut self, name: String, lo: i128, hi: i128, width: u32, stage: u32) -> SigId {
-        self.sigs.push(Sig { name, width, lo, hi, stage, constant: false, from: Vec::new() });
+        self.sigs.push(Sig { name, width, lo, hi, stage, arrival: 0, constant: false, from: Vec::new() });
         self.sigs.len() - 1
     }
 
-    /// A signed input port carrying values in `[lo, hi]` at `stage`.
-    pub fn input(&mut self, name: &str, lo: i128, hi: i128, stage: u32) -> SigId {
+    /// A signed input port carrying values in `[lo, hi]` at `stage`, settled `arrival` ps into it.
+    pub fn input(&mut self, name: &str, lo: i128, hi: i128, stage: u32, arrival: u32) -> SigId {
         let width = signed_bits(lo, hi);
         self.ports.push(format!("input wire signed [{}:0] {name}", width - 1));
-        self.push(name.to_string(), lo, hi, width, stage)
+        let id = self.push(name.to_string(), lo, hi, width, stage);
+        self.sigs[id].arrival = arrival;
+        id
     }
 
     /// A raw input port of `width` bits (signed or not) as an internal signed signal.
@@ -193,19 +219,42 @@ impl ModuleBuilder {
         d
     }
 
+    /// The stage an operation `op` on `operands` at logic `level` goes in,
+    /// and when its result settles. By delay: the latest operand's stage, unless
+    /// the operation would end past the budget there; then the next stage, its
+    /// operands registered.
+    fn place(&self, level: u32, op: Op, operands: &[SigId]) -> (u32, u32) {
+        if !self.schedule.is_delay() {
+            return (self.schedule.stage_of(level), 0);
+        }
+        let budget = self.schedule.budget();
+        let delay = self.schedule.model.delay(op, budget);
+        let live = || operands.iter().map(|&o| &self.sigs[o]).filter(|s| !s.constant);
+        let stage = live().map(|s| s.stage).max().unwrap_or(0);
+        let start = live().filter(|s| s.stage == stage).map(|s| s.arrival).max().unwrap_or(0);
+        if start > 0 && start + delay > budget {
+            (stage + 1, delay)
+        } else {
+            (stage, start + delay)
+        }
+    }
+
     /// A new wire `prefix+base` = `expr(operand names)`, holding values in
-    /// `[lo, hi]`, computed at logic `level`; operands are delayed to its stage.
+    /// `[lo, hi]`, computed at logic `level` (the `every` schedule) by an
+    /// operation `op` (the delay schedule); operands are delayed to its stage.
     /// `cap` limits the width (the value wraps, as a wrapping accumulator does).
+    #[allow(clippy::too_many_arguments)]
     pub fn assign(
         &mut self,
         base: &str,
         (lo, hi): (i128, i128),
         cap: Option<u32>,
         level: u32,
+        op: Op,
         operands: &[SigId],
         expr: impl FnOnce(&[String]) -> String,
     ) -> SigId {
-        let stage = self.schedule.stage_of(level);
+        let (stage, arrival) = self.place(level, op, operands);
         let delayed: Vec<SigId> = operands.iter().map(|&o| self.at(o, stage)).collect();
         let names: Vec<String> = delayed.iter().map(|&d| self.sigs[d].name.clone()).collect();
         let mut width = signed_bits(lo, hi);
@@ -220,6 +269,8 @@ impl ModuleBuilder {
         let id = self.push(name, lo, hi, width, stage);
         self.sigs[id].constant = operands.iter().all(|&o| self.sigs[o].constant);
         self.sigs[id].from = delayed;
+        self.sigs[id].arrival = if self.sigs[id].constant { 0 } else { arrival };
+        self.critical_ps = self.critical_ps.max(self.sigs[id].arrival);
         id
     }
 
@@ -233,6 +284,7 @@ impl ModuleBuilder {
         let _ = writeln!(self.body, "  wire signed [{}:0] {name} = {};", width - 1, s.name);
         let (lo, hi) = if signed_bits(s.lo, s.hi) <= width { (s.lo, s.hi) } else { (-(1i128 << (width - 1)), (1i128 << (width - 1)) - 1) };
         let r = self.push(name, lo, hi, width, s.stage);
+        (self.sigs[r].arrival, self.sigs[r].constant) = (s.arrival, s.constant);
         self.sigs[r].from = vec![id];
         r
     }
@@ -299,10 +351,10 @@ mod tests {
 
     #[test]
     fn stages_follow_the_schedule() {
-        let s = Schedule { every: 3 };
+        let s = Schedule::every(3);
         assert_eq!((s.stage_of(1), s.stage_of(3), s.stage_of(4)), (0, 0, 1));
         assert_eq!((s.stage_after(3), s.stage_after(5)), (1, 1));
-        let none = Schedule { every: 0 };
+        let none = Schedule::every(0);
         assert_eq!((none.stage_of(9), none.stage_after(9)), (0, 0));
     }
 }

@@ -10,8 +10,9 @@
 use super::adder_tree::{sum_tree, Term, TreeStats};
 use super::cast::cast;
 use super::cost::{LayerCost, MultiplierCost, RomCost};
+use super::delay::Op;
 use super::layer::PortSpec;
-use super::netlist::{ModuleBuilder, Schedule, SigId};
+use super::netlist::{signed_bits, ModuleBuilder, Schedule, SigId};
 use crate::model::softmax::{ceil_log2, SoftmaxTables};
 use std::fmt::Write as _;
 
@@ -21,6 +22,10 @@ pub struct BuiltOutput {
     pub probs: Vec<PortSpec>,
     pub class: PortSpec,
     pub last_level: u32,
+    /// Registers from the network's inputs to these outputs.
+    pub out_stage: u32,
+    /// By delay: the latest a signal settles in its stage (ps).
+    pub critical_ps: u32,
     pub cost: LayerCost,
 }
 
@@ -32,7 +37,9 @@ fn argmax_tree(m: &mut ModuleBuilder, vals: &[SigId], base: &str, mut level: u32
         .enumerate()
         .map(|(i, &v)| {
             let idx = want_index.then(|| {
-                m.assign(&format!("{base}_i0_{i}"), (0, i as i128), None, level.max(1), &[], |_| format!("{}'sd{i}", idx_bits + 1))
+                m.assign(&format!("{base}_i0_{i}"), (0, i as i128), None, level.max(1), Op::Wire, &[], |_| {
+                    format!("{}'sd{i}", idx_bits + 1)
+                })
             });
             (v, idx)
         })
@@ -52,18 +59,24 @@ fn argmax_tree(m: &mut ModuleBuilder, vals: &[SigId], base: &str, mut level: u32
             // The right one wins only when strictly larger: ties keep the first index.
             let (sa, sb) = (m.sig(a.0).clone(), m.sig(b.0).clone());
             m.cost.select_bits += 1 + sa.width.max(sb.width) as u64;
-            let take_b = m.assign(&format!("{base}_c{depth}_{k}"), (0, 1), None, level, &[a.0, b.0], |n| {
+            let cmp = Op::Add(sa.width.max(sb.width) + 1);
+            let take_b = m.assign(&format!("{base}_c{depth}_{k}"), (0, 1), None, level, cmp, &[a.0, b.0], |n| {
                 format!("$signed({{1'b0, {} > {}}})", n[1], n[0])
             });
-            let v =
-                m.assign(&format!("{base}_v{depth}_{k}"), (sa.lo.min(sb.lo), sa.hi.max(sb.hi)), None, level, &[take_b, a.0, b.0], |n| {
-                    format!("{}[0] ? {} : {}", n[0], n[2], n[1])
-                });
+            let v = m.assign(
+                &format!("{base}_v{depth}_{k}"),
+                (sa.lo.min(sb.lo), sa.hi.max(sb.hi)),
+                None,
+                level,
+                Op::Lut,
+                &[take_b, a.0, b.0],
+                |n| format!("{}[0] ? {} : {}", n[0], n[2], n[1]),
+            );
             let idx = match (a.1, b.1) {
                 (Some(ia), Some(ib)) => {
                     let hi = m.sig(ia).hi.max(m.sig(ib).hi);
                     m.cost.select_bits += m.sig(ia).width.max(m.sig(ib).width) as u64;
-                    Some(m.assign(&format!("{base}_x{depth}_{k}"), (0, hi), None, level, &[take_b, ia, ib], |n| {
+                    Some(m.assign(&format!("{base}_x{depth}_{k}"), (0, hi), None, level, Op::Lut, &[take_b, ia, ib], |n| {
                         format!("{}[0] ? {} : {}", n[0], n[2], n[1])
                     }))
                 }
@@ -97,7 +110,7 @@ fn rom_function(name: &str, addr_bits: u32, data_bits: u32, table: &[i64]) -> St
 /// Build the output stage after logic level `start_level`.
 pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_level: u32, schedule: Schedule) -> BuiltOutput {
     let mut m = ModuleBuilder::new("output_stage", "out_", schedule);
-    let xs: Vec<SigId> = logits.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage)).collect();
+    let xs: Vec<SigId> = logits.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
     let mut level = start_level;
     let mut probs = Vec::new();
     let scores = match softmax {
@@ -111,15 +124,17 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
             let mut exps = Vec::new();
             for (j, &x) in xs.iter().enumerate() {
                 let (sm, sx) = (m.sig(x_max).clone(), m.sig(x).clone());
-                let d =
-                    m.assign(&format!("d{j}"), (0, (sm.hi - sx.lo).max(0)), None, level, &[x_max, x], |n| format!("{} - {}", n[0], n[1]));
+                let dw = signed_bits(0, (sm.hi - sx.lo).max(0));
+                let d = m.assign(&format!("d{j}"), (0, (sm.hi - sx.lo).max(0)), None, level, Op::Add(dw), &[x_max, x], |n| {
+                    format!("{} - {}", n[0], n[1])
+                });
                 let width = m.sig(d).width;
                 m.cost.add_adder(width, width);
                 let idx = cast(&mut m, d, f_in, &t.diff_type, &format!("d{j}"), level);
                 let idx = if m.sig(idx).width < addr_bits { m.resize(idx, addr_bits) } else { idx };
                 let hi = t.exp_table.iter().copied().max().unwrap_or(0) as i128;
                 let lo = t.exp_table.iter().copied().min().unwrap_or(0) as i128;
-                let e = m.assign(&format!("e{j}"), (lo, hi), None, level, &[idx], |n| {
+                let e = m.assign(&format!("e{j}"), (lo, hi), None, level, Op::Rom, &[idx], |n| {
                     format!("$signed({{1'b0, exp_rom({}[{}:0])}})", n[0], addr_bits - 1)
                 });
                 exps.push(e);
@@ -132,7 +147,7 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
             let inv_idx = cast(&mut m, sum, t.exp_type.frac(), &t.sum_index_type, "inv", level);
             let inv_idx = if m.sig(inv_idx).width < inv_addr { m.resize(inv_idx, inv_addr) } else { inv_idx };
             let (ilo, ihi) = (*t.inv_table.iter().min().unwrap_or(&0) as i128, *t.inv_table.iter().max().unwrap_or(&0) as i128);
-            let inv = m.assign("inv", (ilo, ihi), None, level, &[inv_idx], |n| {
+            let inv = m.assign("inv", (ilo, ihi), None, level, Op::Rom, &[inv_idx], |n| {
                 format!("$signed({{1'b0, inv_rom({}[{}:0])}})", n[0], inv_addr - 1)
             });
             level += 1;
@@ -141,8 +156,9 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
             for (j, &e) in exps.iter().enumerate() {
                 let (se, si) = (m.sig(e).clone(), m.sig(inv).clone());
                 m.cost.multipliers.push(MultiplierCost { a_bits: se.width, b_bits: si.width });
-                let p =
-                    m.assign(&format!("p{j}"), (se.lo * si.lo, se.hi * si.hi), None, level, &[e, inv], |n| format!("{} * {}", n[0], n[1]));
+                let p = m.assign(&format!("p{j}"), (se.lo * si.lo, se.hi * si.hi), None, level, Op::Mul, &[e, inv], |n| {
+                    format!("{} * {}", n[0], n[1])
+                });
                 outs.push(cast(&mut m, p, prod_frac, &t.out_type, &format!("p{j}"), level));
             }
             let mut roms = rom_function("exp_rom", addr_bits, exp_bits, &t.exp_table);
@@ -156,12 +172,17 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
     let (_, class, l) = argmax_tree(&mut m, &scores, "arg", level, true);
     let class = class.expect("index");
     let last_level = l.max(level).max(start_level + 1);
-    let out_stage = schedule.stage_after(last_level);
+    // By delay: the stage the last result settles in (the outputs line up there).
+    let out_stage = if schedule.is_delay() {
+        scores.iter().chain([&class]).map(|&s| m.sig(s).stage).max().unwrap_or(0)
+    } else {
+        schedule.stage_after(last_level)
+    };
     if softmax.is_some() {
         for (j, &p) in scores.iter().enumerate() {
             let s = m.sig(p).clone();
             m.output(&format!("prob{j}"), p, out_stage);
-            probs.push(PortSpec { lo: s.lo, hi: s.hi, stage: out_stage });
+            probs.push(PortSpec { lo: s.lo, hi: s.hi, stage: out_stage, arrival: 0 });
         }
     }
     let sc = m.sig(class).clone();
@@ -170,5 +191,13 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
     (cost.n_in, cost.n_out) = (logits.len(), scores.len());
     cost.logic_depth = last_level - start_level;
     cost.out_stage = out_stage;
-    BuiltOutput { verilog: m.finish(), probs, class: PortSpec { lo: sc.lo, hi: sc.hi, stage: out_stage }, last_level, cost }
+    BuiltOutput {
+        verilog: m.finish(),
+        probs,
+        class: PortSpec { lo: sc.lo, hi: sc.hi, stage: out_stage, arrival: 0 },
+        last_level,
+        out_stage,
+        critical_ps: m.critical_ps,
+        cost,
+    }
 }

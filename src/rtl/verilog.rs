@@ -42,6 +42,10 @@ pub struct RtlManifest {
     pub top: String,
     pub files: Vec<String>,
     pub pipeline_every: u32,
+    /// Registers placed by delay at this clock period (`--pipeline-ns`); absent
+    /// (none) in folders written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_ns: Option<f64>,
     /// Dense layers share sub-expressions (`--cmvm`); absent (false) in folders written before it.
     #[serde(default)]
     pub cmvm: bool,
@@ -57,6 +61,10 @@ pub struct RtlManifest {
     pub output_stage: String,
     pub layers: Vec<LayerSummary>,
     pub register_bits: u64,
+    /// By delay: the latest any signal settles in its stage (ps, under the
+    /// model of `rtl::delay`); absent (0) in folders written before it.
+    #[serde(default)]
+    pub critical_ps: u32,
     /// The structural cost (`rtl::cost`); absent in folders written before it.
     #[serde(default)]
     pub cost: DesignCost,
@@ -94,13 +102,13 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         )));
     }
     let (top, pipeline_every) = (opts.top.as_str(), opts.pipeline_every);
-    let schedule = Schedule { every: pipeline_every };
+    let schedule = schedule_of(opts)?;
     let mut costs = Vec::new();
     let mut files = Vec::new();
     let mut summaries = Vec::new();
     let t_in = net.input_type;
     let mut ports: Vec<PortSpec> =
-        (0..net.n_inputs()).map(|_| PortSpec { lo: t_in.min_raw() as i128, hi: t_in.max_raw() as i128, stage: 0 }).collect();
+        (0..net.n_inputs()).map(|_| PortSpec { lo: t_in.min_raw() as i128, hi: t_in.max_raw() as i128, stage: 0, arrival: 0 }).collect();
     let mut level = 0;
     let mut register_bits = 0;
     let mut layer_outputs = Vec::new();
@@ -118,7 +126,7 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
     let output = build_output(&logit_ports, net.softmax.as_ref(), level, schedule);
     register_bits += output.cost.register_bits;
     files.push(("output_stage.v".to_string(), header(&output.verilog)));
-    let latency = schedule.stage_after(output.last_level);
+    let latency = output.out_stage;
 
     // The top module: flat raw ports, instances, output registers, valid chain.
     let mut m = ModuleBuilder::new(top, "top_", schedule);
@@ -193,10 +201,12 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
     costs.push(top_cost);
     let cost = DesignCost::from_layers(costs, latency);
 
+    let critical_ps = summaries.iter().map(|l| l.critical_ps).max().unwrap_or(0).max(output.critical_ps);
     let manifest = RtlManifest {
         top: top.to_string(),
         files: files.iter().map(|(n, _)| n.clone()).collect(),
         pipeline_every,
+        pipeline_ns: opts.pipeline_ns,
         cmvm: opts.cmvm,
         latency_cycles: latency,
         levels: output.last_level,
@@ -208,9 +218,26 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
             .to_string(),
         layers: summaries,
         register_bits,
+        critical_ps,
         cost: cost.clone(),
     };
     Ok(RtlDesign { files, manifest, model_json: None, cost })
+}
+
+/// The schedule `opts` asks for: every N levels, or by delay at `pipeline_ns`.
+fn schedule_of(opts: &RtlOptions) -> Result<Schedule> {
+    match opts.pipeline_ns {
+        None => Ok(Schedule::every(opts.pipeline_every)),
+        Some(_) if opts.pipeline_every > 0 => Err(Error::Config(format!(
+            "pipeline every {} levels and by delay at {} ns are two schedules: give one of --pipeline-every and --pipeline-ns",
+            opts.pipeline_every,
+            opts.pipeline_ns.unwrap_or(0.0)
+        ))),
+        Some(ns) if !ns.is_finite() || !(0.5..=1000.0).contains(&ns) => {
+            Err(Error::Config(format!("pipeline_ns = {ns}: a clock period in ns from 0.5 to 1000 is needed")))
+        }
+        Some(ns) => Ok(Schedule::by_delay((ns * 1000.0).round() as u32)),
+    }
 }
 
 fn header(text: &str) -> String {

@@ -70,7 +70,9 @@ pub fn price_project(project: &Path, part: &str, clock_ns: Option<f64>) -> Vec<s
         let hls = estimate::estimate_model(&model, &FlowOptions::hls(), &calibration, &target, &energy, &bits).ok()?;
         let mut out = vec![hls.store_record()];
         if let Ok(manifest) = crate::rtl::load_manifest(project) {
-            let flow = FlowOptions::rtl(manifest.pipeline_every, crate::rtl::cost::cost_for).with_cmvm(manifest.cmvm);
+            let flow = FlowOptions::rtl(manifest.pipeline_every, crate::rtl::cost::cost_for)
+                .with_cmvm(manifest.cmvm)
+                .with_pipeline_ns(manifest.pipeline_ns);
             if let Ok(rtl) = estimate::estimate_model(&model, &flow, &calibration, &target, &energy, &bits) {
                 out.push(rtl.store_record());
             }
