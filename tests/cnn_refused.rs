@@ -110,12 +110,17 @@ fn search_refuses_conv_models_and_estimate_takes_them() {
     let d = dir.path();
     let (spec, model) = files(d);
     // estimate takes image models now (tests/cnn_estimate.rs); its RTL flow does not yet.
-    for args in [["estimate", "--model", model.to_str().unwrap()], ["estimate", "--spec", spec.to_str().unwrap()]] {
+    // (This fixture is unquantized: its accumulators are too wide for the
+    // estimator, a fault it reports as for a dense model, not the refusal.)
+    let (m, s) = (model.to_str().unwrap(), spec.to_str().unwrap());
+    for args in [["estimate", "--spec", s], ["estimate", "--model", m]] {
+        let (_, _, stderr) = support::run_in(d, &args);
+        assert!(stderr.contains("wider than 48 bits") && !stderr.contains("not supported by"), "{args:?}: {stderr}");
+    }
+    for args in [["estimate", "--model", m, "--flow", "rtl"], ["estimate", "--spec", s, "--flow", "rtl"]] {
         let (code, _, stderr) = support::run_in(d, &args);
-        assert_eq!(code, 0, "{args:?}: {stderr}");
-        let (code, _, stderr) = support::run_in(d, &[args[0], args[1], args[2], "--flow", "rtl"]);
-        assert_eq!(code, 2, "{args:?} --flow rtl: {stderr}");
-        assert!(stderr.contains("the RTL flow does not take image layers yet"), "{stderr}");
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains("the RTL flow does not take image layers yet"), "{args:?}: {stderr}");
     }
     refused(d, "search", &["search", "--model", model.to_str().unwrap(), "--out", "s1"]);
     std::fs::write(d.join("space.toml"), "model = \"tiny_cnn.toml\"\n").unwrap();

@@ -426,7 +426,11 @@ fn image_stack_for_spec(spec: &ModelSpec) -> Result<Option<crate::model::fixed_f
     if spec.features.is_empty() {
         return Ok(None);
     }
-    Ok(structural::network_for_spec(spec)?.features)
+    // Only the image layers: the dense head's types come from `layers_from_spec`.
+    let net = crate::train::qat::QatNetwork::init(spec, structural::SPEC_WEIGHTS_SEED);
+    let names = (0..spec.inputs).map(|i| format!("x{i}")).collect();
+    let model = crate::train::to_model(spec, &net, crate::model::Scaler::identity(spec.inputs), names, serde_json::Value::Null);
+    Ok(Some(crate::model::fixed_features::FeatureStack::from_model(&model, spec.input_type)?))
 }
 
 /// An image model's feature layers as the estimate takes them: the spec's
