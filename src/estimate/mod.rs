@@ -595,7 +595,7 @@ fn estimate_priced(
         target: target.clone(),
         energy_options: *energy_opts,
         calibration_origin: cal.origin.lines().next().unwrap_or("").to_string(),
-        weights_known: layers.iter().all(|l| l.weights.is_some()) && images.is_none_or(|(_, _, known)| known),
+        weights_known: layers.iter().all(|l| l.weights.is_some()) && images.map_or(true, |(_, _, known)| known),
         layers: out,
         totals,
         structural: None,
