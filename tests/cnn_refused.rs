@@ -105,12 +105,23 @@ fn firmware_commands_refuse_conv_models() {
 }
 
 #[test]
-fn estimate_and_search_refuse_conv_models() {
+fn search_refuses_conv_models_and_estimate_takes_them() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (spec, model) = files(d);
-    refused(d, "estimate", &["estimate", "--model", model.to_str().unwrap()]);
-    refused(d, "estimate", &["estimate", "--spec", spec.to_str().unwrap()]);
+    // estimate takes image models now (tests/cnn_estimate.rs); its RTL flow does not yet.
+    // (This fixture is unquantized: its accumulators are too wide for the
+    // estimator, a fault it reports as for a dense model, not the refusal.)
+    let (m, s) = (model.to_str().unwrap(), spec.to_str().unwrap());
+    for args in [["estimate", "--spec", s], ["estimate", "--model", m]] {
+        let (_, _, stderr) = support::run_in(d, &args);
+        assert!(stderr.contains("wider than 48 bits") && !stderr.contains("not supported by"), "{args:?}: {stderr}");
+    }
+    for args in [["estimate", "--model", m, "--flow", "rtl"], ["estimate", "--spec", s, "--flow", "rtl"]] {
+        let (code, _, stderr) = support::run_in(d, &args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains("the RTL flow does not take image layers yet"), "{args:?}: {stderr}");
+    }
     refused(d, "search", &["search", "--model", model.to_str().unwrap(), "--out", "s1"]);
     std::fs::write(d.join("space.toml"), "model = \"tiny_cnn.toml\"\n").unwrap();
     refused(d, "search", &["search", "--space", "space.toml", "--out", "s2"]);

@@ -88,6 +88,8 @@ impl EnergyLayer {
             MultiplierKind::Shifter | MultiplierKind::Mux => {
                 (Vec::new(), vec![AddCount { bits: gate_bits.round().max(1.0) as u32, count: gate_factor * count }, accumulate])
             }
+            // `multiplier` never picks it for a dense layer's weights.
+            MultiplierKind::None => (Vec::new(), vec![accumulate]),
         };
         EnergyLayer { name: Some(layer.name.clone()), multiplications, additions, measured_pj: 0.0 }
     }

@@ -32,9 +32,11 @@ pub enum MultiplierKind {
     Shifter,
     /// Binary (1-bit signed) weight: a mux, gate_factor 0.3, gate_bits = b_in, energy fpm_add.
     Mux,
+    /// No multiplication by a weight (pooling, flatten).
+    None,
 }
 
-/// Energy of one dense layer and of the activation layer after it, as qtools reports them.
+/// Energy of one layer (dense or image) and of the activation layer after it, as qtools reports them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LayerEnergy {
     pub multiplier: MultiplierKind,

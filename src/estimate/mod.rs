@@ -26,6 +26,7 @@
 pub mod calibration;
 pub mod design_cost;
 pub mod energy;
+pub mod image;
 pub mod parts;
 pub mod resources;
 pub mod structural;
@@ -132,7 +133,11 @@ pub struct LayerInput {
 
 /// Layers of a spec from its types alone (hls4ml's type rules, as `FixedNetwork` applies them).
 pub fn layers_from_spec(spec: &ModelSpec) -> Result<Vec<LayerInput>> {
-    let mut in_type = spec.input_type;
+    // The dense head of an image model takes the feature stack's output type.
+    let mut in_type = match image_stack_for_spec(spec)? {
+        Some(stack) => stack.out_type,
+        None => spec.input_type,
+    };
     let mut layers = Vec::new();
     for (block, n_in) in spec.blocks.iter().zip(spec.block_inputs()) {
         let weight_type = block.kernel_quantizer.fixed_type(false).unwrap_or(DEFAULT_TYPE);
@@ -376,12 +381,15 @@ pub fn estimate_model(
     energy_opts: &EnergyOptions,
     bits: &BitsOptions,
 ) -> Result<Estimate> {
+    refuse_rtl_images(&model.spec, flow)?;
     let layers = layers_from_model(model)?;
+    let fixed = FixedNetwork::from_model(model)?;
+    let images = fixed.features.as_ref().map(|stack| (model.spec.features.as_slice(), stack, true));
     let net = match flow.flow {
-        Flow::Rtl => Some(FixedNetwork::from_model(model)?),
+        Flow::Rtl => Some(&fixed),
         Flow::Hls => None,
     };
-    estimate_with(&layers, net.as_ref(), flow, cal, target, energy_opts, bits)
+    estimate_with(&layers, images, net, flow, cal, target, energy_opts, bits)
 }
 
 /// Estimate a spec before training for the design of `flow` (the RTL flow
@@ -394,16 +402,54 @@ pub fn estimate_spec(
     energy_opts: &EnergyOptions,
     bits: &BitsOptions,
 ) -> Result<Estimate> {
+    refuse_rtl_images(spec, flow)?;
     let layers = layers_from_spec(spec)?;
+    let stack = image_stack_for_spec(spec)?;
+    let images = stack.as_ref().map(|s| (spec.features.as_slice(), s, false));
     let net = match flow.flow {
         Flow::Rtl => Some(structural::network_for_spec(spec)?),
         Flow::Hls => None,
     };
-    estimate_with(&layers, net.as_ref(), flow, cal, target, energy_opts, bits)
+    estimate_with(&layers, images, net.as_ref(), flow, cal, target, energy_opts, bits)
 }
 
+/// Whether the RTL flow's estimate takes image layers: the one switch to turn
+/// on when the RTL generator builds them.
+pub const RTL_TAKES_IMAGE_LAYERS: bool = false;
+
+/// The RTL flow refuses an image model (exit 2) until the generator builds its layers.
+fn refuse_rtl_images(spec: &ModelSpec, flow: &FlowOptions) -> Result<()> {
+    if flow.flow == Flow::Rtl && !spec.features.is_empty() && !RTL_TAKES_IMAGE_LAYERS {
+        return Err(Error::Config(format!(
+            "the RTL flow does not take image layers yet: model `{}` has {}; estimate it with --flow hls",
+            spec.name,
+            spec.features.iter().map(|l| format!("{} `{}`", l.kind(), l.name())).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// The feature stack of an image spec before training: the types it derives
+/// (from the initial weights, which the spec estimate does not use).
+fn image_stack_for_spec(spec: &ModelSpec) -> Result<Option<crate::model::fixed_features::FeatureStack>> {
+    if spec.features.is_empty() {
+        return Ok(None);
+    }
+    // Only the image layers: the dense head's types come from `layers_from_spec`.
+    let net = crate::train::qat::QatNetwork::init(spec, structural::SPEC_WEIGHTS_SEED);
+    let names = (0..spec.inputs).map(|i| format!("x{i}")).collect();
+    let model = crate::train::to_model(spec, &net, crate::model::Scaler::identity(spec.inputs), names, serde_json::Value::Null);
+    Ok(Some(crate::model::fixed_features::FeatureStack::from_model(&model, spec.input_type)?))
+}
+
+/// An image model's feature layers as the estimate takes them: the spec's
+/// layers, their fixed-point stack, and whether its weights are the trained ones.
+type Images<'a> = Option<(&'a [crate::model::features::FeatureLayer], &'a crate::model::fixed_features::FeatureStack, bool)>;
+
+#[allow(clippy::too_many_arguments)]
 fn estimate_with(
     layers: &[LayerInput],
+    images: Images,
     net: Option<&FixedNetwork>,
     flow: &FlowOptions,
     cal: &Calibration,
@@ -411,13 +457,14 @@ fn estimate_with(
     energy_opts: &EnergyOptions,
     bits: &BitsOptions,
 ) -> Result<Estimate> {
-    let mut est = estimate_priced(layers, cal, cal.energy_for(flow.flow), target, energy_opts, bits)?;
+    let mut est = estimate_priced(layers, images, cal, cal.energy_for(flow.flow), target, energy_opts, bits)?;
     let Some(net) = net.filter(|_| flow.flow == Flow::Rtl) else {
         return Ok(est);
     };
     let coster = flow.design_cost.ok_or_else(|| Error::Config("the RTL flow's estimate needs the generator's costing".into()))?;
     let s = structural::structural_estimate(coster(net, flow)?, flow.pipeline_every, cal, target)?;
-    // The dense layers are the design's first modules, in order.
+    // The dense layers are the design's first modules, in order (with image
+    // layers, once the RTL flow takes them, those come first: offset here).
     for (l, m) in est.layers.iter_mut().zip(&s.modules) {
         l.resources = m.resources.clone();
     }
@@ -452,11 +499,12 @@ pub fn estimate(
     energy_opts: &EnergyOptions,
     bits: &BitsOptions,
 ) -> Result<Estimate> {
-    estimate_priced(layers, cal, &cal.energy, target, energy_opts, bits)
+    estimate_priced(layers, None, cal, &cal.energy, target, energy_opts, bits)
 }
 
 fn estimate_priced(
     layers: &[LayerInput],
+    images: Images,
     cal: &Calibration,
     energy_coefficients: &calibration::EnergyCoefficients,
     target: &Target,
@@ -468,10 +516,24 @@ fn estimate_priced(
     let mut out = Vec::with_capacity(n);
     let mut total_res = Resources::default();
     // forgiving_bits.py: the InputLayer counts input_bits per input.
-    let mut size_act = layers.first().map_or(0, |l| l.n_in as u64 * bits.input_bits as u64);
+    let n_inputs = match images {
+        Some((_, stack, _)) => stack.input_len,
+        None => layers.first().map_or(0, |l| l.n_in),
+    };
+    let mut size_act = n_inputs as u64 * bits.input_bits as u64;
     let mut size_par = 0u64;
+    if let Some((features, stack, weights_known)) = images {
+        let cx = image::ImageContext { energy: energy_coefficients, family, target, energy_opts, bits, weights_known };
+        for e in image::estimate_images(features, stack, &cx) {
+            total_res.add(&e.resources);
+            size_par += e.size_parameter_bits;
+            size_act += e.size_activation_bits;
+            out.push(e);
+        }
+    }
+    let first_dense = out.is_empty();
     for (i, layer) in layers.iter().enumerate() {
-        let energy = energy::layer_energy(energy_coefficients, energy_opts, layer, i == 0, i + 1 == n);
+        let energy = energy::layer_energy(energy_coefficients, energy_opts, layer, i == 0 && first_dense, i + 1 == n);
         let features = resources::layer_features(layer, target, family);
         let res = Resources::from_features(&features, family);
         total_res.add(&res);
@@ -542,7 +604,7 @@ fn estimate_priced(
         target: target.clone(),
         energy_options: *energy_opts,
         calibration_origin: cal.origin.lines().next().unwrap_or("").to_string(),
-        weights_known: layers.iter().all(|l| l.weights.is_some()),
+        weights_known: layers.iter().all(|l| l.weights.is_some()) && images.map_or(true, |(_, _, known)| known),
         layers: out,
         totals,
         structural: None,
