@@ -12,10 +12,13 @@
 pub mod adder_tree;
 pub mod cast;
 pub mod cmvm;
+pub mod conv;
 pub mod cost;
 pub mod csd;
+pub mod features;
 pub mod layer;
 pub mod netlist;
+pub mod pool;
 pub mod sim;
 pub mod softmax;
 pub mod verilog;
@@ -56,7 +59,16 @@ impl Default for RtlOptions {
 /// Refuse layers that have no fixed-point form (a float kernel or bias) or
 /// no RTL form yet (a leaky ReLU, quantized_relu_po2).
 pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()> {
-    for block in &model.spec.blocks {
+    let convs: Vec<_> = model
+        .spec
+        .features
+        .iter()
+        .filter_map(|f| match f {
+            crate::model::features::FeatureLayer::Conv(c) => Some(c.as_block()),
+            _ => None,
+        })
+        .collect();
+    for block in model.spec.blocks.iter().chain(&convs) {
         if matches!(block.kernel_quantizer, Quantizer::QuantizedBits { alpha, .. } if alpha.is_float_scale()) {
             return Err(Error::input_at(
                 model_path,
