@@ -50,7 +50,7 @@ pub fn build_conv(
     let worst: i128 = {
         let mag = inputs.iter().map(|p| p.lo.abs().max(p.hi.abs())).max().unwrap_or(0);
         let wmax: i128 = (0..nf)
-            .map(|f| (0..kh * kw * cin).map(|i| (conv.weights[i * nf + f] as i128).abs()).sum::<i128>() * mag << product_shift)
+            .map(|f| ((0..kh * kw * cin).map(|i| (conv.weights[i * nf + f] as i128).abs()).sum::<i128>() * mag) << product_shift)
             .max()
             .unwrap_or(0);
         wmax + biases.iter().map(|b| b.abs()).max().unwrap_or(0)
