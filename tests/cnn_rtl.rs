@@ -147,7 +147,7 @@ fn a_2d_cnn_with_every_layer_kind_simulates_bit_exact() {
     std::fs::create_dir_all(d.join("bad")).unwrap();
     model.save(&d.join("bad/model.json")).unwrap();
     let (code, _, stderr) = support::run_in(d, &["rtl-sim", "--model", "bad/model.json", "--rtl", "rtl_q", "--samples", "10000"]);
-    assert!(code != 0 && stderr.contains("mismatch"), "a changed weight went unnoticed (exit {code}): {stderr}");
+    assert!(code != 0 && stderr.contains("bit-exactness failure"), "a changed weight went unnoticed (exit {code}): {stderr}");
 }
 
 #[test]
