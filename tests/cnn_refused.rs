@@ -2,7 +2,7 @@
 //! and cannot compute image layers yet refuses one with exit code 2 and the
 //! one message, and writes nothing. One case per CLI command family. (train,
 //! eval and predict take them: tests/cnn_train.rs; hls and csim:
-//! tests/cnn_hls.rs.)
+//! tests/cnn_hls.rs; rtl, rtl-sim, switching and synth: tests/cnn_rtl.rs.)
 mod support;
 
 use qforge::model::{LayerParams, ModelSpec, Scaler, TrainedModel};
@@ -76,32 +76,20 @@ fn refused(dir: &Path, command: &str, args: &[&str]) {
 }
 
 #[test]
-fn firmware_commands_refuse_conv_models() {
+fn rtl_no_longer_refuses_conv_models() {
+    // rtl, rtl-sim, switching and synth take image models now (tests/cnn_rtl.rs
+    // writes and simulates them); this float model gets the RTL's own fault.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (_, model) = files(d);
-    let m = model.to_str().unwrap();
     let out = d.join("out");
-    let o = out.to_str().unwrap();
-    refused(d, "rtl", &["rtl", "--model", m, "--out", o]);
-    assert!(!out.exists(), "a refused command wrote {o}");
-    // rtl-sim, switching and synth read a project folder; a conv model is refused before it is read.
-    std::fs::create_dir_all(d.join("proj")).unwrap();
-    std::fs::copy(&model, d.join("proj/model.json")).unwrap();
-    // What `qforge hls` records in a project, naming the conv model.
-    let meta = qforge::hls::ProjectMeta {
-        config: qforge::hls::config::HlsConfig::default(),
-        model_name: "tiny_cnn".into(),
-        model_file: "model.json".into(),
-        n_inputs: 64,
-        n_outputs: 3,
-        input_type: "ap_fixed<16,6>".into(),
-        output_type: "ap_fixed<16,6>".into(),
-    };
-    std::fs::write(d.join("proj").join(qforge::hls::HLS_META_FILE), serde_json::to_string(&meta).unwrap()).unwrap();
-    refused(d, "rtl-sim", &["rtl-sim", "--model", m, "--rtl", "proj"]);
-    refused(d, "switching", &["switching", "--model", m, "--rtl", "proj"]);
-    refused(d, "synth", &["synth", "proj", "--tool", "yosys", "--no-history"]);
+    let (code, _, stderr) = support::run_in(d, &["rtl", "--model", model.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        !stderr.contains("convolutional layers are not supported") && stderr.contains("is float, which has no fixed-point RTL"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
 }
 
 #[test]

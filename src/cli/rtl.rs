@@ -40,7 +40,6 @@ pub struct RtlArgs {
 
 pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
     let model = TrainedModel::load(&args.model)?;
-    crate::model::features::refuse_features(&model.spec, "rtl")?;
     let opts = RtlOptions { pipeline_every: args.pipeline_every, pipeline_ns: args.pipeline_ns, top: args.top.clone(), cmvm: args.cmvm };
     let design = rtl::generate(&model, &args.model, &opts)?;
     let written = rtl::write_design(&design, &args.out)?;
@@ -105,7 +104,6 @@ pub struct RtlSimArgs {
 
 pub fn run_rtl_sim(args: RtlSimArgs) -> anyhow::Result<ExitCode> {
     let model = TrainedModel::load(&args.model)?;
-    crate::model::features::refuse_features(&model.spec, "rtl-sim")?;
     let net = FixedNetwork::from_model(&model)?;
     let manifest = rtl::load_manifest(&args.rtl)?;
     let mut raw = match &args.inputs_raw {

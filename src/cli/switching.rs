@@ -50,7 +50,6 @@ pub struct SwitchingArgs {
 
 pub fn run(args: SwitchingArgs) -> anyhow::Result<ExitCode> {
     let model = TrainedModel::load(&args.model)?;
-    crate::model::features::refuse_features(&model.spec, "switching")?;
     let net = FixedNetwork::from_model(&model)?;
     let manifest = crate::rtl::load_manifest(&args.rtl)?;
     let netlist = args.netlist.clone().unwrap_or_else(|| switching::default_netlist_path(&args.rtl));

@@ -101,10 +101,6 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     options.verilog = args.verilog;
     options.yosys_netlist = args.netlist;
 
-    // A project written from a model (hls, rtl) holds its model.json: refuse image models.
-    if let Ok(model) = crate::model::TrainedModel::load(&args.project.join("model.json")) {
-        crate::model::features::refuse_features(&model.spec, "synth")?;
-    }
     let reporter = Spinner::new();
     // A `qforge rtl` folder goes per layer unless --flatten (or files were named).
     let per_layer = tool == ToolKind::Yosys && options.verilog.is_empty() && args.project.join(crate::rtl::MANIFEST_FILE).is_file();

@@ -72,7 +72,7 @@ fn average_accum(input: FixedType, op: PoolOp, cells: usize) -> FixedType {
 }
 
 /// hls4ml's `pad_val<T, Max>()`: a value of `t` with only its MSB set.
-fn max_pad(t: &FixedType) -> i64 {
+pub(crate) fn max_pad(t: &FixedType) -> i64 {
     if t.signed {
         t.min_raw()
     } else {

@@ -79,11 +79,8 @@ pub fn build_layer(
     let mut m = ModuleBuilder::new(&module, &prefix, schedule);
     let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
     let biases: Vec<i128> = layer.biases.iter().map(|&b| layer.accum_type.cast_raw(b, layer.bias_type.frac()) as i128).collect();
-    let (sums, stats, nonzero, digits) = if cmvm {
-        shared_sums(&mut m, layer, &xs, product_shift, &biases, start_level)
-    } else {
-        plain_sums(&mut m, layer, &xs, product_shift, &biases, start_level)
-    };
+    let mvm = Mvm { weights: &layer.weights, n_out: layer.n_out, cap: layer.accum_type.width, name: "" };
+    let (sums, stats, nonzero, digits) = mvm.sums(&mut m, &xs, product_shift, &biases, start_level, cmvm);
     m.cost.shared_terms = m.shared_adders(&sums);
     // The activation takes the level after the deepest tree (at least one level).
     let act_level = start_level + stats.depth + 1;
@@ -133,88 +130,116 @@ pub fn build_layer(
     Ok(BuiltLayer { verilog: m.finish(), outputs, summary, cost })
 }
 
-/// One balanced tree per output over the CSD digits of its weights and the bias.
-fn plain_sums(
-    m: &mut ModuleBuilder,
-    layer: &FixedLayer,
-    xs: &[SigId],
-    product_shift: u32,
-    biases: &[i128],
-    start_level: u32,
-) -> (Vec<SigId>, TreeStats, usize, usize) {
-    let cap = layer.accum_type.width;
-    let mut stats = TreeStats::default();
-    let (mut nonzero, mut digits) = (0, 0);
-    let mut sums = Vec::with_capacity(layer.n_out);
-    for (o, &bias) in biases.iter().enumerate() {
-        let mut terms = Vec::new();
-        for (i, &x) in xs.iter().enumerate() {
-            let w = layer.weights[i * layer.n_out + o];
-            if w == 0 {
-                continue; // zero weights cost nothing
-            }
-            nonzero += 1;
-            for d in csd_digits(w) {
-                digits += 1;
-                terms.push(Term::shifted(m, x, d.shift + product_shift, d.negative, start_level));
-            }
-        }
-        if bias != 0 {
-            terms.push(Term::constant(bias, start_level));
-        }
-        let mut tree = TreeStats::default();
-        let (sum, _) = sum_tree(m, &format!("acc{o}"), terms, cap, &mut tree);
-        stats.adders += tree.adders;
-        stats.adder_bits += tree.adder_bits;
-        stats.depth = stats.depth.max(tree.depth);
-        sums.push(sum);
-    }
-    (sums, stats, nonzero, digits)
+/// A constant matrix (`weights[i * n_out + o]`) times the input wires plus
+/// the biases, each sum wrapping at `cap` bits: a dense layer, or one output
+/// position of a convolution over its patch. `name` prefixes its wires.
+pub(crate) struct Mvm<'a> {
+    pub weights: &'a [i64],
+    pub n_out: usize,
+    pub cap: u32,
+    pub name: &'a str,
 }
 
-/// The shared adders of the layer's [`CmvmGraph`] (wires `sK`), then per
-/// output a tree balanced by arrival over its remaining terms and the bias.
-fn shared_sums(
-    m: &mut ModuleBuilder,
-    layer: &FixedLayer,
-    xs: &[SigId],
-    product_shift: u32,
-    biases: &[i128],
-    start_level: u32,
-) -> (Vec<SigId>, TreeStats, usize, usize) {
-    let cap = layer.accum_type.width;
-    let intervals: Vec<(i128, i128)> = xs.iter().map(|&x| (m.sig(x).lo, m.sig(x).hi)).collect();
-    let graph = CmvmGraph::solve(&layer.weights, layer.n_in, layer.n_out, &intervals, 0);
-    let mut stats = TreeStats::default();
-    // Every node as (signal, level at which it is available).
-    // (signal, level at which it is available, shift: the node is signal << shift).
-    let mut nodes: Vec<(SigId, u32, u32)> = xs.iter().map(|&x| (x, start_level, 0)).collect();
-    for (k, add) in graph.adders.iter().enumerate() {
-        let level = start_level + graph.levels[layer.n_in + k];
-        let (sa, la, ha) = nodes[add.a.node];
-        let (sb, lb, hb) = nodes[add.b.node];
-        let a = Term::shifted(m, sa, add.a.shift + ha, add.a.negative, la);
-        let b = Term::shifted(m, sb, add.b.shift + hb, add.b.negative, lb);
-        let t = add_pair(m, &format!("s{k}"), a, b, cap, level, &mut stats);
-        debug_assert!(!t.negative && t.level == level);
-        let Source::Shifted { sig, shift } = t.source else { unreachable!("an adder is a signal") };
-        nodes.push((sig, level, shift));
-    }
-    let mut sums = Vec::with_capacity(layer.n_out);
-    for (o, terms) in graph.outputs.iter().enumerate() {
-        let mut tree: Vec<Term> = terms
-            .iter()
-            .map(|op| {
-                let (sig, level, shift) = nodes[op.node];
-                Term::shifted(m, sig, op.shift + shift + product_shift, op.negative, level)
-            })
-            .collect();
-        if biases[o] != 0 {
-            tree.push(Term::constant(biases[o], start_level));
+impl Mvm<'_> {
+    /// The sums (one signal per output), what they cost, the non-zero weights and CSD digits.
+    pub fn sums(
+        &self,
+        m: &mut ModuleBuilder,
+        xs: &[SigId],
+        product_shift: u32,
+        biases: &[i128],
+        start_level: u32,
+        cmvm: bool,
+    ) -> (Vec<SigId>, TreeStats, usize, usize) {
+        if cmvm {
+            self.shared_sums(m, xs, product_shift, biases, start_level)
+        } else {
+            self.plain_sums(m, xs, product_shift, biases, start_level)
         }
-        let (sum, _) = sum_by_arrival(m, &format!("acc{o}"), tree, cap, start_level, &mut stats);
-        sums.push(sum);
     }
-    let nonzero = layer.weights.iter().filter(|&&w| w != 0).count();
-    (sums, stats, nonzero, graph.digits)
+    /// One balanced tree per output over the CSD digits of its weights and the bias.
+    fn plain_sums(
+        &self,
+        m: &mut ModuleBuilder,
+        xs: &[SigId],
+        product_shift: u32,
+        biases: &[i128],
+        start_level: u32,
+    ) -> (Vec<SigId>, TreeStats, usize, usize) {
+        let cap = self.cap;
+        let mut stats = TreeStats::default();
+        let (mut nonzero, mut digits) = (0, 0);
+        let mut sums = Vec::with_capacity(self.n_out);
+        for (o, &bias) in biases.iter().enumerate() {
+            let mut terms = Vec::new();
+            for (i, &x) in xs.iter().enumerate() {
+                let w = self.weights[i * self.n_out + o];
+                if w == 0 {
+                    continue; // zero weights cost nothing
+                }
+                nonzero += 1;
+                for d in csd_digits(w) {
+                    digits += 1;
+                    terms.push(Term::shifted(m, x, d.shift + product_shift, d.negative, start_level));
+                }
+            }
+            if bias != 0 {
+                terms.push(Term::constant(bias, start_level));
+            }
+            let mut tree = TreeStats::default();
+            let (sum, _) = sum_tree(m, &format!("{}acc{o}", self.name), terms, cap, &mut tree);
+            stats.adders += tree.adders;
+            stats.adder_bits += tree.adder_bits;
+            stats.depth = stats.depth.max(tree.depth);
+            sums.push(sum);
+        }
+        (sums, stats, nonzero, digits)
+    }
+
+    /// The shared adders of the layer's [`CmvmGraph`] (wires `sK`), then per
+    /// output a tree balanced by arrival over its remaining terms and the bias.
+    fn shared_sums(
+        &self,
+        m: &mut ModuleBuilder,
+        xs: &[SigId],
+        product_shift: u32,
+        biases: &[i128],
+        start_level: u32,
+    ) -> (Vec<SigId>, TreeStats, usize, usize) {
+        let (cap, n_in) = (self.cap, xs.len());
+        let intervals: Vec<(i128, i128)> = xs.iter().map(|&x| (m.sig(x).lo, m.sig(x).hi)).collect();
+        let graph = CmvmGraph::solve(self.weights, n_in, self.n_out, &intervals, 0);
+        let mut stats = TreeStats::default();
+        // Every node as (signal, level at which it is available).
+        // (signal, level at which it is available, shift: the node is signal << shift).
+        let mut nodes: Vec<(SigId, u32, u32)> = xs.iter().map(|&x| (x, start_level, 0)).collect();
+        for (k, add) in graph.adders.iter().enumerate() {
+            let level = start_level + graph.levels[n_in + k];
+            let (sa, la, ha) = nodes[add.a.node];
+            let (sb, lb, hb) = nodes[add.b.node];
+            let a = Term::shifted(m, sa, add.a.shift + ha, add.a.negative, la);
+            let b = Term::shifted(m, sb, add.b.shift + hb, add.b.negative, lb);
+            let t = add_pair(m, &format!("{}s{k}", self.name), a, b, cap, level, &mut stats);
+            debug_assert!(!t.negative && t.level == level);
+            let Source::Shifted { sig, shift } = t.source else { unreachable!("an adder is a signal") };
+            nodes.push((sig, level, shift));
+        }
+        let mut sums = Vec::with_capacity(self.n_out);
+        for (o, terms) in graph.outputs.iter().enumerate() {
+            let mut tree: Vec<Term> = terms
+                .iter()
+                .map(|op| {
+                    let (sig, level, shift) = nodes[op.node];
+                    Term::shifted(m, sig, op.shift + shift + product_shift, op.negative, level)
+                })
+                .collect();
+            if biases[o] != 0 {
+                tree.push(Term::constant(biases[o], start_level));
+            }
+            let (sum, _) = sum_by_arrival(m, &format!("{}acc{o}", self.name), tree, cap, start_level, &mut stats);
+            sums.push(sum);
+        }
+        let nonzero = self.weights.iter().filter(|&&w| w != 0).count();
+        (sums, stats, nonzero, graph.digits)
+    }
 }

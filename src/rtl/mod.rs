@@ -12,11 +12,14 @@
 pub mod adder_tree;
 pub mod cast;
 pub mod cmvm;
+pub mod conv;
 pub mod cost;
 pub mod csd;
 pub mod delay;
+pub mod features;
 pub mod layer;
 pub mod netlist;
+pub mod pool;
 pub mod sim;
 pub mod softmax;
 pub mod verilog;
@@ -60,7 +63,16 @@ impl Default for RtlOptions {
 /// Refuse layers that have no fixed-point form (a float kernel or bias) or
 /// no RTL form yet (a leaky ReLU, quantized_relu_po2).
 pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()> {
-    for block in &model.spec.blocks {
+    let convs: Vec<_> = model
+        .spec
+        .features
+        .iter()
+        .filter_map(|f| match f {
+            crate::model::features::FeatureLayer::Conv(c) => Some(c.as_block()),
+            _ => None,
+        })
+        .collect();
+    for block in model.spec.blocks.iter().chain(&convs) {
         if matches!(block.kernel_quantizer, Quantizer::QuantizedBits { alpha, .. } if alpha.is_float_scale()) {
             return Err(Error::input_at(
                 model_path,
@@ -106,6 +118,7 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
 /// Generate the design for `model` in memory.
 pub fn generate(model: &TrainedModel, model_path: &Path, opts: &RtlOptions) -> Result<RtlDesign> {
     check_synthesizable(model, model_path)?;
+    check_image_layers(model, model_path, opts)?;
     let net = FixedNetwork::from_model(model)?;
     if !opts.top.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || opts.top.is_empty() {
         return Err(Error::Config(format!("top module name `{}` is not a Verilog identifier", opts.top)));
@@ -113,6 +126,25 @@ pub fn generate(model: &TrainedModel, model_path: &Path, opts: &RtlOptions) -> R
     let mut design = build_design(&net, opts)?;
     design.model_json = Some(crate::error::read_bytes(model_path)?);
     Ok(design)
+}
+
+/// What the image-layer generator does not take yet: the delay schedule (its
+/// modules place registers by level only) and hls4ml types mode (a 2D model
+/// mismatched on 231 of 2 000 images in Verilator; not yet explained).
+fn check_image_layers(model: &TrainedModel, model_path: &Path, opts: &RtlOptions) -> Result<()> {
+    if model.spec.features.is_empty() {
+        return Ok(());
+    }
+    let file = model_path.display();
+    if opts.pipeline_ns.is_some() {
+        return Err(Error::Config(format!("{file}: --pipeline-ns does not take image layers yet; use --pipeline-every")));
+    }
+    if model.spec.types == crate::model::TypesMode::Hls4ml {
+        return Err(Error::Config(format!(
+            "{file}: the RTL of image layers is bit-exact only in qforge types mode so far; this model uses hls4ml types"
+        )));
+    }
+    Ok(())
 }
 
 /// Write the design into `out_dir`; returns the files written.

@@ -1,4 +1,5 @@
-//! Assembles the Verilog-2005 design: one module per dense layer
+//! Assembles the Verilog-2005 design: one module per image layer
+//! (`layerN_conv`, `layerN_pool`: `features`) and dense layer
 //! (`layerN_dense`, instance `lN`), the output stage (`output_stage`, instance
 //! `out`) and the top module with flat raw-bit ports, a valid chain and the
 //! registers the schedule asks for. Writes one `.v` file per module, the file
@@ -112,8 +113,19 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
     let mut level = 0;
     let mut register_bits = 0;
     let mut layer_outputs = Vec::new();
-    for (k, layer) in net.layers.iter().enumerate() {
-        let built = build_layer(layer, k + 1, &ports, level, schedule, opts.cmvm)?;
+    // Image layers first (a convolutional model), then the dense layers, numbered on.
+    let image = match &net.features {
+        Some(stack) => super::features::build_stack(stack, &mut ports, &mut level, schedule, opts.cmvm)?,
+        None => Vec::new(),
+    };
+    let first_dense = image.len() + 1;
+    let mut image = image.into_iter();
+    for k in 0.. {
+        let built = match image.next() {
+            Some(b) => b,
+            None if k >= first_dense - 1 + net.layers.len() => break,
+            None => build_layer(&net.layers[k + 1 - first_dense], k + 1, &ports, level, schedule, opts.cmvm)?,
+        };
         level = built.summary.last_level;
         register_bits += built.summary.register_bits;
         costs.push(built.cost);

@@ -1,0 +1,167 @@
+//! Issue 18: Verilog for convolutional models (io_parallel, fully
+//! unrolled). `qforge rtl` writes a module per conv/pooling layer and
+//! `qforge rtl-sim` (Verilator) reproduces the Rust fixed-point network bit
+//! for bit on 2 000 synthetic test images: a 2D model with every layer kind
+//! (strides, same and valid padding, no bias, max pooling over padding,
+//! average and global average pooling) pipelined in qforge types mode, and
+//! a Conv1D model with `--cmvm`. A
+//! conv weight changed by one LSB in the model makes the same Verilog
+//! mismatch, so the comparison is not vacuous.
+mod support;
+
+use qforge::model::TrainedModel;
+use std::path::Path;
+
+const RICH_2D: &str = r#"name = "rich_cnn"
+inputs = [9, 9, 2]
+classes = ["a", "b", "c", "d", "e"]
+[[layers]]
+type = "conv2d"
+filters = 4
+kernel_size = 3
+strides = [2, 1]
+padding = "same"
+kernel_quantizer = "quantized_bits(6,0,alpha=1)"
+bias_quantizer = "quantized_bits(6,0,alpha=1)"
+activation = "relu"
+quantizer = "quantized_relu(6,2)"
+[[layers]]
+type = "max_pooling2d"
+pool_size = 2
+padding = "same"
+[[layers]]
+type = "conv2d"
+filters = 3
+kernel_size = 2
+use_bias = false
+kernel_quantizer = "quantized_bits(5,1,alpha=1)"
+bias_quantizer = "quantized_bits(8,3,alpha=1)"
+[[layers]]
+type = "batchnorm"
+[[layers]]
+type = "activation"
+activation = "linear"
+quantizer = "quantized_bits(8,3)"
+[[layers]]
+type = "average_pooling2d"
+pool_size = 2
+strides = 1
+padding = "same"
+[[layers]]
+type = "global_average_pooling2d"
+[[layers]]
+type = "dense"
+units = 5
+kernel_quantizer = "quantized_bits(6,0,alpha=1)"
+bias_quantizer = "quantized_bits(6,0,alpha=1)"
+[[layers]]
+type = "activation"
+activation = "softmax"
+[training]
+epochs = 2
+batch_size = 64
+learning_rate = 0.003
+"#;
+
+const CONV_1D: &str = r#"name = "cnn_1d"
+inputs = [16, 3]
+classes = ["a", "b", "c"]
+[[layers]]
+type = "conv1d"
+filters = 4
+kernel_size = 3
+strides = 2
+padding = "same"
+kernel_quantizer = "quantized_bits(6,0,alpha=1)"
+bias_quantizer = "quantized_bits(6,0,alpha=1)"
+activation = "relu"
+quantizer = "quantized_relu(5,1)"
+[[layers]]
+type = "average_pooling1d"
+pool_size = 2
+[[layers]]
+type = "max_pooling1d"
+pool_size = 2
+strides = 1
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "dense"
+units = 3
+kernel_quantizer = "quantized_bits(6,0,alpha=1)"
+bias_quantizer = "quantized_bits(6,0,alpha=1)"
+[[layers]]
+type = "activation"
+activation = "softmax"
+[training]
+epochs = 2
+batch_size = 64
+"#;
+
+fn ok(d: &Path, args: &[&str]) -> serde_json::Value {
+    let (code, json, stderr) = support::run_in(d, args);
+    assert_eq!(code, 0, "{args:?}\n{stderr}");
+    json
+}
+
+/// Train `spec` on 10 000 synthetic images (2 000 in the test split). Returns the folder.
+fn trained(spec: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), spec).unwrap();
+    let t = ok(d, &["train", "--spec", "s.toml", "--samples", "10000", "--out", "m", "--json"]);
+    let classes = t["evaluation"]["per_class_auc"].as_array().unwrap().len() as f64;
+    assert!(t["evaluation"]["fixed_accuracy"].as_f64().unwrap() > 1.5 / classes, "near-chance model proves little");
+    dir
+}
+
+/// Write the design with `extra` options and simulate it on the 2 000 test images.
+fn rtl_sim(d: &Path, model: &str, out: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["rtl", "--model", model, "--out", out, "--json"];
+    args.extend_from_slice(extra);
+    let written = ok(d, &args);
+    let files: Vec<String> = written["manifest"]["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+    assert!(files.iter().any(|f| f.ends_with("_conv.v")) && files.iter().any(|f| f.ends_with("_pool.v")), "{files:?}");
+    ok(d, &["rtl-sim", "--model", model, "--rtl", out, "--samples", "10000", "--json"])
+}
+
+fn exact(name: &str, sim: &serde_json::Value) {
+    assert_eq!((sim["samples"].as_u64(), sim["mismatches"].as_u64()), (Some(2000), Some(0)), "{name}: {sim}");
+}
+
+#[test]
+fn a_2d_cnn_with_every_layer_kind_simulates_bit_exact() {
+    let dir = trained(RICH_2D);
+    let d = dir.path();
+    let piped = rtl_sim(d, "m/model.json", "rtl_q", &["--pipeline-every", "2"]);
+    exact("rich qforge pipelined", &piped);
+    assert!(piped["latency_cycles"].as_u64().unwrap() > 0, "{piped}");
+    // Not yet bit-exact: the same model in hls4ml types mode gave 231/2 000
+    // mismatches (unresolved; docs/cnn.md), so rtl refuses it, as it refuses
+    // the delay schedule for image layers.
+    let mut h = TrainedModel::load(&d.join("m/model.json")).unwrap();
+    h.spec.types = qforge::model::TypesMode::Hls4ml;
+    std::fs::create_dir_all(d.join("h")).unwrap();
+    h.save(&d.join("h/model.json")).unwrap();
+    let (code, _, stderr) = support::run_in(d, &["rtl", "--model", "h/model.json", "--out", "rtl_h"]);
+    assert!(code == 2 && stderr.contains("qforge types mode"), "exit {code}: {stderr}");
+    let (code, _, stderr) = support::run_in(d, &["rtl", "--model", "m/model.json", "--out", "rtl_ns", "--pipeline-ns", "5"]);
+    assert!(code == 2 && stderr.contains("--pipeline-ns does not take image layers"), "exit {code}: {stderr}");
+
+    // One LSB of the first conv weight changed in the model: the Verilog no longer matches it.
+    let mut model = TrainedModel::load(&d.join("m/model.json")).unwrap();
+    let w = &mut model.conv_layers[0].kernel_q;
+    let k = w.iter().position(|&v| v != 0.0).unwrap();
+    w[k] += if w[k] > 0.0 { -1.0 / 32.0 } else { 1.0 / 32.0 };
+    std::fs::create_dir_all(d.join("bad")).unwrap();
+    model.save(&d.join("bad/model.json")).unwrap();
+    let (code, _, stderr) = support::run_in(d, &["rtl-sim", "--model", "bad/model.json", "--rtl", "rtl_q", "--samples", "10000"]);
+    assert!(code != 0 && stderr.contains("bit-exactness failure"), "a changed weight went unnoticed (exit {code}): {stderr}");
+}
+
+#[test]
+fn a_1d_cnn_with_shared_subexpressions_simulates_bit_exact() {
+    let dir = trained(CONV_1D);
+    let d = dir.path();
+    exact("1d cmvm", &rtl_sim(d, "m/model.json", "rtl_c", &["--cmvm"]));
+}
