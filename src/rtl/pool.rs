@@ -222,7 +222,9 @@ impl DivByConst {
             level += 1;
             let w = s.width;
             m.cost.add_adder(w + 1, w + 1);
-            m.assign(&format!("{base}_abs"), (0, self.max_mag), None, level, Op::Add(w + 1), &[y], |n| format!("{0}[{1}] ? -{0} : {0}", n[0], w - 1))
+            m.assign(&format!("{base}_abs"), (0, self.max_mag), None, level, Op::Add(w + 1), &[y], |n| {
+                format!("{0}[{1}] ? -{0} : {0}", n[0], w - 1)
+            })
         } else {
             y
         };
