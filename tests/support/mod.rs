@@ -1,5 +1,6 @@
 //! Helpers shared by integration tests.
 #![allow(dead_code)]
+pub mod cnn_specs;
 use std::path::{Path, PathBuf};
 
 pub fn qforge_bin() -> &'static str {
