@@ -1,5 +1,6 @@
 //! Shared by the rtl_* tests: small jet models trained through the library.
 #![allow(dead_code)]
+pub mod random_net;
 use qforge::data::loaders::DataSource;
 use qforge::events::Silent;
 use qforge::model::{FixedNetwork, ModelSpec, TrainedModel};
