@@ -72,6 +72,16 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
             _ => None,
         })
         .collect();
+    // A 2D model in hls4ml types mode mismatched on 231 of 2 000 images in
+    // Verilator (not yet explained), so only qforge mode is taken.
+    if !model.spec.features.is_empty() && model.spec.types == crate::model::TypesMode::Hls4ml {
+        return Err(Error::input_at(
+            model_path,
+            None,
+            Some("spec.types"),
+            "the RTL of image layers is bit-exact only in qforge types mode so far; this model uses hls4ml types",
+        ));
+    }
     for block in model.spec.blocks.iter().chain(&convs) {
         if matches!(block.kernel_quantizer, Quantizer::QuantizedBits { alpha, .. } if alpha.is_float_scale()) {
             return Err(Error::input_at(
@@ -118,7 +128,10 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
 /// Generate the design for `model` in memory.
 pub fn generate(model: &TrainedModel, model_path: &Path, opts: &RtlOptions) -> Result<RtlDesign> {
     check_synthesizable(model, model_path)?;
-    check_image_layers(model, model_path, opts)?;
+    if opts.pipeline_ns.is_some() && !model.spec.features.is_empty() {
+        // The image-layer modules place registers by level only.
+        return Err(Error::Config(format!("{}: --pipeline-ns does not take image layers yet; use --pipeline-every", model_path.display())));
+    }
     let net = FixedNetwork::from_model(model)?;
     if !opts.top.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || opts.top.is_empty() {
         return Err(Error::Config(format!("top module name `{}` is not a Verilog identifier", opts.top)));
@@ -126,25 +139,6 @@ pub fn generate(model: &TrainedModel, model_path: &Path, opts: &RtlOptions) -> R
     let mut design = build_design(&net, opts)?;
     design.model_json = Some(crate::error::read_bytes(model_path)?);
     Ok(design)
-}
-
-/// What the image-layer generator does not take yet: the delay schedule (its
-/// modules place registers by level only) and hls4ml types mode (a 2D model
-/// mismatched on 231 of 2 000 images in Verilator; not yet explained).
-fn check_image_layers(model: &TrainedModel, model_path: &Path, opts: &RtlOptions) -> Result<()> {
-    if model.spec.features.is_empty() {
-        return Ok(());
-    }
-    let file = model_path.display();
-    if opts.pipeline_ns.is_some() {
-        return Err(Error::Config(format!("{file}: --pipeline-ns does not take image layers yet; use --pipeline-every")));
-    }
-    if model.spec.types == crate::model::TypesMode::Hls4ml {
-        return Err(Error::Config(format!(
-            "{file}: the RTL of image layers is bit-exact only in qforge types mode so far; this model uses hls4ml types"
-        )));
-    }
-    Ok(())
 }
 
 /// Write the design into `out_dir`; returns the files written.
