@@ -27,6 +27,7 @@ pub mod calibration;
 pub mod design_cost;
 pub mod energy;
 pub mod image;
+pub mod layer_input;
 pub mod parts;
 pub mod resources;
 pub mod structural;
@@ -34,14 +35,14 @@ pub mod structural;
 pub use calibration::Calibration;
 pub use design_cost::{DesignCost, DesignCoster};
 pub use energy::{EnergyOptions, LayerEnergy, MemoryMode};
+pub use layer_input::{layers_from_model, layers_from_spec, LayerInput};
 pub use parts::{Family, Part};
 pub use resources::{LayerFeatures, Resources, FEATURE_NAMES};
 pub use structural::{Flow, StructuralEstimate, RTL_FEATURE_NAMES};
 
 use crate::error::{Error, Result};
-use crate::model::fixed::{infer_accum_type, DEFAULT_TYPE};
 use crate::model::{Activation, FixedNetwork, ModelSpec, TrainedModel};
-use crate::quant::{FixedType, Quantizer};
+use crate::quant::Quantizer;
 use serde::{Deserialize, Serialize};
 
 /// hls4ml's dense strategy, one type for the estimator and the HLS writer.
@@ -109,92 +110,6 @@ impl Default for BitsOptions {
     fn default() -> Self {
         BitsOptions { input_bits: 8, output_bits: 8, ref_bits: 8 }
     }
-}
-
-/// One dense layer as the estimator sees it: types, and weights when known.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LayerInput {
-    pub name: String,
-    pub n_in: usize,
-    pub n_out: usize,
-    pub in_type: FixedType,
-    pub kernel_quantizer: Quantizer,
-    pub bias_quantizer: Quantizer,
-    pub activation_quantizer: Quantizer,
-    pub weight_type: FixedType,
-    pub bias_type: FixedType,
-    pub accum_type: FixedType,
-    pub out_type: FixedType,
-    pub activation: Activation,
-    /// Raw constant weights, row-major `[n_in][n_out]` (None before training).
-    pub weights: Option<Vec<i64>>,
-    pub biases: Option<Vec<i64>>,
-}
-
-/// Layers of a spec from its types alone (hls4ml's type rules, as `FixedNetwork` applies them).
-pub fn layers_from_spec(spec: &ModelSpec) -> Result<Vec<LayerInput>> {
-    // The dense head of an image model takes the feature stack's output type.
-    let mut in_type = match image_stack_for_spec(spec)? {
-        Some(stack) => stack.out_type,
-        None => spec.input_type,
-    };
-    let mut layers = Vec::new();
-    for (block, n_in) in spec.blocks.iter().zip(spec.block_inputs()) {
-        let weight_type = block.kernel_quantizer.fixed_type(false).unwrap_or(DEFAULT_TYPE);
-        let bias_type = block.bias_quantizer.fixed_type(false).unwrap_or(DEFAULT_TYPE);
-        let accum_type = infer_accum_type(&in_type, &weight_type, &bias_type, n_in, true);
-        if accum_type.width > 48 {
-            return Err(Error::Config(format!(
-                "layer `{}`: accumulator {accum_type} is wider than 48 bits: use narrower types",
-                block.name
-            )));
-        }
-        let out_type = block.activation_quantizer.fixed_type(true).unwrap_or(accum_type);
-        layers.push(LayerInput {
-            name: block.name.clone(),
-            n_in,
-            n_out: block.units,
-            in_type,
-            kernel_quantizer: block.kernel_quantizer.clone(),
-            bias_quantizer: block.bias_quantizer.clone(),
-            activation_quantizer: block.activation_quantizer.clone(),
-            weight_type,
-            bias_type,
-            accum_type,
-            out_type,
-            activation: block.activation,
-            weights: None,
-            biases: None,
-        });
-        in_type = out_type;
-    }
-    Ok(layers)
-}
-
-/// Layers of a trained model with its constant weights and exact types.
-pub fn layers_from_model(model: &TrainedModel) -> Result<Vec<LayerInput>> {
-    let net = FixedNetwork::from_model(model)?;
-    Ok(net
-        .layers
-        .iter()
-        .zip(&model.spec.blocks)
-        .map(|(l, block)| LayerInput {
-            name: l.name.clone(),
-            n_in: l.n_in,
-            n_out: l.n_out,
-            in_type: l.in_type,
-            kernel_quantizer: block.kernel_quantizer.clone(),
-            bias_quantizer: block.bias_quantizer.clone(),
-            activation_quantizer: block.activation_quantizer.clone(),
-            weight_type: l.weight_type,
-            bias_type: l.bias_type,
-            accum_type: l.accum_type,
-            out_type: l.out_type,
-            activation: l.activation,
-            weights: Some(l.weights.clone()),
-            biases: Some(l.biases.clone()),
-        })
-        .collect())
 }
 
 /// Estimates of one layer.
@@ -382,8 +297,8 @@ pub fn estimate_model(
     bits: &BitsOptions,
 ) -> Result<Estimate> {
     refuse_rtl_images(&model.spec, flow)?;
-    let layers = layers_from_model(model)?;
     let fixed = FixedNetwork::from_model(model)?;
+    let layers = layer_input::layers_from_net(&fixed, model);
     let images = fixed.features.as_ref().map(|stack| (model.spec.features.as_slice(), stack, true));
     let net = match flow.flow {
         Flow::Rtl => Some(&fixed),
@@ -403,8 +318,8 @@ pub fn estimate_spec(
     bits: &BitsOptions,
 ) -> Result<Estimate> {
     refuse_rtl_images(spec, flow)?;
-    let layers = layers_from_spec(spec)?;
-    let stack = image_stack_for_spec(spec)?;
+    let stack = layer_input::image_stack_for_spec(spec)?;
+    let layers = layer_input::layers_with_input(spec, stack.as_ref().map_or(spec.input_type, |s| s.out_type))?;
     let images = stack.as_ref().map(|s| (spec.features.as_slice(), s, false));
     let net = match flow.flow {
         Flow::Rtl => Some(structural::network_for_spec(spec)?),
@@ -413,13 +328,10 @@ pub fn estimate_spec(
     estimate_with(&layers, images, net.as_ref(), flow, cal, target, energy_opts, bits)
 }
 
-/// Whether the RTL flow's estimate takes image layers: the one switch to turn
-/// on when the RTL generator builds them.
-pub const RTL_TAKES_IMAGE_LAYERS: bool = false;
-
-/// The RTL flow refuses an image model (exit 2) until the generator builds its layers.
+/// The RTL flow's estimate refuses an image model (exit 2): its module list
+/// does not yet price the generator's conv and pooling modules.
 fn refuse_rtl_images(spec: &ModelSpec, flow: &FlowOptions) -> Result<()> {
-    if flow.flow == Flow::Rtl && !spec.features.is_empty() && !RTL_TAKES_IMAGE_LAYERS {
+    if flow.flow == Flow::Rtl && !spec.features.is_empty() {
         return Err(Error::Config(format!(
             "the RTL flow does not take image layers yet: model `{}` has {}; estimate it with --flow hls",
             spec.name,
@@ -427,19 +339,6 @@ fn refuse_rtl_images(spec: &ModelSpec, flow: &FlowOptions) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// The feature stack of an image spec before training: the types it derives
-/// (from the initial weights, which the spec estimate does not use).
-fn image_stack_for_spec(spec: &ModelSpec) -> Result<Option<crate::model::fixed_features::FeatureStack>> {
-    if spec.features.is_empty() {
-        return Ok(None);
-    }
-    // Only the image layers: the dense head's types come from `layers_from_spec`.
-    let net = crate::train::qat::QatNetwork::init(spec, structural::SPEC_WEIGHTS_SEED);
-    let names = (0..spec.inputs).map(|i| format!("x{i}")).collect();
-    let model = crate::train::to_model(spec, &net, crate::model::Scaler::identity(spec.inputs), names, serde_json::Value::Null);
-    Ok(Some(crate::model::fixed_features::FeatureStack::from_model(&model, spec.input_type)?))
 }
 
 /// An image model's feature layers as the estimate takes them: the spec's
