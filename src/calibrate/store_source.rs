@@ -61,7 +61,7 @@ impl StoreRuns {
             true => {
                 let folder = design_folder(run).ok_or("--reprice: its design folder (model.json) is gone")?;
                 let part = run.part.as_deref().unwrap_or(&self.part);
-                repriced = crate::store::price_project(&folder, part, run.clock_ns);
+                repriced = crate::store::price_project(&folder, part, run.clock_ns).estimates;
                 &repriced
             }
         };

@@ -136,15 +136,17 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     let history = if args.no_history {
         None
     } else {
-        let recorded = crate::store::record_synth_run(&args.db.db, &args.project, &job, &parsed.reports).map(|id| id.0);
-        if let Err(e) = &recorded {
-            eprintln!("warning: the run was not recorded in the history: {e}");
+        let recorded = crate::store::record_synth_run(&args.db.db, &args.project, &job, &parsed.reports);
+        match &recorded {
+            Ok(r) => r.unpriced.iter().for_each(|why| eprintln!("note: run {} stored without an estimate: {why}", r.id.0)),
+            Err(e) => eprintln!("warning: the run was not recorded in the history: {e}"),
         }
-        Some(recorded)
+        Some(recorded.map(|r| (r.id.0, r.unpriced)))
     };
     if args.json {
         super::print_json(&serde_json::json!({
-            "history_run": history.as_ref().and_then(|h| h.as_ref().ok()),
+            "history_run": history.as_ref().and_then(|h| h.as_ref().ok()).map(|r| r.0),
+            "history_unpriced": history.as_ref().and_then(|h| h.as_ref().ok()).map(|r| &r.1),
             "history_error": history.as_ref().and_then(|h| h.as_ref().err()).map(|e| e.to_string()),
             "tool": job.tool,
             "project": job.project_dir,

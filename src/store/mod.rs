@@ -22,7 +22,7 @@ pub use jobs::JobRow;
 pub use query::{MeasurementRecord, RunFilter, RunRecord};
 pub use runs::authority;
 pub use switching::{LayerEnergy, SwitchingRecord};
-pub use synth_run::{price_project, record_synth_run};
+pub use synth_run::{price_project, record_synth_run, PricedProject, RecordedSynth};
 
 use crate::error::{Error, Result};
 use crate::reports::ParsedReport;

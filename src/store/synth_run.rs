@@ -51,43 +51,76 @@ fn describe(project: &Path, job: &SynthRun) -> NewRun {
 /// The estimator's numbers (and summed features, which calibration refits)
 /// for the project's model on its part and clock: the HLS flow's, and for a
 /// folder of qforge's Verilog (it has the RTL manifest) also the RTL flow's,
-/// priced at the manifest's pipelining. Empty when the folder has no model or
-/// the part is not in the estimator's table.
-fn estimates_of(project: &Path, run: &NewRun) -> Vec<serde_json::Value> {
-    run.part.as_deref().map(|part| price_project(project, part, run.clock_ns)).unwrap_or_default()
+/// priced at the manifest's pipelining. Without a part, nothing is priced.
+fn estimates_of(project: &Path, run: &NewRun) -> PricedProject {
+    match run.part.as_deref() {
+        Some(part) => price_project(project, part, run.clock_ns),
+        None => PricedProject { estimates: Vec::new(), unpriced: vec!["the project names no part".into()] },
+    }
+}
+
+/// The estimates of a project folder, and why any flow has none (a model the
+/// estimator refuses, a part it does not know): a run stored without an
+/// estimate says so rather than dropping it silently.
+#[derive(Debug, Default)]
+pub struct PricedProject {
+    pub estimates: Vec<serde_json::Value>,
+    pub unpriced: Vec<String>,
 }
 
 /// The estimates [`record_synth_run`] stores for the project folder `project`
 /// on `part`, priced by the current generator and cost model: what
 /// `qforge calibrate --reprice` refits on after the generator changed.
-pub fn price_project(project: &Path, part: &str, clock_ns: Option<f64>) -> Vec<serde_json::Value> {
+pub fn price_project(project: &Path, part: &str, clock_ns: Option<f64>) -> PricedProject {
     use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, FlowOptions, Strategy, Target};
-    let priced = || -> Option<Vec<serde_json::Value>> {
-        let model = crate::model::TrainedModel::load(&project.join("model.json")).ok()?;
-        let target = Target::new(part, clock_ns.unwrap_or(5.0), 1, Strategy::Latency).ok()?;
-        let calibration = Calibration::discover(None).ok()?;
-        let (energy, bits) = (EnergyOptions::default(), BitsOptions::default());
-        let hls = estimate::estimate_model(&model, &FlowOptions::hls(), &calibration, &target, &energy, &bits).ok()?;
-        let mut out = vec![hls.store_record()];
-        if let Ok(manifest) = crate::rtl::load_manifest(project) {
-            let flow = FlowOptions::rtl(manifest.pipeline_every, crate::rtl::cost::cost_for)
-                .with_cmvm(manifest.cmvm)
-                .with_pipeline_ns(manifest.pipeline_ns);
-            if let Ok(rtl) = estimate::estimate_model(&model, &flow, &calibration, &target, &energy, &bits) {
-                out.push(rtl.store_record());
-            }
+    let mut priced = PricedProject::default();
+    let model_path = project.join("model.json");
+    let model = match crate::model::TrainedModel::load(&model_path) {
+        Ok(m) => m,
+        Err(e) => {
+            priced.unpriced.push(format!("no estimate: {e}"));
+            return priced;
         }
-        Some(out)
     };
-    priced().unwrap_or_default()
+    let setup = Target::new(part, clock_ns.unwrap_or(5.0), 1, Strategy::Latency).and_then(|t| Ok((t, Calibration::discover(None)?)));
+    let (target, calibration) = match setup {
+        Ok(s) => s,
+        Err(e) => {
+            priced.unpriced.push(format!("no estimate: {e}"));
+            return priced;
+        }
+    };
+    let (energy, bits) = (EnergyOptions::default(), BitsOptions::default());
+    match estimate::estimate_model(&model, &FlowOptions::hls(), &calibration, &target, &energy, &bits) {
+        Ok(hls) => priced.estimates.push(hls.store_record()),
+        Err(e) => priced.unpriced.push(format!("no HLS-flow estimate: {e}")),
+    }
+    if let Ok(manifest) = crate::rtl::load_manifest(project) {
+        let flow = FlowOptions::rtl(manifest.pipeline_every, crate::rtl::cost::cost_for)
+            .with_cmvm(manifest.cmvm)
+            .with_pipeline_ns(manifest.pipeline_ns);
+        match estimate::estimate_model(&model, &flow, &calibration, &target, &energy, &bits) {
+            Ok(rtl) => priced.estimates.push(rtl.store_record()),
+            Err(e) => priced.unpriced.push(format!("no RTL-flow estimate: {e}")),
+        }
+    }
+    priced
+}
+
+/// A synthesis run as stored: its id, and why a flow's estimate is missing.
+#[derive(Debug)]
+pub struct RecordedSynth {
+    pub id: RunId,
+    pub unpriced: Vec<String>,
 }
 
 /// Store the synthesis job of the project folder `project` and its parsed reports.
-pub fn record_synth_run(db: &Path, project: &Path, job: &SynthRun, reports: &[ParsedReport]) -> crate::error::Result<RunId> {
+pub fn record_synth_run(db: &Path, project: &Path, job: &SynthRun, reports: &[ParsedReport]) -> crate::error::Result<RecordedSynth> {
     let mut store = Store::open(db)?;
     let run = describe(project, job);
+    let priced = estimates_of(project, &run);
     let id = store.begin_run(&run)?;
-    for estimate in estimates_of(project, &run) {
+    for estimate in &priced.estimates {
         store.add_estimate(id, &estimate)?;
     }
     for r in reports {
@@ -98,5 +131,5 @@ pub fn record_synth_run(db: &Path, project: &Path, job: &SynthRun, reports: &[Pa
         Some(e) => (RunStatus::Failed, Some(e.as_str())),
     };
     store.finish_run(id, status, error)?;
-    Ok(id)
+    Ok(RecordedSynth { id, unpriced: priced.unpriced })
 }
