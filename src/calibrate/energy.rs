@@ -80,12 +80,19 @@ impl EnergyLayer {
         let coefficients = Calibration::default().energy;
         let (kind, gate_factor, gate_bits, _) =
             multiplier(&coefficients, &layer.kernel_quantizer, layer.weight_type.width, layer.in_type.width);
-        let accumulate = AddCount { bits: layer.accum_type.width, count };
+        let add_bits = crate::estimate::energy::qtools_accumulator_bits(
+            &layer.kernel_quantizer,
+            layer.weight_type.width,
+            &layer.in_type,
+            layer.n_in,
+            true,
+        );
+        let accumulate = AddCount { bits: add_bits.unwrap_or(layer.accum_type.width), count };
         let (multiplications, additions) = match kind {
             MultiplierKind::Fixed => {
                 (vec![MulCount { input_bits: layer.in_type.width, weight_bits: layer.weight_type.width, count }], vec![accumulate])
             }
-            MultiplierKind::Shifter | MultiplierKind::Mux => {
+            MultiplierKind::Shifter | MultiplierKind::Mux | MultiplierKind::And => {
                 (Vec::new(), vec![AddCount { bits: gate_bits.round().max(1.0) as u32, count: gate_factor * count }, accumulate])
             }
             // `multiplier` never picks it for a dense layer's weights.

@@ -30,8 +30,10 @@ pub enum MultiplierKind {
     Fixed,
     /// Power-of-two weight: a shifter, gate_bits = b·log10(b) with b = sqrt(2^bits_po2 · b_in), energy fpm_add.
     Shifter,
-    /// Binary (1-bit signed) weight: a mux, gate_factor 0.3, gate_bits = b_in, energy fpm_add.
+    /// Binary (±1) or ternary weight: a mux, gate_factor 0.3 (ternary 0.6), gate_bits = b_in, energy fpm_add.
     Mux,
+    /// Binary weight with use_01 (0 or 1): an and gate, gate_factor 0.1, gate_bits = b_in, energy fpm_add.
+    And,
     /// No multiplication by a weight (pooling, flatten).
     None,
 }
@@ -95,18 +97,23 @@ fn memory_energy(c: &EnergyCoefficients, at_io: bool, mut mode: MemoryMode, rd_w
 }
 
 /// The multiplier qtools picks for `weight` times an input of `input_bits`, with
-/// its gate factor, gate bits and the energy of one multiplication.
+/// its gate factor, gate bits and the energy of one multiplication
+/// (multiplier_factory.py's table for a fixed-point input).
 pub fn multiplier(c: &EnergyCoefficients, weight: &Quantizer, weight_bits: u32, input_bits: u32) -> (MultiplierKind, f64, f64, f64) {
     let b_in = input_bits as f64;
     match *weight {
         Quantizer::QuantizedPo2 { bits, .. } => {
-            // Shifter without inference_value_counts: gate_factor 1, b = sqrt(2^bits · b_in).
+            // Shifter without inference_value_counts (AutoQKeras' default,
+            // trained_model=False): gate_factor 1, b = sqrt(2^bits · b_in).
             let b = ((1u64 << bits) as f64 * b_in).sqrt();
             let gate_bits = b * b.log10();
             (MultiplierKind::Shifter, 1.0, gate_bits, poly(&c.fpm_add, gate_bits).max(0.0))
         }
-        Quantizer::QuantizedBits { bits: 1, keep_negative: true, .. } | Quantizer::Binary { .. } | Quantizer::Ternary { .. } => {
-            let g = c.mux_gate_factor;
+        Quantizer::Binary { use_01: true } => {
+            (MultiplierKind::And, AND_GATE_FACTOR, b_in, AND_GATE_FACTOR * poly(&c.fpm_add, b_in).max(0.0))
+        }
+        Quantizer::Binary { use_01: false } | Quantizer::Ternary { .. } => {
+            let g = if matches!(weight, Quantizer::Ternary { .. }) { 2.0 * c.mux_gate_factor } else { c.mux_gate_factor };
             (MultiplierKind::Mux, g, b_in, g * poly(&c.fpm_add, b_in).max(0.0))
         }
         _ => {
@@ -117,6 +124,60 @@ pub fn multiplier(c: &EnergyCoefficients, weight: &Quantizer, weight_bits: u32, 
     }
 }
 
+/// The bits QTools writes per output of an activation layer: an unquantized
+/// Keras activation (the softmax, a float relu) is typed by `keras_quantizer`,
+/// which AutoQKeras sets to its `reference_internal` default "fp32".
+pub fn activation_output_bits(activation: &Quantizer, out_type: &crate::quant::FixedType) -> u32 {
+    if activation.is_float() {
+        32
+    } else {
+        out_type.width
+    }
+}
+
+/// multiplier_impl.py's AndGate gate factor (binary(0,1) weights).
+const AND_GATE_FACTOR: f64 = 0.1;
+
+/// The width qtools prices each accumulation at (accumulator_impl.py): the
+/// multiplier's output bits plus ceil(log2(fan-in + 1 bias)). Its own rule,
+/// not hls4ml's accumulator (which adds a sign bit for an unsigned input and
+/// counts the fan-in without the bias), so the two differ by a bit or two.
+/// None for an unquantized kernel, which qforge prices at its accumulator type.
+pub fn qtools_accumulator_bits(
+    weight: &Quantizer,
+    weight_bits: u32,
+    input: &crate::quant::FixedType,
+    fan_in: usize,
+    use_bias: bool,
+) -> Option<u32> {
+    let add_ops = fan_in + usize::from(use_bias);
+    let log_add_ops = (add_ops.max(1) as f64).log2().ceil() as u32;
+    let unsigned_input = u32::from(!input.signed);
+    let product_bits = match *weight {
+        _ if weight.is_float() => return None,
+        Quantizer::QuantizedPo2 { bits, max_value } => {
+            // Shifter: the input shifted across the po2 exponent range (get_exp), a
+            // sign bit more for an unsigned input (quantized_po2 is signed).
+            let non_sign_bits = bits.saturating_sub(1).max(1);
+            let min_exp = 1u32 << (non_sign_bits - 1);
+            let max_exp_orig = (1i64 << (non_sign_bits - 1)) - 1;
+            let max_exp = match max_value {
+                Some(v) if v <= 0.0 => 0,
+                Some(v) => (v.log2().ceil() as i64).min(max_exp_orig),
+                None => max_exp_orig,
+            }
+            .max(0) as u32;
+            input.width + max_exp + min_exp + unsigned_input
+        }
+        // Mux: the input, a sign bit more for an unsigned input and a signed weight.
+        Quantizer::Binary { use_01: false } | Quantizer::Ternary { .. } => input.width + unsigned_input,
+        // And gate: max(input bits, 1).
+        Quantizer::Binary { use_01: true } => input.width,
+        _ => input.width + weight_bits,
+    };
+    Some(product_bits + log_add_ops)
+}
+
 /// Energy of one dense layer (and its activation layer), qenergy.py `energy_estimate`.
 pub fn layer_energy(c: &EnergyCoefficients, opts: &EnergyOptions, layer: &LayerInput, is_first: bool, is_last: bool) -> LayerEnergy {
     let (n_in, n_out) = (layer.n_in as f64, layer.n_out as f64);
@@ -124,13 +185,16 @@ pub fn layer_energy(c: &EnergyCoefficients, opts: &EnergyOptions, layer: &LayerI
     let parameters = memory_read_energy(c, false, opts.weights_on_memory, opts.rd_wr_on_io, n_in * n_out * layer.weight_type.width as f64)
         + memory_read_energy(c, false, opts.weights_on_memory, opts.rd_wr_on_io, n_out * layer.bias_type.width as f64);
     let (multiplier, gate_factor, gate_bits, mul_pj) = multiplier(c, &layer.kernel_quantizer, layer.weight_type.width, layer.in_type.width);
-    let add_pj = poly(&c.fpm_add, layer.accum_type.width as f64).max(0.0);
+    // qforge's dense layers always carry a bias.
+    let add_bits = qtools_accumulator_bits(&layer.kernel_quantizer, layer.weight_type.width, &layer.in_type, layer.n_in, true);
+    let add_pj = poly(&c.fpm_add, add_bits.unwrap_or(layer.accum_type.width) as f64).max(0.0);
     let op_cost = n_in * n_out * (mul_pj + add_pj);
     // The activation after the dense layer is its own QActivation layer in QKeras:
     // it counts only its outputs (settings.py include_energy).
     let has_activation_layer = layer.activation != Activation::Linear;
     let outputs = if has_activation_layer {
-        memory_write_energy(c, is_last, opts.activations_on_memory, opts.rd_wr_on_io, n_out * layer.out_type.width as f64)
+        let bits = activation_output_bits(&layer.activation_quantizer, &layer.out_type);
+        memory_write_energy(c, is_last, opts.activations_on_memory, opts.rd_wr_on_io, n_out * bits as f64)
     } else {
         0.0
     };
@@ -156,11 +220,16 @@ mod tests {
     #[test]
     fn binary_and_ternary_weights_are_muxes() {
         let c = Calibration::default().energy;
-        // QTools: gate factor 0.3 on an addition of the input width, whatever the weight.
-        let want = c.mux_gate_factor * poly(&c.fpm_add, 16.0);
-        for q in [Quantizer::Binary { use_01: false }, Quantizer::Binary { use_01: true }, Quantizer::Ternary { threshold: 0.33 }] {
-            let (kind, g, bits, pj) = multiplier(&c, &q, q.fixed_type(false).unwrap().width, 16);
-            assert_eq!((kind, g, bits, pj), (MultiplierKind::Mux, c.mux_gate_factor, 16.0, want), "{q:?}");
+        // QTools: an addition of the input width times the gate factor: 0.3 for
+        // a ±1 weight (mux), 0.6 for ternary (mux), 0.1 for 0/1 (and gate).
+        let add = poly(&c.fpm_add, 16.0);
+        for (q, kind, g) in [
+            (Quantizer::Binary { use_01: false }, MultiplierKind::Mux, c.mux_gate_factor),
+            (Quantizer::Ternary { threshold: 0.33 }, MultiplierKind::Mux, 2.0 * c.mux_gate_factor),
+            (Quantizer::Binary { use_01: true }, MultiplierKind::And, AND_GATE_FACTOR),
+        ] {
+            let got = multiplier(&c, &q, q.fixed_type(false).unwrap().width, 16);
+            assert_eq!(got, (kind, g, 16.0, g * add), "{q:?}");
         }
         let (kind, ..) = multiplier(&c, &Quantizer::bits(2, 1), 2, 16);
         assert_eq!(kind, MultiplierKind::Fixed);

@@ -48,9 +48,12 @@ pub struct ImageContext<'a> {
     pub weights_known: bool,
 }
 
-/// The estimates of every image layer of `stack` (built from `layers`, the spec's `features`).
-pub fn estimate_images(layers: &[FeatureLayer], stack: &FeatureStack, cx: &ImageContext) -> Vec<LayerEstimate> {
+/// The estimates of every image layer of `stack` (built from `layers`, the
+/// spec's `features`), and the type QTools gives the stack's output (what the
+/// next layer's energy is priced with; see [`qtools_out_type`]).
+pub fn estimate_images(layers: &[FeatureLayer], stack: &FeatureStack, cx: &ImageContext) -> (Vec<LayerEstimate>, FixedType) {
     let mut ty = stack_input_type(stack);
+    let mut energy_ty = ty;
     let mut shape = None;
     let mut out = Vec::with_capacity(stack.layers.len());
     for (i, (spec_layer, built)) in layers.iter().zip(&stack.layers).enumerate() {
@@ -62,15 +65,31 @@ pub fn estimate_images(layers: &[FeatureLayer], stack: &FeatureStack, cx: &Image
         };
         let est = match (spec_layer, built) {
             (FeatureLayer::Conv(spec), FixedFeature::Conv(c)) => {
-                conv_estimate(c, &spec.kernel_quantizer, &spec.bias_quantizer, &spec.activation_quantizer, spec.has_bias(), i == 0, cx)
+                let q = (&spec.kernel_quantizer, &spec.bias_quantizer, &spec.activation_quantizer);
+                conv_estimate(c, q, spec.has_bias(), energy_ty, i == 0, cx)
             }
-            _ => passive_estimate(spec_layer, built, input, ty, i == 0, cx),
+            _ => passive_estimate(spec_layer, built, input, (ty, energy_ty), i == 0, cx),
         };
         shape = Some(output_shape(built, input));
+        energy_ty = qtools_out_type(spec_layer, built, input, energy_ty);
         ty = built.out_type(ty);
         out.push(est);
     }
-    out
+    (out, energy_ty)
+}
+
+/// The output type QTools gives a layer whose input it types `in_type`: an
+/// average pooling's is its accumulator, `ceil(log2 cells)` bits wider (hls4ml
+/// keeps a wider accumulator, then casts: see the pool's `accum_type`); a
+/// convolution's is its activation's; max pooling and flatten pass theirs on.
+fn qtools_out_type(spec: &FeatureLayer, built: &FixedFeature, input: Shape3, in_type: FixedType) -> FixedType {
+    let cells = match spec {
+        FeatureLayer::Pool(p) if p.op == PoolOp::Average => p.pool_size.0 * p.pool_size.1,
+        FeatureLayer::GlobalPool(g) if g.op == PoolOp::Average => input.height * input.width,
+        _ => return if let FixedFeature::Conv(c) = built { c.types.out } else { in_type },
+    };
+    let grow = ceil_log2(cells.max(1));
+    FixedType { width: in_type.width + grow, integer: in_type.integer + grow as i32, ..in_type }
 }
 
 fn stack_input_type(stack: &FeatureStack) -> FixedType {
@@ -119,12 +138,13 @@ fn size_bits(q: &Quantizer, ref_bits: u32) -> u64 {
     }
 }
 
+/// `energy_in`: the input type QTools prices the energy with (the firmware's
+/// `c.types.input` except after an average pooling).
 fn conv_estimate(
     c: &FixedConv,
-    kernel: &Quantizer,
-    bias: &Quantizer,
-    act: &Quantizer,
+    (kernel, bias, act): (&Quantizer, &Quantizer, &Quantizer),
     has_bias: bool,
+    energy_in: FixedType,
     is_first: bool,
     cx: &ImageContext,
 ) -> LayerEstimate {
@@ -136,19 +156,22 @@ fn conv_estimate(
     let ec = cx.energy;
     let o = cx.energy_opts;
     let bx = patch.in_type.width as f64;
-    let inputs = energy::memory_read_energy(ec, is_first, o.activations_on_memory, o.rd_wr_on_io, c.input.len() as f64 * bx);
+    let inputs =
+        energy::memory_read_energy(ec, is_first, o.activations_on_memory, o.rd_wr_on_io, c.input.len() as f64 * energy_in.width as f64);
     let kernel_bits = (n_in * n_out) as f64 * patch.weight_type.width as f64;
     let bias_bits = if has_bias { n_out as f64 * patch.bias_type.width as f64 } else { 0.0 };
     let mut parameters = energy::memory_read_energy(ec, false, o.weights_on_memory, o.rd_wr_on_io, kernel_bits);
     if has_bias {
         parameters += energy::memory_read_energy(ec, false, o.weights_on_memory, o.rd_wr_on_io, bias_bits);
     }
-    let (multiplier, gate_factor, gate_bits, mul_pj) = energy::multiplier(ec, kernel, patch.weight_type.width, patch.in_type.width);
-    let add_pj = super::calibration::poly(&ec.fpm_add, patch.accum_type.width as f64).max(0.0);
+    let (multiplier, gate_factor, gate_bits, mul_pj) = energy::multiplier(ec, kernel, patch.weight_type.width, energy_in.width);
+    let add_bits = energy::qtools_accumulator_bits(kernel, patch.weight_type.width, &energy_in, patch.n_in, has_bias);
+    let add_pj = super::calibration::poly(&ec.fpm_add, add_bits.unwrap_or(patch.accum_type.width) as f64).max(0.0);
     let op_cost = mults as f64 * (mul_pj + add_pj);
     let out_elems = out_shape.len() as f64;
     let outputs = if c.relu {
-        energy::memory_write_energy(ec, false, o.activations_on_memory, o.rd_wr_on_io, out_elems * patch.out_type.width as f64)
+        let bits = energy::activation_output_bits(act, &patch.out_type);
+        energy::memory_write_energy(ec, false, o.activations_on_memory, o.rd_wr_on_io, out_elems * bits as f64)
     } else {
         0.0
     };
@@ -234,7 +257,7 @@ fn passive_estimate(
     spec: &FeatureLayer,
     built: &FixedFeature,
     input: Shape3,
-    in_type: FixedType,
+    (in_type, energy_in): (FixedType, FixedType),
     is_first: bool,
     cx: &ImageContext,
 ) -> LayerEstimate {
@@ -253,13 +276,13 @@ fn passive_estimate(
     let ec = cx.energy;
     let o = cx.energy_opts;
     let input_read =
-        || energy::memory_read_energy(ec, is_first, o.activations_on_memory, o.rd_wr_on_io, input.len() as f64 * in_type.width as f64);
+        || energy::memory_read_energy(ec, is_first, o.activations_on_memory, o.rd_wr_on_io, input.len() as f64 * energy_in.width as f64);
     // settings.py: MaxPooling2D counts only op_cost (none); AveragePooling1D is not in qtools' map.
     let (inputs, op_cost, add_pj) = match (op, rank, global) {
         (Some(PoolOp::Max), 2, false) => (0.0, 0.0, 0.0),
         (Some(PoolOp::Average), 1, _) => (0.0, 0.0, 0.0),
         (Some(PoolOp::Average), _, _) => {
-            let acc_bits = in_type.width as f64 + ceil_log2(cells.max(1)) as f64;
+            let acc_bits = energy_in.width as f64 + ceil_log2(cells.max(1)) as f64;
             let add = super::calibration::poly(&ec.fpm_add, acc_bits).max(0.0);
             (input_read(), (out_shape.channels * cells) as f64 * add, add)
         }

@@ -421,9 +421,13 @@ fn estimate_priced(
     };
     let mut size_act = n_inputs as u64 * bits.input_bits as u64;
     let mut size_par = 0u64;
+    // The head's input type in QTools' terms (differs after an average pooling).
+    let mut head_energy_in = None;
     if let Some((features, stack, weights_known)) = images {
         let cx = image::ImageContext { energy: energy_coefficients, family, target, energy_opts, bits, weights_known };
-        for e in image::estimate_images(features, stack, &cx) {
+        let (estimates, qtools_type) = image::estimate_images(features, stack, &cx);
+        head_energy_in = Some(qtools_type);
+        for e in estimates {
             total_res.add(&e.resources);
             size_par += e.size_parameter_bits;
             size_act += e.size_activation_bits;
@@ -432,7 +436,13 @@ fn estimate_priced(
     }
     let first_dense = out.is_empty();
     for (i, layer) in layers.iter().enumerate() {
-        let energy = energy::layer_energy(energy_coefficients, energy_opts, layer, i == 0 && first_dense, i + 1 == n);
+        let energy = match head_energy_in.filter(|t| i == 0 && *t != layer.in_type) {
+            Some(in_type) => {
+                let priced = LayerInput { in_type, ..layer.clone() };
+                energy::layer_energy(energy_coefficients, energy_opts, &priced, first_dense, i + 1 == n)
+            }
+            None => energy::layer_energy(energy_coefficients, energy_opts, layer, i == 0 && first_dense, i + 1 == n),
+        };
         let features = resources::layer_features(layer, target, family);
         let res = Resources::from_features(&features, family);
         total_res.add(&res);
