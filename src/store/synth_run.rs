@@ -121,7 +121,7 @@ pub fn record_synth_run(db: &Path, project: &Path, job: &SynthRun, reports: &[Pa
     let priced = estimates_of(project, &run);
     let id = store.begin_run(&run)?;
     for estimate in &priced.estimates {
-        store.add_estimate(id, &estimate)?;
+        store.add_estimate(id, estimate)?;
     }
     for r in reports {
         store.add_measurement(id, r)?;
