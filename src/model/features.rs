@@ -112,7 +112,7 @@ impl ConvLayer {
             batchnorm: self.batchnorm,
             activation: self.activation,
             activation_quantizer: self.activation_quantizer.clone(),
-            types: self.types.clone(),
+            types: self.types,
         }
     }
 }
