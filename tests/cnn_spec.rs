@@ -23,6 +23,7 @@ fn conv(rank: u8, filters: usize, k: (usize, usize), s: (usize, usize), padding:
         batchnorm: false,
         activation: Activation::Relu,
         activation_quantizer: Quantizer::Float,
+        types: Default::default(),
     })
 }
 

@@ -7,6 +7,7 @@ use super::assemble::Assembled;
 use super::hls4ml_config::{parse_hls4ml_type, Hls4mlConfig};
 use super::keras_config::KerasModel;
 use crate::error::{Error, Result};
+use crate::model::features::{ConvLayer, FeatureLayer};
 use crate::model::spec::SoftmaxImplementation;
 use crate::model::{Activation, ModelSpec, SoftmaxConfig, TypesMode};
 use crate::quant::{FixedType, Quantizer};
@@ -17,7 +18,7 @@ pub fn apply_config(config: &Hls4mlConfig, keras: &KerasModel, assembled: &mut A
     let known = |name: &str| {
         keras.layers.iter().any(|l| {
             l.name == name
-                || (matches!(l.class.as_str(), "Dense" | "QDense")
+                || (matches!(l.class.as_str(), "Dense" | "QDense" | "Conv1D" | "Conv2D" | "QConv1D" | "QConv2D")
                     && name.strip_prefix(l.name.as_str()).is_some_and(|rest| rest.starts_with('_')))
         })
     };
@@ -60,6 +61,39 @@ pub fn apply_config(config: &Hls4mlConfig, keras: &KerasModel, assembled: &mut A
             if let Some(act) = l.config.get("activation").and_then(|v| v.as_str()).filter(|a| *a != "linear") {
                 apply_activation(config, default, &format!("{}_{act}", l.name), &mut assembled.spec, &l.name)?;
             }
+        } else if matches!(l.class.as_str(), "Conv1D" | "Conv2D" | "QConv1D" | "QConv2D") {
+            let conv = conv_mut(&mut assembled.spec, &l.name).expect("every convolution became a feature layer");
+            if !matches!(conv.kernel_quantizer, Quantizer::QuantizedPo2 { .. } | Quantizer::Binary { .. }) {
+                conv.types.weight = stated(&l.name, "weight")?;
+            }
+            conv.types.bias = stated(&l.name, "bias")?;
+            conv.types.accum = stated(&l.name, "accum")?;
+            conv.types.result = stated(&l.name, "result")?;
+            if let Some(act) = l.config.get("activation").and_then(|v| v.as_str()).filter(|a| *a != "linear") {
+                apply_activation(config, default, &format!("{}_{act}", l.name), &mut assembled.spec, &l.name)?;
+            }
+        } else if let Some(target) = m.became.strip_prefix("folded into ").filter(|_| l.class.contains("BatchNormalization")) {
+            // hls4ml 1.3 fuses a batch normalization only into a layer without quantizers (FuseBatchNormalization).
+            if let Some(conv) = conv_mut(&mut assembled.spec, target) {
+                if !conv.kernel_quantizer.is_float() || !conv.bias_quantizer.is_float() {
+                    return Err(Error::input_at(
+                        &config.path,
+                        None,
+                        Some(&format!("LayerName.{}", l.name)),
+                        format!("batch normalization `{}` after the quantized convolution `{target}`: hls4ml 1.3 keeps it as its own layer, which qforge does not have; import without --config (qforge folds it)", l.name),
+                    ));
+                }
+            }
+        } else if matches!(m.became.split(' ').next(), Some(k) if k.contains("pooling") || k == "flatten") {
+            // Pooling and flatten types are inferred as hls4ml infers them; a stated one would not be used.
+            if let Some(t) = config.layers.get(&l.name).and_then(|s| s.precision.get("result")).filter(|t| t.as_str() != "auto") {
+                return Err(Error::input_at(
+                    &config.path,
+                    None,
+                    Some(&format!("LayerName.{}.Precision.result", l.name)),
+                    format!("a stated result type ({t}) for the {} layer `{}` is not supported yet: leave it `auto`", l.class, l.name),
+                ));
+            }
         } else if let Some(block_name) = m.became.strip_prefix("activation of ") {
             let block_name = block_name.to_string();
             apply_activation(config, default, &l.name, &mut assembled.spec, &block_name)?;
@@ -70,6 +104,10 @@ pub fn apply_config(config: &Hls4mlConfig, keras: &KerasModel, assembled: &mut A
 
 /// The activation layer `layer` after dense block `block_name`: its result, or the softmax's settings.
 fn apply_activation(config: &Hls4mlConfig, default: Option<FixedType>, layer: &str, spec: &mut ModelSpec, block_name: &str) -> Result<()> {
+    if let Some(conv) = conv_mut(spec, block_name) {
+        conv.types.activation_result = stated_type(config, default, layer, "result")?;
+        return Ok(());
+    }
     let block = spec.blocks.iter_mut().find(|b| b.name == block_name).expect("the activation's block exists");
     if block.activation != Activation::Softmax {
         match block.activation_quantizer {
@@ -124,4 +162,11 @@ fn stated_type(config: &Hls4mlConfig, default: Option<FixedType>, layer: &str, r
         Some(_) => config.layer_type(layer, "default"),
         None => Ok(default),
     }
+}
+
+fn conv_mut<'a>(spec: &'a mut ModelSpec, name: &str) -> Option<&'a mut ConvLayer> {
+    spec.features.iter_mut().find_map(|f| match f {
+        FeatureLayer::Conv(c) if c.name == name => Some(c),
+        _ => None,
+    })
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub const SUPPORTED_LAYERS: &str =
-    "InputLayer, Dense, QDense, Activation, QActivation, BatchNormalization, QBatchNormalization, Dropout, Flatten, Reshape (of 1-D data)";
+    "InputLayer, Dense, QDense, Activation, QActivation, BatchNormalization, QBatchNormalization, Dropout, Flatten, Reshape (of 1-D data), and on images Conv1D, Conv2D, QConv1D, QConv2D, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, GlobalMaxPooling1D/2D";
 
 /// What became of one Keras layer.
 #[derive(Clone, Debug, Serialize)]
@@ -38,10 +38,12 @@ pub struct Assembled {
     pub notes: Vec<String>,
     /// Whether a layer set the input type (a QActivation first); otherwise the config or the default does.
     pub input_type_from_model: bool,
+    /// The convolutions of `spec.features`, in order.
+    pub conv_layers: Vec<LayerParams>,
 }
 
 /// An error about one layer: its name and class, then the fault.
-fn layer_error(l: &KerasLayer, msg: impl std::fmt::Display) -> String {
+pub(super) fn layer_error(l: &KerasLayer, msg: impl std::fmt::Display) -> String {
     format!("layer `{}` ({}): {msg}", l.name, l.class)
 }
 
@@ -98,7 +100,20 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
     let mut notes = Vec::new();
     // A batch normalization after an activation, waiting for the Dense it folds into.
     let mut pending: Option<PendingNorm> = None;
-    for l in &model.layers {
+    // A shaped input starts with image layers (src/import/image.rs); the dense head follows them.
+    let image = if shape.len() > 1 { Some(super::image::assemble_image(model, &weights)?) } else { None };
+    let mut start = 0;
+    if let Some(img) = &image {
+        start = img.next;
+        shape = vec![img.head_inputs];
+        mapping.clone_from(&img.mapping);
+        notes.extend(img.notes.iter().cloned());
+        if let Some(t) = img.input_type {
+            input_type = t;
+            input_type_from_model = true;
+        }
+    }
+    for l in &model.layers[start..] {
         let c = &l.config;
         let became: String = match l.class.as_str() {
             "InputLayer" => "input".into(),
@@ -162,7 +177,7 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
                 if shape.len() != 1 {
                     return Err(layer_error(l, format!("input shape {shape:?}: only batch normalization of 1-D data is supported")));
                 }
-                let (scale, shift) = batchnorm_scale_shift(l, n, weights.get(&l.name).copied())?;
+                let (scale, shift) = batchnorm_scale_shift(l, n, weights.get(&l.name).copied(), 1)?;
                 match blocks.last_mut() {
                     Some(open) if open.foldable => {
                         if !open.block.kernel_quantizer.is_float() || !open.block.bias_quantizer.is_float() {
@@ -280,8 +295,8 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
     let spec = ModelSpec {
         name: model.name.clone(),
         inputs: n_inputs,
-        input_shape: Vec::new(),
-        features: Vec::new(),
+        input_shape: if image.is_some() { model.input_shape.clone() } else { Vec::new() },
+        features: image.as_ref().map(|i| i.features.clone()).unwrap_or_default(),
         input_type,
         classes: (0..n_out).map(|c| c.to_string()).collect(),
         blocks: spec_blocks,
@@ -290,7 +305,8 @@ pub fn assemble(model: &KerasModel, all_weights: &BTreeMap<String, LayerWeights>
         softmax: Default::default(),
         hls: Default::default(),
     };
-    Ok(Assembled { spec, layers, scaler, mapping, notes, input_type_from_model })
+    let conv_layers = image.map(|i| i.conv_params).unwrap_or_default();
+    Ok(Assembled { spec, layers, scaler, mapping, notes, input_type_from_model, conv_layers })
 }
 
 fn reshape(shape: &[usize], c: &Value) -> Result<Vec<usize>, String> {
@@ -326,7 +342,13 @@ fn weight<'a>(w: &'a LayerWeights, role: &str, position: usize) -> Option<&'a Te
     }
 }
 
-fn need<'a>(l: &KerasLayer, w: Option<&'a LayerWeights>, role: &str, position: usize, shape: &[usize]) -> Result<&'a Tensor, String> {
+pub(super) fn need<'a>(
+    l: &KerasLayer,
+    w: Option<&'a LayerWeights>,
+    role: &str,
+    position: usize,
+    shape: &[usize],
+) -> Result<&'a Tensor, String> {
     let t = w
         .and_then(|w| weight(w, role, position))
         .ok_or_else(|| layer_error(l, format!("its `{role}` weights are missing from the weights file")))?;
@@ -413,12 +435,17 @@ fn apply_activation(open: &mut Open, step: &ActivationStep) -> Result<(), String
 }
 
 /// Per-channel scale γ/√(σ²+ε) and shift β − μ·scale of an inference-time batch normalization.
-fn batchnorm_scale_shift(l: &KerasLayer, n: usize, w: Option<&LayerWeights>) -> Result<(Vec<f32>, Vec<f32>), String> {
+pub(super) fn batchnorm_scale_shift(
+    l: &KerasLayer,
+    n: usize,
+    w: Option<&LayerWeights>,
+    last_axis: i64,
+) -> Result<(Vec<f32>, Vec<f32>), String> {
     let c = &l.config;
     let axis_ok = match c.get("axis") {
         None | Some(Value::Null) => true,
-        Some(Value::Array(a)) => a.len() == 1 && matches!(a[0].as_i64(), Some(-1) | Some(1)),
-        Some(v) => matches!(v.as_i64(), Some(-1) | Some(1)),
+        Some(Value::Array(a)) => a.len() == 1 && a[0].as_i64().is_some_and(|x| x == -1 || x == last_axis),
+        Some(v) => v.as_i64().is_some_and(|x| x == -1 || x == last_axis),
     };
     if !axis_ok {
         return Err(layer_error(l, format!("axis {} is not supported: normalize the last axis", c["axis"])));

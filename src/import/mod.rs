@@ -7,6 +7,7 @@ pub mod apply;
 pub mod assemble;
 pub mod h5;
 pub mod hls4ml_config;
+pub mod image;
 pub mod keras_config;
 pub mod quantizers;
 
@@ -113,7 +114,13 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
     if let Some(c) = &config {
         apply::apply_config(c, &keras, &mut assembled)?;
         assembled.spec.hls = crate::model::HlsSettings { reuse_factor: c.model.reuse_factor, strategy: c.model.strategy.clone() };
-    } else if assembled.spec.blocks.iter().any(|b| b.kernel_quantizer.is_float()) {
+    } else if assembled.spec.blocks.iter().any(|b| b.kernel_quantizer.is_float())
+        || assembled
+            .spec
+            .features
+            .iter()
+            .any(|f| matches!(f, crate::model::features::FeatureLayer::Conv(c) if c.kernel_quantizer.is_float()))
+    {
         // A float model has no types of its own: take those hls4ml gives it
         // (`config_from_keras_model`'s Model default), or its exact accumulators
         // over float-wide weights would not fit any fixed-point type.
@@ -127,6 +134,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
     if let Some(path) = &req.scaler {
         scaler = compose(&load_scaler(path, assembled.spec.inputs)?, &scaler);
     }
+    let conv_layers = std::mem::take(&mut assembled.conv_layers);
     let model = TrainedModel {
         format: MODEL_FORMAT.into(),
         version: MODEL_VERSION,
@@ -134,7 +142,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
         spec: assembled.spec,
         scaler,
         layers: assembled.layers,
-        conv_layers: vec![],
+        conv_layers,
         metrics: serde_json::json!({ "imported_from": req.model }),
     };
     let report = ImportReport {
@@ -152,7 +160,6 @@ pub fn import(req: &ImportRequest) -> Result<Imported> {
 
 /// Write `dir/model.json` and `dir/import.json`, each atomically.
 pub fn write(imported: &Imported, dir: &Path) -> Result<PathBuf> {
-    crate::model::features::refuse_features(&imported.model.spec, "import")?;
     let path = dir.join("model.json");
     imported.model.save(&path)?;
     let report = serde_json::to_vec_pretty(&imported.report).expect("report serializes");

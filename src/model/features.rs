@@ -41,6 +41,9 @@ pub struct ConvLayer {
     pub activation: Activation,
     /// Quantizer of the activation output (`Float` = keep the accumulator type).
     pub activation_quantizer: Quantizer,
+    /// Types an hls4ml config states for it (import), as a dense block's.
+    #[serde(default, skip_serializing_if = "super::spec::LayerTypes::is_empty")]
+    pub types: super::spec::LayerTypes,
 }
 
 /// MaxPooling1D/2D or AveragePooling1D/2D.
@@ -109,7 +112,7 @@ impl ConvLayer {
             batchnorm: self.batchnorm,
             activation: self.activation,
             activation_quantizer: self.activation_quantizer.clone(),
-            types: Default::default(),
+            types: self.types,
         }
     }
 }
@@ -441,6 +444,7 @@ pub(super) fn parse_layer(raw: &RawLayer, name: String) -> Result<FeatureLayer, 
                 batchnorm: false,
                 activation,
                 activation_quantizer,
+                types: Default::default(),
             }))
         }
         "pool" => {
