@@ -2,7 +2,8 @@
 //! fixed-point model, bit for bit, in Verilator: random networks (random
 //! weights, sizes, widths, activations, every overflow and rounding mode of
 //! every layer's cast) combinational and pipelined; a ReLU into an unsigned
-//! type in every rounding mode with both generators; a trained heterogeneous jet
+//! type in every rounding mode with both generators; wrapping linear layers
+//! whose sums keep no bits above the output's MSB; a trained heterogeneous jet
 //! model pipelined every 3 levels over its 12 000 test samples, with the
 //! measured latency equal to the register stages built. Its structural cost
 //! counts the adders its Verilog holds, and on the same model it needs fewer
@@ -117,4 +118,69 @@ fn relu_into_unsigned_types_rounds_in_every_mode() {
 /// Adders and subtractors written into a module's Verilog text.
 fn written_adders(text: &str) -> u64 {
     text.lines().filter(|l| l.contains(" = ") && (l.contains(" + ") || l.contains(" - ") || l.contains("= -"))).count() as u64
+}
+
+/// A chain of linear layers whose outputs wrap (AP_WRAP) into narrower signed
+/// types, one rounding mode each: where the rounding reads only the dropped
+/// low bits (AP_TRN, AP_RND, AP_RND_CONV, AP_RND_MIN_INF) the sums keep no
+/// bits above the output's MSB, so fewer adder bits than the same layer
+/// saturating (AP_SAT needs the whole sum); the roundings that read the sign
+/// keep the accumulator's width. Both generators, pipelined or not, stay
+/// bit-exact.
+#[test]
+fn wrapping_linear_outputs_drop_the_bits_above_their_msb() {
+    use qforge::quant::Rounding;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(91);
+    let n = 5;
+    let params: Vec<(Vec<i64>, Vec<i64>)> = ROUNDINGS
+        .iter()
+        .map(|_| ((0..n * n).map(|_| rng.gen_range(-32..32)).collect(), (0..n).map(|_| rng.gen_range(-32..32)).collect()))
+        .collect();
+    let chain = |overflow: Overflow| {
+        let layers = ROUNDINGS
+            .iter()
+            .zip(&params)
+            .enumerate()
+            .map(|(k, (&rounding, (w, b)))| RawLayer {
+                name: format!("lin{k}"),
+                n_in: n,
+                n_out: n,
+                weight_type: FixedType::signed(6, 2),
+                bias_type: FixedType::signed(6, 2),
+                accum_type: None,
+                out_type: Some(FixedType::signed(7, 2).with_modes(rounding, overflow)),
+                activation: Activation::Linear,
+                weights: w.clone(),
+                biases: b.clone(),
+            })
+            .collect();
+        FixedNetwork::from_raw_layers(FixedType::signed(10, 4), layers).unwrap()
+    };
+    let (net, saturating) = (chain(Overflow::Wrap), chain(Overflow::Sat));
+    let raw = random_inputs(&net, 10_000, 9);
+    for (cmvm, every) in [(false, 0), (true, 0), (true, 2)] {
+        let opts = RtlOptions { cmvm, pipeline_every: every, ..Default::default() };
+        let design = rtl::build_design(&net, &opts).unwrap();
+        let full = rtl::design_cost(&saturating, &opts).unwrap();
+        for (k, &r) in ROUNDINGS.iter().enumerate() {
+            let (got, whole) = (design.cost.layers[k].adder_bits, full.layers[k].adder_bits);
+            if matches!(r, Rounding::Trn | Rounding::Rnd | Rounding::RndConv | Rounding::RndMinInf) {
+                assert!(got < whole, "cmvm {cmvm}, layer {k} ({r:?}): {got} adder bits, {whole} when saturating");
+            } else {
+                assert_eq!(got, whole, "cmvm {cmvm}, layer {k} ({r:?}) reads the sign: the whole sum");
+            }
+        }
+        let out = dir.path().join(format!("cmvm{cmvm}_every{every}"));
+        rtl::write_design(&design, &out).unwrap();
+        let sim = SimOptions { simulator: Simulator::Verilator, ..Default::default() };
+        let r = rtl::simulate(&out, &design.manifest, &net, &raw, &sim).unwrap();
+        assert_eq!(r.samples, 10_000);
+        assert_eq!(r.mismatches, 0, "cmvm {cmvm}, every {every}: {:?}", r.first_mismatches);
+        assert_eq!(r.latency_cycles, design.manifest.latency_cycles);
+    }
+    // The outputs are not constant: the dropped bits would have mattered.
+    let fixed = net.predict_raw(&raw);
+    let distinct: std::collections::BTreeSet<_> = fixed.logits.iter().collect();
+    assert!(distinct.len() > 64, "{} distinct outputs", distinct.len());
 }

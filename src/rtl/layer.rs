@@ -13,6 +13,7 @@ use super::csd::csd_digits;
 use super::netlist::{ModuleBuilder, Schedule, SigId};
 use crate::error::{Error, Result};
 use crate::model::{Activation, FixedLayer};
+use crate::quant::{Overflow, Rounding};
 use serde::{Deserialize, Serialize};
 
 /// An interval-typed port between modules.
@@ -79,7 +80,7 @@ pub fn build_layer(
     let mut m = ModuleBuilder::new(&module, &prefix, schedule);
     let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
     let biases: Vec<i128> = layer.biases.iter().map(|&b| layer.accum_type.cast_raw(b, layer.bias_type.frac()) as i128).collect();
-    let mvm = Mvm { weights: &layer.weights, n_out: layer.n_out, cap: layer.accum_type.width, name: "" };
+    let mvm = Mvm { weights: &layer.weights, n_out: layer.n_out, cap: sum_bits(layer), name: "" };
     let (sums, stats, nonzero, digits) = mvm.sums(&mut m, &xs, product_shift, &biases, start_level, cmvm);
     m.cost.shared_terms = m.shared_adders(&sums);
     // The activation takes the level after the deepest tree (at least one level).
@@ -128,6 +129,26 @@ pub fn build_layer(
     cost.logic_depth = act_level - start_level;
     cost.out_stage = out_stage;
     Ok(BuiltLayer { verilog: m.finish(), outputs, summary, cost })
+}
+
+/// How many low bits of each sum the layer's output depends on: the
+/// accumulator's width, or fewer when the output cast wraps (AP_WRAP) with a
+/// rounding that reads only the dropped low bits and no ReLU reads the sign:
+/// the output is then the sum modulo 2^(its MSB + 1), and adders, shifts and
+/// the low-bit rounding are exact modulo that, so bits above it are dropped.
+pub(crate) fn sum_bits(layer: &FixedLayer) -> u32 {
+    let acc = layer.accum_type.width;
+    let t = &layer.out_type;
+    let sign_free = matches!(t.rounding, Rounding::Trn | Rounding::Rnd | Rounding::RndConv | Rounding::RndMinInf);
+    if layer.activation == Activation::Relu || t.overflow != Overflow::Wrap || !sign_free {
+        return acc;
+    }
+    // The output's MSB, counted in accumulator LSBs.
+    let bits = t.width as i64 + (layer.accum_type.frac() - t.frac()) as i64;
+    if bits < 2 {
+        return acc; // an output of constant bits: not worth a special case
+    }
+    acc.min(bits as u32)
 }
 
 /// A constant matrix (`weights[i * n_out + o]`) times the input wires plus
