@@ -14,6 +14,15 @@
 #include "nnet_utils/nnet_dense.h"
 #include "nnet_utils/nnet_softmax.h"
 #include "nnet_utils/nnet_softmax_hls4ml.h"
+{%- if stream %}
+#include "nnet_utils/nnet_stream.h"
+{%- if convs %}
+#include "nnet_utils/nnet_conv_stream.h"
+{%- endif %}
+{%- if pools %}
+#include "nnet_utils/nnet_pooling_stream.h"
+{%- endif %}
+{%- endif %}
 
 // Weights and biases, as raw bits
 {%- for c in convs %}
@@ -30,7 +39,20 @@
 {%- if softmax_hls4ml %}
 #include "weights/softmax_tables{{ softmax_hls4ml.index }}.h"
 {%- endif %}
-{% for c in convs %}{% set w = c.window %}
+{% for c in convs %}{% set w = c.window %}{% if stream %}{% set m = c.mult %}
+// {{ c.name }}: the kernel as a dense layer ({{ m.n_in }} x {{ m.n_out }}), once per output pixel
+struct config{{ c.index }}_mult : nnet::dense_config {
+    static const unsigned n_in = {{ m.n_in }};
+    static const unsigned n_out = {{ m.n_out }};
+    static const unsigned reuse_factor = {{ m.reuse }};
+    static const unsigned strategy = nnet::{{ m.strategy }};
+    static const unsigned multiplier_limit = {{ m.multiplier_limit }};
+    typedef layer{{ c.index }}_weight_t weight_t;
+    typedef layer{{ c.index }}_bias_t bias_t;
+    typedef layer{{ c.index }}_accum_t accum_t;
+    typedef layer{{ c.index }}_weight_raw_t weight_raw_t;
+    typedef layer{{ c.index }}_bias_raw_t bias_raw_t;
+};{% endif %}
 // {{ c.name }}: [{{ w.in_height }}, {{ w.in_width }}, {{ w.channels }}] -> [{{ w.out_height }}, {{ w.out_width }}, {{ c.filters }}]
 struct config{{ c.index }} : nnet::conv2d_config {
     static const unsigned in_height = {{ w.in_height }}, in_width = {{ w.in_width }}, n_chan = {{ w.channels }};
@@ -38,6 +60,10 @@ struct config{{ c.index }} : nnet::conv2d_config {
     static const unsigned filt_height = {{ w.height }}, filt_width = {{ w.width }};
     static const unsigned stride_height = {{ w.stride_height }}, stride_width = {{ w.stride_width }};
     static const unsigned pad_top = {{ w.pad_top }}, pad_left = {{ w.pad_left }};
+{%- if stream %}
+    static const unsigned padded_height = {{ w.padded_height }}, padded_width = {{ w.padded_width }};
+    typedef config{{ c.index }}_mult mult_config;
+{%- endif %}
     static const unsigned reuse_factor = {{ c.reuse }};
     typedef layer{{ c.index }}_weight_t weight_t;
     typedef layer{{ c.index }}_bias_t bias_t;
@@ -54,6 +80,9 @@ struct config{{ p.index }} : nnet::pool2d_config {
     static const unsigned pool_height = {{ w.height }}, pool_width = {{ w.width }};
     static const unsigned stride_height = {{ w.stride_height }}, stride_width = {{ w.stride_width }};
     static const unsigned pad_top = {{ w.pad_top }}, pad_left = {{ w.pad_left }};
+{%- if stream %}
+    static const unsigned padded_height = {{ w.padded_height }}, padded_width = {{ w.padded_width }};
+{%- endif %}
     static const unsigned op = nnet::{{ p.op }};
     static const unsigned reuse_factor = {{ p.reuse }};
     typedef layer{{ p.index }}_accum_t accum_t;

@@ -28,7 +28,7 @@ pub struct HlsArgs {
     /// Dense strategy: latency or resource (default: the model's `spec.hls`, else latency).
     #[arg(long)]
     pub strategy: Option<String>,
-    /// I/O type: parallel (io_parallel).
+    /// I/O type: parallel (io_parallel) or stream (io_stream: hls::stream, one pixel a transaction).
     #[arg(long, default_value = "parallel")]
     pub io: String,
     /// Top function name (and firmware file stem).
@@ -66,7 +66,7 @@ pub fn run(args: HlsArgs) -> anyhow::Result<ExitCode> {
     let io_type = match args.io.as_str() {
         "parallel" | "io_parallel" => "io_parallel".to_string(),
         "stream" | "io_stream" => "io_stream".to_string(),
-        other => return Err(crate::error::Error::Config(format!("unknown io type `{other}` (known: parallel)")).into()),
+        other => return Err(crate::error::Error::Config(format!("unknown io type `{other}` (known: parallel, stream)")).into()),
     };
     let config = HlsConfig {
         top: args.top.clone(),

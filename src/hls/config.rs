@@ -19,7 +19,7 @@ pub struct HlsConfig {
     pub clock_period_ns: f64,
     pub reuse_factor: usize,
     pub strategy: Strategy,
-    /// Only `io_parallel` is generated.
+    /// `io_parallel` (arrays) or `io_stream` (hls::stream, one pixel a transaction).
     pub io_type: String,
     pub backend: HlsBackend,
 }
@@ -64,8 +64,11 @@ impl HlsConfig {
     /// Check the settings on their own and against `net`; returns the part.
     pub fn check(&self, net: &FixedNetwork) -> Result<Part> {
         let part = find_part(&self.part)?;
-        if self.io_type != "io_parallel" {
-            return Err(Error::Config(format!("io type `{}` is not supported: use --io parallel", self.io_type)));
+        if self.io_type != "io_parallel" && self.io_type != "io_stream" {
+            return Err(Error::Config(format!("io type `{}` is not supported: use --io parallel or --io stream", self.io_type)));
+        }
+        if self.io_type == "io_stream" {
+            self.check_stream_kernels(net)?;
         }
         if !(self.clock_period_ns.is_finite() && self.clock_period_ns > 0.0) {
             return Err(Error::Config(format!("clock period {} ns must be positive", self.clock_period_ns)));
@@ -113,6 +116,31 @@ impl HlsConfig {
             )));
         }
         Ok(part)
+    }
+}
+
+impl HlsConfig {
+    /// io_stream runs each conv kernel through the dense layer of its
+    /// `mult_config`, so the reuse factor must suit that kernel too.
+    fn check_stream_kernels(&self, net: &FixedNetwork) -> Result<()> {
+        let Some(stack) = &net.features else { return Ok(()) };
+        for layer in &stack.layers {
+            if let crate::model::fixed_features::FixedFeature::Conv(c) = layer {
+                let n_in = c.window.size.0 * c.window.size.1 * c.input.channels;
+                if !reuse_factor_valid(n_in, c.filters, self.reuse_factor) {
+                    let valid: Vec<String> = valid_reuse_factors(n_in, c.filters).iter().take(24).map(|r| r.to_string()).collect();
+                    return Err(Error::Config(format!(
+                        "reuse factor {} is not valid for the kernel of conv `{}` ({n_in} x {}) with --io stream: \
+                         valid values: {}",
+                        self.reuse_factor,
+                        c.name,
+                        c.filters,
+                        valid.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

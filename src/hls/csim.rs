@@ -150,6 +150,11 @@ pub fn run_csim(
     if !run.success() {
         return Err(Error::Tool(format!("the C simulation {} failed (exit {:?}):\n{}", binary.display(), run.exit_code, run.tail(15))));
     }
+    // hls::stream reports a read of an empty stream or data left behind, and
+    // carries on with zeros: an io_stream firmware that does either is wrong.
+    if let Some(line) = run.output.lines().find(|l| l.contains("WARNING: Hls::stream")) {
+        return Err(Error::Tool(format!("the C simulation {} misused a stream: {line}", binary.display())));
+    }
     let loop_secs = parse_csim_field(&run.output, "loop_seconds").unwrap_or(run.elapsed_secs);
     let loop_cpu_secs = parse_csim_field(&run.output, "loop_cpu_seconds").unwrap_or(loop_secs);
 

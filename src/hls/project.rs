@@ -144,6 +144,10 @@ struct StepCtx {
     out_t: String,
     n: String,
     last: bool,
+    in_chan: usize,
+    in_depth: usize,
+    out_chan: usize,
+    out_depth: usize,
 }
 
 #[derive(Serialize)]
@@ -171,6 +175,10 @@ struct Context {
     convs: Vec<super::feature_steps::ConvCtx>,
     pools: Vec<super::feature_steps::PoolCtx>,
     steps: Vec<StepCtx>,
+    /// io_stream, and its input stream's values per transaction and transactions.
+    stream: bool,
+    input_chan: usize,
+    input_depth: usize,
 }
 
 /// One step of the top function; the last one's output is `result_t`.
@@ -180,6 +188,9 @@ pub(super) struct Pending {
     pub(super) comment: String,
     pub(super) out_cpp: String,
     pub(super) n_macro: String,
+    /// The output stream's values per transaction and transactions (io_stream).
+    pub(super) chan: usize,
+    pub(super) depth: usize,
 }
 
 /// The C++ type holding a fixed-point type's raw bits: the smallest plain
@@ -249,7 +260,7 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
     let mut pending: Vec<Pending> = Vec::new();
     let mut features = super::feature_steps::FeatureParts::default();
     if let Some(stack) = &net.features {
-        features = super::feature_steps::feature_steps(stack, config.reuse_factor, &mut index)?;
+        features = super::feature_steps::feature_steps(stack, model, net, config, &mut index)?;
         sizes.append(&mut features.sizes);
         typedefs.append(&mut features.typedefs);
         files.append(&mut features.files);
@@ -324,6 +335,8 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
             comment: format!("{}: dense {} x {}, {} strategy", layer.name, layer.n_in, layer.n_out, config.strategy.name()),
             out_cpp: layer.result_type.cpp(),
             n_macro: n_macro.clone(),
+            chan: layer.n_out,
+            depth: 1,
         });
         let mut leaky = None;
         let activation = match (&layer.activation_fn, layer.activation) {
@@ -357,6 +370,8 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
                 comment: format!("{}: {kind} into {}", layer.name, layer.out_type.cpp()),
                 out_cpp: layer.out_type.cpp(),
                 n_macro: n_macro.clone(),
+                chan: layer.n_out,
+                depth: 1,
             });
         }
     }
@@ -396,6 +411,8 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
             comment: format!("softmax with lookup tables into {}", tables.out_type.cpp()),
             out_cpp: tables.out_type.cpp(),
             n_macro: "N_OUTPUTS".into(),
+            chan: net.n_outputs(),
+            depth: 1,
         });
     }
     let mut softmax_hls4ml = None;
@@ -415,12 +432,17 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
             comment: format!("hls4ml's {} softmax into {}", sm.implementation.hls4ml_name().unwrap_or("stable"), sm.out_type.cpp()),
             out_cpp: sm.out_type.cpp(),
             n_macro: "N_OUTPUTS".into(),
+            chan: net.n_outputs(),
+            depth: 1,
         });
         softmax_hls4ml = Some(ctx);
     }
     sizes.push(SizeDef { name: "N_OUTPUTS".into(), value: net.n_outputs() });
     let n_steps = pending.len();
     let mut output_var = String::new();
+    let stream = config.io_type == "io_stream";
+    let (input_chan, input_depth) = super::feature_steps::input_transactions(model, net);
+    let (mut in_chan, mut in_depth) = (input_chan, input_depth);
     for (i, p) in pending.into_iter().enumerate() {
         let last = i + 1 == n_steps;
         let out_t = if last { "result_t".to_string() } else { format!("layer{}_t", p.index) };
@@ -437,7 +459,12 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
             out_t: out_t.clone(),
             n: p.n_macro,
             last,
+            in_chan,
+            in_depth,
+            out_chan: p.chan,
+            out_depth: p.depth,
         });
+        (in_chan, in_depth) = (p.chan, p.depth);
         in_var = out_var.clone();
         in_t = out_t;
         output_var = out_var;
@@ -470,11 +497,19 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         convs: features.convs,
         pools: features.pools,
         steps,
+        stream,
+        input_chan,
+        input_depth,
     };
     let value = minijinja::Value::from_serialize(&context);
-    let outputs = [
-        ("myproject.cpp", format!("firmware/{top}.cpp")),
-        ("myproject.h", format!("firmware/{top}.h")),
+    let (cpp, header, test) = if stream {
+        ("myproject_stream.cpp", "myproject_stream.h", "myproject_stream_test.cpp")
+    } else {
+        ("myproject.cpp", "myproject.h", "myproject_test.cpp")
+    };
+    let mut outputs = vec![
+        (cpp, format!("firmware/{top}.cpp")),
+        (header, format!("firmware/{top}.h")),
         ("defines.h", "firmware/defines.h".into()),
         ("parameters.h", "firmware/parameters.h".into()),
         ("nnet_common.h", "firmware/nnet_utils/nnet_common.h".into()),
@@ -484,9 +519,14 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         ("nnet_softmax_hls4ml.h", "firmware/nnet_utils/nnet_softmax_hls4ml.h".into()),
         ("nnet_conv.h", "firmware/nnet_utils/nnet_conv.h".into()),
         ("nnet_pooling.h", "firmware/nnet_utils/nnet_pooling.h".into()),
-        ("myproject_test.cpp", format!("{top}_test.cpp")),
+        (test, format!("{top}_test.cpp")),
         ("README.md", "README.md".into()),
     ];
+    if stream {
+        for name in ["nnet_stream.h", "nnet_conv_stream.h", "nnet_pooling_stream.h"] {
+            outputs.push((name, format!("firmware/nnet_utils/{name}")));
+        }
+    }
     for (template, relative) in outputs {
         files.push((PathBuf::from(relative), templates.render(template, &value)?.into_bytes()));
     }

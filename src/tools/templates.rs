@@ -24,6 +24,12 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("nnet_softmax_hls4ml.h", include_str!("../../hls-templates/nnet_utils/nnet_softmax_hls4ml.h")),
     ("nnet_conv.h", include_str!("../../hls-templates/nnet_utils/nnet_conv.h")),
     ("nnet_pooling.h", include_str!("../../hls-templates/nnet_utils/nnet_pooling.h")),
+    ("myproject_stream.cpp", include_str!("../../hls-templates/myproject_stream.cpp")),
+    ("myproject_stream.h", include_str!("../../hls-templates/myproject_stream.h")),
+    ("myproject_stream_test.cpp", include_str!("../../hls-templates/myproject_stream_test.cpp")),
+    ("nnet_stream.h", include_str!("../../hls-templates/nnet_utils/nnet_stream.h")),
+    ("nnet_conv_stream.h", include_str!("../../hls-templates/nnet_utils/nnet_conv_stream.h")),
+    ("nnet_pooling_stream.h", include_str!("../../hls-templates/nnet_utils/nnet_pooling_stream.h")),
     ("README.md", include_str!("../../hls-templates/README.md")),
 ];
 
@@ -46,6 +52,12 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "nnet_softmax_hls4ml.h",
     "nnet_conv.h",
     "nnet_pooling.h",
+    "myproject_stream.cpp",
+    "myproject_stream.h",
+    "myproject_stream_test.cpp",
+    "nnet_stream.h",
+    "nnet_conv_stream.h",
+    "nnet_pooling_stream.h",
     "README.md",
 ];
 
