@@ -110,10 +110,7 @@ fn search_refuses_conv_models_and_estimate_takes_them() {
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(stderr.contains("the RTL flow does not take image layers yet"), "{args:?}: {stderr}");
     }
-    refused(d, "search", &["search", "--model", model.to_str().unwrap(), "--out", "s1"]);
-    std::fs::write(d.join("space.toml"), "model = \"tiny_cnn.toml\"\n").unwrap();
-    refused(d, "search", &["search", "--space", "space.toml", "--out", "s2"]);
-    assert!(!d.join("s1").exists() && !d.join("s2").exists());
+    // search takes conv models now (tests/cnn_search.rs).
 }
 
 #[test]

@@ -14,6 +14,7 @@
 //! is that model evaluated as it is (accuracy on the test split, cost of its
 //! own quantizers; `epochs` 0), the data keep its scaler, and with
 //! `transfer_weights` every trial starts from its float weights.
+pub mod filters;
 pub mod pareto;
 pub mod plot;
 pub mod results;
@@ -120,19 +121,31 @@ fn effective(space: &SearchSpace, opts: &SearchOptions) -> space::SearchSettings
     s
 }
 
+/// The quantizers (and counts) of every conv and dense layer, convolutions first.
 pub fn layer_choices(spec: &ModelSpec) -> Vec<LayerChoice> {
-    spec.blocks
-        .iter()
-        .map(|b| LayerChoice {
+    let activation = |a: Activation, q: &crate::quant::Quantizer| match a {
+        Activation::Relu => q.spelling(),
+        Activation::Softmax => "softmax".into(),
+        Activation::Linear => "linear".into(),
+    };
+    let convs = spec.features.iter().filter_map(|f| match f {
+        crate::model::features::FeatureLayer::Conv(c) => Some(LayerChoice {
+            layer: c.name.clone(),
+            kernel: c.kernel_quantizer.spelling(),
+            bias: if c.has_bias() { c.bias_quantizer.spelling() } else { "none".into() },
+            activation: activation(c.activation, &c.activation_quantizer),
+            units: Some(c.filters),
+        }),
+        _ => None,
+    });
+    convs
+        .chain(spec.blocks.iter().map(|b| LayerChoice {
             layer: b.name.clone(),
             kernel: b.kernel_quantizer.spelling(),
             bias: b.bias_quantizer.spelling(),
-            activation: match b.activation {
-                Activation::Relu => b.activation_quantizer.spelling(),
-                Activation::Softmax => "softmax".into(),
-                Activation::Linear => "linear".into(),
-            },
-        })
+            activation: activation(b.activation, &b.activation_quantizer),
+            units: Some(b.units),
+        }))
         .collect()
 }
 
@@ -192,6 +205,9 @@ fn cheapest_choice(space: &SearchSpace) -> Vec<usize> {
                 crate::quant::Quantizer::QuantizedPo2 { .. } => 1,
                 q => q.bit_width(),
             };
+            if d.param == space::Param::Filters {
+                return (0..d.scales.len()).min_by(|&a, &b| d.scales[a].total_cmp(&d.scales[b])).unwrap_or(0);
+            }
             (0..d.candidates.len()).min_by_key(|&i| (bits(&d.candidates[i]), i)).unwrap_or(0)
         })
         .collect()
@@ -229,6 +245,11 @@ pub fn run_search(space: &SearchSpace, opts: &SearchOptions, cal: &Calibration, 
         }
         (_, false) => None,
     };
+    if init.is_some() && settings.tune_filters != filters::TuneFilters::None {
+        return Err(Error::Config(
+            "transfer_weights cannot go with tune_filters: a scaled layer has no weights of its shape to start from".into(),
+        ));
+    }
     let ref_epochs = match settings.tuner {
         TunerKind::Hyperband => settings.hyperband.max_epochs,
         _ => settings.epochs,

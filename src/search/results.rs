@@ -15,6 +15,9 @@ pub struct LayerChoice {
     pub kernel: String,
     pub bias: String,
     pub activation: String,
+    /// Filters (conv) or units (dense); absent in logs written before conv search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,14 +3,18 @@
 //! per layer and parameter type (kernel, bias, activation), optional blocks of
 //! layers that share one choice, the tuner settings and a hardware budget.
 //! Output: a [`SearchSpace`] whose [`Dimension`]s the tuners pick from, and
-//! [`SearchSpace::build_spec`] turning a choice into a [`ModelSpec`].
+//! [`SearchSpace::build_spec`] turning a choice into a [`ModelSpec`]. The
+//! searched layers are the convolutions (in order) and then the dense layers;
+//! with `tune_filters` ([`super::filters`]) their filter/unit counts too.
 //! [`SearchSpace::for_model`] searches an imported model.json instead: its
 //! architecture, the model itself as the reference (the space's `model` and
 //! `[reference]` are then ignored), the candidates from the space file or
 //! [`DEFAULT_MODEL_SPACE`].
+use super::filters::{self, Pattern, TuneFilters};
 use super::score::{ForgivingFactor, Goal};
 use crate::error::{Error, Result};
 use crate::estimate::Strategy;
+use crate::model::features::FeatureLayer;
 use crate::model::{Activation, ModelSpec, TrainedModel};
 use crate::quant::parse::parse_quantizer;
 use crate::quant::Quantizer;
@@ -34,6 +38,8 @@ pub enum Param {
     Kernel,
     Bias,
     Activation,
+    /// The filter (conv) or unit (dense) count, scaled (`tune_filters`).
+    Filters,
 }
 
 impl Param {
@@ -42,23 +48,67 @@ impl Param {
             Param::Kernel => "kernel",
             Param::Bias => "bias",
             Param::Activation => "activation",
+            Param::Filters => "filters",
         }
     }
+}
+
+/// A searched layer: a convolution (its index in `ModelSpec::features`) or a
+/// dense layer (its index in `ModelSpec::blocks`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum LayerRef {
+    Conv(usize),
+    Dense(usize),
+}
+
+impl LayerRef {
+    pub fn name(self, spec: &ModelSpec) -> &str {
+        match self {
+            LayerRef::Conv(i) => spec.features[i].name(),
+            LayerRef::Dense(i) => &spec.blocks[i].name,
+        }
+    }
+}
+
+/// The searchable layers of a spec, convolutions first, with whether each has a
+/// bias and a ReLU (the parameters that can be searched besides the kernel).
+fn searchable(spec: &ModelSpec) -> Vec<(LayerRef, bool, bool)> {
+    let convs = spec.features.iter().enumerate().filter_map(|(i, f)| match f {
+        FeatureLayer::Conv(c) => Some((LayerRef::Conv(i), c.has_bias(), c.activation == Activation::Relu)),
+        _ => None,
+    });
+    convs.chain(spec.blocks.iter().enumerate().map(|(i, b)| (LayerRef::Dense(i), true, b.activation == Activation::Relu))).collect()
 }
 
 /// One choice the tuner makes: a parameter type of a group of layers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Dimension {
     /// Layers that take this choice together (one layer, or a block).
-    pub layers: Vec<usize>,
+    pub layers: Vec<LayerRef>,
     pub param: Param,
+    /// The quantizers to pick from (empty for [`Param::Filters`]).
     pub candidates: Vec<Quantizer>,
+    /// [`Param::Filters`]: the scales of the layers' counts to pick from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scales: Vec<f64>,
 }
 
 impl Dimension {
     pub fn label(&self, spec: &ModelSpec) -> String {
-        let names: Vec<&str> = self.layers.iter().map(|&l| spec.blocks[l].name.as_str()).collect();
+        let names: Vec<&str> = self.layers.iter().map(|l| l.name(spec)).collect();
         format!("{}.{}", names.join("+"), self.param.name())
+    }
+
+    /// How many values the tuner picks from.
+    pub fn len(&self) -> usize {
+        match self.param {
+            Param::Filters => self.scales.len(),
+            _ => self.candidates.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -116,6 +166,12 @@ pub struct SearchSettings {
     pub pareto: bool,
     pub hyperband: HyperbandSettings,
     pub tpe: TpeSettings,
+    /// AutoQKeras' `tune_filters`: also scale conv filters and hidden dense units.
+    pub tune_filters: TuneFilters,
+    /// Layers whose counts are not scaled (AutoQKeras' `tune_filters_exceptions`, `re.search` on the name).
+    pub tune_filters_exceptions: Option<String>,
+    /// The scales to pick from (AutoQKeras' `filter_range`).
+    pub filter_range: Vec<f64>,
 }
 
 impl Default for SearchSettings {
@@ -137,6 +193,9 @@ impl Default for SearchSettings {
             pareto: false,
             hyperband: HyperbandSettings::default(),
             tpe: TpeSettings::default(),
+            tune_filters: TuneFilters::None,
+            tune_filters_exceptions: None,
+            filter_range: filters::default_filter_range(),
         }
     }
 }
@@ -266,7 +325,6 @@ impl SearchSpace {
                 (model_path, base, None)
             }
         };
-        crate::model::features::refuse_features(&base, "search")?;
         let parse_list = |list: &[String], field: &str, param: Param| -> Result<Vec<Quantizer>> {
             list.iter()
                 .map(|s| {
@@ -292,66 +350,68 @@ impl SearchSpace {
                         b.activation_quantizer = ref_a.clone();
                     }
                 }
+                for f in &mut reference.features {
+                    if let FeatureLayer::Conv(c) = f {
+                        c.kernel_quantizer = ref_k.clone();
+                        c.bias_quantizer = ref_b.clone();
+                        if c.activation == Activation::Relu {
+                            c.activation_quantizer = ref_a.clone();
+                        }
+                    }
+                }
                 reference.name = format!("{}_reference", base.name);
             }
         }
+        let layers = searchable(&base);
+        let position = |name: &str| layers.iter().position(|(l, _, _)| l.name(&base) == name);
         for name in raw.layers.keys() {
-            if !base.blocks.iter().any(|b| &b.name == name) {
-                return Err(bad(&format!("layers.{name}"), format!("no dense layer `{name}` in {}", model_path.display())));
+            if position(name).is_none() {
+                return Err(bad(&format!("layers.{name}"), format!("no conv or dense layer `{name}` in {}", model_path.display())));
             }
         }
         // Candidate lists per layer and parameter: the layer's own, else the defaults.
         let mut lists: Vec<[Option<Vec<Quantizer>>; 3]> = Vec::new();
-        for block in &base.blocks {
-            let own = raw.layers.get(&block.name);
+        for &(layer, has_bias, has_relu) in &layers {
+            let name = layer.name(&base).to_string();
+            let own = raw.layers.get(&name);
             let mut per = [None, None, None];
             for (k, param) in [Param::Kernel, Param::Bias, Param::Activation].into_iter().enumerate() {
                 let pick = |c: &RawCandidates| match param {
                     Param::Kernel => c.kernel.clone(),
                     Param::Bias => c.bias.clone(),
-                    Param::Activation => c.activation.clone(),
+                    Param::Activation | Param::Filters => c.activation.clone(),
                 };
                 let (list, field) = match own.and_then(pick) {
-                    Some(l) => (Some(l), format!("layers.{}.{}", block.name, param.name())),
+                    Some(l) => (Some(l), format!("layers.{name}.{}", param.name())),
                     None => (pick(&raw.candidates), format!("candidates.{}", param.name())),
                 };
-                if param == Param::Activation && block.activation != Activation::Relu {
-                    continue; // softmax/linear outputs are not searched
+                if (param == Param::Activation && !has_relu) || (param == Param::Bias && !has_bias) {
+                    continue; // softmax/linear outputs and absent biases are not searched
                 }
                 match list {
                     None => {}
                     Some(l) if l.is_empty() => {
-                        return Err(bad(
-                            &field,
-                            format!("no candidates for layer `{}` {}: list at least one quantizer", block.name, param.name()),
-                        ))
+                        return Err(bad(&field, format!("no candidates for layer `{name}` {}: list at least one quantizer", param.name())))
                     }
                     Some(l) => per[k] = Some(parse_list(&l, &field, param)?),
                 }
             }
             if per.iter().all(Option::is_none) {
                 return Err(bad(
-                    &format!("layers.{}", block.name),
-                    format!(
-                        "no candidates for layer `{}`: give kernel/bias/activation candidates in [candidates] or [layers.{}]",
-                        block.name, block.name
-                    ),
+                    &format!("layers.{name}"),
+                    format!("no candidates for layer `{name}`: give kernel/bias/activation candidates in [candidates] or [layers.{name}]"),
                 ));
             }
             lists.push(per);
         }
         // Blocks: layers that share one choice.
-        let mut group_of: Vec<Option<String>> = vec![None; base.blocks.len()];
+        let mut group_of: Vec<Option<String>> = vec![None; layers.len()];
         for (group, members) in &raw.blocks {
             if members.is_empty() {
                 return Err(bad(&format!("blocks.{group}"), "a block needs at least one layer".into()));
             }
             for m in members {
-                let i = base
-                    .blocks
-                    .iter()
-                    .position(|b| &b.name == m)
-                    .ok_or_else(|| bad(&format!("blocks.{group}"), format!("no dense layer `{m}`")))?;
+                let i = position(m).ok_or_else(|| bad(&format!("blocks.{group}"), format!("no conv or dense layer `{m}`")))?;
                 if let Some(other) = &group_of[i] {
                     return Err(bad(&format!("blocks.{group}"), format!("layer `{m}` is already in block `{other}`")));
                 }
@@ -359,13 +419,13 @@ impl SearchSpace {
             }
         }
         let mut dimensions = Vec::new();
-        let mut done = vec![false; base.blocks.len()];
-        for i in 0..base.blocks.len() {
+        let mut done = vec![false; layers.len()];
+        for i in 0..layers.len() {
             if done[i] {
                 continue;
             }
             let members: Vec<usize> = match &group_of[i] {
-                Some(g) => (0..base.blocks.len()).filter(|&j| group_of[j].as_deref() == Some(g.as_str())).collect(),
+                Some(g) => (0..layers.len()).filter(|&j| group_of[j].as_deref() == Some(g.as_str())).collect(),
                 None => vec![i],
             };
             for &m in &members {
@@ -376,12 +436,14 @@ impl SearchSpace {
                 let having: Vec<usize> = members.iter().copied().filter(|&m| lists[m][k].is_some()).collect();
                 if let Some(&first) = having.first() {
                     let candidates = lists[first][k].clone().expect("checked");
-                    dimensions.push(Dimension { layers: having, param, candidates });
+                    let layers = having.iter().map(|&m| layers[m].0).collect();
+                    dimensions.push(Dimension { layers, param, candidates, scales: vec![] });
                 }
             }
         }
         let settings = raw.search;
         check_settings(&settings).map_err(|m| bad("search", m))?;
+        dimensions.extend(filter_dimensions(&base, &settings).map_err(|(field, m)| bad(field, m))?);
         if let Some(b) = &raw.budget {
             crate::estimate::Target::new(&b.part, b.clock_ns, b.reuse_factor, b.strategy).map_err(|e| bad("budget.part", e.to_string()))?;
         }
@@ -395,12 +457,26 @@ impl SearchSpace {
         let mut spec = self.base.clone();
         for (dim, &c) in self.dimensions.iter().zip(choice) {
             for &l in &dim.layers {
-                let q = dim.candidates[c].clone();
-                let block = &mut spec.blocks[l];
-                match dim.param {
-                    Param::Kernel => (block.kernel_quantizer, block.types.weight) = (q, None),
-                    Param::Bias => (block.bias_quantizer, block.types.bias) = (q, None),
-                    Param::Activation => (block.activation_quantizer, block.types.activation_result) = (q, None),
+                match (l, dim.param) {
+                    (LayerRef::Dense(i), Param::Filters) => spec.blocks[i].units = filters::scaled(self.base.blocks[i].units, dim.scales[c]),
+                    (LayerRef::Dense(i), param) => {
+                        let (q, block) = (dim.candidates[c].clone(), &mut spec.blocks[i]);
+                        match param {
+                            Param::Kernel => (block.kernel_quantizer, block.types.weight) = (q, None),
+                            Param::Bias => (block.bias_quantizer, block.types.bias) = (q, None),
+                            Param::Activation => (block.activation_quantizer, block.types.activation_result) = (q, None),
+                            Param::Filters => unreachable!("matched above"),
+                        }
+                    }
+                    (LayerRef::Conv(i), param) => {
+                        let FeatureLayer::Conv(conv) = &mut spec.features[i] else { unreachable!("a LayerRef::Conv names a conv") };
+                        match param {
+                            Param::Kernel => conv.kernel_quantizer = dim.candidates[c].clone(),
+                            Param::Bias => conv.bias_quantizer = dim.candidates[c].clone(),
+                            Param::Activation => conv.activation_quantizer = dim.candidates[c].clone(),
+                            Param::Filters => conv.filters = filters::scaled(conv.filters, dim.scales[c]),
+                        }
+                    }
                 }
             }
         }
@@ -409,13 +485,38 @@ impl SearchSpace {
 
     /// Number of distinct configurations.
     pub fn size(&self) -> f64 {
-        self.dimensions.iter().map(|d| d.candidates.len() as f64).product()
+        self.dimensions.iter().map(|d| d.len() as f64).product()
     }
 
     /// Candidate counts per dimension (what the tuners sample over).
     pub fn cardinalities(&self) -> Vec<usize> {
-        self.dimensions.iter().map(|d| d.candidates.len()).collect()
+        self.dimensions.iter().map(Dimension::len).collect()
     }
+}
+
+/// The `tune_filters` dimensions: one per tuned layer (`layer`) or one for all
+/// (`block`). Tuned: every conv and every dense layer but the output one,
+/// less those the exceptions pattern finds.
+fn filter_dimensions(base: &ModelSpec, s: &SearchSettings) -> std::result::Result<Vec<Dimension>, (&'static str, String)> {
+    if s.tune_filters == TuneFilters::None {
+        return Ok(vec![]);
+    }
+    filters::check_range(&s.filter_range).map_err(|m| ("search.filter_range", m))?;
+    let except = s.tune_filters_exceptions.as_deref().map(Pattern::new).transpose().map_err(|m| ("search.tune_filters_exceptions", m))?;
+    let last = LayerRef::Dense(base.blocks.len().saturating_sub(1));
+    let tuned: Vec<LayerRef> = searchable(base)
+        .into_iter()
+        .map(|(l, _, _)| l)
+        .filter(|&l| l != last && !except.as_ref().is_some_and(|p| p.search(l.name(base))))
+        .collect();
+    if tuned.is_empty() {
+        return Err(("search.tune_filters", "no conv or hidden dense layer is left to tune (the output layer is never scaled)".into()));
+    }
+    let dim = |layers: Vec<LayerRef>| Dimension { layers, param: Param::Filters, candidates: vec![], scales: s.filter_range.clone() };
+    Ok(match s.tune_filters {
+        TuneFilters::Layer => tuned.into_iter().map(|l| dim(vec![l])).collect(),
+        _ => vec![dim(tuned)],
+    })
 }
 
 fn check_kind(q: &Quantizer, param: Param) -> std::result::Result<(), String> {
