@@ -127,7 +127,7 @@ fn the_pipeline_refuses_conv_models_before_writing() {
 }
 
 #[test]
-fn the_import_writer_refuses_conv_models() {
+fn the_import_writer_takes_conv_models() {
     let dir = tempfile::tempdir().unwrap();
     let (_, model) = files(dir.path());
     let imported = qforge::import::Imported {
@@ -144,8 +144,8 @@ fn the_import_writer_refuses_conv_models() {
         },
     };
     let out = dir.path().join("imported");
-    let e = qforge::import::write(&imported, &out).unwrap_err();
-    assert!(matches!(e, qforge::error::Error::Config(_)), "{e}");
-    assert!(e.to_string().contains("convolutional layers are not supported by `qforge import` yet"), "{e}");
-    assert!(!out.exists());
+    qforge::import::write(&imported, &out).unwrap_or_else(|e| panic!("{e}"));
+    let written = TrainedModel::load(&out.join("model.json")).unwrap();
+    assert_eq!(written.spec.features.len(), imported.model.spec.features.len());
+    assert!(!written.spec.features.is_empty());
 }

@@ -203,14 +203,14 @@ pub(super) fn feature_steps(
             }
             FixedFeature::Pool(p) => {
                 let window = WindowCtx::new(p.input, p.window.size, p.window.stride, p.placement());
-                pool_step(&mut parts, index, (reuse, false), &p.name, p.op, window, (p.types.accum, p.types.result), p.output_shape());
+                pool_step(&mut parts, index, (reuse, false), (&p.name, p.op), window, (p.types.accum, p.types.result), p.output_shape());
             }
             FixedFeature::GlobalPool(g) => {
                 let whole = (g.input.height, g.input.width);
                 let placement = Placement { out_height: 1, out_width: 1, pad_top: 0, pad_left: 0 };
                 let window = WindowCtx::new(g.input, whole, (1, 1), placement);
                 let kind = (reuse, stream);
-                pool_step(&mut parts, index, kind, &g.name, g.op, window, (g.types.accum, g.types.result), g.output_shape());
+                pool_step(&mut parts, index, kind, (&g.name, g.op), window, (g.types.accum, g.types.result), g.output_shape());
             }
             FixedFeature::Flatten { name } if stream && input.height * input.width > 1 => {
                 // The previous step's output, packed into one transaction.
@@ -239,8 +239,7 @@ fn pool_step(
     parts: &mut FeatureParts,
     index: &mut usize,
     (reuse, global_stream): (usize, bool),
-    name: &str,
-    op: PoolOp,
+    (name, op): (&str, PoolOp),
     window: WindowCtx,
     (accum, result): (FixedType, FixedType),
     out: Shape3,

@@ -15,6 +15,7 @@ mod cpp_text;
 pub mod csim;
 mod feature_steps;
 pub mod project;
+mod softmax_files;
 
 pub use crate::estimate::parts::{lookup as find_part, Part};
 pub use crate::tools::scripts::{

@@ -458,7 +458,9 @@ impl SearchSpace {
         for (dim, &c) in self.dimensions.iter().zip(choice) {
             for &l in &dim.layers {
                 match (l, dim.param) {
-                    (LayerRef::Dense(i), Param::Filters) => spec.blocks[i].units = filters::scaled(self.base.blocks[i].units, dim.scales[c]),
+                    (LayerRef::Dense(i), Param::Filters) => {
+                        spec.blocks[i].units = filters::scaled(self.base.blocks[i].units, dim.scales[c])
+                    }
                     (LayerRef::Dense(i), param) => {
                         let (q, block) = (dim.candidates[c].clone(), &mut spec.blocks[i]);
                         match param {
