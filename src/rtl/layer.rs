@@ -7,11 +7,11 @@
 //! module text and the output intervals for the next layer.
 use super::adder_tree::{add_pair, sum_by_arrival, sum_tree, Source, Term, TreeStats};
 use super::cast::{cast, relu};
-use super::products::round_products;
 use super::cmvm::CmvmGraph;
 use super::cost::LayerCost;
 use super::csd::csd_digits;
 use super::netlist::{ModuleBuilder, Schedule, SigId};
+use super::products::round_products;
 use crate::error::{Error, Result};
 use crate::model::layer_types::holds_exactly;
 use crate::model::{Activation, FixedLayer};
@@ -103,7 +103,11 @@ pub fn build_layer(
         // The accumulator wraps (the tree already wrapped at its width).
         let a = cast(&mut m, sum, acc_frac, acc, &format!("acc{o}_a"), act_level);
         // hls4ml casts the accumulator into the layer's result type, then activates.
-        let (r, r_frac) = if result_exact { (a, acc_frac) } else { (cast(&mut m, a, acc_frac, &layer.result_type, &format!("r{o}"), act_level), res_frac) };
+        let (r, r_frac) = if result_exact {
+            (a, acc_frac)
+        } else {
+            (cast(&mut m, a, acc_frac, &layer.result_type, &format!("r{o}"), act_level), res_frac)
+        };
         let pre = match layer.activation {
             Activation::Relu => relu(&mut m, r, &format!("y{o}"), act_level),
             Activation::Linear | Activation::Softmax => r,
