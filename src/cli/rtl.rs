@@ -44,6 +44,14 @@ pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
     let design = rtl::generate(&model, &args.model, &opts)?;
     let written = rtl::write_design(&design, &args.out)?;
     let m = &design.manifest;
+    if let Some(sm) = crate::model::FixedNetwork::from_model(&model)?.hls4ml_softmax {
+        // Said, not hidden: `rtl-sim` counts the class against the model's softmax.
+        eprintln!(
+            "note: {}: hls4ml's {} softmax has no RTL form yet; the design's class is the argmax of its logits (bit-exact), which may differ from the softmax's class",
+            args.model.display(),
+            sm.implementation.hls4ml_name().unwrap_or("stable")
+        );
+    }
     if args.json {
         print_json(&serde_json::json!({
             "out": args.out,

@@ -27,6 +27,11 @@ fn scale_up(m: &mut ModuleBuilder, v: SigId, shift: u32, base: &str, level: u32)
     m.assign(&format!("{base}_up"), (lo, hi), None, level, Op::Wire, &[v], |n| format!("{} <<< {shift}", n[0]))
 }
 
+/// `v` divided by 2^`shift` (> 0) with `mode`'s treatment of the dropped bits.
+pub fn round_off(m: &mut ModuleBuilder, v: SigId, shift: u32, mode: Rounding, base: &str, level: u32) -> SigId {
+    round(m, v, shift, mode, base, level)
+}
+
 /// Divide by 2^shift with `mode`'s treatment of the dropped bits.
 fn round(m: &mut ModuleBuilder, v: SigId, shift: u32, mode: Rounding, base: &str, level: u32) -> SigId {
     let s = m.sig(v).clone();

@@ -11,7 +11,9 @@ use super::cmvm::CmvmGraph;
 use super::cost::LayerCost;
 use super::csd::csd_digits;
 use super::netlist::{ModuleBuilder, Schedule, SigId};
+use super::products::round_products;
 use crate::error::{Error, Result};
+use crate::model::layer_types::holds_exactly;
 use crate::model::{Activation, FixedLayer};
 use crate::quant::{Overflow, Rounding};
 use serde::{Deserialize, Serialize};
@@ -66,35 +68,51 @@ pub fn build_layer(
     schedule: Schedule,
     cmvm: bool,
 ) -> Result<BuiltLayer> {
-    let acc_frac = layer.accum_type.frac();
+    let acc = &layer.accum_type;
+    let acc_frac = acc.frac();
     let prod_frac = layer.in_type.frac() + layer.weight_type.frac();
-    if acc_frac < prod_frac {
-        return Err(Error::Config(format!(
-            "layer `{}`: accumulator {} has fewer fractional bits than the products ({prod_frac}); the RTL writer needs a lossless accumulator",
-            layer.name, layer.accum_type
-        )));
-    }
-    let product_shift = (acc_frac - prod_frac) as u32;
+    // Products with more fractional bits than the accumulator are rounded one by one (`products`).
+    let product_shift = (acc_frac - prod_frac).max(0) as u32;
+    let drop = (prod_frac - acc_frac).max(0) as u32;
     let module = format!("layer{index}_dense");
     let prefix = format!("l{index}_");
     let mut m = ModuleBuilder::new(&module, &prefix, schedule);
     let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
-    let biases: Vec<i128> = layer.biases.iter().map(|&b| layer.accum_type.cast_raw(b, layer.bias_type.frac()) as i128).collect();
-    let mvm = Mvm { weights: &layer.weights, n_out: layer.n_out, cap: sum_bits(layer), name: "" };
-    let (sums, stats, nonzero, digits) = mvm.sums(&mut m, &xs, product_shift, &biases, start_level, cmvm);
+    let biases: Vec<i128> = layer.biases.iter().map(|&b| acc.cast_raw(b, layer.bias_type.frac()) as i128).collect();
+    check_overflow(layer, inputs, &biases, product_shift, drop)?;
+    let (matrix, extra, product_stats) = if drop > 0 {
+        let r = round_products(&mut m, &xs, &layer.weights, layer.n_out, drop, acc.rounding, start_level);
+        (r.high, r.extra, r.stats)
+    } else {
+        (layer.weights.clone(), vec![Vec::new(); layer.n_out], TreeStats::default())
+    };
+    let mvm = Mvm { weights: &matrix, n_out: layer.n_out, cap: sum_bits(layer), name: "" };
+    let (sums, mut stats, _, _) = mvm.sums(&mut m, &xs, product_shift, &biases, &extra, start_level, cmvm);
+    stats.adders += product_stats.adders;
+    stats.adder_bits += product_stats.adder_bits;
+    let nonzero = layer.weights.iter().filter(|&&w| w != 0).count();
+    let digits = layer.weights.iter().map(|&w| csd_digits(w).len()).sum();
     m.cost.shared_terms = m.shared_adders(&sums);
     // The activation takes the level after the deepest tree (at least one level).
     let act_level = start_level + stats.depth + 1;
     let mut out_stage = schedule.stage_after(act_level);
     let mut outputs = Vec::new();
+    let res_frac = layer.result_type.frac();
+    let result_exact = holds_exactly(&layer.result_type, acc);
     for (o, &sum) in sums.iter().enumerate() {
         // The accumulator wraps (the tree already wrapped at its width).
-        let acc = cast(&mut m, sum, acc_frac, &layer.accum_type, &format!("acc{o}_a"), act_level);
-        let pre = match layer.activation {
-            Activation::Relu => relu(&mut m, acc, &format!("y{o}"), act_level),
-            Activation::Linear | Activation::Softmax => acc,
+        let a = cast(&mut m, sum, acc_frac, acc, &format!("acc{o}_a"), act_level);
+        // hls4ml casts the accumulator into the layer's result type, then activates.
+        let (r, r_frac) = if result_exact {
+            (a, acc_frac)
+        } else {
+            (cast(&mut m, a, acc_frac, &layer.result_type, &format!("r{o}"), act_level), res_frac)
         };
-        let y = cast(&mut m, pre, acc_frac, &layer.out_type, &format!("y{o}"), act_level);
+        let pre = match layer.activation {
+            Activation::Relu => relu(&mut m, r, &format!("y{o}"), act_level),
+            Activation::Linear | Activation::Softmax => r,
+        };
+        let y = cast(&mut m, pre, r_frac, &layer.out_type, &format!("y{o}"), act_level);
         let s = m.sig(y).clone();
         if schedule.is_delay() {
             // Each output leaves in the stage it settles in, and the next
@@ -140,7 +158,9 @@ pub(crate) fn sum_bits(layer: &FixedLayer) -> u32 {
     let acc = layer.accum_type.width;
     let t = &layer.out_type;
     let sign_free = matches!(t.rounding, Rounding::Trn | Rounding::Rnd | Rounding::RndConv | Rounding::RndMinInf);
-    if layer.activation == Activation::Relu || t.overflow != Overflow::Wrap || !sign_free {
+    // A result cast between the accumulator and the output (hls4ml types) may saturate: keep every bit.
+    let result_exact = holds_exactly(&layer.result_type, &layer.accum_type);
+    if layer.activation == Activation::Relu || t.overflow != Overflow::Wrap || !sign_free || !result_exact {
         return acc;
     }
     // The output's MSB, counted in accumulator LSBs.
@@ -169,13 +189,14 @@ impl Mvm<'_> {
         xs: &[SigId],
         product_shift: u32,
         biases: &[i128],
+        extra: &[Vec<Term>],
         start_level: u32,
         cmvm: bool,
     ) -> (Vec<SigId>, TreeStats, usize, usize) {
         if cmvm {
-            self.shared_sums(m, xs, product_shift, biases, start_level)
+            self.shared_sums(m, xs, product_shift, biases, extra, start_level)
         } else {
-            self.plain_sums(m, xs, product_shift, biases, start_level)
+            self.plain_sums(m, xs, product_shift, biases, extra, start_level)
         }
     }
     /// One balanced tree per output over the CSD digits of its weights and the bias.
@@ -185,6 +206,7 @@ impl Mvm<'_> {
         xs: &[SigId],
         product_shift: u32,
         biases: &[i128],
+        extra: &[Vec<Term>],
         start_level: u32,
     ) -> (Vec<SigId>, TreeStats, usize, usize) {
         let cap = self.cap;
@@ -207,11 +229,13 @@ impl Mvm<'_> {
             if bias != 0 {
                 terms.push(Term::constant(bias, start_level));
             }
+            terms.extend(extra.get(o).into_iter().flatten().cloned());
             let mut tree = TreeStats::default();
-            let (sum, _) = sum_tree(m, &format!("{}acc{o}", self.name), terms, cap, &mut tree);
+            let (sum, level) = sum_tree(m, &format!("{}acc{o}", self.name), terms, cap, &mut tree);
             stats.adders += tree.adders;
             stats.adder_bits += tree.adder_bits;
-            stats.depth = stats.depth.max(tree.depth);
+            // Levels from the layer's start (rounded products start later); a lone term's wire shares the activation's level.
+            stats.depth = stats.depth.max(tree.depth).max(level.saturating_sub(start_level + (tree.depth == 0) as u32));
             sums.push(sum);
         }
         (sums, stats, nonzero, digits)
@@ -225,6 +249,7 @@ impl Mvm<'_> {
         xs: &[SigId],
         product_shift: u32,
         biases: &[i128],
+        extra: &[Vec<Term>],
         start_level: u32,
     ) -> (Vec<SigId>, TreeStats, usize, usize) {
         let (cap, n_in) = (self.cap, xs.len());
@@ -257,10 +282,37 @@ impl Mvm<'_> {
             if biases[o] != 0 {
                 tree.push(Term::constant(biases[o], start_level));
             }
+            tree.extend(extra.get(o).into_iter().flatten().cloned());
             let (sum, _) = sum_by_arrival(m, &format!("{}acc{o}", self.name), tree, cap, start_level, &mut stats);
             sums.push(sum);
         }
         let nonzero = self.weights.iter().filter(|&&w| w != 0).count();
         (sums, stats, nonzero, graph.digits)
     }
+}
+
+/// A saturating accumulator is a cast after every addition, which a tree only
+/// reproduces when no partial sum can leave its range: refuse it otherwise.
+fn check_overflow(layer: &FixedLayer, inputs: &[PortSpec], biases: &[i128], product_shift: u32, drop: u32) -> Result<()> {
+    let acc = &layer.accum_type;
+    if acc.overflow == Overflow::Wrap {
+        return Ok(());
+    }
+    let mag = inputs.iter().map(|p| p.lo.abs().max(p.hi.abs())).max().unwrap_or(0);
+    let worst = (0..layer.n_out)
+        .map(|o| {
+            let products: i128 = (0..layer.n_in).map(|i| (layer.weights[i * layer.n_out + o] as i128).abs() * mag).sum();
+            // Rounded products may each round up by one.
+            let at_acc = if drop > 0 { (products >> drop) + layer.n_in as i128 } else { products << product_shift };
+            at_acc + biases[o].abs()
+        })
+        .max()
+        .unwrap_or(0);
+    if -worst < acc.min_raw() as i128 || worst > acc.max_raw() as i128 {
+        return Err(Error::Config(format!(
+            "layer `{}`: accumulator {acc} saturates and its partial sums may overflow; hls4ml saturates after every addition, which the RTL writer does not build: use AP_WRAP (the default) or a wider accumulator",
+            layer.name
+        )));
+    }
+    Ok(())
 }

@@ -20,6 +20,7 @@ pub mod features;
 pub mod layer;
 pub mod netlist;
 pub mod pool;
+pub mod products;
 pub mod sim;
 pub mod softmax;
 pub mod verilog;
@@ -109,7 +110,9 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
         }
         for (what, q, field) in [("kernel", &block.kernel_quantizer, "kernel_quantizer"), ("bias", &block.bias_quantizer, "bias_quantizer")]
         {
-            if q.is_float() {
+            // In hls4ml types mode (or with a stated type) a float kernel is cast into a fixed type.
+            let stated = if field == "kernel_quantizer" { block.types.weight } else { block.types.bias };
+            if q.is_float() && stated.is_none() && model.spec.types != crate::model::TypesMode::Hls4ml {
                 return Err(Error::input_at(
                     model_path,
                     None,

@@ -1,0 +1,129 @@
+//! `qforge rtl` in hls4ml types mode against hls4ml 1.3.0's own C simulation
+//! (tests/fixtures/hls4ml/): the fixtures imported with their hls4ml config
+//! (accumulators `ap_fixed<16,6>` narrower than the products, inferred result
+//! types), written combinational, pipelined every 3 levels and with --cmvm,
+//! simulated in Verilator on the fixtures' 300 inputs; the last layer before
+//! the softmax must be hls4ml's and the Rust model's bit for bit. hls4ml's
+//! softmax variants are not in the RTL yet (its output stage is the argmax of
+//! the logits), so softmax outputs are counted, not required to match.
+mod support;
+use qforge::model::spec::parse_fixed_type;
+use qforge::model::{FixedNetwork, TrainedModel, TypesMode};
+use qforge::quant::FixedType;
+use qforge::rtl::{self, RtlOptions, SimOptions};
+use std::path::Path;
+use support::{import_fixture, run_in, Csim};
+
+fn csim(name: &str) -> Csim {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hls4ml").join(name).join("csim.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Raw bits of a `width`-bit port as a value of `t`.
+fn value(bits: u64, t: &FixedType) -> f64 {
+    let raw = if t.signed && t.width < 64 && bits >> (t.width - 1) & 1 == 1 { bits as i64 - (1i64 << t.width) } else { bits as i64 };
+    t.to_f64(raw)
+}
+
+/// (samples whose logits differ from the Rust model's, whose last layer differs
+/// from hls4ml's, whose outputs differ from hls4ml's) in the simulation's outputs.txt.
+fn against_csim(out_txt: &Path, manifest: &rtl::RtlManifest, net: &FixedNetwork, csim: &Csim, raw: &[i64]) -> (usize, usize, usize) {
+    let model = net.predict_raw(raw);
+    let last = csim.layers.iter().rev().find(|l| l.class != "Softmax").unwrap();
+    let last_t = parse_fixed_type(&last.ty).unwrap();
+    let out_t = parse_fixed_type(&csim.output_type).unwrap();
+    let logit_t = net.layers.last().unwrap().out_type;
+    let text = std::fs::read_to_string(out_txt).unwrap();
+    let rows: Vec<Vec<u64>> =
+        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split_whitespace().map(|t| t.parse().unwrap()).collect()).collect();
+    assert_eq!(rows.len(), csim.inputs.len());
+    let n = manifest.logits.count;
+    let (mut ours, mut layer, mut outputs) = (0, 0, 0);
+    for (s, row) in rows.iter().enumerate() {
+        let logits = &row[1..1 + n];
+        ours += logits.iter().zip(&model.logits[s * n..(s + 1) * n]).any(|(&g, &w)| value(g, &logit_t) != logit_t.to_f64(w)) as usize;
+        layer += logits.iter().zip(&last.raw[s]).any(|(&g, &w)| value(g, &logit_t) != last_t.to_f64(w)) as usize;
+        let got: Vec<f64> = match (&manifest.probs, net.output_type()) {
+            (Some(_), t) => row[1 + n..1 + 2 * n].iter().map(|&g| value(g, &t)).collect(),
+            (None, _) => logits.iter().map(|&g| value(g, &logit_t)).collect(),
+        };
+        outputs += got.iter().zip(&csim.outputs_raw[s]).any(|(&g, &w)| g != out_t.to_f64(w)) as usize;
+    }
+    (ours, layer, outputs)
+}
+
+/// Import `name` with its config, write its RTL with `opts`, simulate the csim inputs:
+/// (logit mismatches against the Rust model, last-layer and output mismatches against hls4ml).
+fn run(dir: &Path, name: &str, opts: &RtlOptions) -> (usize, usize, usize) {
+    let model_path = dir.join("imp/model.json");
+    if !model_path.is_file() {
+        import_fixture(dir, name, true);
+    }
+    let model = TrainedModel::load(&model_path).unwrap();
+    assert_eq!(model.spec.types, TypesMode::Hls4ml);
+    let net = FixedNetwork::from_model(&model).unwrap();
+    let design = rtl::generate(&model, &model_path, opts).unwrap();
+    let out = dir.join(format!("rtl_{}_{}", opts.pipeline_every, opts.cmvm));
+    rtl::write_design(&design, &out).unwrap();
+    let c = csim(name);
+    let raw: Vec<i64> = c.inputs.iter().flatten().map(|&v| net.input_type.from_f64(v)).collect();
+    let r = rtl::simulate(&out, &design.manifest, &net, &raw, &SimOptions::default()).unwrap();
+    assert_eq!(r.latency_cycles, design.manifest.latency_cycles);
+    let (ours, layer, outputs) = against_csim(&r.work_dir.join("outputs.txt"), &design.manifest, &net, &c, &raw);
+    println!(
+        "{name} every {} cmvm {}: {} samples; logits vs model {ours}, vs hls4ml's last layer {layer}; outputs vs hls4ml {outputs}, rtl-sim mismatches {}",
+        opts.pipeline_every, opts.cmvm, r.samples, r.mismatches
+    );
+    (ours, layer, outputs)
+}
+
+fn check(name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    for opts in
+        [RtlOptions::default(), RtlOptions { pipeline_every: 3, ..Default::default() }, RtlOptions { cmvm: true, ..Default::default() }]
+    {
+        let (model, layer, _outputs) = run(dir.path(), name, &opts);
+        assert_eq!((model, layer), (0, 0), "{name}, every {}, cmvm {}", opts.pipeline_every, opts.cmvm);
+    }
+}
+
+#[test]
+fn q_bits_is_hls4ml_bit_for_bit() {
+    check("q_bits");
+}
+
+#[test]
+fn q_relu_widths_is_hls4ml_bit_for_bit() {
+    check("q_relu_widths");
+}
+
+#[test]
+fn q_po2_is_hls4ml_bit_for_bit() {
+    check("q_po2");
+}
+
+#[test]
+fn float_is_hls4ml_bit_for_bit() {
+    check("float");
+}
+
+/// The same through the command line: `qforge rtl` then `qforge rtl-sim` on the
+/// csim inputs (q_po2: its argmax softmax gives the class the RTL's argmax does).
+#[test]
+fn cli_rtl_and_rtl_sim_take_the_imported_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = import_fixture(dir.path(), "q_po2", true);
+    let model = TrainedModel::load(&model_path).unwrap();
+    let net = FixedNetwork::from_model(&model).unwrap();
+    let c = csim("q_po2");
+    let rows: String =
+        c.inputs.iter().map(|x| x.iter().map(|&v| net.input_type.from_f64(v).to_string()).collect::<Vec<_>>().join(" ") + "\n").collect();
+    std::fs::write(dir.path().join("inputs.txt"), rows).unwrap();
+    let (code, _, err) = run_in(dir.path(), &["rtl", "--model", "imp/model.json", "--out", "rtl", "--pipeline-every", "3"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, json, err) =
+        run_in(dir.path(), &["rtl-sim", "--model", "imp/model.json", "--rtl", "rtl", "--inputs-raw", "inputs.txt", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["mismatches"], 0);
+    assert_eq!(json["samples"], 300);
+}
