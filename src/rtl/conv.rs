@@ -77,7 +77,7 @@ pub fn build_conv(
             }
             let name = format!("p{}_", oy * out_shape.width + ox);
             let mvm = Mvm { weights: &weights, n_out: nf, cap: t.accum.width, name: &name };
-            let (s, stats, nz, dg) = mvm.sums(&mut m, &patch, product_shift, &biases, &[], start_level, cmvm);
+            let (s, stats, nz, dg) = mvm.sums(&mut m, &patch, product_shift, (&biases, &[]), start_level, cmvm);
             depth = depth.max(stats.depth);
             (adders, adder_bits, nonzero, digits) = (adders + stats.adders, adder_bits + stats.adder_bits, nonzero + nz, digits + dg);
             sums.extend(s);

@@ -87,7 +87,7 @@ pub fn build_layer(
         (layer.weights.clone(), vec![Vec::new(); layer.n_out], TreeStats::default())
     };
     let mvm = Mvm { weights: &matrix, n_out: layer.n_out, cap: sum_bits(layer), name: "" };
-    let (sums, mut stats, _, _) = mvm.sums(&mut m, &xs, product_shift, &biases, &extra, start_level, cmvm);
+    let (sums, mut stats, _, _) = mvm.sums(&mut m, &xs, product_shift, (&biases, &extra), start_level, cmvm);
     stats.adders += product_stats.adders;
     stats.adder_bits += product_stats.adder_bits;
     let nonzero = layer.weights.iter().filter(|&&w| w != 0).count();
@@ -188,8 +188,7 @@ impl Mvm<'_> {
         m: &mut ModuleBuilder,
         xs: &[SigId],
         product_shift: u32,
-        biases: &[i128],
-        extra: &[Vec<Term>],
+        (biases, extra): (&[i128], &[Vec<Term>]),
         start_level: u32,
         cmvm: bool,
     ) -> (Vec<SigId>, TreeStats, usize, usize) {
