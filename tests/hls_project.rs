@@ -193,8 +193,8 @@ fn unknown_part_strategy_io_and_invalid_reuse_are_named() {
     assert!(err.contains("unknown part `xc7z020clg400-1`") && err.contains("known devices are xcvu9p, xcvu13p"), "{err}");
     let err = bad_hls(&model, &["--strategy", "fastest"]);
     assert!(err.contains("unknown strategy `fastest`") && err.contains("latency, resource"), "{err}");
-    let err = bad_hls(&model, &["--io", "stream"]);
-    assert!(err.contains("io_stream") && err.contains("--io parallel"), "{err}");
+    let err = bad_hls(&model, &["--io", "serial"]);
+    assert!(err.contains("unknown io type `serial`") && err.contains("parallel, stream"), "{err}");
     let err = bad_hls(&model, &["--reuse", "3"]);
     assert!(err.contains("reuse factor 3 is not valid for layer `dense_1` (16 x 64)"), "{err}");
     assert!(err.contains("valid values: 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024"), "{err}");
