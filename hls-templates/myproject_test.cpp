@@ -1,8 +1,8 @@
-// {{ top }}_test.cpp: testbench of {{ top }}. Written by qforge.
+// {{ top }}_test.cpp: testbench of {{ top }}{% if stream %} (io_stream){% endif %}. Written by qforge.
 //
 // Reads raw input bits (one sample per line, {{ n_inputs }} space-separated
 // signed integers, as `qforge predict --inputs-raw` writes them), calls
-// {{ top }} on each sample and writes one line per sample: the {{ n_outputs }}
+// {{ top }} on each sample{% if stream %} (its pixels written into the input stream){% endif %} and writes one line per sample: the {{ n_outputs }}
 // raw output bits and the argmax class. When a file of expected lines is given
 // (or tb_data/tb_output_raw.dat exists) it compares and fails on any difference.
 //
@@ -69,7 +69,31 @@ int main(int argc, char **argv) {
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     std::clock_t cpu_start = std::clock();
     for (size_t s = 0; s < n; s++) {
-        input_t x[N_INPUT_1_1];
+{% if stream %}        hls::stream<input_arr_t> x("input");
+        hls::stream<result_arr_t> y("output");
+        for (unsigned p = 0; p < N_INPUT_1_1 / input_arr_t::size; p++) {
+            input_arr_t pixel;
+            for (unsigned c = 0; c < input_arr_t::size; c++) {
+                nnet::set_raw_bits(pixel[c], inputs[s][p * input_arr_t::size + c]);
+            }
+            x.write(pixel);
+        }
+        {{ top }}(x, y);
+        // The firmware must consume every input and write exactly one result.
+        if (!x.empty() || y.empty()) {
+            std::fprintf(stderr, "ERROR: sample %lu: input left unread or no result written\n", (unsigned long)s);
+            return 3;
+        }
+        result_arr_t out = y.read();
+        if (!y.empty()) {
+            std::fprintf(stderr, "ERROR: sample %lu: more than one result written\n", (unsigned long)s);
+            return 3;
+        }
+        for (unsigned j = 0; j < N_OUTPUTS; j++) {
+            outputs[s * (N_OUTPUTS + 1) + j] = nnet::raw_bits(out[j]);
+        }
+        outputs[s * (N_OUTPUTS + 1) + N_OUTPUTS] = nnet::argmax<result_t, argmax_config>(out.data);
+{% else %}        input_t x[N_INPUT_1_1];
         result_t y[N_OUTPUTS];
         for (unsigned i = 0; i < N_INPUT_1_1; i++) {
             nnet::set_raw_bits(x[i], inputs[s][i]);
@@ -79,7 +103,7 @@ int main(int argc, char **argv) {
             outputs[s * (N_OUTPUTS + 1) + j] = nnet::raw_bits(y[j]);
         }
         outputs[s * (N_OUTPUTS + 1) + N_OUTPUTS] = nnet::argmax<result_t, argmax_config>(y);
-    }
+{% endif %}    }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     double cpu_seconds = double(std::clock() - cpu_start) / CLOCKS_PER_SEC;
 

@@ -38,14 +38,7 @@ PaddedRows:
             #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
             T pixel[C];
             #pragma HLS ARRAY_PARTITION variable=pixel complete
-            const bool inside = py >= CONFIG_T::pad_top && py < CONFIG_T::pad_top + CONFIG_T::in_height &&
-                                px >= CONFIG_T::pad_left && px < CONFIG_T::pad_left + CONFIG_T::in_width;
-            if (inside) {
-                data_T in = data.read();
-                for (unsigned c = 0; c < C; c++) pixel[c] = in[c];
-            } else {
-                for (unsigned c = 0; c < C; c++) pixel[c] = 0;
-            }
+            read_padded_pixel<data_T, T, C, CONFIG_T>(data, py, px, T(0), pixel);
             shift_window<T, KH, KW, C, CONFIG_T::padded_width>(pixel, line, window, px);
             // (py, px) is the bottom-right cell of the window of output (oy, ox).
             if (py + 1 < KH || px + 1 < KW) continue;

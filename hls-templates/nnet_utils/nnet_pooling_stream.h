@@ -40,14 +40,7 @@ PaddedRows:
             #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
             T pixel[C];
             #pragma HLS ARRAY_PARTITION variable=pixel complete
-            const bool inside = py >= CONFIG_T::pad_top && py < CONFIG_T::pad_top + CONFIG_T::in_height &&
-                                px >= CONFIG_T::pad_left && px < CONFIG_T::pad_left + CONFIG_T::in_width;
-            if (inside) {
-                data_T in = data.read();
-                for (unsigned c = 0; c < C; c++) pixel[c] = in[c];
-            } else {
-                for (unsigned c = 0; c < C; c++) pixel[c] = pad;
-            }
+            read_padded_pixel<data_T, T, C, CONFIG_T>(data, py, px, pad, pixel);
             shift_window<T, KH, KW, C, CONFIG_T::padded_width>(pixel, line, window, px);
             if (py + 1 < KH || px + 1 < KW) continue;
             const unsigned ry = py + 1 - KH, rx = px + 1 - KW;

@@ -99,6 +99,21 @@ Pixels:
     res.write(out);
 }
 
+// The pixel at padded cell (py, px) of a window layer: read from the stream
+// inside the image, `pad` (not read) in the padding.
+template <class data_T, class T, unsigned C, typename CONFIG_T>
+void read_padded_pixel(hls::stream<data_T> &data, unsigned py, unsigned px, T pad, T pixel[C]) {
+    #pragma HLS INLINE
+    const bool inside = py >= CONFIG_T::pad_top && py < CONFIG_T::pad_top + CONFIG_T::in_height &&
+                        px >= CONFIG_T::pad_left && px < CONFIG_T::pad_left + CONFIG_T::in_width;
+    if (inside) {
+        data_T in = data.read();
+        for (unsigned c = 0; c < C; c++) pixel[c] = in[c];
+    } else {
+        for (unsigned c = 0; c < C; c++) pixel[c] = pad;
+    }
+}
+
 // The line buffer of a window layer, as hls4ml's shift_line_buffer: the
 // pixel at padded column px enters the window's bottom-right corner; the
 // rows above come from `line`, which holds the previous filt_height - 1 rows

@@ -450,11 +450,7 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         input_depth,
     };
     let value = minijinja::Value::from_serialize(&context);
-    let (cpp, header, test) = if stream {
-        ("myproject_stream.cpp", "myproject_stream.h", "myproject_stream_test.cpp")
-    } else {
-        ("myproject.cpp", "myproject.h", "myproject_test.cpp")
-    };
+    let (cpp, header) = if stream { ("myproject_stream.cpp", "myproject_stream.h") } else { ("myproject.cpp", "myproject.h") };
     let mut outputs = vec![
         (cpp, format!("firmware/{top}.cpp")),
         (header, format!("firmware/{top}.h")),
@@ -467,7 +463,7 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         ("nnet_softmax_hls4ml.h", "firmware/nnet_utils/nnet_softmax_hls4ml.h".into()),
         ("nnet_conv.h", "firmware/nnet_utils/nnet_conv.h".into()),
         ("nnet_pooling.h", "firmware/nnet_utils/nnet_pooling.h".into()),
-        (test, format!("{top}_test.cpp")),
+        ("myproject_test.cpp", format!("{top}_test.cpp")),
         ("README.md", "README.md".into()),
     ];
     if stream {
