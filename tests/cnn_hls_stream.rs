@@ -6,10 +6,8 @@
 //! images. A conv weight changed by one LSB shows up as mismatches.
 mod support;
 
-use qforge::model::spec::TypesMode;
-use qforge::model::TrainedModel;
 use std::path::Path;
-use support::cnn_specs::{CONV_1D, RICH_2D};
+use support::cnn_specs::{train_in_both_modes, CONV_1D, RICH_2D};
 
 fn ok(d: &Path, args: &[&str]) -> serde_json::Value {
     let (code, json, stderr) = support::run_in(d, args);
@@ -22,16 +20,7 @@ fn ok(d: &Path, args: &[&str]) -> serde_json::Value {
 fn stream_csim_matches(name: &str, spec: &str, strategies: &[(&str, &str)], depth_of_first: usize) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("s.toml"), spec).unwrap();
-    let trained = ok(d, &["train", "--spec", "s.toml", "--samples", "10000", "--out", "m", "--json"]);
-    let classes = trained["evaluation"]["per_class_auc"].as_array().unwrap().len() as f64;
-    let fixed = trained["evaluation"]["fixed_accuracy"].as_f64().unwrap();
-    assert!(fixed > 1.5 / classes, "{name}: fixed-point accuracy {fixed} is near chance");
-    let mut model = TrainedModel::load(&d.join("m/model.json")).unwrap();
-    model.spec.types = TypesMode::Hls4ml;
-    std::fs::create_dir_all(d.join("h4")).unwrap();
-    model.save(&d.join("h4/model.json")).unwrap();
-    for (mode, model) in [("qforge", "m/model.json"), ("hls4ml", "h4/model.json")] {
+    for (mode, model) in train_in_both_modes(d, name, spec) {
         for (strategy, reuse) in strategies {
             let project = format!("s_{mode}_{strategy}");
             ok(d, &["hls", "--model", model, "--out", &project, "--io", "stream", "--strategy", strategy, "--reuse", reuse]);

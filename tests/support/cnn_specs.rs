@@ -1,5 +1,25 @@
 //! The CNN specs the HLS and RTL tests both build: a 2D model with every
-//! image layer kind and a Conv1D model.
+//! image layer kind and a Conv1D model, and the training the HLS tests share.
+use qforge::model::spec::TypesMode;
+use qforge::model::TrainedModel;
+use std::path::Path;
+
+/// Train `spec` in `d` on 10 000 synthetic images (2 000 in the test split)
+/// into `m/model.json`, and save its copy in hls4ml types mode as
+/// `h4/model.json`: (types mode, model path) of both, for the HLS tests.
+pub fn train_in_both_modes(d: &Path, name: &str, spec: &str) -> [(&'static str, &'static str); 2] {
+    std::fs::write(d.join("s.toml"), spec).unwrap();
+    let (code, trained, stderr) = super::run_in(d, &["train", "--spec", "s.toml", "--samples", "10000", "--out", "m", "--json"]);
+    assert_eq!(code, 0, "{name}: train\n{stderr}");
+    let classes = trained["evaluation"]["per_class_auc"].as_array().unwrap().len() as f64;
+    let fixed = trained["evaluation"]["fixed_accuracy"].as_f64().unwrap();
+    assert!(fixed > 1.5 / classes, "{name}: fixed-point accuracy {fixed} is near chance: the test would prove little");
+    let mut model = TrainedModel::load(&d.join("m/model.json")).unwrap();
+    model.spec.types = TypesMode::Hls4ml;
+    std::fs::create_dir_all(d.join("h4")).unwrap();
+    model.save(&d.join("h4/model.json")).unwrap();
+    [("qforge", "m/model.json"), ("hls4ml", "h4/model.json")]
+}
 pub const RICH_2D: &str = r#"name = "rich_cnn"
 inputs = [9, 9, 2]
 classes = ["a", "b", "c", "d", "e"]
