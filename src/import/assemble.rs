@@ -382,7 +382,8 @@ fn dense(l: &KerasLayer, n_in: usize, w: Option<&LayerWeights>) -> Result<Open, 
     Ok(Open { block, kernel, bias, n_in, foldable: true })
 }
 
-fn relu_layer(l: &KerasLayer) -> Result<ActivationStep, String> {
+/// A Keras `ReLU` layer: a plain ReLU only (hls4ml and qforge take no clip, slope or threshold).
+pub(super) fn relu_layer(l: &KerasLayer) -> Result<ActivationStep, String> {
     let c = &l.config;
     let nonzero = |k: &str| c.get(k).and_then(Value::as_f64).is_some_and(|v| v != 0.0);
     if c.get("max_value").is_some_and(|v| !v.is_null()) || nonzero("negative_slope") || nonzero("threshold") {

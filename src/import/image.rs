@@ -4,7 +4,7 @@
 //! pooling, and the Flatten or global pooling that ends them, into qforge's
 //! feature layers and their convolution parameters. Owns only that mapping;
 //! the dense head after it is `assemble`'s.
-use super::assemble::{batchnorm_scale_shift, layer_error, need, LayerMapping};
+use super::assemble::{batchnorm_scale_shift, layer_error, need, relu_layer, LayerMapping};
 use super::h5::LayerWeights;
 use super::keras_config::{KerasLayer, KerasModel};
 use super::quantizers::{activation_step, weight_quantizer, ActivationStep};
@@ -288,15 +288,6 @@ fn conv(l: &KerasLayer, rank: u8, channels: usize, w: Option<&LayerWeights>) -> 
     apply_activation(&mut layer, &inline).map_err(|m| layer_error(l, m))?;
     let foldable = inline == ActivationStep::Linear;
     Ok(OpenConv { layer, kernel, bias, n_in, foldable })
-}
-
-fn relu_layer(l: &KerasLayer) -> Result<ActivationStep, String> {
-    let c = &l.config;
-    let nonzero = |k: &str| c.get(k).and_then(Value::as_f64).is_some_and(|v| v != 0.0);
-    if c.get("max_value").is_some_and(|v| !v.is_null()) || nonzero("negative_slope") || nonzero("threshold") {
-        return Err(layer_error(l, "ReLU with max_value, negative_slope or threshold is not supported"));
-    }
-    Ok(ActivationStep::Relu(Quantizer::Float))
 }
 
 fn apply_activation(conv: &mut ConvLayer, step: &ActivationStep) -> Result<(), String> {
