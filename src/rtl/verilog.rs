@@ -60,6 +60,10 @@ pub struct RtlManifest {
     pub class_bits: u32,
     /// The output stage: "softmax tables + argmax" or "argmax of logits".
     pub output_stage: String,
+    /// The model's softmax the design does not build (hls4ml's: its class is
+    /// the argmax of the logits instead); absent when the design is the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub softmax_not_built: Option<String>,
     pub layers: Vec<LayerSummary>,
     pub register_bits: u64,
     /// By delay: the latest any signal settles in its stage (ps, under the
@@ -228,6 +232,10 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         class_bits,
         output_stage: if net.softmax.is_some() { "softmax tables + argmax of the softmax outputs" } else { "argmax of the logits" }
             .to_string(),
+        softmax_not_built: net
+            .hls4ml_softmax
+            .as_ref()
+            .map(|sm| format!("hls4ml's {} softmax", sm.implementation.hls4ml_name().unwrap_or("stable"))),
         layers: summaries,
         register_bits,
         critical_ps,
