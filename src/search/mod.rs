@@ -74,6 +74,9 @@ pub struct ReferenceRecord {
     pub latency_cycles: u64,
     pub cost: f64,
     pub wall_seconds: f64,
+    /// Why the resources are the spec's estimate rather than the trained model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_note: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -366,7 +369,10 @@ fn reference_numbers(
     t0: Instant,
 ) -> Result<ReferenceRecord> {
     let est_spec = estimate_spec(&model.spec, cal, target, flow)?;
-    let est = estimate_model(model, cal, target, flow).unwrap_or(est_spec.clone());
+    let (est, resource_note) = match estimate_model(model, cal, target, flow) {
+        Ok(e) => (e, None),
+        Err(e) => (est_spec.clone(), Some(spec_fallback_note(&e))),
+    };
     Ok(ReferenceRecord {
         layers: layer_choices(&model.spec),
         epochs,
@@ -383,7 +389,14 @@ fn reference_numbers(
         latency_cycles: est.totals.latency_cycles,
         cost: goal_cost(goal, &est_spec),
         wall_seconds: t0.elapsed().as_secs_f64(),
+        resource_note,
     })
+}
+
+/// Said in the records when the trained model's estimate is refused, so the
+/// spec's numbers are never passed off as the trained design's.
+fn spec_fallback_note(e: &crate::error::Error) -> String {
+    format!("resources and EBOPs are the spec's estimate: the trained model's was refused ({e})")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -424,6 +437,7 @@ fn run_trial(
         score: None,
         wall_seconds: 0.0,
         model: None,
+        resource_note: None,
     };
     let fill = |r: &mut TrialRecord, e: &Estimate| {
         r.weight_bits = e.totals.weight_bits;
@@ -454,8 +468,9 @@ fn run_trial(
     }
     let (model, _, eval) = train_and_evaluate_from(&spec, init, data, Some(proposal.epochs), &Silent)?;
     // With the trained constants known, zero weights are free: refine resources and EBOPs.
-    if let Ok(e) = estimate_model(&model, cal, target, flow) {
-        fill(&mut record, &e);
+    match estimate_model(&model, cal, target, flow) {
+        Ok(e) => fill(&mut record, &e),
+        Err(e) => record.resource_note = Some(spec_fallback_note(&e)),
     }
     let rel = format!("trials/{id}/model.json");
     model.save(&out.join(&rel))?;

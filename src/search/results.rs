@@ -60,6 +60,9 @@ pub struct TrialRecord {
     pub wall_seconds: f64,
     /// Saved model, relative to the output folder.
     pub model: Option<String>,
+    /// Why the resources are the spec's estimate rather than the trained model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_note: Option<String>,
 }
 
 impl TrialRecord {
