@@ -225,6 +225,8 @@ fn image_data_that_does_not_fit_the_model_is_named() {
     let d = dir.path();
     let text = std::fs::read_to_string(support::example("digits_cnn.toml")).unwrap().replace("inputs = [8, 8, 1]", "inputs = [7, 7, 1]");
     std::fs::write(d.join("c.toml"), text).unwrap();
+    // A folder named `digits` where the user stands does not change what `--data digits` means.
+    std::fs::create_dir(d.join("digits")).unwrap();
     let (code, _, stderr) = support::run_in(d, &["train", "--spec", "c.toml", "--data", "digits"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("digits.csv.gz") && stderr.contains("64 features per row but the model has 49 inputs"), "{stderr}");

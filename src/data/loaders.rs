@@ -34,7 +34,9 @@ impl DataSource {
     pub fn from_paths(data: Option<&Path>, labels: Option<&Path>, samples: usize, seed: u64) -> Result<DataSource> {
         match data {
             None => Ok(DataSource::Synthetic { samples, seed }),
-            Some(p) if p == Path::new("digits") && !p.exists() => Ok(DataSource::Digits { path: super::images::digits_path() }),
+            // The bare word is always the dataset: a folder or file named `digits` beside the
+            // user would otherwise turn it into "unknown data format" depending on where they stand.
+            Some(p) if p == Path::new("digits") => Ok(DataSource::Digits { path: super::images::digits_path() }),
             Some(p) => match p.extension().and_then(|e| e.to_str()) {
                 Some("npy") => {
                     let labels = labels
