@@ -28,7 +28,15 @@ fn conv(rank: u8, filters: usize, k: (usize, usize), s: (usize, usize), padding:
 }
 
 fn pool(rank: u8, size: (usize, usize), padding: Padding) -> FeatureLayer {
-    FeatureLayer::Pool(PoolLayer { name: "p".into(), rank, op: PoolOp::Max, pool_size: size, strides: size, padding })
+    FeatureLayer::Pool(PoolLayer {
+        name: "p".into(),
+        rank,
+        op: PoolOp::Max,
+        pool_size: size,
+        strides: size,
+        padding,
+        types: Default::default(),
+    })
 }
 
 #[test]
@@ -44,7 +52,7 @@ fn shapes_follow_keras() {
     let layers = vec![
         conv(2, 4, (3, 3), (2, 2), Padding::Same),
         conv(2, 2, (5, 5), (1, 1), Padding::Same),
-        FeatureLayer::GlobalPool(GlobalPoolLayer { name: "g".into(), rank: 2, op: PoolOp::Average }),
+        FeatureLayer::GlobalPool(GlobalPoolLayer { name: "g".into(), rank: 2, op: PoolOp::Average, types: Default::default() }),
     ];
     let s = infer(&[8, 8, 3], 192, &layers).unwrap();
     assert_eq!(s.outputs[1], Tensor::Map { shape: Shape3::new(4, 4, 2), rank: 2 });

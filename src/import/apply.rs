@@ -8,7 +8,7 @@ use super::hls4ml_config::{parse_hls4ml_type, Hls4mlConfig};
 use super::keras_config::KerasModel;
 use crate::error::{Error, Result};
 use crate::model::features::{ConvLayer, FeatureLayer};
-use crate::model::spec::SoftmaxImplementation;
+use crate::model::spec::{LayerTypes, SoftmaxImplementation};
 use crate::model::{Activation, ModelSpec, SoftmaxConfig, TypesMode};
 use crate::quant::{FixedType, Quantizer};
 
@@ -84,8 +84,18 @@ pub fn apply_config(config: &Hls4mlConfig, keras: &KerasModel, assembled: &mut A
                     ));
                 }
             }
-        } else if matches!(m.became.split(' ').next(), Some(k) if k.contains("pooling") || k == "flatten") {
-            // Pooling and flatten types are inferred as hls4ml infers them; a stated one would not be used.
+        } else if let Some(kind) = m.became.split(' ').next().filter(|k| k.contains("pooling")) {
+            // hls4ml reads a pooling layer's accum_t and result_t as any layer's: stated, else the
+            // Model default (config_from_keras_model states only `result: auto`, so a window
+            // average sums in the default precision); `auto` is inferred, except that hls4ml 1.3
+            // infers nothing for a global pooling, which then gets the default too.
+            let global = kind.starts_with("global");
+            let (accum, result) = (stated(&l.name, "accum")?, stated(&l.name, "result")?);
+            let types = pool_types_mut(&mut assembled.spec, &l.name).expect("every pooling became a feature layer");
+            types.accum = if global { accum.or(default) } else { accum };
+            types.result = if global { result.or(default) } else { result };
+        } else if m.became.split(' ').next() == Some("flatten") {
+            // hls4ml's Reshape keeps its input's type; a stated one would not be used.
             if let Some(t) = config.layers.get(&l.name).and_then(|s| s.precision.get("result")).filter(|t| t.as_str() != "auto") {
                 return Err(Error::input_at(
                     &config.path,
@@ -162,6 +172,14 @@ fn stated_type(config: &Hls4mlConfig, default: Option<FixedType>, layer: &str, r
         Some(_) => config.layer_type(layer, "default"),
         None => Ok(default),
     }
+}
+
+fn pool_types_mut<'a>(spec: &'a mut ModelSpec, name: &str) -> Option<&'a mut LayerTypes> {
+    spec.features.iter_mut().find_map(|f| match f {
+        FeatureLayer::Pool(p) if p.name == name => Some(&mut p.types),
+        FeatureLayer::GlobalPool(g) if g.name == name => Some(&mut g.types),
+        _ => None,
+    })
 }
 
 fn conv_mut<'a>(spec: &'a mut ModelSpec, name: &str) -> Option<&'a mut ConvLayer> {

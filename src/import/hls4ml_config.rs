@@ -227,6 +227,9 @@ pub fn parse_hls4ml_type(text: &str) -> std::result::Result<Option<FixedType>, S
     if !(1..=64).contains(&width) {
         return Err(format!("`{text}`: width must be between 1 and 64"));
     }
+    if !signed && width == 64 {
+        return Err(format!("`{text}`: an unsigned type of 64 bits is not supported (qforge's raw values are i64): at most 63"));
+    }
     if !fixed {
         if parts.len() != 1 {
             return Err(format!("`{text}`: an integer type takes one parameter"));

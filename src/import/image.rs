@@ -88,7 +88,15 @@ pub fn assemble_image(model: &KerasModel, weights: &BTreeMap<String, &LayerWeigh
                 let pool_size = pair(l, "pool_size", layer_rank)?.ok_or_else(|| layer_error(l, "no `pool_size`"))?;
                 let strides = pair(l, "strides", layer_rank)?.unwrap_or(pool_size);
                 let padding = padding(l)?;
-                Some(FeatureLayer::Pool(PoolLayer { name: l.name.clone(), rank: layer_rank, op, pool_size, strides, padding }))
+                Some(FeatureLayer::Pool(PoolLayer {
+                    name: l.name.clone(),
+                    rank: layer_rank,
+                    op,
+                    pool_size,
+                    strides,
+                    padding,
+                    types: Default::default(),
+                }))
             }
             "GlobalAveragePooling1D" | "GlobalAveragePooling2D" | "GlobalMaxPooling1D" | "GlobalMaxPooling2D" => {
                 check_channels_last(l)?;
@@ -97,7 +105,7 @@ pub fn assemble_image(model: &KerasModel, weights: &BTreeMap<String, &LayerWeigh
                 }
                 let layer_rank = if l.class.ends_with("1D") { 1 } else { 2 };
                 let op = if l.class.starts_with("GlobalMax") { PoolOp::Max } else { PoolOp::Average };
-                Some(FeatureLayer::GlobalPool(GlobalPoolLayer { name: l.name.clone(), rank: layer_rank, op }))
+                Some(FeatureLayer::GlobalPool(GlobalPoolLayer { name: l.name.clone(), rank: layer_rank, op, types: Default::default() }))
             }
             "Flatten" => {
                 check_channels_last(l)?;

@@ -28,7 +28,7 @@ impl AlphaStage {
         let bias_frac = self.bias_type.frac();
         let f = prod_frac.max(bias_frac);
         let sum = ((r as i128 * self.scales[o] as i128) << (f - prod_frac)) + ((self.biases[o] as i128) << (f - bias_frac));
-        self.result_type.cast_raw(sum as i64, f)
+        self.result_type.cast_raw_wide(sum, f)
     }
 }
 
@@ -84,7 +84,7 @@ impl ActivationFn {
                 if r > 0 {
                     out.cast_raw(r, frac)
                 } else {
-                    let v = out.cast_raw(r * slope_raw, frac + slope_frac);
+                    let v = out.cast_raw_wide(r as i128 * slope_raw as i128, frac + slope_frac);
                     lowest.map_or(v, |l| v.max(l))
                 }
             }

@@ -8,7 +8,7 @@
 //! `FixedType::cast_raw`, the one ap_fixed model of the crate.
 use super::layer_types::infer_accum_type;
 use crate::error::{Error, Result};
-use crate::quant::fixed::MAX_WIDTH;
+use crate::quant::fixed::MAX_I64_ARITH_WIDTH as MAX_WIDTH;
 use crate::quant::FixedType;
 use serde::{Deserialize, Serialize};
 

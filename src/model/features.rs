@@ -55,6 +55,9 @@ pub struct PoolLayer {
     pub pool_size: (usize, usize),
     pub strides: (usize, usize),
     pub padding: Padding,
+    /// The `accum` and `result` an hls4ml config states for it (import); others are derived.
+    #[serde(default, skip_serializing_if = "super::spec::LayerTypes::is_empty")]
+    pub types: super::spec::LayerTypes,
 }
 
 /// GlobalMaxPooling1D/2D or GlobalAveragePooling1D/2D: one value per channel.
@@ -63,6 +66,9 @@ pub struct GlobalPoolLayer {
     pub name: String,
     pub rank: u8,
     pub op: PoolOp,
+    /// As [`PoolLayer::types`].
+    #[serde(default, skip_serializing_if = "super::spec::LayerTypes::is_empty")]
+    pub types: super::spec::LayerTypes,
 }
 
 impl FeatureLayer {
@@ -451,9 +457,17 @@ pub(super) fn parse_layer(raw: &RawLayer, name: String) -> Result<FeatureLayer, 
             // Keras' defaults: a 2 (2x2) window, strides equal to the window.
             let pool_size = size(&raw.pool_size, "pool_size")?.unwrap_or(if rank == 1 { (1, 2) } else { (2, 2) });
             let strides = size(&raw.strides, "strides")?.unwrap_or(pool_size);
-            Ok(FeatureLayer::Pool(PoolLayer { name, rank, op: op.unwrap_or(PoolOp::Max), pool_size, strides, padding }))
+            Ok(FeatureLayer::Pool(PoolLayer {
+                name,
+                rank,
+                op: op.unwrap_or(PoolOp::Max),
+                pool_size,
+                strides,
+                padding,
+                types: Default::default(),
+            }))
         }
-        "global" => Ok(FeatureLayer::GlobalPool(GlobalPoolLayer { name, rank, op: op.unwrap_or(PoolOp::Max) })),
+        "global" => Ok(FeatureLayer::GlobalPool(GlobalPoolLayer { name, rank, op: op.unwrap_or(PoolOp::Max), types: Default::default() })),
         _ => Ok(FeatureLayer::Flatten { name }),
     }
 }

@@ -15,8 +15,10 @@ use super::packed::PackedNetwork;
 use super::softmax::SoftmaxTables;
 use super::spec::{Activation, SoftmaxImplementation, TypesMode};
 use crate::error::{Error, Result};
+use crate::quant::fixed::MAX_WIDTH;
+use crate::quant::Overflow;
 use crate::quant::{Alpha, FixedType, Quantizer};
-use kernel::{build_kernel, dense_i32, multiply_accumulate, wrap_i128, Kernel};
+use kernel::{build_kernel, dense_i32, multiply_accumulate, shl_wrapping, Kernel};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -68,7 +70,8 @@ impl FixedLayer {
             dense_i32(x, &k.w32, &mut sums[..self.n_out], cast, &k.bias32, acc, out, self.activation == Activation::Relu);
             return;
         }
-        if !k.fits_i32 {
+        // A saturating accumulator that may overflow saturates on every add (the reference path).
+        if !k.fits_i32 || (!k.acc_cannot_wrap && self.accum_type.overflow != Overflow::Wrap) {
             return self.forward_general(x, acc, out);
         }
         let sums = &mut sums[..self.n_out];
@@ -93,19 +96,29 @@ impl FixedLayer {
         self.casts_only() && self.kernel.all_i32.is_some()
     }
 
-    /// The reference: exact sums in i128, every cast through the type's own
-    /// rules (`cast_raw`), no shortcut.
+    /// The reference: exact products and sums in i128, every cast through the
+    /// type's own rules (`cast_raw_wide`), no shortcut. As hls4ml's
+    /// nnet_dense_latency.h: `acc = (accum_t)bias`, then `acc += (accum_t)(x·w)`
+    /// input by input. A wrapping accumulator's sum cannot depend on the order,
+    /// so it is taken exactly and wrapped once; a saturating one goes through
+    /// accum_t on every add, as the C++ does.
     fn forward_general(&self, x: &[i64], acc: &mut [i64], out: &mut [i64]) {
         let k = &self.kernel;
-        let acc_frac = self.accum_type.frac();
+        let t = &self.accum_type;
+        let acc_frac = t.frac();
         let prod_frac = self.in_type.frac() + self.weight_type.frac();
+        let per_add = t.overflow != Overflow::Wrap;
         for (o, a) in acc.iter_mut().enumerate() {
-            let mut sum: i128 = k.bias_at_acc[o] as i128;
-            for (i, &xi) in x.iter().enumerate() {
-                let p = xi * self.weights[i * self.n_out + o];
-                sum += if k.exact { (p as i128) << k.product_shift } else { self.accum_type.cast_raw(p, prod_frac) as i128 };
-            }
-            *a = self.accum_type.cast_raw(wrap_i128(sum), acc_frac);
+            let products = x.iter().enumerate().map(|(i, &xi)| xi as i128 * self.weights[i * self.n_out + o] as i128);
+            *a = if per_add {
+                products.fold(k.bias_at_acc[o], |a, p| t.cast_raw_wide(a as i128 + t.cast_raw_wide(p, prod_frac) as i128, acc_frac))
+            } else {
+                // Wrapping i128 arithmetic is exact modulo 2^128, which the ≤ 64-bit wrap only needs.
+                let sum = products.fold(k.bias_at_acc[o] as i128, |sum, p| {
+                    sum.wrapping_add(if k.exact { shl_wrapping(p, k.product_shift) } else { t.cast_raw_wide(p, prod_frac) as i128 })
+                });
+                t.cast_raw_wide(sum, acc_frac)
+            };
         }
         let relu = self.activation == Activation::Relu;
         let res_frac = self.result_type.frac();
@@ -228,8 +241,11 @@ impl FixedNetwork {
                 Some(a) if block.activation_quantizer.is_float() && block.activation != Activation::Relu => a.result_type,
                 _ => types.out,
             };
-            if accum_type.width > 48 || result_type.width > 48 {
-                return Err(fail(format!("accumulator {accum_type} or result {result_type} is wider than 48 bits: use narrower types")));
+            // Raw values are i64 (products and sums i128): any type up to 64 bits is computed.
+            if let Some(t) =
+                [in_type, weight_type, bias_type, accum_type, result_type, out_type].iter().find(|t| t.max_raw() < 0 || t.width > MAX_WIDTH)
+            {
+                return Err(fail(format!("type {t} is wider than the {MAX_WIDTH} bits (63 unsigned) the model computes")));
             }
             let mut layer = FixedLayer {
                 name: block.name.clone(),

@@ -90,11 +90,11 @@ impl FeatureStack {
                     FixedFeature::Conv(build_conv(c, params, shape, ty, spec.types).map_err(|m| fail(&c.name, m))?)
                 }
                 FeatureLayer::Pool(p) => {
-                    let types = PoolTypes::for_mode(ty, p.op, p.pool_size.0 * p.pool_size.1, spec.types);
+                    let types = PoolTypes::for_mode(ty, p.op, p.pool_size.0 * p.pool_size.1, spec.types).with_stated(&p.types);
                     FixedFeature::Pool(FixedPool::new(&p.name, p.op, shape, p.window(), types)?)
                 }
                 FeatureLayer::GlobalPool(g) => {
-                    let types = PoolTypes::global(ty, g.op, shape.height * shape.width, spec.types);
+                    let types = PoolTypes::global(ty, g.op, shape.height * shape.width, spec.types).with_stated(&g.types);
                     FixedFeature::GlobalPool(FixedGlobalPool::new(&g.name, g.op, shape, types)?)
                 }
                 FeatureLayer::Flatten { name } => FixedFeature::Flatten { name: name.clone() },

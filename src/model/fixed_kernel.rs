@@ -148,9 +148,24 @@ fn multiply_accumulate_portable(x: &[i64], w: &[i32], sums: &mut [i32]) {
     }
 }
 
-/// Values beyond i64 only arise from accumulators wider than this model allows.
-pub(super) fn wrap_i128(v: i128) -> i64 {
-    v as i64
+/// `v << s` modulo 2^128 (0 once everything is shifted out).
+pub(super) fn shl_wrapping(v: i128, s: u32) -> i128 {
+    if s >= 128 {
+        0
+    } else {
+        v.wrapping_shl(s)
+    }
+}
+
+/// `v << s` for `v >= 0`, saturating at `i128::MAX` (bounds of wide layers).
+fn shl_saturating(v: i128, s: u32) -> i128 {
+    if v == 0 {
+        0
+    } else if s >= v.leading_zeros() - 1 {
+        i128::MAX
+    } else {
+        v << s
+    }
 }
 
 impl Kernel {
@@ -177,13 +192,14 @@ pub(super) fn build_kernel(layer: &FixedLayer) -> Kernel {
     let product_shift = (acc_frac - prod_frac).max(0) as u32;
     let bias_at_acc: Vec<i64> = layer.biases.iter().map(|&b| layer.accum_type.cast_raw(b, layer.bias_type.frac())).collect();
     // Largest possible |Σ x·w| before shifting, to decide whether i32 holds it.
-    let max_x = layer.in_type.max_raw().max(-layer.in_type.min_raw()) as i128;
-    let max_w = layer.weights.iter().map(|w| w.abs()).max().unwrap_or(0) as i128;
-    let bound = max_x * max_w * layer.n_in as i128;
-    let fits_i32 = exact && bound < (1i128 << 31) && ((bound << product_shift) < (1i128 << 62));
+    // Saturating: 64-bit inputs and weights of a wide layer would overflow even i128 here.
+    let max_x = (layer.in_type.max_raw() as i128).max(-(layer.in_type.min_raw() as i128));
+    let max_w = layer.weights.iter().map(|w| w.unsigned_abs()).max().unwrap_or(0) as i128;
+    let bound = max_x.saturating_mul(max_w).saturating_mul(layer.n_in as i128);
+    let fits_i32 = exact && bound < (1i128 << 31) && (shl_saturating(bound, product_shift) < (1i128 << 62));
     let w32 = if fits_i32 { layer.weights.iter().map(|&w| w as i32).collect() } else { Vec::new() };
     let max_bias = bias_at_acc.iter().map(|b| b.unsigned_abs() as i128).max().unwrap_or(0);
-    let max_sum = (bound << product_shift) + max_bias;
+    let max_sum = shl_saturating(bound, product_shift).saturating_add(max_bias);
     let acc = &layer.accum_type;
     let result_exact = holds_exactly(&layer.result_type, &layer.accum_type);
     let acc_cannot_wrap =

@@ -40,14 +40,15 @@ pub struct Hls4mlSoftmax {
 fn real_val_from_idx(t: &FixedType, size: usize, i: usize) -> f32 {
     let n = size.trailing_zeros();
     let bits = (i as u64) << (t.width - n);
-    let raw = if t.signed && bits >> (t.width - 1) & 1 == 1 { bits as i64 - (1i64 << t.width) } else { bits as i64 };
+    // Sign-extend the width-bit pattern (a 64-bit one already is).
+    let raw = if t.signed && t.width < 64 && bits >> (t.width - 1) & 1 == 1 { bits as i64 - (1i64 << t.width) } else { bits as i64 };
     t.to_f64(raw) as f32
 }
 
 /// The top `log2(size)` bits of a raw value (its bit pattern, sign included).
 fn idx_from_raw(t: &FixedType, size: usize, raw: i64) -> usize {
     let n = size.trailing_zeros();
-    let pattern = (raw as u64) & ((1u64 << t.width) - 1);
+    let pattern = (raw as u64) & (u64::MAX >> (64 - t.width));
     (pattern >> (t.width - n)) as usize
 }
 
@@ -154,7 +155,7 @@ impl Hls4mlSoftmax {
             let x_max = x.iter().copied().max().unwrap_or(0);
             x.iter()
                 .map(|&xj| {
-                    let d = self.inp_norm_t.cast_raw(x_max - xj, self.in_type.frac());
+                    let d = self.inp_norm_t.cast_raw_wide(x_max as i128 - xj as i128, self.in_type.frac());
                     acc.cast_raw(self.exp_table[idx_from_raw(&self.inp_norm_t, self.exp_table_size, d)], from_exp)
                 })
                 .collect()

@@ -8,7 +8,7 @@
 //! signed, but half the range when unsigned — a quirk kept for bit-exactness).
 use super::conv::{tap, Placement, Shape3, Window};
 use super::layer_types::DEFAULT_TYPE;
-use super::spec::TypesMode;
+use super::spec::{LayerTypes, TypesMode};
 use crate::error::{Error, Result};
 use crate::quant::FixedType;
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,11 @@ impl PoolTypes {
             TypesMode::Hls4ml => t,
             TypesMode::Qforge => PoolTypes { result: t.accum, ..t },
         }
+    }
+
+    /// The types an hls4ml config states (`accum`, `result`) replace the derived ones.
+    pub fn with_stated(self, stated: &LayerTypes) -> PoolTypes {
+        PoolTypes { accum: stated.accum.unwrap_or(self.accum), result: stated.result.unwrap_or(self.result), ..self }
     }
 
     /// Global pooling: hls4ml 1.3 infers nothing for it, so in hls4ml mode the
@@ -192,7 +197,7 @@ impl FixedGlobalPool {
 
 fn check_types(name: &str, t: &PoolTypes) -> Result<()> {
     // The average's aligned sum must fit i64.
-    if t.accum.width.max(t.input.width) + (t.accum.frac() - t.input.frac()).unsigned_abs() >= crate::quant::fixed::MAX_WIDTH {
+    if t.accum.width.max(t.input.width) + (t.accum.frac() - t.input.frac()).unsigned_abs() >= crate::quant::fixed::MAX_I64_ARITH_WIDTH {
         return Err(Error::Config(format!("layer `{name}`: types too wide for the model ({} into {})", t.input, t.accum)));
     }
     Ok(())

@@ -557,7 +557,8 @@ pub fn parse_fixed_type(s: &str) -> std::result::Result<FixedType, String> {
     }
     let width: u32 = parts[0].parse().map_err(|_| format!("`{s}`: width `{}` is not a number", parts[0]))?;
     let integer: i32 = parts[1].parse().map_err(|_| format!("`{s}`: integer bits `{}` is not a number", parts[1]))?;
-    let max = crate::quant::fixed::MAX_WIDTH;
+    // Raw values are i64: an unsigned type has one bit less.
+    let max = crate::quant::fixed::MAX_WIDTH - !signed as u32;
     if width == 0 || width > max {
         return Err(format!("`{s}`: width must be between 1 and {max}"));
     }

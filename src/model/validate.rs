@@ -26,8 +26,9 @@ fn fault(field: impl Into<String>, message: impl Into<String>) -> Fault {
 /// Widest stated type (input, weights, results): the products of two of them
 /// must fit the fixed-point model's i64 arithmetic.
 pub const MAX_TYPE_WIDTH: u32 = 32;
-/// Widest accumulator the fixed-point model computes (as `FixedNetwork` enforces).
-pub const MAX_ACCUM_WIDTH: u32 = 48;
+/// Widest stated accumulator or result (the fixed-point model's i64 raw values;
+/// `FixedNetwork` refuses an unsigned one of 64 bits).
+pub const MAX_ACCUM_WIDTH: u32 = crate::quant::fixed::MAX_WIDTH;
 /// Largest integer-bit (or fractional-bit) count a type may state; ap_fixed
 /// allows I outside 0..W, but shifts beyond this are not arithmetic any tool does.
 pub const MAX_BINARY_POINT: i32 = 64;
@@ -186,6 +187,20 @@ fn check_stated_types(spec: &ModelSpec) -> Result<(), Fault> {
     for (i, b) in spec.blocks.iter().enumerate() {
         for (name, t) in b.types.stated() {
             check_fixed_type(&t, MAX_TYPE_WIDTH.max(MAX_ACCUM_WIDTH)).map_err(|m| fault(format!("blocks[{i}].types.{name}"), m))?;
+        }
+    }
+    for (i, f) in spec.features.iter().enumerate() {
+        let types = match f {
+            FeatureLayer::Conv(c) => &c.types,
+            FeatureLayer::Pool(p) => &p.types,
+            FeatureLayer::GlobalPool(g) => &g.types,
+            FeatureLayer::Flatten { .. } => continue,
+        };
+        for (name, t) in types.stated() {
+            if !matches!(f, FeatureLayer::Conv(_)) && !matches!(name, "accum" | "result") {
+                return Err(fault(format!("features[{i}].types.{name}"), "a pooling layer has only accum and result types"));
+            }
+            check_fixed_type(&t, MAX_TYPE_WIDTH.max(MAX_ACCUM_WIDTH)).map_err(|m| fault(format!("features[{i}].types.{name}"), m))?;
         }
     }
     let sm = &spec.softmax;

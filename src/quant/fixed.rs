@@ -94,8 +94,13 @@ pub struct FixedType {
     pub overflow: Overflow,
 }
 
-/// Largest width this model supports: raw values and products must fit in i64.
-pub const MAX_WIDTH: u32 = 62;
+/// Largest width a type may have: raw values are i64, so `ap_fixed` up to 64
+/// bits and `ap_ufixed` up to 63 (hls4ml's inference gives dense results of
+/// 57 bits for a float CNN); dense sums run in i128.
+pub const MAX_WIDTH: u32 = 64;
+/// Widest type the convolution and pooling arithmetic takes: their raw
+/// values and aligned sums stay in i64.
+pub const MAX_I64_ARITH_WIDTH: u32 = 62;
 
 impl FixedType {
     pub const fn new(width: u32, integer: i32, signed: bool) -> Self {
@@ -120,18 +125,15 @@ impl FixedType {
 
     pub fn min_raw(&self) -> i64 {
         if self.signed {
-            -(1i64 << (self.width - 1))
+            (-(1i128 << (self.width - 1))) as i64
         } else {
             0
         }
     }
 
+    /// (An `ap_ufixed` of 64 bits is refused where types are read: its top code is not an i64.)
     pub fn max_raw(&self) -> i64 {
-        if self.signed {
-            (1i64 << (self.width - 1)) - 1
-        } else {
-            ((1u64 << self.width) - 1) as i64
-        }
+        ((1i128 << (self.width - self.signed as u32)) - 1) as i64
     }
 
     /// The real value of a raw integer of this type.
@@ -157,9 +159,28 @@ impl FixedType {
             }
             return self.apply_overflow(v as i128);
         }
-        let value: i128 =
-            if shift > 0 { round_shift(raw as i128, shift as u32, self.rounding) } else { (raw as i128) << ((-shift) as u32).min(64) };
-        self.apply_overflow(value)
+        self.cast_raw_wide(raw as i128, from_frac)
+    }
+
+    /// [`cast_raw`](Self::cast_raw) of a raw value beyond i64 (the exact sums
+    /// and products of wide layers).
+    pub fn cast_raw_wide(&self, raw: i128, from_frac: i32) -> i64 {
+        let shift = from_frac - self.frac();
+        if shift >= 0 {
+            return self.apply_overflow(round_shift(raw, shift as u32, self.rounding));
+        }
+        let left = (-shift) as u32;
+        let shifted = raw.wrapping_shl(left.min(127));
+        if left < 127 && shifted >> left == raw {
+            return self.apply_overflow(shifted);
+        }
+        // Beyond i128: the low bits wrap (all zero once shifted past the width);
+        // a saturating mode only needs the sign.
+        match self.overflow {
+            Overflow::Wrap if left >= 128 => 0,
+            Overflow::Wrap => wrap(shifted, self.width, self.signed),
+            _ => self.apply_overflow(if raw < 0 { i128::MIN } else { i128::MAX }),
+        }
     }
 
     fn apply_overflow(&self, value: i128) -> i64 {
@@ -349,7 +370,8 @@ fn round_shift_i64(value: i64, shift: u32, rounding: Rounding) -> i64 {
 
 /// Divide by 2^shift with the given rounding of the dropped bits.
 fn round_shift(value: i128, shift: u32, rounding: Rounding) -> i128 {
-    if shift >= 120 {
+    // Every i128 is below half of 2^128: only the sign is left.
+    if shift >= 128 {
         return match rounding {
             Rounding::TrnZero | Rounding::RndZero | Rounding::RndConv | Rounding::Rnd | Rounding::RndInf | Rounding::RndMinInf => 0,
             Rounding::Trn => {

@@ -176,7 +176,8 @@ pub fn csim(project: &Path) -> Output {
 /// Sign-extend the low `t.width` bits of a value printed by C++ (`to_uint64` of an ap_fixed's raw bits).
 pub fn from_bits(bits: u64, t: &qforge::quant::FixedType) -> i64 {
     let v = bits as i64;
-    if t.signed && (v >> (t.width - 1)) & 1 == 1 {
+    // A 64-bit pattern is its own two's complement.
+    if t.signed && t.width < 64 && (v >> (t.width - 1)) & 1 == 1 {
         v - (1i64 << t.width)
     } else {
         v
