@@ -174,4 +174,9 @@ fn per_layer_synthesis_sums_its_parts_simulates_bit_exactly_and_names_a_broken_l
     assert_eq!(jobs.len(), 1);
     assert!(jobs[0].args.contains(&"--flatten".to_string()) && !jobs[0].args.contains(&"--part".to_string()));
     assert!(jobs[0].outputs[0].ends_with("yosys/stat.json"));
+    // Stock synth_xilinx only when the pipeline file asks for it.
+    assert!(!jobs[0].args.contains(&"--merge-adders".to_string()), "{:?}", jobs[0].args);
+    cfg.synth.merge_adders = true;
+    let jobs = qforge::pipeline::synth::candidate_jobs(&cfg, &candidate, &d.join("stage"), exe).unwrap();
+    assert!(jobs[0].args.contains(&"--merge-adders".to_string()), "{:?}", jobs[0].args);
 }

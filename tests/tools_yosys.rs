@@ -113,3 +113,44 @@ fn yosys_synth_is_recorded_in_the_history() {
     assert!(lut > 0);
     assert_eq!(stored["measurements"][0]["lut"].as_u64(), Some(lut), "the stored run carries the measured LUTs: {stored:#}");
 }
+
+/// Four same-width operands summed by a chain of adders, each read once.
+const SUM4: &str = "module sum4(input [7:0] a, input [7:0] b, input [7:0] c, input [7:0] d, output [9:0] y);
+  assign y = a + b + c + d;
+endmodule
+";
+
+fn carry_cells(stat: &Path) -> u64 {
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(stat).unwrap()).unwrap();
+    let cells = json["design"]["num_cells_by_type"].as_object().unwrap();
+    cells.iter().filter(|(k, _)| k.starts_with("CARRY")).map(|(_, v)| v.as_u64().unwrap()).sum()
+}
+
+/// Stock synth_xilinx merges the three adders into one `$macc` (LUT
+/// compressors and one carry chain); the default script keeps each adder
+/// its own carry chain.
+#[test]
+fn the_default_script_keeps_each_adder_a_carry_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let verilog = dir.path().join("sum4.v");
+    std::fs::write(&verilog, SUM4).unwrap();
+    let env = ToolEnv::from_process();
+    let located = yosys::locate(&env).unwrap();
+    let mut carries = Vec::new();
+    for merge in [false, true] {
+        let run_dir = dir.path().join(format!("merge_{merge}"));
+        std::fs::create_dir(&run_dir).unwrap();
+        let mut job = YosysJob::new(vec![verilog.clone()], "sum4", "xcup", false);
+        job.merge_adders = merge;
+        let script = yosys::script(&job, &run_dir.join("stat.json"), &run_dir.join("n.json")).unwrap();
+        assert_eq!(script.contains("-run begin:coarse"), !merge, "{script}");
+        let inv = yosys::prepare(&located, &job, dir.path(), &run_dir, Duration::from_secs(300), &env).unwrap();
+        let result = run(&inv, &Silent).unwrap();
+        assert_eq!(result.outcome, Outcome::Success, "log: {}", result.log_path.display());
+        let log = std::fs::read_to_string(&result.log_path).unwrap();
+        assert_eq!(log.contains("merging $macc model"), merge, "alumacc merges only in the stock script");
+        carries.push(carry_cells(&run_dir.join("stat.json")));
+    }
+    // 10-bit chains: 3 × 3 CARRY4 kept apart, one merged chain of 3 otherwise.
+    assert!(carries[0] >= 3 * carries[1] && carries[1] > 0, "carry cells kept {} merged {}", carries[0], carries[1]);
+}

@@ -66,6 +66,11 @@ pub struct SynthArgs {
     /// reports summed and the netlists stitched.
     #[arg(long, conflicts_with = "part")]
     pub flatten: bool,
+    /// Yosys: stock `synth_xilinx`, whose `alumacc` merges chained adders
+    /// into multi-operand `$macc` cells built from LUTs [default: each adder
+    /// its own carry chain; docs/rtl-results.md].
+    #[arg(long)]
+    pub merge_adders: bool,
     /// Yosys on a `qforge rtl` folder: synthesise only this module (a layer,
     /// `output_stage`, or the top with the others as black boxes): one part
     /// of a per-layer run, as `qforge run`'s jobs do.
@@ -100,6 +105,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     options.yosys_family = args.family;
     options.verilog = args.verilog;
     options.yosys_netlist = args.netlist;
+    options.yosys_merge_adders = args.merge_adders;
 
     let reporter = Spinner::new();
     // A `qforge rtl` folder goes per layer unless --flatten (or files were named).

@@ -203,6 +203,10 @@ pub struct SynthSection {
     /// one job per layer module plus the top's glue, the reports summed
     /// (`pipeline::hier`).
     pub flatten: bool,
+    /// Stock `synth_xilinx` (`qforge synth --merge-adders`): chained adders
+    /// merged into `$macc` cells; `false` (the default) keeps each adder a
+    /// carry chain.
+    pub merge_adders: bool,
 }
 
 impl Default for SynthSection {
@@ -215,6 +219,7 @@ impl Default for SynthSection {
             timeout_secs: 900,
             candidate_timeouts: BTreeMap::new(),
             flatten: false,
+            merge_adders: false,
         }
     }
 }

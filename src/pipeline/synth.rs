@@ -90,6 +90,9 @@ fn yosys_job(cfg: &PipelineConfig, candidate: &Candidate, dir: &Path, qforge: &P
         Some(m) => args.extend(["--part", m]),
         None => args.push("--flatten"),
     }
+    if cfg.synth.merge_adders {
+        args.push("--merge-adders");
+    }
     JobSpec::new(&label, qforge, &args, &job_dir)
         .with_output(run_dir.join("stat.json"))
         // The inner `--timeout` stops Yosys; the job's own limit is the backstop.

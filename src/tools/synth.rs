@@ -49,6 +49,9 @@ pub struct SynthOptions {
     pub yosys_lib: Vec<PathBuf>,
     /// Yosys: the top is an inner module (no I/O or clock buffers).
     pub yosys_inner: bool,
+    /// Yosys: stock `synth_xilinx`, whose `alumacc` merges chained adders
+    /// into `$macc` cells ([`YosysJob::merge_adders`]).
+    pub yosys_merge_adders: bool,
 }
 
 impl SynthOptions {
@@ -71,6 +74,7 @@ impl SynthOptions {
             yosys_netlist: false,
             yosys_lib: Vec::new(),
             yosys_inner: false,
+            yosys_merge_adders: false,
         }
     }
 }
@@ -186,6 +190,7 @@ pub fn synth(project_dir: &Path, opts: &SynthOptions, reporter: &dyn Reporter) -
             let mut job = YosysJob::new(yosys_sources(&project_dir, &params, opts)?, &params.top, &opts.yosys_family, opts.yosys_netlist);
             job.lib_files = opts.yosys_lib.iter().map(|p| if p.is_absolute() { p.clone() } else { project_dir.join(p) }).collect();
             job.inner = opts.yosys_inner;
+            job.merge_adders = opts.yosys_merge_adders;
             yosys::prepare(&located, &job, &project_dir, &run_dir, opts.timeout, &opts.env)?
         }
     };

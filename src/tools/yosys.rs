@@ -1,6 +1,10 @@
 //! Driver for Yosys (open source, installed everywhere qforge is tested): a
 //! generated script reads the Verilog, runs `synth_xilinx -family <family>
 //! -top <top> -flatten` and writes `stat -json` to `stat.json` in the run folder.
+//! By default the script runs `synth_xilinx` in two parts with its global
+//! `alumacc` left out ([`YosysJob::merge_adders`]): every two-operand adder
+//! stays its own carry chain instead of being merged into a multi-operand
+//! `$macc` that `maccmap` builds from LUT compressors.
 //! For per-layer (hierarchical) synthesis a job may read other modules as
 //! black boxes (`read_verilog -lib`) or synthesise one inner module without
 //! I/O and clock buffers; [`stitch`] joins the parts' mapped netlists with
@@ -16,6 +20,9 @@ pub const SEARCH: Search<'static> = Search { tool: ToolKind::Yosys, executable: 
 /// The families `synth_xilinx -family` takes.
 pub const FAMILIES: &[&str] =
     &["xcup", "xcu", "xc7", "xc6s", "xc6v", "xc5v", "xc4v", "xc3s", "xc3sa", "xc3sda", "xc3se", "xc2v", "xc2vp", "xcv", "xcve"];
+
+/// The families with 6-input LUTs (synth_xilinx's `-D LUT_WIDTH=6`); the others have 4.
+const LUT6_FAMILIES: &[&str] = &["xcup", "xcu", "xc7", "xc6s", "xc6v", "xc5v"];
 
 /// Find `yosys` and read `yosys -V`.
 pub fn locate(env: &ToolEnv) -> Result<Located> {
@@ -39,12 +46,26 @@ pub struct YosysJob {
     /// An inner module synthesised on its own: no I/O buffers and no clock
     /// buffer at its ports (`-noiopad -noclkbuf`), as inside the whole design.
     pub inner: bool,
+    /// Stock `synth_xilinx`: its `alumacc` merges an adder whose result has
+    /// one reader of the same width into that reader's `$macc`. `false` (the
+    /// default) leaves `alumacc` out of the coarse step, so techmap converts
+    /// each adder on its own (`_90_alumacc` wraps one cell) into a carry
+    /// chain; on shift-add trees this maps fewer LUTs (docs/rtl-results.md).
+    pub merge_adders: bool,
 }
 
 impl YosysJob {
     /// The whole design (or one module as its own top) from `verilog_files`.
     pub fn new(verilog_files: Vec<PathBuf>, top: &str, family: &str, write_netlist: bool) -> Self {
-        YosysJob { verilog_files, top: top.to_string(), family: family.to_string(), write_netlist, lib_files: Vec::new(), inner: false }
+        YosysJob {
+            verilog_files,
+            top: top.to_string(),
+            family: family.to_string(),
+            write_netlist,
+            lib_files: Vec::new(),
+            inner: false,
+            merge_adders: false,
+        }
     }
 }
 
@@ -74,7 +95,16 @@ pub fn script(job: &YosysJob, stat_json: &Path, netlist_json: &Path) -> Result<S
         text.push_str(&format!("read_verilog -lib {}\n", quote(file)));
     }
     let inner = if job.inner { " -noiopad -noclkbuf" } else { "" };
-    text.push_str(&format!("synth_xilinx -family {} -top {} -flatten{inner}\n", job.family, job.top));
+    let synth = format!("synth_xilinx -family {} -top {} -flatten{inner}", job.family, job.top);
+    if job.merge_adders {
+        text.push_str(&format!("{synth}\n"));
+    } else {
+        // synth_xilinx's own `coarse` step but for `alumacc` (Yosys 0.23 `help synth_xilinx`).
+        let lut_width = if LUT6_FAMILIES.contains(&job.family.as_str()) { 6 } else { 4 };
+        text.push_str(&format!(
+            "{synth} -run begin:coarse\ntechmap -map +/cmp2lut.v -map +/cmp2lcu.v -D LUT_WIDTH={lut_width}\nshare\nopt\nmemory -nomap\nopt_clean\n{synth} -run map_memory:\n"
+        ));
+    }
     // `tee -o` takes the file name literally (quotes would become part of it).
     let stat = stat_json.display().to_string();
     if stat.contains(char::is_whitespace) {
