@@ -68,14 +68,16 @@ pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
             "manifest": m,
         }))?;
     } else {
+        let stages = match &m.stream {
+            Some(_) => format!("{} cycles from the last pixel to out_valid", m.latency_cycles),
+            None => format!("{} register stages (latency {} cycles)", m.latency_cycles, m.latency_cycles),
+        };
         outln!(
-            "wrote {} ({} modules, top `{}`): {} logic levels, {} register stages (latency {} cycles), {} register bits",
+            "wrote {} ({} modules, top `{}`): {} logic levels, {stages}, {} register bits",
             args.out.display(),
             m.files.len(),
             m.top,
             m.levels,
-            m.latency_cycles,
-            m.latency_cycles,
             m.register_bits
         );
         for l in &m.layers {
@@ -95,10 +97,9 @@ pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
         outln!("  output stage: {}", m.output_stage);
         if let Some(s) = &m.stream {
             outln!(
-                "  io stream: one pixel per clock, {} pixels an image, an image every {} cycles or more, latency from the last pixel {} cycles",
+                "  io stream: one pixel per clock, {} pixels an image, an image every {} cycles or more",
                 s.pixels,
-                s.frame_interval_cycles,
-                m.latency_cycles
+                s.frame_interval_cycles
             );
         }
     }

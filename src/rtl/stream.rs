@@ -132,10 +132,8 @@ fn line_buffer(m: &mut ModuleBuilder, scan: &Scan, inputs: &[PortSpec]) -> (Vec<
     let _ = writeln!(v, "    end");
     let _ = writeln!(v, "    {p}fire <= rst ? 1'b0 : {p}hit;");
     let _ = writeln!(v, "    if ({p}hit) begin {p}rm <= {p}rmw; {p}cm <= {p}cmw; end");
-    let _ = writeln!(
-        v,
-        "    if (rst) begin {p}s <= 0; {p}ts <= {ts0}; {p}rts <= {ts0}; {p}ox <= 0; {p}oy <= 0; {p}xb <= 0; {p}yb <= 0; end"
-    );
+    let _ =
+        writeln!(v, "    if (rst) begin {p}s <= 0; {p}ts <= {ts0}; {p}rts <= {ts0}; {p}ox <= 0; {p}oy <= 0; {p}xb <= 0; {p}yb <= 0; end");
     let _ = writeln!(v, "    else if ({p}adv) begin\n      {p}s <= ({p}s == {last}) ? 0 : {p}s + 1;");
     let _ = writeln!(v, "      if ({p}hit) begin");
     let _ = writeln!(v, "        if ({p}ox == {}) begin\n          {p}ox <= 0; {p}xb <= 0;", ow - 1);
@@ -251,7 +249,14 @@ fn summary(m: &ModuleBuilder, module: &str, index: usize, n_in: usize, n_out: us
     }
 }
 
-fn finish(mut m: ModuleBuilder, mut summary: LayerSummary, outputs: Vec<PortSpec>, (scan, line_buffer_bits): (Scan, u64), latency: u32, last: u32) -> StreamLayer {
+fn finish(
+    mut m: ModuleBuilder,
+    mut summary: LayerSummary,
+    outputs: Vec<PortSpec>,
+    (scan, line_buffer_bits): (Scan, u64),
+    latency: u32,
+    last: u32,
+) -> StreamLayer {
     summary.register_bits = m.cost.register_bits;
     let mut cost = std::mem::take(&mut m.cost);
     (cost.n_in, cost.n_out) = (summary.n_in, summary.n_out);
@@ -297,7 +302,10 @@ pub fn build_pool(p: &FixedPool, index: usize, inputs: &[PortSpec], schedule: Sc
     }
     let (in_frac, acc_frac) = (t.input.frac(), t.accum.frac());
     if p.op == PoolOp::Average && acc_frac < in_frac {
-        return fault(format!("average pooling into accumulator {} drops fractional bits of its input {}: no RTL form yet", t.accum, t.input));
+        return fault(format!(
+            "average pooling into accumulator {} drops fractional bits of its input {}: no RTL form yet",
+            t.accum, t.input
+        ));
     }
     let module = format!("layer{index}_spool");
     let mut m = ModuleBuilder::new(&module, &format!("l{index}_"), schedule);
@@ -396,4 +404,31 @@ pub fn build_pool(p: &FixedPool, index: usize, inputs: &[PortSpec], schedule: Sc
     out_valid(&mut m, stage);
     let sum = summary(&m, &module, index, ch, ch, (start + 1, last));
     Ok(finish(m, sum, outputs, (scan, line_bits), stage, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::conv::Padding;
+
+    #[test]
+    fn outputs_fall_at_their_last_window_cell_and_padding_is_flushed() {
+        // 3x3 `same` on 4x4: pad 1 each side; output (0,0)'s last cell is
+        // pixel (1,1) = step 5, output (3,3)'s is (4,4) = step 4·4+4 = 20,
+        // past the 16 pixels: 5 flush steps after the last pixel.
+        let input = Shape3 { height: 4, width: 4, channels: 1 };
+        let window = Window::new((3, 3), (1, 1), Padding::Same);
+        let scan = Scan::new(input, window, window.place("c", input).unwrap());
+        assert_eq!((scan.slot(0, 0), scan.slot(0, 3), scan.slot(1, 0), scan.slot(3, 3)), (5, 8, 9, 20));
+        assert_eq!((scan.last_step(), scan.depth()), (20, 11));
+        assert!(!scan.row_in(0, 0) && scan.row_in(0, 1) && !scan.col_in(3, 2) && scan.col_in(3, 1));
+        // Pixels one per clock from cycle 0: output k appears the cycle after its step (+ latency 2).
+        let (outs, free) = scan.busy(&(0..16).collect::<Vec<u64>>(), 2);
+        assert_eq!((outs[0], outs[15], free), (5 + 1 + 2, 20 + 1 + 2, 21));
+        // Stride 2 `valid` 2x2 on 5x5: the last pixel row and column are read by no window.
+        let input = Shape3 { height: 5, width: 5, channels: 2 };
+        let window = Window::new((2, 2), (2, 2), Padding::Valid);
+        let scan = Scan::new(input, window, window.place("p", input).unwrap());
+        assert_eq!((scan.slot(0, 0), scan.slot(1, 1), scan.last_step()), (6, 18, 24));
+    }
 }
