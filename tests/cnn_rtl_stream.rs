@@ -104,7 +104,7 @@ fn io_stream_is_refused_for_a_model_without_image_layers() {
     let d = dir.path();
     std::fs::write(
         d.join("s.toml"),
-        "name = \"flat\"\ninputs = 4\nclasses = [\"a\", \"b\"]\n[[layers]]\ntype = \"dense\"\nunits = 2\nkernel_quantizer = \"quantized_bits(6,0,alpha=1)\"\nbias_quantizer = \"quantized_bits(6,0,alpha=1)\"\n[training]\nepochs = 1\n",
+        "name = \"flat\"\ninputs = 16\nclasses = [\"g\", \"q\", \"w\", \"z\", \"t\"]\n[[layers]]\ntype = \"dense\"\nunits = 5\nkernel_quantizer = \"quantized_bits(6,0,alpha=1)\"\nbias_quantizer = \"quantized_bits(6,0,alpha=1)\"\n[training]\nepochs = 1\n",
     )
     .unwrap();
     ok(d, &["train", "--spec", "s.toml", "--samples", "200", "--out", "m", "--json"]);
