@@ -443,7 +443,7 @@ mod tests {
 
     #[test]
     fn generate_io_takes_parallel_and_stream_only() {
-        let text = |io: &str| format!("name = \"x\"\n[model]\nspec = \"m.toml\"\n[generate]\nio = \"{io}\"\n");
+        let text = |io: &str| format!("name = \"x\"\n[model]\nspec = \"m.toml\"\n[search]\nenabled = false\n[generate]\nio = \"{io}\"\n");
         let c = PipelineConfig::from_toml(&text("stream"), Path::new("p.toml")).unwrap();
         assert_eq!(c.generate.io, "stream");
         assert_eq!(PipelineConfig::from_toml(DEFAULT_PIPELINE, Path::new("p.toml")).unwrap().generate.io, "parallel");
