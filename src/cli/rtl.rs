@@ -31,6 +31,10 @@ pub struct RtlArgs {
     /// matrix-vector multiplication with common sub-expressions, as da4ml's cmvm).
     #[arg(long)]
     pub cmvm: bool,
+    /// I/O type: parallel (the whole input at once) or stream (image models:
+    /// one pixel per clock, line buffers; latency counted from the last pixel).
+    #[arg(long, default_value = "parallel", value_parser = ["parallel", "stream"])]
+    pub io: String,
     /// Name of the top module.
     #[arg(long, default_value = rtl::DEFAULT_TOP)]
     pub top: String,
@@ -40,7 +44,13 @@ pub struct RtlArgs {
 
 pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
     let model = TrainedModel::load(&args.model)?;
-    let opts = RtlOptions { pipeline_every: args.pipeline_every, pipeline_ns: args.pipeline_ns, top: args.top.clone(), cmvm: args.cmvm };
+    let opts = RtlOptions {
+        pipeline_every: args.pipeline_every,
+        pipeline_ns: args.pipeline_ns,
+        top: args.top.clone(),
+        cmvm: args.cmvm,
+        stream: args.io == "stream",
+    };
     let design = rtl::generate(&model, &args.model, &opts)?;
     let written = rtl::write_design(&design, &args.out)?;
     let m = &design.manifest;
@@ -58,14 +68,16 @@ pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
             "manifest": m,
         }))?;
     } else {
+        let stages = match &m.stream {
+            Some(_) => format!("{} cycles from the last pixel to out_valid", m.latency_cycles),
+            None => format!("{} register stages (latency {} cycles)", m.latency_cycles, m.latency_cycles),
+        };
         outln!(
-            "wrote {} ({} modules, top `{}`): {} logic levels, {} register stages (latency {} cycles), {} register bits",
+            "wrote {} ({} modules, top `{}`): {} logic levels, {stages}, {} register bits",
             args.out.display(),
             m.files.len(),
             m.top,
             m.levels,
-            m.latency_cycles,
-            m.latency_cycles,
             m.register_bits
         );
         for l in &m.layers {
@@ -83,6 +95,13 @@ pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
             );
         }
         outln!("  output stage: {}", m.output_stage);
+        if let Some(s) = &m.stream {
+            outln!(
+                "  io stream: one pixel per clock, {} pixels an image, an image every {} cycles or more",
+                s.pixels,
+                s.frame_interval_cycles
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

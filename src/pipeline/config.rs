@@ -177,11 +177,20 @@ pub struct GenerateSection {
     /// Registers placed by delay at this clock period in ns (`qforge rtl
     /// --pipeline-ns`) instead of every N levels; needs `pipeline_every = 0`.
     pub pipeline_ns: Option<f64>,
+    /// `parallel` (default) or `stream` (`qforge rtl --io stream`: image
+    /// models only, one pixel per clock). Not written when parallel, so the
+    /// stage keys of existing pipelines stay what they were.
+    #[serde(skip_serializing_if = "is_parallel")]
+    pub io: String,
+}
+
+fn is_parallel(io: &String) -> bool {
+    io == "parallel"
 }
 
 impl Default for GenerateSection {
     fn default() -> Self {
-        GenerateSection { rtl: true, hls: false, pipeline_every: 0, cmvm: false, pipeline_ns: None }
+        GenerateSection { rtl: true, hls: false, pipeline_every: 0, cmvm: false, pipeline_ns: None, io: "parallel".into() }
     }
 }
 
@@ -271,6 +280,9 @@ impl PipelineConfig {
         }
         if !self.generate.rtl {
             return bad("generate.rtl", "the yosys flow synthesizes the generated Verilog: rtl must be true");
+        }
+        if !matches!(self.generate.io.as_str(), "parallel" | "stream") {
+            return bad("generate.io", "unknown io type (known: parallel, stream)");
         }
         if let Some(ns) = self.generate.pipeline_ns {
             if self.generate.pipeline_every > 0 {
@@ -432,6 +444,16 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn generate_io_takes_parallel_and_stream_only() {
+        let text = |io: &str| format!("name = \"x\"\n[model]\nspec = \"m.toml\"\n[search]\nenabled = false\n[generate]\nio = \"{io}\"\n");
+        let c = PipelineConfig::from_toml(&text("stream"), Path::new("p.toml")).unwrap();
+        assert_eq!(c.generate.io, "stream");
+        assert_eq!(PipelineConfig::from_toml(DEFAULT_PIPELINE, Path::new("p.toml")).unwrap().generate.io, "parallel");
+        let err = PipelineConfig::from_toml(&text("strem"), Path::new("p.toml")).unwrap_err();
+        assert!(matches!(&err, Error::Input { field: Some(f), .. } if f == "generate.io"), "{err}");
     }
 
     #[test]

@@ -391,6 +391,7 @@ pub fn generate_stage(
             pipeline_every: cfg.generate.pipeline_every,
             pipeline_ns: cfg.generate.pipeline_ns,
             cmvm: cfg.generate.cmvm,
+            stream: cfg.generate.io == "stream",
             ..Default::default()
         };
         let design = crate::rtl::generate(&model, model_path, &opts)?;

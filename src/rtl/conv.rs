@@ -10,7 +10,7 @@
 //! module text and the output intervals (channels last), as `layer` gives.
 use super::cast::{cast, relu};
 use super::layer::{BuiltLayer, LayerSummary, Mvm, PortSpec};
-use super::netlist::{ModuleBuilder, Schedule};
+use super::netlist::{ModuleBuilder, Schedule, SigId};
 use crate::error::{Error, Result};
 use crate::model::conv::{tap, FixedConv};
 use crate::quant::Overflow;
@@ -26,38 +26,16 @@ pub fn build_conv(
 ) -> Result<BuiltLayer> {
     let t = &conv.types;
     let fault = |m: String| Err(Error::Config(format!("layer `{}`: {m}", conv.name)));
-    let (acc_frac, res_frac) = (t.accum.frac(), t.result.frac());
-    let prod_frac = t.input.frac() + t.weight.frac();
-    if acc_frac < prod_frac {
-        return fault(format!(
-            "accumulator {} has fewer fractional bits than the products ({prod_frac}); the RTL writer needs a lossless accumulator",
-            t.accum
-        ));
-    }
     if inputs.len() != conv.input.len() {
         return fault(format!("{} input wires for an input map of {} values", inputs.len(), conv.input.len()));
     }
-    let product_shift = (acc_frac - prod_frac) as u32;
+    let (biases, product_shift) = checked_biases(conv, inputs)?;
     let module = format!("layer{index}_conv");
     let mut m = ModuleBuilder::new(&module, &format!("l{index}_"), schedule);
     let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
     let (cin, nf, (kh, kw)) = (conv.input.channels, conv.filters, conv.window.size);
-    let biases: Vec<i128> = (0..nf).map(|f| conv.biases.get(f).map_or(0, |&b| t.accum.cast_raw(b, t.bias.frac())) as i128).collect();
     let out_shape = conv.output_shape();
     let placement = conv.placement();
-    // A saturating accumulator is a cast after every addition, which a tree
-    // only reproduces when no partial sum can leave its range.
-    let worst: i128 = {
-        let mag = inputs.iter().map(|p| p.lo.abs().max(p.hi.abs())).max().unwrap_or(0);
-        let wmax: i128 = (0..nf)
-            .map(|f| ((0..kh * kw * cin).map(|i| (conv.weights[i * nf + f] as i128).abs()).sum::<i128>() * mag) << product_shift)
-            .max()
-            .unwrap_or(0);
-        wmax + biases.iter().map(|b| b.abs()).max().unwrap_or(0)
-    };
-    if t.accum.overflow != Overflow::Wrap && (-worst < t.accum.min_raw() as i128 || worst > t.accum.max_raw() as i128) {
-        return fault(format!("accumulator {} saturates and its partial sums may overflow: the RTL writer needs AP_WRAP there", t.accum));
-    }
     let mut sums = Vec::with_capacity(out_shape.len());
     let (mut depth, mut adders, mut adder_bits, mut nonzero, mut digits) = (0, 0, 0, 0, 0);
     for oy in 0..out_shape.height {
@@ -87,10 +65,7 @@ pub fn build_conv(
     let out_stage = schedule.stage_after(act_level);
     let mut outputs = Vec::with_capacity(sums.len());
     for (o, &sum) in sums.iter().enumerate() {
-        let acc = cast(&mut m, sum, acc_frac, &t.accum, &format!("acc{o}_a"), act_level);
-        let r = cast(&mut m, acc, acc_frac, &t.result, &format!("r{o}"), act_level);
-        let pre = if conv.relu { relu(&mut m, r, &format!("y{o}"), act_level) } else { r };
-        let y = cast(&mut m, pre, res_frac, &t.out, &format!("y{o}"), act_level);
+        let y = activate(&mut m, conv, sum, o, act_level);
         let s = m.sig(y).clone();
         m.output(&format!("y{o}"), y, out_stage);
         outputs.push(PortSpec { lo: s.lo, hi: s.hi, stage: out_stage, arrival: 0 });
@@ -115,4 +90,46 @@ pub fn build_conv(
     cost.logic_depth = act_level - start_level;
     cost.out_stage = out_stage;
     Ok(BuiltLayer { verilog: m.finish(), outputs, summary, cost })
+}
+
+/// The biases at the accumulator's precision and the shift of the products
+/// into it, or why the RTL cannot reproduce the accumulator: one with fewer
+/// fractional bits than the products, or a saturating one whose partial sums
+/// may overflow (a cast after every addition, which a tree only reproduces
+/// when no partial sum can leave its range). `inputs`: the input intervals.
+pub(crate) fn checked_biases(conv: &FixedConv, inputs: &[PortSpec]) -> Result<(Vec<i128>, u32)> {
+    let t = &conv.types;
+    let fault = |m: String| Err(Error::Config(format!("layer `{}`: {m}", conv.name)));
+    let prod_frac = t.input.frac() + t.weight.frac();
+    if t.accum.frac() < prod_frac {
+        return fault(format!(
+            "accumulator {} has fewer fractional bits than the products ({prod_frac}); the RTL writer needs a lossless accumulator",
+            t.accum
+        ));
+    }
+    let product_shift = (t.accum.frac() - prod_frac) as u32;
+    let (cin, nf, (kh, kw)) = (conv.input.channels, conv.filters, conv.window.size);
+    let biases: Vec<i128> = (0..nf).map(|f| conv.biases.get(f).map_or(0, |&b| t.accum.cast_raw(b, t.bias.frac())) as i128).collect();
+    let worst: i128 = {
+        let mag = inputs.iter().map(|p| p.lo.abs().max(p.hi.abs())).max().unwrap_or(0);
+        let wmax: i128 = (0..nf)
+            .map(|f| ((0..kh * kw * cin).map(|i| (conv.weights[i * nf + f] as i128).abs()).sum::<i128>() * mag) << product_shift)
+            .max()
+            .unwrap_or(0);
+        wmax + biases.iter().map(|b| b.abs()).max().unwrap_or(0)
+    };
+    if t.accum.overflow != Overflow::Wrap && (-worst < t.accum.min_raw() as i128 || worst > t.accum.max_raw() as i128) {
+        return fault(format!("accumulator {} saturates and its partial sums may overflow: the RTL writer needs AP_WRAP there", t.accum));
+    }
+    Ok((biases, product_shift))
+}
+
+/// Output `o`'s sum (raw, at the accumulator's precision) through the
+/// accumulator wrap, the result cast, the ReLU and the output cast, as `FixedConv::forward`.
+pub(crate) fn activate(m: &mut ModuleBuilder, conv: &FixedConv, sum: SigId, o: usize, level: u32) -> SigId {
+    let t = &conv.types;
+    let acc = cast(m, sum, t.accum.frac(), &t.accum, &format!("acc{o}_a"), level);
+    let r = cast(m, acc, t.accum.frac(), &t.result, &format!("r{o}"), level);
+    let pre = if conv.relu { relu(m, r, &format!("y{o}"), level) } else { r };
+    cast(m, pre, t.result.frac(), &t.out, &format!("y{o}"), level)
 }

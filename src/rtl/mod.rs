@@ -23,6 +23,8 @@ pub mod pool;
 pub mod products;
 pub mod sim;
 pub mod softmax;
+pub mod stream;
+pub mod stream_top;
 pub mod verilog;
 
 pub use cost::{design_cost, DesignCost, LayerCost};
@@ -53,11 +55,14 @@ pub struct RtlOptions {
     /// Dense layers share sub-expressions across their outputs (`cmvm`)
     /// instead of one adder tree per output.
     pub cmvm: bool,
+    /// io_stream: image layers take one pixel per clock through line buffers
+    /// (`stream_top`) instead of the whole image at once.
+    pub stream: bool,
 }
 
 impl Default for RtlOptions {
     fn default() -> Self {
-        RtlOptions { pipeline_every: 0, pipeline_ns: None, top: DEFAULT_TOP.to_string(), cmvm: false }
+        RtlOptions { pipeline_every: 0, pipeline_ns: None, top: DEFAULT_TOP.to_string(), cmvm: false, stream: false }
     }
 }
 
@@ -131,6 +136,12 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
 /// Generate the design for `model` in memory.
 pub fn generate(model: &TrainedModel, model_path: &Path, opts: &RtlOptions) -> Result<RtlDesign> {
     check_synthesizable(model, model_path)?;
+    if opts.stream && model.spec.features.is_empty() {
+        return Err(Error::Config(format!(
+            "{}: io stream streams image pixels, and this model has no image layers: use io parallel",
+            model_path.display()
+        )));
+    }
     if opts.pipeline_ns.is_some() && !model.spec.features.is_empty() {
         // The image-layer modules place registers by level only.
         return Err(Error::Config(format!("{}: --pipeline-ns does not take image layers yet; use --pipeline-every", model_path.display())));
@@ -139,7 +150,7 @@ pub fn generate(model: &TrainedModel, model_path: &Path, opts: &RtlOptions) -> R
     if !opts.top.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || opts.top.is_empty() {
         return Err(Error::Config(format!("top module name `{}` is not a Verilog identifier", opts.top)));
     }
-    let mut design = build_design(&net, opts)?;
+    let mut design = if opts.stream { stream_top::build_stream_design(&net, opts)? } else { build_design(&net, opts)? };
     design.model_json = Some(crate::error::read_bytes(model_path)?);
     Ok(design)
 }

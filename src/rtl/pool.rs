@@ -134,7 +134,7 @@ fn build(
 }
 
 /// The largest of `cells` (and `pad`, a constant), one comparator level per tree level.
-fn max_tree(m: &mut ModuleBuilder, base: &str, cells: &[SigId], pad: Option<i128>, start: u32) -> (SigId, u32) {
+pub(crate) fn max_tree(m: &mut ModuleBuilder, base: &str, cells: &[SigId], pad: Option<i128>, start: u32) -> (SigId, u32) {
     let lo_all = cells.iter().map(|&c| m.sig(c).lo).max().unwrap_or(i128::MIN);
     let mut nodes: Vec<SigId> = cells.to_vec();
     // A pad value no cell can be below is no candidate; otherwise it is a constant wire.

@@ -85,6 +85,12 @@ pub fn simulate(design_dir: &Path, manifest: &RtlManifest, net: &FixedNetwork, r
             return Err(Error::input(s, "Verilog file listed in the manifest is missing: rewrite the design with `qforge rtl`"));
         }
     }
+    if manifest.stream.is_some() && opts.simulator == Simulator::Iverilog {
+        return Err(Error::Config(format!(
+            "{}: a streaming design (io stream) is driven pixel by pixel by the Verilator testbench only: use --simulator verilator",
+            design_dir.display()
+        )));
+    }
     let name = match opts.simulator {
         Simulator::Verilator => "verilator",
         Simulator::Iverilog => "iverilog",
@@ -190,12 +196,14 @@ fn bits(raw: i64, port: &PortGroup) -> u64 {
 fn check_matches(manifest: &RtlManifest, net: &FixedNetwork, dir: &Path) -> Result<()> {
     let path = dir.join(super::MANIFEST_FILE);
     let t = net.layers.last().expect("layers").out_type;
-    if manifest.inputs.count != net.n_inputs() || manifest.logits.count != net.n_outputs() || manifest.logits.width != t.width {
+    // A streaming design's ports carry one pixel.
+    let pixels = manifest.stream.as_ref().map_or(1, |s| s.pixels);
+    if manifest.inputs.count * pixels != net.n_inputs() || manifest.logits.count != net.n_outputs() || manifest.logits.width != t.width {
         return Err(Error::input(
             path,
             format!(
                 "this design has {} inputs and {} outputs of {} bits, the model {} and {} of {} bits: regenerate it with `qforge rtl`",
-                manifest.inputs.count,
+                manifest.inputs.count * pixels,
                 manifest.logits.count,
                 manifest.logits.width,
                 net.n_inputs(),
@@ -225,6 +233,9 @@ fn out_ports(m: &RtlManifest) -> Vec<String> {
 }
 
 fn verilator_testbench(m: &RtlManifest) -> String {
+    if let Some(s) = &m.stream {
+        return verilator_stream_testbench(m, s);
+    }
     let top = &m.top;
     let mut set = String::new();
     let mask = if m.inputs.width >= 64 { u64::MAX } else { (1u64 << m.inputs.width) - 1 };
@@ -293,6 +304,85 @@ int main(int argc, char** argv) {{
 }}
 "#,
         n_in = m.inputs.count
+    )
+}
+
+/// The streaming design's testbench: image `k`'s pixel `i` (its channels on
+/// `in_*`) in cycle `k·P + i`, `P` the manifest's frame interval; the latency
+/// is counted from the cycle of the image's last pixel.
+fn verilator_stream_testbench(m: &RtlManifest, s: &super::stream_top::StreamInfo) -> String {
+    let top = &m.top;
+    let mut set = String::new();
+    let mask = if m.inputs.width >= 64 { u64::MAX } else { (1u64 << m.inputs.width) - 1 };
+    for c in 0..m.inputs.count {
+        let _ = writeln!(set, "      top->{}{c} = (uint64_t)x[{c}] & {mask}ULL;", m.inputs.prefix);
+    }
+    let mut print = String::new();
+    for p in out_ports(m) {
+        let _ = writeln!(print, "        fprintf(fout, \" %llu\", (unsigned long long)top->{p});");
+    }
+    format!(
+        r#"// Written by qforge (`qforge rtl-sim`): one pixel per clock, an image every {period} cycles, outputs on out_valid.
+#include "V{top}.h"
+#include "verilated.h"
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+
+int main(int argc, char** argv) {{
+  if (argc < 3) {{ fprintf(stderr, "usage: %s inputs.txt outputs.txt\n", argv[0]); return 2; }}
+  const size_t CH = {ch}, PIX = {pix}, N_IN = CH * PIX;
+  const long long PERIOD = {period};
+  FILE* fin = fopen(argv[1], "r");
+  if (!fin) {{ perror(argv[1]); return 2; }}
+  std::vector<long long> data;
+  long long v;
+  while (fscanf(fin, "%lld", &v) == 1) data.push_back(v);
+  fclose(fin);
+  const size_t n = data.size() / N_IN;
+  FILE* fout = fopen(argv[2], "w");
+  if (!fout) {{ perror(argv[2]); return 2; }}
+  VerilatedContext* ctx = new VerilatedContext;
+  V{top}* top = new V{top}{{ctx}};
+  std::vector<long long> last_pixel(n, -1);
+  top->clk = 0; top->rst = 1; top->in_valid = 0; top->eval();
+  top->clk = 1; top->eval();
+  top->clk = 0; top->rst = 0; top->eval();
+  size_t next_out = 0;
+  long long cycle = 0;
+  const long long limit = (long long)n * PERIOD + 100000;
+  auto t0 = std::chrono::steady_clock::now();
+  while (next_out < n && cycle < limit) {{
+    const long long k = cycle / PERIOD, i = cycle % PERIOD;
+    if (k < (long long)n && i < (long long)PIX) {{
+      const long long* x = &data[k * N_IN + i * CH];
+{set}      top->in_valid = 1;
+      if (i == (long long)PIX - 1) last_pixel[k] = cycle;
+    }} else {{
+      top->in_valid = 0;
+    }}
+    top->clk = 0; top->eval();
+    if (top->out_valid) {{
+      fprintf(fout, "%lld", last_pixel[next_out] < 0 ? 4294967295LL : cycle - last_pixel[next_out]);
+{print}      fprintf(fout, "\n");
+      next_out++;
+    }}
+    top->clk = 1; top->eval();
+    cycle++;
+  }}
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fprintf(stderr, "qforge-sim: %zu samples, %lld cycles, %.6f s\n", next_out, cycle, secs);
+  fclose(fout);
+  top->final();
+  delete top;
+  delete ctx;
+  return next_out == n ? 0 : 1;
+}}
+"#,
+        ch = m.inputs.count,
+        pix = s.pixels,
+        period = s.frame_interval_cycles,
     )
 }
 

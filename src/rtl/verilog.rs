@@ -32,7 +32,7 @@ pub struct PortGroup {
 }
 
 impl PortGroup {
-    fn of(prefix: &str, count: usize, t: &FixedType) -> Self {
+    pub(crate) fn of(prefix: &str, count: usize, t: &FixedType) -> Self {
         PortGroup { prefix: prefix.to_string(), count, width: t.width, signed: t.signed }
     }
 }
@@ -73,6 +73,10 @@ pub struct RtlManifest {
     /// The structural cost (`rtl::cost`); absent in folders written before it.
     #[serde(default)]
     pub cost: DesignCost,
+    /// A streaming design (`--io stream`): `in_*` carry one pixel, and
+    /// `latency_cycles` counts from the last pixel; absent for io_parallel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<super::stream_top::StreamInfo>,
 }
 
 impl RtlManifest {
@@ -199,14 +203,7 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
     let class_bits = ceil_log2(net.n_outputs()).max(1);
     m.raw_output("class_idx", class, class_bits, latency);
     m.raw_port("output wire out_valid");
-    let valid = match latency {
-        0 => "  assign out_valid = in_valid;\n".to_string(),
-        1 => "  reg valid_q;\n  always @(posedge clk) valid_q <= rst ? 1'b0 : in_valid;\n  assign out_valid = valid_q;\n".to_string(),
-        n => format!(
-            "  reg [{n}:1] valid_q;\n  always @(posedge clk) valid_q <= rst ? {n}'d0 : {{valid_q[{}:1], in_valid}};\n  assign out_valid = valid_q[{n}];\n",
-            n - 1
-        ),
-    };
+    let valid = valid_chain("in_valid", latency);
     m.raw_body(&valid);
     m.cost.register_bits += latency as u64;
     register_bits += m.cost.register_bits;
@@ -240,6 +237,7 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         register_bits,
         critical_ps,
         cost: cost.clone(),
+        stream: None,
     };
     Ok(RtlDesign { files, manifest, model_json: None, cost })
 }
@@ -260,6 +258,18 @@ fn schedule_of(opts: &RtlOptions) -> Result<Schedule> {
     }
 }
 
-fn header(text: &str) -> String {
+pub(crate) fn header(text: &str) -> String {
     format!("// Written by qforge (`qforge rtl`): Verilog-2005, bit-exact with the fixed-point model.\n`default_nettype none\n{text}`default_nettype wire\n")
+}
+
+/// `out_valid` as `from` delayed by `latency` registers (cleared by `rst`).
+pub(crate) fn valid_chain(from: &str, latency: u32) -> String {
+    match latency {
+        0 => format!("  assign out_valid = {from};\n"),
+        1 => format!("  reg valid_q;\n  always @(posedge clk) valid_q <= rst ? 1'b0 : {from};\n  assign out_valid = valid_q;\n"),
+        n => format!(
+            "  reg [{n}:1] valid_q;\n  always @(posedge clk) valid_q <= rst ? {n}'d0 : {{valid_q[{}:1], {from}}};\n  assign out_valid = valid_q[{n}];\n",
+            n - 1
+        ),
+    }
 }

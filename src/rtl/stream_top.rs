@@ -1,0 +1,293 @@
+//! The streaming design (`qforge rtl --io stream`): one input pixel (all
+//! channels) per clock with `in_valid`; the leading convolutions and window
+//! poolings are streaming modules (`stream`), chained by their valid
+//! signals; their last map fills a flatten buffer (`stream_buffer`), and the
+//! rest (global pooling, the dense head, the output stage) is the parallel
+//! design's modules behind it, started by the buffer's `done`.
+//!
+//! The cycle timing is fixed by the layers' scans, so it is computed here
+//! ([`StreamInfo`]): the latency from the last pixel's `in_valid` to
+//! `out_valid`, and the frame interval (first pixel to first pixel) a next
+//! image must keep so that no layer's flush steps meet its pixels.
+//!
+//! Input: a `FixedNetwork` with image layers. Output: an [`RtlDesign`].
+use super::cost::{DesignCost, LayerCost};
+use super::layer::{build_layer, PortSpec};
+use super::netlist::{signed_bits, ModuleBuilder, Schedule};
+use super::pool::build_global;
+use super::softmax::build_output;
+use super::stream::{self, StreamLayer};
+use super::verilog::{header, PortGroup, RtlDesign, RtlManifest};
+use super::RtlOptions;
+use crate::error::{Error, Result};
+use crate::model::fixed_features::FixedFeature;
+use crate::model::softmax::ceil_log2;
+use crate::model::FixedNetwork;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// What the stream testbench and readers need beyond the parallel manifest.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StreamInfo {
+    /// Pixels per image (the `in_*` ports carry one pixel's channels).
+    pub pixels: usize,
+    /// Cycles from one image's first pixel to the next's, at least: the
+    /// pixels plus the slowest layer's flush steps and datapath.
+    pub frame_interval_cycles: u64,
+    /// Per streaming layer: the line buffer's depth in pixels.
+    pub line_buffer_pixels: Vec<usize>,
+    /// Register bits of the line buffers and the flatten buffer.
+    pub buffer_register_bits: u64,
+}
+
+/// The streaming layers' timing for one frame whose pixels arrive at cycles
+/// 0, 1, …: (cycle the buffer's `done` rises, frame interval).
+fn timing(layers: &[StreamLayer], pixels: usize) -> (u64, u64) {
+    let mut arrivals: Vec<u64> = (0..pixels as u64).collect();
+    let mut interval = pixels as u64;
+    for l in layers {
+        let (outs, free) = l.scan.busy(&arrivals, l.latency);
+        interval = interval.max(free - arrivals[0]);
+        arrivals = outs;
+    }
+    let done = arrivals.last().expect("a map has pixels") + 1;
+    (done, interval.max(done - arrivals[0]))
+}
+
+/// The flatten buffer: every pixel of the last streamed map, in raster
+/// order (channels last, the flat order), and `done` the cycle after the last.
+fn buffer_module(inputs: &[PortSpec], pixels: usize) -> (String, Vec<PortSpec>, u64) {
+    let ch = inputs.len();
+    let pb = (usize::BITS - pixels.leading_zeros()).max(1);
+    let mut ports = vec!["input wire clk".to_string(), "input wire rst".into(), "input wire in_valid".into()];
+    let widths: Vec<u32> = inputs.iter().map(|p| signed_bits(p.lo, p.hi)).collect();
+    for (c, w) in widths.iter().enumerate() {
+        ports.push(format!("input wire signed [{}:0] x{c}", w - 1));
+    }
+    let mut body = String::new();
+    let mut regs = String::new();
+    let mut outputs = Vec::with_capacity(pixels * ch);
+    let mut bits = 0u64;
+    for k in 0..pixels {
+        for (c, w) in widths.iter().enumerate() {
+            let i = k * ch + c;
+            ports.push(format!("output wire signed [{}:0] y{i}", w - 1));
+            let _ = writeln!(body, "  reg signed [{}:0] b{i};\n  assign y{i} = b{i};", w - 1);
+            let _ = writeln!(regs, "    if (in_valid && pos == {k}) b{i} <= x{c};");
+            outputs.push(PortSpec { lo: inputs[c].lo, hi: inputs[c].hi, stage: 0, arrival: 0 });
+            bits += *w as u64;
+        }
+    }
+    ports.push("output reg done".into());
+    let last = pixels - 1;
+    let text = format!(
+        "module stream_buffer (\n  {}\n);\n  reg [{}:0] pos;\n{body}  always @(posedge clk) begin\n{regs}    done <= rst ? 1'b0 : (in_valid && pos == {last});\n    if (rst) pos <= 0;\n    else if (in_valid) pos <= (pos == {last}) ? 0 : pos + 1;\n  end\nendmodule\n",
+        ports.join(",\n  "),
+        pb - 1
+    );
+    (text, outputs, bits + pb as u64 + 1)
+}
+
+pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> {
+    let Some(stack) = &net.features else {
+        return Err(Error::Config("--io stream streams image pixels: this model has no image layers (use --io parallel)".into()));
+    };
+    if opts.pipeline_ns.is_some() {
+        return Err(Error::Config("--io stream places registers every N levels only: use --pipeline-every, not --pipeline-ns".into()));
+    }
+    let schedule = Schedule::every(opts.pipeline_every);
+    let input = match stack.layers.first() {
+        Some(FixedFeature::Conv(c)) => c.input,
+        Some(FixedFeature::Pool(p)) => p.input,
+        Some(FixedFeature::GlobalPool(g)) => g.input,
+        _ => return Err(Error::Config("--io stream needs an image layer first".into())),
+    };
+    let t_in = net.input_type;
+    let range = PortSpec { lo: t_in.min_raw() as i128, hi: t_in.max_raw() as i128, stage: 0, arrival: 0 };
+    let mut pixel = vec![range; input.channels];
+    let mut pixels = input.height * input.width;
+    // The streamed prefix: convolutions and window poolings.
+    let mut streamed = Vec::new();
+    let mut rest = Vec::new();
+    for layer in &stack.layers {
+        let index = streamed.len() + 1;
+        match layer {
+            FixedFeature::Conv(c) if rest.is_empty() => streamed.push(stream::build_conv(c, index, &pixel, schedule, opts.cmvm)?),
+            FixedFeature::Pool(p) if rest.is_empty() => streamed.push(stream::build_pool(p, index, &pixel, schedule)?),
+            other => {
+                rest.push(other.clone());
+                continue;
+            }
+        }
+        let last = streamed.last().expect("just built");
+        pixel.clone_from(&last.built.outputs);
+        pixels = last.scan.place.out_height * last.scan.place.out_width;
+    }
+    let (done_cycle, frame_interval) = timing(&streamed, input.height * input.width);
+    let (buffer_text, mut ports, buffer_bits) = buffer_module(&pixel, pixels);
+
+    // Behind the buffer: the parallel modules, numbered on.
+    let mut files = Vec::new();
+    let mut costs = Vec::new();
+    let mut summaries = Vec::new();
+    let mut line_buffers = Vec::new();
+    let mut buffer_register_bits = buffer_bits;
+    for s in &streamed {
+        line_buffers.push(s.scan.depth());
+        buffer_register_bits += s.line_buffer_bits;
+    }
+    // Global pooling (all that may follow the streamed layers) and flatten (wiring).
+    let mut head = Vec::new();
+    let mut level = 0;
+    for layer in &rest {
+        let index = streamed.len() + head.len() + 1;
+        let b = match layer {
+            FixedFeature::GlobalPool(g) => build_global(g, index, &ports, level, schedule)?,
+            FixedFeature::Flatten { .. } => continue,
+            other => return Err(Error::Config(format!("layer `{}`: no streaming form after a global pooling or flatten", other.name()))),
+        };
+        level = b.summary.last_level;
+        ports.clone_from(&b.outputs);
+        head.push(b);
+    }
+    for layer in &net.layers {
+        let index = streamed.len() + head.len() + 1;
+        let b = build_layer(layer, index, &ports, level, schedule, opts.cmvm)?;
+        level = b.summary.last_level;
+        ports.clone_from(&b.outputs);
+        head.push(b);
+    }
+    let output = build_output(&ports, net.softmax.as_ref(), level, schedule);
+    let head_latency = output.out_stage;
+
+    for s in &streamed {
+        files.push((format!("{}.v", s.built.summary.module), header(&s.built.verilog)));
+        summaries.push(s.built.summary.clone());
+        costs.push(s.built.cost.clone());
+    }
+    files.push(("stream_buffer.v".to_string(), header(&buffer_text)));
+    let mut buffer_cost = LayerCost::new("stream_buffer", pixels * pixel.len(), pixels * pixel.len());
+    buffer_cost.register_bits = buffer_bits;
+    costs.push(buffer_cost);
+    for b in &head {
+        files.push((format!("{}.v", b.summary.module), header(&b.verilog)));
+        summaries.push(b.summary.clone());
+        costs.push(b.cost.clone());
+    }
+    files.push(("output_stage.v".to_string(), header(&output.verilog)));
+
+    // The top: pixel ports, the stream chain, the buffer, the head.
+    let top = opts.top.as_str();
+    let mut m = ModuleBuilder::new(top, "top_", schedule);
+    m.bit_input("rst");
+    m.bit_input("in_valid");
+    let mut current: Vec<usize> = (0..input.channels)
+        .map(|i| m.raw_input(&format!("in_{i}"), t_in.width, t_in.signed, t_in.min_raw() as i128, t_in.max_raw() as i128))
+        .collect();
+    let mut valid = "in_valid".to_string();
+    let mut body = String::new();
+    let mut connect = |m: &mut ModuleBuilder, module: &str, inst: &str, ins: &[usize], outs: &[PortSpec], extra: &[String]| {
+        let mut conns = vec![".clk(clk)".to_string()];
+        conns.extend(extra.iter().cloned());
+        for (i, &x) in ins.iter().enumerate() {
+            conns.push(format!(".x{i}({})", m.sig(x).name));
+        }
+        let mut next = Vec::new();
+        for (o, p) in outs.iter().enumerate() {
+            let id = m.external(&format!("{inst}_y{o}"), p.lo, p.hi, p.stage);
+            conns.push(format!(".y{o}({})", m.sig(id).name));
+            next.push(id);
+        }
+        let _ = writeln!(body, "  {module} {inst} (\n    {}\n  );", conns.join(",\n    "));
+        m.raw_body(&std::mem::take(&mut body));
+        next
+    };
+    for s in &streamed {
+        let inst = &s.built.summary.instance;
+        m.raw_body(&format!("  wire {inst}_valid;\n"));
+        let extra = [".rst(rst)".to_string(), format!(".in_valid({valid})"), format!(".out_valid({inst}_valid)")];
+        current = connect(&mut m, &s.built.summary.module, inst, &current, &s.built.outputs, &extra);
+        valid = format!("{inst}_valid");
+    }
+    m.raw_body("  wire buf_done;\n");
+    let buffer_ports: Vec<PortSpec> = (0..pixels).flat_map(|_| pixel.iter().cloned()).collect();
+    let extra = [".rst(rst)".to_string(), format!(".in_valid({valid})"), ".done(buf_done)".to_string()];
+    current = connect(&mut m, "stream_buffer", "buf0", &current, &buffer_ports, &extra);
+    for b in &head {
+        current = connect(&mut m, &b.summary.module, &b.summary.instance, &current, &b.outputs, &[]);
+    }
+    let mut conns = vec![".clk(clk)".to_string()];
+    for (i, &x) in current.iter().enumerate() {
+        conns.push(format!(".x{i}({})", m.sig(x).name));
+    }
+    let probs: Vec<usize> = output
+        .probs
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            let id = m.external(&format!("out_prob{j}"), p.lo, p.hi, p.stage);
+            conns.push(format!(".prob{j}({})", m.sig(id).name));
+            id
+        })
+        .collect();
+    let class = m.external("out_class", output.class.lo, output.class.hi, output.class.stage);
+    conns.push(format!(".class_idx({})", m.sig(class).name));
+    m.raw_body(&format!("  output_stage out (\n    {}\n  );\n", conns.join(",\n    ")));
+    let out_t = net.layers.last().expect("layers").out_type;
+    for (j, &x) in current.iter().enumerate() {
+        m.raw_output(&format!("logit_{j}"), x, out_t.width, head_latency);
+    }
+    let prob_group = net.softmax.as_ref().map(|t| {
+        for (j, &p) in probs.iter().enumerate() {
+            m.raw_output(&format!("prob_{j}"), p, t.out_type.width, head_latency);
+        }
+        PortGroup::of("prob_", probs.len(), &t.out_type)
+    });
+    let class_bits = ceil_log2(net.n_outputs()).max(1);
+    m.raw_output("class_idx", class, class_bits, head_latency);
+    m.raw_port("output wire out_valid");
+    m.raw_body(&super::verilog::valid_chain("buf_done", head_latency));
+    m.cost.register_bits += head_latency as u64;
+    files.push((format!("{top}.v"), header(&m.finish())));
+    costs.push(output.cost);
+    let mut top_cost = std::mem::take(&mut m.cost);
+    (top_cost.n_in, top_cost.n_out, top_cost.out_stage) = (input.channels, net.n_outputs(), head_latency);
+    costs.push(top_cost);
+
+    let last_pixel = (input.height * input.width - 1) as u64;
+    let latency = (done_cycle + head_latency as u64 - last_pixel) as u32;
+    let cost = DesignCost::from_layers(costs, latency);
+    let register_bits = cost.register_bits;
+    let critical_ps = summaries.iter().map(|l| l.critical_ps).max().unwrap_or(0).max(output.critical_ps);
+    let stream = StreamInfo {
+        pixels: input.height * input.width,
+        frame_interval_cycles: frame_interval,
+        line_buffer_pixels: line_buffers,
+        buffer_register_bits,
+    };
+    let manifest = RtlManifest {
+        top: top.to_string(),
+        files: files.iter().map(|(n, _)| n.clone()).collect(),
+        pipeline_every: opts.pipeline_every,
+        pipeline_ns: None,
+        cmvm: opts.cmvm,
+        latency_cycles: latency,
+        levels: output.last_level,
+        inputs: PortGroup::of("in_", input.channels, &t_in),
+        logits: PortGroup::of("logit_", net.n_outputs(), &out_t),
+        probs: prob_group,
+        class_bits,
+        output_stage: if net.softmax.is_some() { "softmax tables + argmax of the softmax outputs" } else { "argmax of the logits" }
+            .to_string(),
+        softmax_not_built: net
+            .hls4ml_softmax
+            .as_ref()
+            .map(|sm| format!("hls4ml's {} softmax", sm.implementation.hls4ml_name().unwrap_or("stable"))),
+        layers: summaries,
+        register_bits,
+        critical_ps,
+        cost: cost.clone(),
+        stream: Some(stream),
+    };
+    Ok(RtlDesign { files, manifest, model_json: None, cost })
+}
