@@ -11,7 +11,7 @@
 //! spec = "jet_tagger.toml" # or import = "model.json" (qforge import): the baseline as it is
 //! [data]
 //! samples = 40000          # synthetic jets; or the user's file:
-//! # path = "jets.csv"      # .csv/.arff, or .npy with labels = "y.npy"
+//! # path = "jets.csv"      # .csv/.arff, or .npy with labels = "y.npy", or "digits" (the UCI 8×8 digits)
 //! # columns = ["j_zlogz", "j_mass_mmdt"]   # a table's feature columns, in order
 //! # label_column = "class"
 //! [train]
@@ -337,6 +337,19 @@ impl PipelineConfig {
         let Some(path) = &self.data.path else {
             return Ok(synthetic);
         };
+        // `path = "digits"`: the UCI digits fetched at setup, as `--data digits`
+        // (unless the pipeline's folder holds a file of that name).
+        if path == Path::new("digits") && !self.resolve(path).exists() {
+            if self.data.labels.is_some() || self.data.columns.is_some() || self.data.label_column.is_some() {
+                return Err(Error::input_at(
+                    &self.path,
+                    None,
+                    Some("data.path"),
+                    "the digits take no `labels`, `columns` or `label_column`",
+                ));
+            }
+            return Ok(DataSource::Digits { path: crate::data::images::digits_path() });
+        }
         let path = self.resolve(path);
         let labels = self.data.labels.as_ref().map(|l| self.resolve(l));
         let source = DataSource::from_paths(Some(&path), labels.as_deref(), 0, 0)
