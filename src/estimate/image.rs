@@ -114,7 +114,7 @@ fn output_shape(f: &FixedFeature, input: Shape3) -> Shape3 {
 /// (every layer but Flatten), for the RTL flow's energy refit.
 pub enum ImageOps {
     /// A convolution: its patch layer and its multiply-accumulates (positions · n_in · filters).
-    Conv { patch: LayerInput, macs: f64 },
+    Conv { patch: Box<LayerInput>, macs: f64 },
     /// A pooling: `count` two-operand operations (comparators for max, adders
     /// for average) of `bits` bits: `cells − 1` per output, full windows.
     Pool { name: String, bits: u32, count: f64 },
@@ -130,7 +130,7 @@ pub fn image_ops(layers: &[FeatureLayer], stack: &FeatureStack) -> Vec<ImageOps>
                 let patch = patch_layer(c, &spec.kernel_quantizer, &spec.bias_quantizer, &spec.activation_quantizer, true);
                 let positions = (c.output_shape().height * c.output_shape().width) as f64;
                 let macs = positions * (patch.n_in * patch.n_out) as f64;
-                out.push(ImageOps::Conv { patch, macs });
+                out.push(ImageOps::Conv { patch: Box::new(patch), macs });
             }
             (_, FixedFeature::Pool(p)) => {
                 let cells = p.window.size.0 * p.window.size.1;
