@@ -2,7 +2,8 @@
 //! and cannot compute image layers yet refuses one with exit code 2 and the
 //! one message, and writes nothing. One case per CLI command family. (train,
 //! eval and predict take them: tests/cnn_train.rs; hls and csim:
-//! tests/cnn_hls.rs; rtl, rtl-sim, switching and synth: tests/cnn_rtl.rs.)
+//! tests/cnn_hls.rs; rtl, rtl-sim, switching and synth: tests/cnn_rtl.rs; run:
+//! tests/pipeline_cnn.rs.)
 mod support;
 
 use qforge::model::{LayerParams, ModelSpec, Scaler, TrainedModel};
@@ -68,13 +69,6 @@ fn files(dir: &Path) -> (PathBuf, PathBuf) {
     (spec_path, model_path)
 }
 
-fn refused(dir: &Path, command: &str, args: &[&str]) {
-    let (code, _, stderr) = support::run_in(dir, args);
-    let want = format!("convolutional layers are not supported by `qforge {command}` yet");
-    assert_eq!(code, 2, "{args:?}: exit {code}\n{stderr}");
-    assert!(stderr.contains(&want) && stderr.contains("conv2d `conv2d_1`"), "{args:?}:\n{stderr}");
-}
-
 #[test]
 fn rtl_no_longer_refuses_conv_models() {
     // rtl, rtl-sim, switching and synth take image models now (tests/cnn_rtl.rs
@@ -97,7 +91,8 @@ fn search_refuses_conv_models_and_estimate_takes_them() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (spec, model) = files(d);
-    // estimate takes image models now (tests/cnn_estimate.rs); its RTL flow does not yet.
+    // estimate takes image models now, in both flows (tests/cnn_estimate.rs,
+    // tests/cnn_rtl_estimate.rs).
     // (This fixture is unquantized: its accumulators are too wide for the
     // estimator, a fault it reports as for a dense model, not the refusal.)
     let (m, s) = (model.to_str().unwrap(), spec.to_str().unwrap());
@@ -108,22 +103,9 @@ fn search_refuses_conv_models_and_estimate_takes_them() {
     for args in [["estimate", "--model", m, "--flow", "rtl"], ["estimate", "--spec", s, "--flow", "rtl"]] {
         let (code, _, stderr) = support::run_in(d, &args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
-        assert!(stderr.contains("the RTL flow does not take image layers yet"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("does not take image layers"), "{args:?}: {stderr}");
     }
     // search takes conv models now (tests/cnn_search.rs).
-}
-
-#[test]
-fn the_pipeline_refuses_conv_models_before_writing() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let (_, model) = files(d);
-    std::fs::write(d.join("p1.toml"), "name = \"cnn\"\n[model]\nspec = \"tiny_cnn.toml\"\n[search]\nenabled = false\n").unwrap();
-    refused(d, "run", &["run", "p1.toml", "--out", "r1"]);
-    let import = format!("name = \"cnn\"\n[model]\nimport = \"{}\"\n[search]\nenabled = false\n", model.display());
-    std::fs::write(d.join("p2.toml"), import).unwrap();
-    refused(d, "run", &["run", "p2.toml", "--out", "r2"]);
-    assert!(!d.join("r1").exists() && !d.join("r2").exists());
 }
 
 #[test]

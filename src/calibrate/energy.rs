@@ -68,6 +68,32 @@ impl EnergyLayer {
         EnergyLayer::with_count(layer, (layer.n_in * layer.n_out) as f64)
     }
 
+    /// One entry per module of the RTL design of `model`, in order (the
+    /// switching measurement's instances `l1`, `l2`, ...): each convolution
+    /// as its patch layer counted at every output position, each pooling as
+    /// its comparators or adders (`estimate::image::image_ops`), then the
+    /// dense layers as [`Self::from_layer`]. A dense model's list is its dense layers'.
+    pub fn for_model(model: &crate::model::TrainedModel) -> crate::error::Result<Vec<EnergyLayer>> {
+        use crate::estimate::image::{image_ops, ImageOps};
+        let net = crate::model::FixedNetwork::from_model(model)?;
+        let mut out = Vec::new();
+        if let Some(stack) = &net.features {
+            for ops in image_ops(&model.spec.features, stack) {
+                out.push(match ops {
+                    ImageOps::Conv { patch, macs } => EnergyLayer::with_count(&patch, macs),
+                    ImageOps::Pool { name, bits, count } => EnergyLayer {
+                        name: Some(name),
+                        multiplications: Vec::new(),
+                        additions: vec![AddCount { bits, count }],
+                        measured_pj: 0.0,
+                    },
+                });
+            }
+        }
+        out.extend(crate::estimate::layers_from_model(model)?.iter().map(EnergyLayer::from_layer));
+        Ok(out)
+    }
+
     /// `count` multiply-accumulates of `layer`, priced as QTools prices them
     /// (`estimate::energy::multiplier`): a fixed-point product is a
     /// multiplication of (input bits, weight bits); a power-of-two weight is a

@@ -281,9 +281,13 @@ impl RunsFolder {
             return Ok(Err(format!("no {} report with numbers", self.tool)));
         };
         let model = TrainedModel::load(&run.join("model.json"))?;
-        crate::model::features::refuse_features(&model.spec, "calibrate")?;
-        let layers = estimate::layers_from_model(&model)?;
-        let est = estimate::estimate(&layers, &Calibration::default(), &target, &EnergyOptions::default(), &BitsOptions::default())?;
+        let (cal, energy, bits) = (Calibration::default(), EnergyOptions::default(), BitsOptions::default());
+        // An image model's HLS estimate prices its conv and pooling rows too.
+        let est = if model.spec.has_features() {
+            estimate::estimate_model(&model, &estimate::FlowOptions::hls(), &cal, &target, &energy, &bits)?
+        } else {
+            estimate::estimate(&estimate::layers_from_model(&model)?, &cal, &target, &energy, &bits)?
+        };
         let name = run.file_name().map_or_else(|| run.display().to_string(), |n| n.to_string_lossy().into_owned());
         Ok(Ok(CalibrationSample {
             name,

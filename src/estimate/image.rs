@@ -110,6 +110,44 @@ fn output_shape(f: &FixedFeature, input: Shape3) -> Shape3 {
     }
 }
 
+/// The operations of one image layer that has a module in the RTL design
+/// (every layer but Flatten), for the RTL flow's energy refit.
+pub enum ImageOps {
+    /// A convolution: its patch layer and its multiply-accumulates (positions · n_in · filters).
+    Conv { patch: Box<LayerInput>, macs: f64 },
+    /// A pooling: `count` two-operand operations (comparators for max, adders
+    /// for average) of `bits` bits: `cells − 1` per output, full windows.
+    Pool { name: String, bits: u32, count: f64 },
+}
+
+/// [`ImageOps`] of each image layer of a trained model's `stack`, in module
+/// order (Flatten, which is wiring, has none).
+pub fn image_ops(layers: &[FeatureLayer], stack: &FeatureStack) -> Vec<ImageOps> {
+    let mut out = Vec::new();
+    for (spec_layer, built) in layers.iter().zip(&stack.layers) {
+        match (spec_layer, built) {
+            (FeatureLayer::Conv(spec), FixedFeature::Conv(c)) => {
+                let patch = patch_layer(c, &spec.kernel_quantizer, &spec.bias_quantizer, &spec.activation_quantizer, true);
+                let positions = (c.output_shape().height * c.output_shape().width) as f64;
+                let macs = positions * (patch.n_in * patch.n_out) as f64;
+                out.push(ImageOps::Conv { patch: Box::new(patch), macs });
+            }
+            (_, FixedFeature::Pool(p)) => {
+                let cells = p.window.size.0 * p.window.size.1;
+                let bits = if p.op == PoolOp::Max { p.types.input.width + 1 } else { p.types.accum.width };
+                out.push(ImageOps::Pool { name: p.name.clone(), bits, count: (p.output_shape().len() * (cells - 1)) as f64 });
+            }
+            (_, FixedFeature::GlobalPool(g)) => {
+                let cells = g.input.height * g.input.width;
+                let bits = if g.op == PoolOp::Max { g.types.input.width + 1 } else { g.types.accum.width };
+                out.push(ImageOps::Pool { name: g.name.clone(), bits, count: (g.input.channels * (cells - 1)) as f64 });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The convolution as the dense layer it is on one patch (`n_in = kh·kw·c_in`).
 fn patch_layer(c: &FixedConv, kernel: &Quantizer, bias: &Quantizer, act: &Quantizer, weights_known: bool) -> LayerInput {
     LayerInput {

@@ -296,7 +296,6 @@ pub fn estimate_model(
     energy_opts: &EnergyOptions,
     bits: &BitsOptions,
 ) -> Result<Estimate> {
-    refuse_rtl_images(&model.spec, flow)?;
     let fixed = FixedNetwork::from_model(model)?;
     let layers = layer_input::layers_from_net(&fixed, model);
     let images = fixed.features.as_ref().map(|stack| (model.spec.features.as_slice(), stack, true));
@@ -317,7 +316,6 @@ pub fn estimate_spec(
     energy_opts: &EnergyOptions,
     bits: &BitsOptions,
 ) -> Result<Estimate> {
-    refuse_rtl_images(spec, flow)?;
     let stack = layer_input::image_stack_for_spec(spec)?;
     let layers = layer_input::layers_with_input(spec, stack.as_ref().map_or(spec.input_type, |s| s.out_type))?;
     let images = stack.as_ref().map(|s| (spec.features.as_slice(), s, false));
@@ -326,19 +324,6 @@ pub fn estimate_spec(
         Flow::Hls => None,
     };
     estimate_with(&layers, images, net.as_ref(), flow, cal, target, energy_opts, bits)
-}
-
-/// The RTL flow's estimate refuses an image model (exit 2): its module list
-/// does not yet price the generator's conv and pooling modules.
-fn refuse_rtl_images(spec: &ModelSpec, flow: &FlowOptions) -> Result<()> {
-    if flow.flow == Flow::Rtl && !spec.features.is_empty() {
-        return Err(Error::Config(format!(
-            "the RTL flow does not take image layers yet: model `{}` has {}; estimate it with --flow hls",
-            spec.name,
-            spec.features.iter().map(|l| format!("{} `{}`", l.kind(), l.name())).collect::<Vec<_>>().join(", ")
-        )));
-    }
-    Ok(())
 }
 
 /// An image model's feature layers as the estimate takes them: the spec's
@@ -362,10 +347,24 @@ fn estimate_with(
     };
     let coster = flow.design_cost.ok_or_else(|| Error::Config("the RTL flow's estimate needs the generator's costing".into()))?;
     let s = structural::structural_estimate(coster(net, flow)?, flow.pipeline_every, cal, target)?;
-    // The dense layers are the design's first modules, in order (with image
-    // layers, once the RTL flow takes them, those come first: offset here).
-    for (l, m) in est.layers.iter_mut().zip(&s.modules) {
-        l.resources = m.resources.clone();
+    // The generator writes one module per layer in order (image layers, then
+    // dense), except Flatten, which is wiring: it costs nothing.
+    let flatten: Vec<bool> = match images {
+        Some((_, stack, _)) => {
+            stack.layers.iter().map(|f| matches!(f, crate::model::fixed_features::FixedFeature::Flatten { .. })).collect()
+        }
+        None => Vec::new(),
+    };
+    let mut modules = s.modules.iter();
+    for (i, l) in est.layers.iter_mut().enumerate() {
+        l.resources = match flatten.get(i) {
+            Some(true) => Resources::default(),
+            _ => modules
+                .next()
+                .ok_or_else(|| Error::Config(format!("the RTL design has no module for layer `{}`", l.name)))?
+                .resources
+                .clone(),
+        };
     }
     let r = &s.totals;
     let t = &mut est.totals;

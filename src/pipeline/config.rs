@@ -11,7 +11,7 @@
 //! spec = "jet_tagger.toml" # or import = "model.json" (qforge import): the baseline as it is
 //! [data]
 //! samples = 40000          # synthetic jets; or the user's file:
-//! # path = "jets.csv"      # .csv/.arff, or .npy with labels = "y.npy"
+//! # path = "jets.csv"      # .csv/.arff, or .npy with labels = "y.npy", or "digits" (the UCI 8×8 digits)
 //! # columns = ["j_zlogz", "j_mass_mmdt"]   # a table's feature columns, in order
 //! # label_column = "class"
 //! [train]
@@ -284,6 +284,13 @@ impl PipelineConfig {
         if !matches!(self.generate.io.as_str(), "parallel" | "stream") {
             return bad("generate.io", "unknown io type (known: parallel, stream)");
         }
+        // The run's estimate and switching stage are for io_parallel designs.
+        if self.generate.io == "stream" {
+            return bad(
+                "generate.io",
+                "qforge run does not take stream designs yet (its RTL estimate and switching stage are io_parallel's): use `qforge rtl --io stream`",
+            );
+        }
         if let Some(ns) = self.generate.pipeline_ns {
             if self.generate.pipeline_every > 0 {
                 return bad(
@@ -354,6 +361,19 @@ impl PipelineConfig {
         let Some(path) = &self.data.path else {
             return Ok(synthetic);
         };
+        // `path = "digits"`: the UCI digits fetched at setup, as `--data digits`
+        // (unless the pipeline's folder holds a file of that name).
+        if path == Path::new("digits") && !self.resolve(path).exists() {
+            if self.data.labels.is_some() || self.data.columns.is_some() || self.data.label_column.is_some() {
+                return Err(Error::input_at(
+                    &self.path,
+                    None,
+                    Some("data.path"),
+                    "the digits take no `labels`, `columns` or `label_column`",
+                ));
+            }
+            return Ok(DataSource::Digits { path: crate::data::images::digits_path() });
+        }
         let path = self.resolve(path);
         let labels = self.data.labels.as_ref().map(|l| self.resolve(l));
         let source = DataSource::from_paths(Some(&path), labels.as_deref(), 0, 0)
@@ -447,13 +467,14 @@ mod tests {
     }
 
     #[test]
-    fn generate_io_takes_parallel_and_stream_only() {
+    fn generate_io_takes_parallel_and_names_stream_as_not_yet_in_the_run() {
         let text = |io: &str| format!("name = \"x\"\n[model]\nspec = \"m.toml\"\n[search]\nenabled = false\n[generate]\nio = \"{io}\"\n");
-        let c = PipelineConfig::from_toml(&text("stream"), Path::new("p.toml")).unwrap();
-        assert_eq!(c.generate.io, "stream");
+        assert_eq!(PipelineConfig::from_toml(&text("parallel"), Path::new("p.toml")).unwrap().generate.io, "parallel");
         assert_eq!(PipelineConfig::from_toml(DEFAULT_PIPELINE, Path::new("p.toml")).unwrap().generate.io, "parallel");
         let err = PipelineConfig::from_toml(&text("strem"), Path::new("p.toml")).unwrap_err();
         assert!(matches!(&err, Error::Input { field: Some(f), .. } if f == "generate.io"), "{err}");
+        let err = PipelineConfig::from_toml(&text("stream"), Path::new("p.toml")).unwrap_err();
+        assert!(matches!(&err, Error::Input { field: Some(f), .. } if f == "generate.io") && err.to_string().contains("qforge rtl --io stream"), "{err}");
     }
 
     #[test]

@@ -102,12 +102,6 @@ impl PipelineOutcome {
 /// Run every stage, skipping those done in an earlier run, and write the summary.
 pub fn run_pipeline(cfg: &PipelineConfig, opts: &RunOptions, reporter: &dyn Reporter) -> Result<PipelineOutcome> {
     let started = Instant::now();
-    // No stage takes convolutional models yet: refuse them before anything is written.
-    let spec = match cfg.import_path() {
-        Some(import) => crate::model::TrainedModel::load(&import)?.spec,
-        None => crate::model::ModelSpec::from_file(&cfg.spec_path())?,
-    };
-    crate::model::features::refuse_features(&spec, "run")?;
     let paths = RunPaths::new(cfg, opts)?;
     for dir in [&paths.root, &paths.run_dir] {
         std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io(dir, e))?;

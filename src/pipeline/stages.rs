@@ -95,7 +95,8 @@ pub struct Candidate {
     pub rtl_dir: PathBuf,
     /// Register stages of the generated design (its latency in cycles).
     pub design_latency_cycles: u64,
-    /// Per dense layer its operations, which the energy estimate and refit price.
+    /// Per module of the design (conv, pooling, dense layers) its operations,
+    /// which the energy estimate and refit price.
     #[serde(default)]
     pub energy_layers: Vec<crate::calibrate::energy::EnergyLayer>,
 }
@@ -373,15 +374,25 @@ pub fn generate_stage(
             .with_cmvm(cfg.generate.cmvm)
             .with_pipeline_ns(cfg.generate.pipeline_ns);
         let est = estimate::estimate_model(&model, &flow, cal, &target, &EnergyOptions::default(), &BitsOptions::default())?;
-        let quantizers: serde_json::Map<String, serde_json::Value> = layers
-            .iter()
-            .map(|l| {
+        // Conv layers first (a CNN's), then the dense ones.
+        let convs = model.spec.features.iter().filter_map(|f| match f {
+            crate::model::features::FeatureLayer::Conv(c) => Some(c.as_block()),
+            _ => None,
+        });
+        let quantizers: serde_json::Map<String, serde_json::Value> = convs
+            .map(|b| (b.name.clone(), b.kernel_quantizer.clone(), b.bias_quantizer.clone(), b.activation_quantizer.clone()))
+            .chain(
+                layers
+                    .iter()
+                    .map(|l| (l.name.clone(), l.kernel_quantizer.clone(), l.bias_quantizer.clone(), l.activation_quantizer.clone())),
+            )
+            .map(|(name, kernel, bias, activation)| {
                 (
-                    l.name.clone(),
+                    name,
                     serde_json::json!({
-                        "kernel": l.kernel_quantizer.spelling(),
-                        "bias": l.bias_quantizer.spelling(),
-                        "activation": l.activation_quantizer.spelling(),
+                        "kernel": kernel.spelling(),
+                        "bias": bias.spelling(),
+                        "activation": activation.spelling(),
                     }),
                 )
             })
@@ -426,7 +437,7 @@ pub fn generate_stage(
             features: est.feature_totals().into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
             rtl_dir,
             design_latency_cycles: design.manifest.latency_cycles as u64,
-            energy_layers: layers.iter().map(crate::calibrate::energy::EnergyLayer::from_layer).collect(),
+            energy_layers: crate::calibrate::energy::EnergyLayer::for_model(&model)?,
         });
         reporter.event(Event::Progress { done: i as u64 + 1, message: name.clone() });
     }

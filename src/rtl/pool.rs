@@ -221,10 +221,13 @@ impl DivByConst {
         let mag = if signed {
             level += 1;
             let w = s.width;
-            m.cost.add_adder(w + 1, w + 1);
-            m.assign(&format!("{base}_abs"), (0, self.max_mag), None, level, Op::Add(w + 1), &[y], |n| {
+            let abs = m.assign(&format!("{base}_abs"), (0, self.max_mag), None, level, Op::Add(w + 1), &[y], |n| {
                 format!("{0}[{1}] ? -{0} : {0}", n[0], w - 1)
-            })
+            });
+            // The negation is as wide as the wire it is written into.
+            let built = m.sig(abs).width;
+            m.cost.add_adder(built, built);
+            abs
         } else {
             y
         };
@@ -239,10 +242,11 @@ impl DivByConst {
             return (q, plevel);
         }
         let w = s.width;
-        m.cost.add_adder(m.sig(q).width + 1, m.sig(q).width + 1);
         let out = m.assign(&format!("{base}_div"), (-q_hi, q_hi), None, plevel + 1, Op::Add(m.sig(q).width + 1), &[y, q], |n| {
             format!("{}[{}] ? -{} : {}", n[0], w - 1, n[1], n[1])
         });
+        let built = m.sig(out).width;
+        m.cost.add_adder(built, built);
         (out, plevel + 1)
     }
 }

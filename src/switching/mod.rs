@@ -417,6 +417,29 @@ pub enum OpCount {
 /// `lN` in pJ per inference. The output stage and unattributed cells are left
 /// out: the estimator prices dense layers only.
 pub fn energy_sample(name: &str, model: &TrainedModel, report: &SwitchingReport, ops: OpCount) -> Result<EnergySample> {
+    let measured_of = |k: usize| {
+        let instance = format!("l{}", k + 1);
+        report
+            .layers
+            .iter()
+            .find(|l| l.name == instance)
+            .map(|l| l.energy_pj_per_inference)
+            .ok_or_else(|| Error::Config(format!("the switching report has no layer `{instance}`")))
+    };
+    if model.spec.has_features() {
+        // A CNN's modules are its conv and pooling layers, then the dense ones (`lN` in that order).
+        if ops == OpCount::Nonzero {
+            return Err(Error::Config(format!(
+                "model `{}`: --ops nonzero counts dense layers only; use --ops all for a CNN",
+                model.spec.name
+            )));
+        }
+        let mut layers = EnergyLayer::for_model(model)?;
+        for (k, layer) in layers.iter_mut().enumerate() {
+            layer.measured_pj = measured_of(k)?;
+        }
+        return Ok(EnergySample { name: name.to_string(), layers });
+    }
     let inputs = crate::estimate::layers_from_model(model)?;
     let net = FixedNetwork::from_model(model)?;
     let mut layers = Vec::new();
