@@ -474,7 +474,10 @@ mod tests {
         let err = PipelineConfig::from_toml(&text("strem"), Path::new("p.toml")).unwrap_err();
         assert!(matches!(&err, Error::Input { field: Some(f), .. } if f == "generate.io"), "{err}");
         let err = PipelineConfig::from_toml(&text("stream"), Path::new("p.toml")).unwrap_err();
-        assert!(matches!(&err, Error::Input { field: Some(f), .. } if f == "generate.io") && err.to_string().contains("qforge rtl --io stream"), "{err}");
+        assert!(
+            matches!(&err, Error::Input { field: Some(f), .. } if f == "generate.io") && err.to_string().contains("qforge rtl --io stream"),
+            "{err}"
+        );
     }
 
     #[test]
