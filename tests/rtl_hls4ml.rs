@@ -3,9 +3,9 @@
 //! (accumulators `ap_fixed<16,6>` narrower than the products, inferred result
 //! types), written combinational, pipelined every 3 levels and with --cmvm,
 //! simulated in Verilator on the fixtures' 300 inputs; the last layer before
-//! the softmax must be hls4ml's and the Rust model's bit for bit. hls4ml's
-//! softmax variants are not in the RTL yet (its output stage is the argmax of
-//! the logits), so softmax outputs are counted, not required to match.
+//! the softmax and hls4ml's softmax outputs (stable, latency, legacy, argmax,
+//! built in the output stage) must be hls4ml's and the Rust model's bit for
+//! bit, and the class the Rust model's.
 mod support;
 use qforge::model::spec::parse_fixed_type;
 use qforge::model::{FixedNetwork, TrainedModel, TypesMode};
@@ -53,8 +53,9 @@ fn against_csim(out_txt: &Path, manifest: &rtl::RtlManifest, net: &FixedNetwork,
 }
 
 /// Import `name` with its config, write its RTL with `opts`, simulate the csim inputs:
-/// (logit mismatches against the Rust model, last-layer and output mismatches against hls4ml).
-fn run(dir: &Path, name: &str, opts: &RtlOptions) -> (usize, usize, usize) {
+/// (logit mismatches against the Rust model, last-layer and output mismatches against hls4ml,
+/// samples with any port differing from the Rust model, rtl-sim's own count).
+fn run(dir: &Path, name: &str, opts: &RtlOptions) -> (usize, usize, usize, usize) {
     let model_path = dir.join("imp/model.json");
     if !model_path.is_file() {
         import_fixture(dir, name, true);
@@ -69,12 +70,14 @@ fn run(dir: &Path, name: &str, opts: &RtlOptions) -> (usize, usize, usize) {
     let raw: Vec<i64> = c.inputs.iter().flatten().map(|&v| net.input_type.from_f64(v)).collect();
     let r = rtl::simulate(&out, &design.manifest, &net, &raw, &SimOptions::default()).unwrap();
     assert_eq!(r.latency_cycles, design.manifest.latency_cycles);
+    assert_eq!(design.manifest.probs.as_ref().map(|p| p.count), Some(net.n_outputs()), "{name}: the softmax outputs are ports");
+    assert!(design.manifest.output_stage.starts_with("hls4ml's"), "{}", design.manifest.output_stage);
     let (ours, layer, outputs) = against_csim(&r.work_dir.join("outputs.txt"), &design.manifest, &net, &c, &raw);
     println!(
         "{name} every {} cmvm {}: {} samples; logits vs model {ours}, vs hls4ml's last layer {layer}; outputs vs hls4ml {outputs}, rtl-sim mismatches {}",
         opts.pipeline_every, opts.cmvm, r.samples, r.mismatches
     );
-    (ours, layer, outputs)
+    (ours, layer, outputs, r.mismatches)
 }
 
 fn check(name: &str) {
@@ -82,8 +85,8 @@ fn check(name: &str) {
     for opts in
         [RtlOptions::default(), RtlOptions { pipeline_every: 3, ..Default::default() }, RtlOptions { cmvm: true, ..Default::default() }]
     {
-        let (model, layer, _outputs) = run(dir.path(), name, &opts);
-        assert_eq!((model, layer), (0, 0), "{name}, every {}, cmvm {}", opts.pipeline_every, opts.cmvm);
+        let got = run(dir.path(), name, &opts);
+        assert_eq!(got, (0, 0, 0, 0), "{name}, every {}, cmvm {}", opts.pipeline_every, opts.cmvm);
     }
 }
 
@@ -105,6 +108,11 @@ fn q_po2_is_hls4ml_bit_for_bit() {
 #[test]
 fn float_is_hls4ml_bit_for_bit() {
     check("float");
+}
+
+#[test]
+fn q_legacy_is_hls4ml_bit_for_bit() {
+    check("q_legacy");
 }
 
 /// The same through the command line: `qforge rtl` then `qforge rtl-sim` on the

@@ -17,6 +17,7 @@ pub mod cost;
 pub mod csd;
 pub mod delay;
 pub mod features;
+pub mod hls4ml_softmax;
 pub mod layer;
 pub mod netlist;
 pub mod pool;
