@@ -97,9 +97,9 @@ pub struct RtlDesign {
 }
 
 pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> {
-    if let Some(l) = net.layers.iter().find(|l| !l.activation_fn.is_cast() || l.alpha.is_some()) {
+    if let Some(l) = net.layers.iter().find(|l| matches!(l.activation_fn, crate::model::ActivationFn::Po2 { .. })) {
         return Err(Error::Config(format!(
-            "layer `{}`: its activation (a leaky ReLU or quantized_relu_po2) or its kernel's alpha (\"auto\" or a number) has no RTL form in qforge yet: use quantized_relu or quantized_bits with alpha 1 or \"auto_po2\"",
+            "layer `{}`: its activation quantized_relu_po2 has no RTL form in qforge yet: use quantized_relu or quantized_bits",
             l.name
         )));
     }
