@@ -215,11 +215,7 @@ fn relu_po2_is_refused_with_a_config_and_by_hls_and_rtl() {
         err.contains("imp/model.json") && err.contains("fc1") && err.contains("quantized_relu_po2") && err.contains("no RTL form"),
         "{err}"
     );
-    std::fs::create_dir_all(tmp.path().join("leaky")).unwrap();
-    let leaky = import_fixture(&tmp.path().join("leaky"), "q_leaky", false);
-    let (code, _, err) = run_in(tmp.path(), &["rtl", "--model", leaky.to_str().unwrap(), "--out", "rtl2"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("negative_slope=0.25") && err.contains("no RTL form"), "{err}");
+    // (The leaky ReLU of q_leaky is built by the RTL now: tests/rtl_hls4ml.rs.)
 }
 
 /// quantized_bits with alpha "auto" (fc1) and 0.75 (fc2), fixture q_alpha: hls4ml
@@ -244,13 +240,10 @@ fn float_alpha_in_hls4ml_mode_is_hls4ml_csim_bit_for_bit() {
     }
     assert_eq!(outputs, 0);
     predict_all(tmp.path(), &c.inputs);
-    // The HLS writer and the RTL generator refuse it, naming the layer.
+    // The HLS writer refuses it, naming the layer (the RTL builds it: tests/rtl_hls4ml.rs).
     let (code, _, err) = run_in(tmp.path(), &["hls", "--model", "imp/model.json", "--out", "prj", "--tb-samples", "0"]);
     assert_ne!(code, 0);
     assert!(err.contains("fc1") && err.contains("ApplyAlpha"), "{err}");
-    let (code, _, err) = run_in(tmp.path(), &["rtl", "--model", "imp/model.json", "--out", "rtl"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("fc1") && err.contains("alpha='auto'"), "{err}");
 }
 
 /// Without a config: the float network is QKeras' (the per-channel scales

@@ -3,9 +3,9 @@
 //! (accumulators `ap_fixed<16,6>` narrower than the products, inferred result
 //! types), written combinational, pipelined every 3 levels and with --cmvm,
 //! simulated in Verilator on the fixtures' 300 inputs; the last layer before
-//! the softmax must be hls4ml's and the Rust model's bit for bit. hls4ml's
-//! softmax variants are not in the RTL yet (its output stage is the argmax of
-//! the logits), so softmax outputs are counted, not required to match.
+//! the softmax and hls4ml's softmax outputs (stable, latency, legacy, argmax,
+//! built in the output stage) must be hls4ml's and the Rust model's bit for
+//! bit, and the class the Rust model's.
 mod support;
 use qforge::model::spec::parse_fixed_type;
 use qforge::model::{FixedNetwork, TrainedModel, TypesMode};
@@ -53,8 +53,9 @@ fn against_csim(out_txt: &Path, manifest: &rtl::RtlManifest, net: &FixedNetwork,
 }
 
 /// Import `name` with its config, write its RTL with `opts`, simulate the csim inputs:
-/// (logit mismatches against the Rust model, last-layer and output mismatches against hls4ml).
-fn run(dir: &Path, name: &str, opts: &RtlOptions) -> (usize, usize, usize) {
+/// (logit mismatches against the Rust model, last-layer and output mismatches against hls4ml,
+/// samples with any port differing from the Rust model, rtl-sim's own count).
+fn run(dir: &Path, name: &str, opts: &RtlOptions) -> (usize, usize, usize, usize) {
     let model_path = dir.join("imp/model.json");
     if !model_path.is_file() {
         import_fixture(dir, name, true);
@@ -69,12 +70,39 @@ fn run(dir: &Path, name: &str, opts: &RtlOptions) -> (usize, usize, usize) {
     let raw: Vec<i64> = c.inputs.iter().flatten().map(|&v| net.input_type.from_f64(v)).collect();
     let r = rtl::simulate(&out, &design.manifest, &net, &raw, &SimOptions::default()).unwrap();
     assert_eq!(r.latency_cycles, design.manifest.latency_cycles);
+    assert_eq!(design.manifest.probs.as_ref().map(|p| p.count), Some(net.n_outputs()), "{name}: the softmax outputs are ports");
+    assert!(design.manifest.output_stage.starts_with("hls4ml's"), "{}", design.manifest.output_stage);
+    let refs = net.layers.iter().filter(|l| l.alpha.is_some() || !l.activation_fn.is_cast()).count();
+    println!("{name}: {refs} layers with ApplyAlpha or a leaky ReLU");
     let (ours, layer, outputs) = against_csim(&r.work_dir.join("outputs.txt"), &design.manifest, &net, &c, &raw);
+    // Inputs over the whole input type (saturating and wrapping paths the csim inputs may not reach).
+    let (lo, hi) = (net.input_type.min_raw(), net.input_type.max_raw());
+    let wide: Vec<i64> =
+        support::features(2000, net.n_inputs(), 7).iter().map(|&v| lo + ((v as f64 + 2.0) / 4.0 * (hi - lo) as f64) as i64).collect();
+    let w = rtl::simulate(&out, &design.manifest, &net, &wide, &SimOptions::default()).unwrap();
+    assert_eq!(w.mismatches, 0, "{name}: {:?}", w.first_mismatches);
+    check_cost(&design);
     println!(
         "{name} every {} cmvm {}: {} samples; logits vs model {ours}, vs hls4ml's last layer {layer}; outputs vs hls4ml {outputs}, rtl-sim mismatches {}",
         opts.pipeline_every, opts.cmvm, r.samples, r.mismatches
     );
-    (ours, layer, outputs)
+    (ours, layer, outputs, r.mismatches)
+}
+
+/// The output stage's cost counts the ROM reads and multipliers its Verilog has.
+fn check_cost(design: &rtl::RtlDesign) {
+    let text = &design.files.iter().find(|(f, _)| f == "output_stage.v").unwrap().1;
+    let cost = design.cost.layers.iter().find(|l| l.module == "output_stage").unwrap();
+    let body: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with("wire ")).collect();
+    for rom in ["exp_rom", "inv_rom"] {
+        let reads = body.iter().filter(|l| l.contains(&format!("{rom}("))).count();
+        let entries = text.lines().filter(|l| l.contains(&format!(": {rom} = ")) && !l.contains("default")).count() as u64;
+        let counted: Vec<_> = cost.roms.iter().filter(|r| r.name == rom).collect();
+        assert_eq!(counted.len(), reads, "{rom} reads");
+        assert!(counted.iter().all(|r| r.entries == entries), "{rom}: {entries} entries");
+    }
+    assert_eq!(cost.multipliers.len(), body.iter().filter(|l| l.contains(" * ")).count());
+    assert_eq!(design.cost.rom_bits, cost.rom_bits());
 }
 
 fn check(name: &str) {
@@ -82,8 +110,8 @@ fn check(name: &str) {
     for opts in
         [RtlOptions::default(), RtlOptions { pipeline_every: 3, ..Default::default() }, RtlOptions { cmvm: true, ..Default::default() }]
     {
-        let (model, layer, _outputs) = run(dir.path(), name, &opts);
-        assert_eq!((model, layer), (0, 0), "{name}, every {}, cmvm {}", opts.pipeline_every, opts.cmvm);
+        let got = run(dir.path(), name, &opts);
+        assert_eq!(got, (0, 0, 0, 0), "{name}, every {}, cmvm {}", opts.pipeline_every, opts.cmvm);
     }
 }
 
@@ -105,6 +133,49 @@ fn q_po2_is_hls4ml_bit_for_bit() {
 #[test]
 fn float_is_hls4ml_bit_for_bit() {
     check("float");
+}
+
+#[test]
+fn q_legacy_is_hls4ml_bit_for_bit() {
+    check("q_legacy");
+}
+
+/// hls4ml's LeakyReLU layers (slopes 0.25 and 0.125 in their param_t).
+#[test]
+fn q_leaky_is_hls4ml_bit_for_bit() {
+    check("q_leaky");
+}
+
+/// hls4ml's ApplyAlpha layers (alpha "auto" and 0.75 factorised out of the kernels).
+#[test]
+fn q_alpha_is_hls4ml_bit_for_bit() {
+    check("q_alpha");
+}
+
+/// q_leaky in qforge mode (QKeras' clip of negative outputs at -slope·2^integer,
+/// qforge's table softmax): every port the Rust model's, on the csim inputs and
+/// over the whole input type, combinational and pipelined every 3 levels.
+#[test]
+fn q_leaky_in_qforge_mode_is_the_rust_model_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = import_fixture(dir.path(), "q_leaky", false);
+    let model = TrainedModel::load(&model_path).unwrap();
+    assert_eq!(model.spec.types, TypesMode::Qforge);
+    let net = FixedNetwork::from_model(&model).unwrap();
+    assert!(net.layers.iter().any(|l| matches!(l.activation_fn, qforge::model::ActivationFn::Leaky { lowest: Some(_), .. })));
+    let c = csim("q_leaky");
+    let mut raw: Vec<i64> = c.inputs.iter().flatten().map(|&v| net.input_type.from_f64(v)).collect();
+    let (lo, hi) = (net.input_type.min_raw(), net.input_type.max_raw());
+    raw.extend(support::features(2000, net.n_inputs(), 11).iter().map(|&v| lo + ((v as f64 + 2.0) / 4.0 * (hi - lo) as f64) as i64));
+    for every in [0, 3] {
+        let opts = RtlOptions { pipeline_every: every, ..Default::default() };
+        let design = rtl::generate(&model, &model_path, &opts).unwrap();
+        let out = dir.path().join(format!("rtl{every}"));
+        rtl::write_design(&design, &out).unwrap();
+        let r = rtl::simulate(&out, &design.manifest, &net, &raw, &SimOptions::default()).unwrap();
+        println!("q_leaky qforge mode every {every}: {} samples, {} mismatches, latency {}", r.samples, r.mismatches, r.latency_cycles);
+        assert_eq!((r.mismatches, r.latency_cycles), (0, design.manifest.latency_cycles), "{:?}", r.first_mismatches);
+    }
 }
 
 /// The same through the command line: `qforge rtl` then `qforge rtl-sim` on the

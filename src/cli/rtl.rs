@@ -54,13 +54,6 @@ pub fn run_rtl(args: RtlArgs) -> anyhow::Result<ExitCode> {
     let design = rtl::generate(&model, &args.model, &opts)?;
     let written = rtl::write_design(&design, &args.out)?;
     let m = &design.manifest;
-    if let Some(softmax) = &m.softmax_not_built {
-        // Said, not hidden: `rtl-sim` counts the class against the model's softmax.
-        eprintln!(
-            "note: {}: {softmax} has no RTL form yet; the design's class is the argmax of its logits (bit-exact), which may differ from the softmax's class",
-            args.model.display()
-        );
-    }
     if args.json {
         print_json(&serde_json::json!({
             "out": args.out,

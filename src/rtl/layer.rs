@@ -1,10 +1,12 @@
 //! One dense layer as one Verilog module (`layerN_dense`, wires `lN_*`):
 //! per output a shift-add tree over the CSD digits of its non-zero weights
-//! and the bias, wrapped to the accumulator, then ReLU and the cast to the
-//! output type, exactly `FixedLayer::forward`.
+//! and the bias, wrapped to the accumulator, then the result cast, ApplyAlpha,
+//! ReLU and the activation into the output type (`activation`), exactly
+//! `FixedLayer::forward`.
 //!
 //! Input: a `FixedLayer` and the value intervals of its inputs. Output: the
 //! module text and the output intervals for the next layer.
+use super::activation::{activation_out, apply_alpha};
 use super::adder_tree::{add_pair, sum_by_arrival, sum_tree, Source, Term, TreeStats};
 use super::cast::{cast, relu};
 use super::cmvm::CmvmGraph;
@@ -95,24 +97,33 @@ pub fn build_layer(
     m.cost.shared_terms = m.shared_adders(&sums);
     // The activation takes the level after the deepest tree (at least one level).
     let act_level = start_level + stats.depth + 1;
-    let mut out_stage = schedule.stage_after(act_level);
-    let mut outputs = Vec::new();
     let res_frac = layer.result_type.frac();
     let result_exact = holds_exactly(&layer.result_type, acc);
+    let mut ys = Vec::new();
     for (o, &sum) in sums.iter().enumerate() {
         // The accumulator wraps (the tree already wrapped at its width).
         let a = cast(&mut m, sum, acc_frac, acc, &format!("acc{o}_a"), act_level);
         // hls4ml casts the accumulator into the layer's result type, then activates.
-        let (r, r_frac) = if result_exact {
+        let (mut r, mut r_frac) = if result_exact {
             (a, acc_frac)
         } else {
             (cast(&mut m, a, acc_frac, &layer.result_type, &format!("r{o}"), act_level), res_frac)
         };
+        let mut level = act_level;
+        if let Some(st) = &layer.alpha {
+            (r, r_frac, level) = apply_alpha(&mut m, r, r_frac, st, o, &format!("al{o}"), level);
+        }
         let pre = match layer.activation {
-            Activation::Relu => relu(&mut m, r, &format!("y{o}"), act_level),
+            Activation::Relu => relu(&mut m, r, &format!("y{o}"), level),
             Activation::Linear | Activation::Softmax => r,
         };
-        let y = cast(&mut m, pre, r_frac, &layer.out_type, &format!("y{o}"), act_level);
+        ys.push(activation_out(&mut m, pre, r_frac, &layer.activation_fn, &layer.out_type, &format!("y{o}"), level));
+    }
+    // ApplyAlpha and a leaky ReLU add levels of their own.
+    let last_level = ys.iter().map(|&(_, l)| l).max().unwrap_or(act_level);
+    let mut out_stage = schedule.stage_after(last_level);
+    let mut outputs = Vec::new();
+    for (o, &(y, _)) in ys.iter().enumerate() {
         let s = m.sig(y).clone();
         if schedule.is_delay() {
             // Each output leaves in the stage it settles in, and the next
@@ -138,13 +149,13 @@ pub fn build_layer(
         adder_bits: stats.adder_bits,
         tree_depth: stats.depth,
         first_level: start_level + 1,
-        last_level: act_level,
+        last_level,
         register_bits: m.cost.register_bits,
         critical_ps: m.critical_ps,
     };
     let mut cost = std::mem::take(&mut m.cost);
     (cost.n_in, cost.n_out) = (layer.n_in, layer.n_out);
-    cost.logic_depth = act_level - start_level;
+    cost.logic_depth = last_level - start_level;
     cost.out_stage = out_stage;
     Ok(BuiltLayer { verilog: m.finish(), outputs, summary, cost })
 }
@@ -160,7 +171,8 @@ pub(crate) fn sum_bits(layer: &FixedLayer) -> u32 {
     let sign_free = matches!(t.rounding, Rounding::Trn | Rounding::Rnd | Rounding::RndConv | Rounding::RndMinInf);
     // A result cast between the accumulator and the output (hls4ml types) may saturate: keep every bit.
     let result_exact = holds_exactly(&layer.result_type, &layer.accum_type);
-    if layer.activation == Activation::Relu || t.overflow != Overflow::Wrap || !sign_free || !result_exact {
+    let plain = layer.activation_fn.is_cast() && layer.alpha.is_none();
+    if layer.activation == Activation::Relu || t.overflow != Overflow::Wrap || !sign_free || !result_exact || !plain {
         return acc;
     }
     // The output's MSB, counted in accumulator LSBs.

@@ -1,7 +1,7 @@
 //! The open RTL flow: Verilog for the whole fixed-point network, fully
 //! parallel (constant multiplications as CSD shift-adds, adder trees, ReLU,
-//! casts with every ap_fixed rounding/overflow mode, the table softmax and
-//! argmax), registers every N logic levels, a valid signal, flat ports; and
+//! leaky ReLU, ApplyAlpha, casts with every ap_fixed rounding/overflow mode,
+//! qforge's table softmax or hls4ml's softmax variants, argmax), registers every N logic levels, a valid signal, flat ports; and
 //! its bit-exact simulation against `FixedNetwork::predict_raw`.
 //!
 //! Input: a `TrainedModel` (model.json). Output: a folder with one `.v` per
@@ -9,6 +9,7 @@
 //! (so `qforge synth DIR --tool yosys` finds the top), `model.json` (the model
 //! it computes, so the run history knows it); `sim` writes its build
 //! and results under `DIR/sim/`.
+pub mod activation;
 pub mod adder_tree;
 pub mod cast;
 pub mod cmvm;
@@ -17,6 +18,7 @@ pub mod cost;
 pub mod csd;
 pub mod delay;
 pub mod features;
+pub mod hls4ml_softmax;
 pub mod layer;
 pub mod netlist;
 pub mod pool;
@@ -67,7 +69,7 @@ impl Default for RtlOptions {
 }
 
 /// Refuse layers that have no fixed-point form (a float kernel or bias) or
-/// no RTL form yet (a leaky ReLU, quantized_relu_po2).
+/// no RTL form yet (quantized_relu_po2; a leaky ReLU or ApplyAlpha in an image layer).
 pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()> {
     let convs: Vec<_> = model
         .spec
@@ -88,26 +90,33 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
             "the RTL of image layers is bit-exact only in qforge types mode so far; this model uses hls4ml types",
         ));
     }
-    for block in model.spec.blocks.iter().chain(&convs) {
-        if matches!(block.kernel_quantizer, Quantizer::QuantizedBits { alpha, .. } if alpha.is_float_scale()) {
+    for (k, block) in model.spec.blocks.iter().chain(&convs).enumerate() {
+        // Image layers compute ReLUs and casts only.
+        let conv = k >= model.spec.blocks.len();
+        if conv && matches!(block.kernel_quantizer, Quantizer::QuantizedBits { alpha, .. } if alpha.is_float_scale()) {
             return Err(Error::input_at(
                 model_path,
                 None,
                 Some(&format!("layer `{}` kernel_quantizer", block.name)),
                 format!(
-                    "the kernel of layer `{}` ({}) needs hls4ml's ApplyAlpha scale, which has no RTL form in qforge yet: use alpha=1 or alpha=\"auto_po2\"",
+                    "the kernel of image layer `{}` ({}) needs hls4ml's ApplyAlpha scale, which the RTL of image layers does not build: use alpha=1 or alpha=\"auto_po2\"",
                     block.name,
                     block.kernel_quantizer.spelling()
                 ),
             ));
         }
-        if matches!(block.activation_quantizer, Quantizer::LeakyRelu { .. } | Quantizer::ReluPo2 { .. }) {
+        let refused = match block.activation_quantizer {
+            Quantizer::ReluPo2 { .. } => true,
+            Quantizer::LeakyRelu { .. } => conv,
+            _ => false,
+        };
+        if refused {
             return Err(Error::input_at(
                 model_path,
                 None,
                 Some(&format!("layer `{}` activation_quantizer", block.name)),
                 format!(
-                    "the activation {} of layer `{}` has no RTL form in qforge yet (the Rust model, `qforge hls` and `qforge csim` take a leaky quantized_relu): use quantized_relu or quantized_bits for this layer",
+                    "the activation {} of layer `{}` has no RTL form in qforge yet (the Rust model, `qforge hls` and `qforge csim` take it): use quantized_relu or quantized_bits for this layer",
                     block.activation_quantizer.spelling(),
                     block.name
                 ),

@@ -212,7 +212,7 @@ fn check_matches(manifest: &RtlManifest, net: &FixedNetwork, dir: &Path) -> Resu
             ),
         ));
     }
-    if manifest.probs.is_some() != net.softmax.is_some() {
+    if manifest.probs.is_some() != (net.softmax.is_some() || net.hls4ml_softmax.is_some()) {
         return Err(Error::input(path, "the design's softmax does not match the model's: regenerate it with `qforge rtl`"));
     }
     for g in [&manifest.inputs, &manifest.logits] {

@@ -1,11 +1,11 @@
-//! The output stage (module `output_stage`, wires `out_*`): the table softmax
-//! of `SoftmaxTables::apply`, bit for bit (max, differences cut to the table
-//! index, exp ROM, exact sum, 1/sum ROM, products cast to the output type),
-//! then the predicted class as the index of the first largest output (the
+//! The output stage (module `output_stage`, wires `out_*`): qforge's table
+//! softmax of `SoftmaxTables::apply`, bit for bit (max, differences cut to the
+//! table index, exp ROM, exact sum, 1/sum ROM, products cast to the output
+//! type), or one of hls4ml's (`hls4ml_softmax`), then the predicted class as the index of the first largest output (the
 //! firmware's argmax, computed on the softmax outputs when there is a softmax,
 //! else on the logits).
 //!
-//! Input: the last layer's outputs (ports) and `net.softmax`. Output: the
+//! Input: the last layer's outputs (ports) and the network's softmax. Output: the
 //! module text; its ports are the probabilities and the class.
 use super::adder_tree::{sum_tree, Term, TreeStats};
 use super::cast::cast;
@@ -13,6 +13,7 @@ use super::cost::{LayerCost, MultiplierCost, RomCost};
 use super::delay::Op;
 use super::layer::PortSpec;
 use super::netlist::{signed_bits, ModuleBuilder, Schedule, SigId};
+use crate::model::hls4ml_softmax::Hls4mlSoftmax;
 use crate::model::softmax::{ceil_log2, SoftmaxTables};
 use std::fmt::Write as _;
 
@@ -29,8 +30,21 @@ pub struct BuiltOutput {
     pub cost: LayerCost,
 }
 
+/// The softmax an output stage builds.
+#[derive(Clone, Copy)]
+pub enum Softmax<'a> {
+    Qforge(&'a SoftmaxTables),
+    Hls4ml(&'a Hls4mlSoftmax),
+}
+
 /// The first maximum of `vals` by a tree of comparisons; returns (value, index) signals.
-fn argmax_tree(m: &mut ModuleBuilder, vals: &[SigId], base: &str, mut level: u32, want_index: bool) -> (SigId, Option<SigId>, u32) {
+pub(super) fn argmax_tree(
+    m: &mut ModuleBuilder,
+    vals: &[SigId],
+    base: &str,
+    mut level: u32,
+    want_index: bool,
+) -> (SigId, Option<SigId>, u32) {
     let idx_bits = ceil_log2(vals.len()).max(1);
     let mut items: Vec<(SigId, Option<SigId>)> = vals
         .iter()
@@ -92,14 +106,16 @@ fn argmax_tree(m: &mut ModuleBuilder, vals: &[SigId], base: &str, mut level: u32
     (v, idx, level)
 }
 
-/// A ROM as a Verilog function (a `case`, which Yosys maps to LUTs or a ROM).
-fn rom_function(name: &str, addr_bits: u32, data_bits: u32, table: &[i64]) -> String {
+/// A ROM as a Verilog function (a `case`, which Yosys maps to LUTs or a ROM);
+/// entries are stored as their low `data_bits` bits (two's complement).
+pub(super) fn rom_function(name: &str, addr_bits: u32, data_bits: u32, table: &[i64]) -> String {
+    let mask = if data_bits >= 64 { u64::MAX } else { (1u64 << data_bits) - 1 };
     let mut f = String::new();
     let _ = writeln!(f, "  function [{}:0] {name};", data_bits - 1);
     let _ = writeln!(f, "    input [{}:0] a;", addr_bits - 1);
     let _ = writeln!(f, "    case (a)");
     for (i, v) in table.iter().enumerate() {
-        let _ = writeln!(f, "      {addr_bits}'d{i}: {name} = {data_bits}'d{v};");
+        let _ = writeln!(f, "      {addr_bits}'d{i}: {name} = {data_bits}'d{};", *v as u64 & mask);
     }
     let _ = writeln!(f, "      default: {name} = {data_bits}'d0;");
     let _ = writeln!(f, "    endcase");
@@ -108,14 +124,21 @@ fn rom_function(name: &str, addr_bits: u32, data_bits: u32, table: &[i64]) -> St
 }
 
 /// Build the output stage after logic level `start_level`.
-pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_level: u32, schedule: Schedule) -> BuiltOutput {
+pub fn build_output(logits: &[PortSpec], softmax: Option<Softmax>, start_level: u32, schedule: Schedule) -> BuiltOutput {
     let mut m = ModuleBuilder::new("output_stage", "out_", schedule);
     let xs: Vec<SigId> = logits.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
     let mut level = start_level;
     let mut probs = Vec::new();
+    let mut known_class = None;
     let scores = match softmax {
         None => xs.clone(),
-        Some(t) => {
+        Some(Softmax::Hls4ml(sm)) => {
+            let built = super::hls4ml_softmax::build(&mut m, &xs, sm, level);
+            level = built.level;
+            known_class = built.class;
+            built.outs
+        }
+        Some(Softmax::Qforge(t)) => {
             let f_in = t.in_type.frac();
             let (x_max, _, l) = argmax_tree(&mut m, &xs, "max", level, false);
             level = l + 1;
@@ -169,8 +192,13 @@ pub fn build_output(logits: &[PortSpec], softmax: Option<&SoftmaxTables>, start_
             outs
         }
     };
-    let (_, class, l) = argmax_tree(&mut m, &scores, "arg", level, true);
-    let class = class.expect("index");
+    let (class, l) = match known_class {
+        Some(c) => (c, level),
+        None => {
+            let (_, class, l) = argmax_tree(&mut m, &scores, "arg", level, true);
+            (class.expect("index"), l)
+        }
+    };
     let last_level = l.max(level).max(start_level + 1);
     // By delay: the stage the last result settles in (the outputs line up there).
     let out_stage = if schedule.is_delay() {

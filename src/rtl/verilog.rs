@@ -10,7 +10,7 @@
 use super::cost::DesignCost;
 use super::layer::{build_layer, LayerSummary, PortSpec};
 use super::netlist::{ModuleBuilder, Schedule};
-use super::softmax::build_output;
+use super::softmax::{build_output, Softmax};
 use super::RtlOptions;
 use crate::error::{Error, Result};
 use crate::model::softmax::ceil_log2;
@@ -58,12 +58,9 @@ pub struct RtlManifest {
     pub logits: PortGroup,
     pub probs: Option<PortGroup>,
     pub class_bits: u32,
-    /// The output stage: "softmax tables + argmax" or "argmax of logits".
+    /// The output stage: qforge's softmax tables, hls4ml's softmax (named) or
+    /// the argmax of the logits.
     pub output_stage: String,
-    /// The model's softmax the design does not build (hls4ml's: its class is
-    /// the argmax of the logits instead); absent when the design is the model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub softmax_not_built: Option<String>,
     pub layers: Vec<LayerSummary>,
     pub register_bits: u64,
     /// By delay: the latest any signal settles in its stage (ps, under the
@@ -104,9 +101,9 @@ pub struct RtlDesign {
 }
 
 pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> {
-    if let Some(l) = net.layers.iter().find(|l| !l.activation_fn.is_cast() || l.alpha.is_some()) {
+    if let Some(l) = net.layers.iter().find(|l| matches!(l.activation_fn, crate::model::ActivationFn::Po2 { .. })) {
         return Err(Error::Config(format!(
-            "layer `{}`: its activation (a leaky ReLU or quantized_relu_po2) or its kernel's alpha (\"auto\" or a number) has no RTL form in qforge yet: use quantized_relu or quantized_bits with alpha 1 or \"auto_po2\"",
+            "layer `{}`: its activation quantized_relu_po2 has no RTL form in qforge yet: use quantized_relu or quantized_bits",
             l.name
         )));
     }
@@ -143,7 +140,12 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         ports = built.outputs;
     }
     let logit_ports = ports.clone();
-    let output = build_output(&logit_ports, net.softmax.as_ref(), level, schedule);
+    let softmax = match (&net.softmax, &net.hls4ml_softmax) {
+        (Some(t), _) => Some(Softmax::Qforge(t)),
+        (None, Some(sm)) => Some(Softmax::Hls4ml(sm)),
+        (None, None) => None,
+    };
+    let output = build_output(&logit_ports, softmax, level, schedule);
     register_bits += output.cost.register_bits;
     files.push(("output_stage.v".to_string(), header(&output.verilog)));
     let latency = output.out_stage;
@@ -194,11 +196,12 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
     for (j, &x) in current.iter().enumerate() {
         m.raw_output(&format!("logit_{j}"), x, out_t.width, latency);
     }
-    let prob_group = net.softmax.as_ref().map(|t| {
+    let prob_group = softmax.map(|_| {
+        let t = net.output_type();
         for (j, &p) in probs.iter().enumerate() {
-            m.raw_output(&format!("prob_{j}"), p, t.out_type.width, latency);
+            m.raw_output(&format!("prob_{j}"), p, t.width, latency);
         }
-        PortGroup::of("prob_", probs.len(), &t.out_type)
+        PortGroup::of("prob_", probs.len(), &t)
     });
     let class_bits = ceil_log2(net.n_outputs()).max(1);
     m.raw_output("class_idx", class, class_bits, latency);
@@ -227,12 +230,13 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         logits: PortGroup::of("logit_", net.n_outputs(), &out_t),
         probs: prob_group,
         class_bits,
-        output_stage: if net.softmax.is_some() { "softmax tables + argmax of the softmax outputs" } else { "argmax of the logits" }
-            .to_string(),
-        softmax_not_built: net
-            .hls4ml_softmax
-            .as_ref()
-            .map(|sm| format!("hls4ml's {} softmax", sm.implementation.hls4ml_name().unwrap_or("stable"))),
+        output_stage: match softmax {
+            Some(Softmax::Qforge(_)) => "softmax tables + argmax of the softmax outputs".to_string(),
+            Some(Softmax::Hls4ml(sm)) => {
+                format!("hls4ml's {} softmax + argmax of its outputs", sm.implementation.hls4ml_name().unwrap_or("stable"))
+            }
+            None => "argmax of the logits".to_string(),
+        },
         layers: summaries,
         register_bits,
         critical_ps,
