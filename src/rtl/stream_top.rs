@@ -157,7 +157,8 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
         ports.clone_from(&b.outputs);
         head.push(b);
     }
-    let output = build_output(&ports, net.softmax.as_ref(), level, schedule);
+    let softmax = super::verilog::softmax_of(net);
+    let output = build_output(&ports, softmax, level, schedule);
     let head_latency = output.out_stage;
 
     for s in &streamed {
@@ -237,11 +238,12 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
     for (j, &x) in current.iter().enumerate() {
         m.raw_output(&format!("logit_{j}"), x, out_t.width, head_latency);
     }
-    let prob_group = net.softmax.as_ref().map(|t| {
+    let prob_group = softmax.map(|_| {
+        let t = net.output_type();
         for (j, &p) in probs.iter().enumerate() {
-            m.raw_output(&format!("prob_{j}"), p, t.out_type.width, head_latency);
+            m.raw_output(&format!("prob_{j}"), p, t.width, head_latency);
         }
-        PortGroup::of("prob_", probs.len(), &t.out_type)
+        PortGroup::of("prob_", probs.len(), &t)
     });
     let class_bits = ceil_log2(net.n_outputs()).max(1);
     m.raw_output("class_idx", class, class_bits, head_latency);
@@ -277,12 +279,7 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
         logits: PortGroup::of("logit_", net.n_outputs(), &out_t),
         probs: prob_group,
         class_bits,
-        output_stage: if net.softmax.is_some() { "softmax tables + argmax of the softmax outputs" } else { "argmax of the logits" }
-            .to_string(),
-        softmax_not_built: net
-            .hls4ml_softmax
-            .as_ref()
-            .map(|sm| format!("hls4ml's {} softmax", sm.implementation.hls4ml_name().unwrap_or("stable"))),
+        output_stage: super::verilog::output_stage_name(softmax),
         layers: summaries,
         register_bits,
         critical_ps,

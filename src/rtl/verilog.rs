@@ -140,11 +140,7 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         ports = built.outputs;
     }
     let logit_ports = ports.clone();
-    let softmax = match (&net.softmax, &net.hls4ml_softmax) {
-        (Some(t), _) => Some(Softmax::Qforge(t)),
-        (None, Some(sm)) => Some(Softmax::Hls4ml(sm)),
-        (None, None) => None,
-    };
+    let softmax = softmax_of(net);
     let output = build_output(&logit_ports, softmax, level, schedule);
     register_bits += output.cost.register_bits;
     files.push(("output_stage.v".to_string(), header(&output.verilog)));
@@ -230,13 +226,7 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         logits: PortGroup::of("logit_", net.n_outputs(), &out_t),
         probs: prob_group,
         class_bits,
-        output_stage: match softmax {
-            Some(Softmax::Qforge(_)) => "softmax tables + argmax of the softmax outputs".to_string(),
-            Some(Softmax::Hls4ml(sm)) => {
-                format!("hls4ml's {} softmax + argmax of its outputs", sm.implementation.hls4ml_name().unwrap_or("stable"))
-            }
-            None => "argmax of the logits".to_string(),
-        },
+        output_stage: output_stage_name(softmax),
         layers: summaries,
         register_bits,
         critical_ps,
@@ -244,6 +234,26 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         stream: None,
     };
     Ok(RtlDesign { files, manifest, model_json: None, cost })
+}
+
+/// The softmax the output stage builds: qforge's tables or hls4ml's variant.
+pub(super) fn softmax_of(net: &FixedNetwork) -> Option<Softmax<'_>> {
+    match (&net.softmax, &net.hls4ml_softmax) {
+        (Some(t), _) => Some(Softmax::Qforge(t)),
+        (None, Some(sm)) => Some(Softmax::Hls4ml(sm)),
+        (None, None) => None,
+    }
+}
+
+/// What the manifest says the output stage computes.
+pub(super) fn output_stage_name(softmax: Option<Softmax<'_>>) -> String {
+    match softmax {
+        Some(Softmax::Qforge(_)) => "softmax tables + argmax of the softmax outputs".to_string(),
+        Some(Softmax::Hls4ml(sm)) => {
+            format!("hls4ml's {} softmax + argmax of its outputs", sm.implementation.hls4ml_name().unwrap_or("stable"))
+        }
+        None => "argmax of the logits".to_string(),
+    }
 }
 
 /// The schedule `opts` asks for: every N levels, or by delay at `pipeline_ns`.
