@@ -21,7 +21,6 @@ use super::verilog::{header, PortGroup, RtlDesign, RtlManifest};
 use super::RtlOptions;
 use crate::error::{Error, Result};
 use crate::model::fixed_features::FixedFeature;
-use crate::model::softmax::ceil_log2;
 use crate::model::FixedNetwork;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -217,36 +216,7 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
     for b in &head {
         current = connect(&mut m, &b.summary.module, &b.summary.instance, &current, &b.outputs, &[]);
     }
-    let mut conns = vec![".clk(clk)".to_string()];
-    for (i, &x) in current.iter().enumerate() {
-        conns.push(format!(".x{i}({})", m.sig(x).name));
-    }
-    let probs: Vec<usize> = output
-        .probs
-        .iter()
-        .enumerate()
-        .map(|(j, p)| {
-            let id = m.external(&format!("out_prob{j}"), p.lo, p.hi, p.stage);
-            conns.push(format!(".prob{j}({})", m.sig(id).name));
-            id
-        })
-        .collect();
-    let class = m.external("out_class", output.class.lo, output.class.hi, output.class.stage);
-    conns.push(format!(".class_idx({})", m.sig(class).name));
-    m.raw_body(&format!("  output_stage out (\n    {}\n  );\n", conns.join(",\n    ")));
-    let out_t = net.layers.last().expect("layers").out_type;
-    for (j, &x) in current.iter().enumerate() {
-        m.raw_output(&format!("logit_{j}"), x, out_t.width, head_latency);
-    }
-    let prob_group = softmax.map(|_| {
-        let t = net.output_type();
-        for (j, &p) in probs.iter().enumerate() {
-            m.raw_output(&format!("prob_{j}"), p, t.width, head_latency);
-        }
-        PortGroup::of("prob_", probs.len(), &t)
-    });
-    let class_bits = ceil_log2(net.n_outputs()).max(1);
-    m.raw_output("class_idx", class, class_bits, head_latency);
+    let (prob_group, class_bits) = super::verilog::wire_output_stage(&mut m, &current, &output, net, softmax, head_latency);
     m.raw_port("output wire out_valid");
     m.raw_body(&super::verilog::valid_chain("buf_done", head_latency));
     m.cost.register_bits += head_latency as u64;
@@ -276,7 +246,7 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
         latency_cycles: latency,
         levels: output.last_level,
         inputs: PortGroup::of("in_", input.channels, &t_in),
-        logits: PortGroup::of("logit_", net.n_outputs(), &out_t),
+        logits: PortGroup::of("logit_", net.n_outputs(), &net.layers.last().expect("layers").out_type),
         probs: prob_group,
         class_bits,
         output_stage: super::verilog::output_stage_name(softmax),

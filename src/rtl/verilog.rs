@@ -9,8 +9,8 @@
 //! Input: a `FixedNetwork`. Output: [`RtlDesign`] (text in memory) and files.
 use super::cost::DesignCost;
 use super::layer::{build_layer, LayerSummary, PortSpec};
-use super::netlist::{ModuleBuilder, Schedule};
-use super::softmax::{build_output, Softmax};
+use super::netlist::{ModuleBuilder, Schedule, SigId};
+use super::softmax::{build_output, BuiltOutput, Softmax};
 use super::RtlOptions;
 use crate::error::{Error, Result};
 use crate::model::softmax::ceil_log2;
@@ -170,37 +170,7 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         m.raw_body(&std::mem::take(&mut body));
         current = next;
     }
-    let mut conns = vec![".clk(clk)".to_string()];
-    for (i, &x) in current.iter().enumerate() {
-        conns.push(format!(".x{i}({})", m.sig(x).name));
-    }
-    let probs: Vec<usize> = output
-        .probs
-        .iter()
-        .enumerate()
-        .map(|(j, p)| {
-            let id = m.external(&format!("out_prob{j}"), p.lo, p.hi, p.stage);
-            conns.push(format!(".prob{j}({})", m.sig(id).name));
-            id
-        })
-        .collect();
-    let class = m.external("out_class", output.class.lo, output.class.hi, output.class.stage);
-    conns.push(format!(".class_idx({})", m.sig(class).name));
-    m.raw_body(&format!("  output_stage out (\n    {}\n  );\n", conns.join(",\n    ")));
-
-    let out_t = net.layers.last().expect("layers").out_type;
-    for (j, &x) in current.iter().enumerate() {
-        m.raw_output(&format!("logit_{j}"), x, out_t.width, latency);
-    }
-    let prob_group = softmax.map(|_| {
-        let t = net.output_type();
-        for (j, &p) in probs.iter().enumerate() {
-            m.raw_output(&format!("prob_{j}"), p, t.width, latency);
-        }
-        PortGroup::of("prob_", probs.len(), &t)
-    });
-    let class_bits = ceil_log2(net.n_outputs()).max(1);
-    m.raw_output("class_idx", class, class_bits, latency);
+    let (prob_group, class_bits) = wire_output_stage(&mut m, &current, &output, net, softmax, latency);
     m.raw_port("output wire out_valid");
     let valid = valid_chain("in_valid", latency);
     m.raw_body(&valid);
@@ -223,7 +193,7 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         latency_cycles: latency,
         levels: output.last_level,
         inputs: PortGroup::of("in_", net.n_inputs(), &t_in),
-        logits: PortGroup::of("logit_", net.n_outputs(), &out_t),
+        logits: PortGroup::of("logit_", net.n_outputs(), &net.layers.last().expect("layers").out_type),
         probs: prob_group,
         class_bits,
         output_stage: output_stage_name(softmax),
@@ -234,6 +204,49 @@ pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> 
         stream: None,
     };
     Ok(RtlDesign { files, manifest, model_json: None, cost })
+}
+
+/// Instantiate the output stage after the logits `current` and drive the top's
+/// logit, probability and class outputs at `latency` (the parallel and the stream top).
+pub(super) fn wire_output_stage(
+    m: &mut ModuleBuilder,
+    current: &[SigId],
+    output: &BuiltOutput,
+    net: &FixedNetwork,
+    softmax: Option<Softmax<'_>>,
+    latency: u32,
+) -> (Option<PortGroup>, u32) {
+    let mut conns = vec![".clk(clk)".to_string()];
+    for (i, &x) in current.iter().enumerate() {
+        conns.push(format!(".x{i}({})", m.sig(x).name));
+    }
+    let probs: Vec<SigId> = output
+        .probs
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            let id = m.external(&format!("out_prob{j}"), p.lo, p.hi, p.stage);
+            conns.push(format!(".prob{j}({})", m.sig(id).name));
+            id
+        })
+        .collect();
+    let class = m.external("out_class", output.class.lo, output.class.hi, output.class.stage);
+    conns.push(format!(".class_idx({})", m.sig(class).name));
+    m.raw_body(&format!("  output_stage out (\n    {}\n  );\n", conns.join(",\n    ")));
+    let out_t = net.layers.last().expect("layers").out_type;
+    for (j, &x) in current.iter().enumerate() {
+        m.raw_output(&format!("logit_{j}"), x, out_t.width, latency);
+    }
+    let prob_group = softmax.map(|_| {
+        let t = net.output_type();
+        for (j, &p) in probs.iter().enumerate() {
+            m.raw_output(&format!("prob_{j}"), p, t.width, latency);
+        }
+        PortGroup::of("prob_", probs.len(), &t)
+    });
+    let class_bits = ceil_log2(net.n_outputs()).max(1);
+    m.raw_output("class_idx", class, class_bits, latency);
+    (prob_group, class_bits)
 }
 
 /// The softmax the output stage builds: qforge's tables or hls4ml's variant.
