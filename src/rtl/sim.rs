@@ -232,6 +232,20 @@ fn out_ports(m: &RtlManifest) -> Vec<String> {
     v
 }
 
+/// The clock loop's end and `main`'s return, the same in both testbenches.
+const TESTBENCH_END: &str = r#"    top->clk = 1; top->eval();
+    cycle++;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fprintf(stderr, "qforge-sim: %zu samples, %lld cycles, %.6f s\n", next_out, cycle, secs);
+  fclose(fout);
+  top->final();
+  delete top;
+  delete ctx;
+  return next_out == n ? 0 : 1;
+}
+"#;
+
 fn verilator_testbench(m: &RtlManifest) -> String {
     if let Some(s) = &m.stream {
         return verilator_stream_testbench(m, s);
@@ -291,18 +305,8 @@ int main(int argc, char** argv) {{
 {print}      fprintf(fout, "\n");
       next_out++;
     }}
-    top->clk = 1; top->eval();
-    cycle++;
-  }}
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fprintf(stderr, "qforge-sim: %zu samples, %lld cycles, %.6f s\n", next_out, cycle, secs);
-  fclose(fout);
-  top->final();
-  delete top;
-  delete ctx;
-  return next_out == n ? 0 : 1;
-}}
-"#,
+{end}"#,
+        end = TESTBENCH_END,
         n_in = m.inputs.count
     )
 }
@@ -368,18 +372,8 @@ int main(int argc, char** argv) {{
 {print}      fprintf(fout, "\n");
       next_out++;
     }}
-    top->clk = 1; top->eval();
-    cycle++;
-  }}
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fprintf(stderr, "qforge-sim: %zu samples, %lld cycles, %.6f s\n", next_out, cycle, secs);
-  fclose(fout);
-  top->final();
-  delete top;
-  delete ctx;
-  return next_out == n ? 0 : 1;
-}}
-"#,
+{end}"#,
+        end = TESTBENCH_END,
         ch = m.inputs.count,
         pix = s.pixels,
         period = s.frame_interval_cycles,
