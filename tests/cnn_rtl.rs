@@ -12,24 +12,7 @@ mod support;
 use qforge::model::TrainedModel;
 use std::path::Path;
 
-use support::cnn_specs::{CONV_1D, RICH_2D};
-
-fn ok(d: &Path, args: &[&str]) -> serde_json::Value {
-    let (code, json, stderr) = support::run_in(d, args);
-    assert_eq!(code, 0, "{args:?}\n{stderr}");
-    json
-}
-
-/// Train `spec` on 10 000 synthetic images (2 000 in the test split). Returns the folder.
-fn trained(spec: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::write(d.join("s.toml"), spec).unwrap();
-    let t = ok(d, &["train", "--spec", "s.toml", "--samples", "10000", "--out", "m", "--json"]);
-    let classes = t["evaluation"]["per_class_auc"].as_array().unwrap().len() as f64;
-    assert!(t["evaluation"]["fixed_accuracy"].as_f64().unwrap() > 1.5 / classes, "near-chance model proves little");
-    dir
-}
+use support::cnn_specs::{ok, trained, CONV_1D, RICH_2D};
 
 /// Write the design with `extra` options and simulate it on the 2 000 test images.
 fn rtl_sim(d: &Path, model: &str, out: &str, extra: &[&str]) -> serde_json::Value {

@@ -105,3 +105,22 @@ activation = "softmax"
 epochs = 2
 batch_size = 64
 "#;
+
+/// Run qforge in `d` and require exit 0; its JSON.
+pub fn ok(d: &Path, args: &[&str]) -> serde_json::Value {
+    let (code, json, stderr) = super::run_in(d, args);
+    assert_eq!(code, 0, "{args:?}\n{stderr}");
+    json
+}
+
+/// Train `spec` on 10 000 synthetic images (2 000 in the test split) into
+/// `m/model.json` of a new folder, and require better than chance.
+pub fn trained(spec: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), spec).unwrap();
+    let t = ok(d, &["train", "--spec", "s.toml", "--samples", "10000", "--out", "m", "--json"]);
+    let classes = t["evaluation"]["per_class_auc"].as_array().unwrap().len() as f64;
+    assert!(t["evaluation"]["fixed_accuracy"].as_f64().unwrap() > 1.5 / classes, "near-chance model proves little");
+    dir
+}
