@@ -232,6 +232,21 @@ fn out_ports(m: &RtlManifest) -> Vec<String> {
     v
 }
 
+/// The C++ lines that set the inputs from `x[]` and print the outputs, the
+/// same in both testbenches (an input is a sample's value or a pixel's channel).
+fn port_lines(m: &RtlManifest) -> (String, String) {
+    let mut set = String::new();
+    let mask = if m.inputs.width >= 64 { u64::MAX } else { (1u64 << m.inputs.width) - 1 };
+    for i in 0..m.inputs.count {
+        let _ = writeln!(set, "      top->{}{i} = (uint64_t)x[{i}] & {mask}ULL;", m.inputs.prefix);
+    }
+    let mut print = String::new();
+    for p in out_ports(m) {
+        let _ = writeln!(print, "        fprintf(fout, \" %llu\", (unsigned long long)top->{p});");
+    }
+    (set, print)
+}
+
 /// The clock loop's end and `main`'s return, the same in both testbenches.
 const TESTBENCH_END: &str = r#"    top->clk = 1; top->eval();
     cycle++;
@@ -251,15 +266,7 @@ fn verilator_testbench(m: &RtlManifest) -> String {
         return verilator_stream_testbench(m, s);
     }
     let top = &m.top;
-    let mut set = String::new();
-    let mask = if m.inputs.width >= 64 { u64::MAX } else { (1u64 << m.inputs.width) - 1 };
-    for i in 0..m.inputs.count {
-        let _ = writeln!(set, "      top->{}{i} = (uint64_t)x[{i}] & {mask}ULL;", m.inputs.prefix);
-    }
-    let mut print = String::new();
-    for p in out_ports(m) {
-        let _ = writeln!(print, "        fprintf(fout, \" %llu\", (unsigned long long)top->{p});");
-    }
+    let (set, print) = port_lines(m);
     format!(
         r#"// Written by qforge (`qforge rtl-sim`): one sample per clock, outputs on out_valid.
 #include "V{top}.h"
@@ -316,15 +323,7 @@ int main(int argc, char** argv) {{
 /// is counted from the cycle of the image's last pixel.
 fn verilator_stream_testbench(m: &RtlManifest, s: &super::stream_top::StreamInfo) -> String {
     let top = &m.top;
-    let mut set = String::new();
-    let mask = if m.inputs.width >= 64 { u64::MAX } else { (1u64 << m.inputs.width) - 1 };
-    for c in 0..m.inputs.count {
-        let _ = writeln!(set, "      top->{}{c} = (uint64_t)x[{c}] & {mask}ULL;", m.inputs.prefix);
-    }
-    let mut print = String::new();
-    for p in out_ports(m) {
-        let _ = writeln!(print, "        fprintf(fout, \" %llu\", (unsigned long long)top->{p});");
-    }
+    let (set, print) = port_lines(m);
     format!(
         r#"// Written by qforge (`qforge rtl-sim`): one pixel per clock, an image every {period} cycles, outputs on out_valid.
 #include "V{top}.h"
