@@ -412,10 +412,10 @@ pub enum OpCount {
     Nonzero,
 }
 
-/// The [`EnergySample`] of one measured variant: per dense layer the
-/// operations (from the model) and the measured switching energy of instance
-/// `lN` in pJ per inference. The output stage and unattributed cells are left
-/// out: the estimator prices dense layers only.
+/// The [`EnergySample`] of one measured variant: per module (a CNN's conv and
+/// pooling layers, then the dense layers) the operations (from the model) and
+/// the measured switching energy of instance `lN` in pJ per inference. The
+/// output stage and unattributed cells are left out: the refit prices layers only.
 pub fn energy_sample(name: &str, model: &TrainedModel, report: &SwitchingReport, ops: OpCount) -> Result<EnergySample> {
     let measured_of = |k: usize| {
         let instance = format!("l{}", k + 1);
@@ -444,17 +444,11 @@ pub fn energy_sample(name: &str, model: &TrainedModel, report: &SwitchingReport,
     let net = FixedNetwork::from_model(model)?;
     let mut layers = Vec::new();
     for (k, (input, fixed)) in inputs.iter().zip(&net.layers).enumerate() {
-        let instance = format!("l{}", k + 1);
-        let measured = report
-            .layers
-            .iter()
-            .find(|l| l.name == instance)
-            .ok_or_else(|| Error::Config(format!("the switching report has no layer `{instance}`")))?;
         let mut layer = match ops {
             OpCount::All => EnergyLayer::from_layer(input),
             OpCount::Nonzero => EnergyLayer::with_count(input, fixed.weights.iter().filter(|&&w| w != 0).count() as f64),
         };
-        layer.measured_pj = measured.energy_pj_per_inference;
+        layer.measured_pj = measured_of(k)?;
         layers.push(layer);
     }
     Ok(EnergySample { name: name.to_string(), layers })
