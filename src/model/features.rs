@@ -480,18 +480,3 @@ pub fn parse_feature_activation(s: &str) -> Result<Activation, String> {
         other => Err(format!("activation `{other}` after a convolution: use relu or linear (softmax only ends the dense head)")),
     }
 }
-
-/// The one refusal of a model with feature layers by a stage that does not
-/// take them yet (`command` is the CLI command, e.g. `hls`): an
-/// [`Error::Config`](crate::error::Error::Config), so exit code 2.
-pub fn refuse_features(spec: &super::ModelSpec, command: &str) -> crate::error::Result<()> {
-    if spec.features.is_empty() {
-        return Ok(());
-    }
-    let layers: Vec<String> = spec.features.iter().map(|l| format!("{} `{}`", l.kind(), l.name())).collect();
-    Err(crate::error::Error::Config(format!(
-        "convolutional layers are not supported by `qforge {command}` yet: model `{}` has {} (docs/cnn.md says what exists)",
-        spec.name,
-        layers.join(", ")
-    )))
-}
