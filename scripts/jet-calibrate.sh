@@ -43,7 +43,7 @@ for dir in "$out"/*/; do
     if [[ $set == runs_trained && $v == v* && " ${collapsed[*]:-} " == *" jet_v$((10#${v#v})) "* ]]; then continue; fi
     mkdir -p "$out/$set/$v"
     cp "$dir/model/model.json" "$dir/rtl/runs/yosys/stat.json" "$out/$set/$v/"
-    echo '{"part": "xcvu13p-flga2577-2-e", "tool": "yosys", "flow": "qforge rtl --pipeline-every 3"}' >"$out/$set/$v/run.json"
+    echo "{\"part\": \"xcvu13p-flga2577-2-e\", \"tool\": \"yosys\", \"flow\": \"qforge rtl ${RTL_FLAGS:---cmvm --pipeline-ns 5}\"}" >"$out/$set/$v/run.json"
   done
 done
 "$qforge" calibrate --runs "$out/runs_all" --tool yosys --part xcvu13p-flga2577-2-e \

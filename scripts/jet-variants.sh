@@ -5,6 +5,9 @@
 #
 #   scripts/jet-variants.sh OUT [FIRST LAST]
 #
+# RTL_FLAGS picks the generator's options (default: those of `qforge run`'s
+# embedded pipeline, examples/pipeline.toml).
+#
 # Variant i (0-based) takes its per-layer quantizers from the table below.
 # 2-bit kernels in every hidden layer (variants 5 and 18) collapse to chance
 # accuracy after 4 epochs: all weights zero, no layer logic, which the energy
@@ -17,6 +20,7 @@ out=${1:?usage: jet-variants.sh OUT [FIRST LAST]}
 first=${2:-0}
 last=${3:-23}
 qforge=${QFORGE:-qforge}
+read -r -a rtl_flags <<<"${RTL_FLAGS:---cmvm --pipeline-ns 5}"
 mkdir -p "$out"
 
 # kernel1 act1 kernel2 act2 kernel3 act3 kernel4: `bN` = quantized_bits(N,0,alpha=1),
@@ -90,7 +94,7 @@ for i in $(seq "$first" "$last"); do
     printf '\n[training]\nlearning_rate = 0.002\nbatch_size = 1024\nepochs = 4\npatience = 2\nl1 = 0.0001\nl2 = 0.0\nseed = %d\n' "$((42 + i))"
   } >"$dir/spec.toml"
   "$qforge" train --spec "$dir/spec.toml" --samples 40000 --out "$dir/model" --json >"$dir/train.json"
-  "$qforge" rtl --model "$dir/model/model.json" --out "$dir/rtl" --pipeline-every 3 --json >"$dir/rtl.json"
+  "$qforge" rtl --model "$dir/model/model.json" --out "$dir/rtl" "${rtl_flags[@]}" --json >"$dir/rtl.json"
   /usr/bin/time -f "%e s wall, %U s user, %M KB" -o "$dir/yosys.time" \
     "$qforge" synth "$dir/rtl" --tool yosys --flatten --family xcup --netlist --force --timeout 7200 \
     --db "$out/history.sqlite" --json >"$dir/synth.json.tmp"

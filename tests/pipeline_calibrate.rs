@@ -73,7 +73,7 @@ fn the_next_run_uses_the_calibration_this_run_refitted() {
     std::fs::remove_dir_all(out.join("stages")).unwrap(); // a new night: nothing cached
                                                           // A stale calibration (UltraScale+ LUT per carry bit priced 3.5x): the refit must find and adopt a better one.
     let default = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/default.toml")).unwrap();
-    let stale = default.replacen("per_carry_bit = 0.8526 ", "per_carry_bit = 3.0 ", 1);
+    let stale = default.replacen("per_carry_bit = 0.9085 ", "per_carry_bit = 3.0 ", 1);
     assert_ne!(stale, default);
     std::fs::write(out.join("calibration.toml"), stale).unwrap();
     let (code, second, stderr) = run(&["run", "pipe.toml", "--out", "out", "--json"], d);

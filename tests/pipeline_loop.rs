@@ -100,7 +100,13 @@ fn switching_is_stored_refitted_and_compared_in_the_summary() {
     assert!(close(energy_row["error_percent"].as_f64().unwrap(), 100.0 * (e - dense) / dense), "{energy_row}");
     assert!(row["latency_cycles"]["measured"].as_f64().is_some(), "{row}");
 
+    // The gate-level check per candidate: samples simulated and mismatches, in the JSON and the Markdown.
+    let checked = &summary["switching"][0];
+    assert_eq!(checked["samples"].as_u64(), Some(sw.samples), "{checked}");
+    assert_eq!(checked["mismatches"].as_u64(), Some(0), "{checked}");
     let md = std::fs::read_to_string(d.join("out/runs/loop_b/summary.md")).unwrap();
+    assert!(md.contains("| candidate | gate-level check | samples | mismatches |"), "{md}");
+    assert!(md.contains(&format!("| {} | ok | {} | 0 |", summary["candidates"][0]["name"].as_str().unwrap(), sw.samples)), "{md}");
     assert!(md.contains("## Estimated vs measured"), "{md}");
     assert!(md.contains(&format!("{:+.1} %", energy_row["error_percent"].as_f64().unwrap())), "{md}");
     assert!(md.contains("- energy ([energy_rtl], 2 measured models)"), "{md}");

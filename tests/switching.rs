@@ -1,7 +1,8 @@
 //! `qforge switching` end to end with real Yosys: a small 4-bit model
 //! (16→8→5, softmax), pipelined RTL, `synth_xilinx` netlist, gate-level
 //! simulation of 1 200 samples against `FixedNetwork::predict_raw`; a netlist
-//! with one layer-1 LUT's INIT inverted must be a bit-exactness failure; a
+//! with one layer-1 LUT's INIT inverted must be a bit-exactness failure (or,
+//! counting, a count of mismatching samples); a
 //! corrupt netlist an input error naming the file.
 mod rtl_support;
 use qforge::calibrate::energy::read_energy_samples;
@@ -97,6 +98,16 @@ fn mapped_netlist_matches_the_model_and_toggles_in_every_layer() {
     assert_eq!(out.status.code(), Some(1), "a mismatch is a check failure: {err}");
     assert!(err.contains("bit-exactness failure") && err.contains("logit_"), "{err}");
     assert!(out.stdout.is_empty(), "no JSON result on failure");
+    // Counting instead of failing (what the pipeline's summary shows): the
+    // mismatching samples are counted and the first ones described.
+    let counting = SwitchingOptions { count_mismatches: true, ..SwitchingOptions::default() };
+    let counted = switching::measure(&d.join("broken.json"), &manifest, &net, raw, &cal.switching, &counting).unwrap();
+    assert_eq!(counted.samples, SAMPLES);
+    assert!(counted.mismatches > 0 && counted.mismatches <= SAMPLES, "{}", counted.mismatches);
+    assert_eq!(counted.first_mismatches.len(), counted.mismatches.min(5), "{:?}", counted.first_mismatches);
+    assert!(counted.first_mismatches[0].contains("logit_"), "{:?}", counted.first_mismatches);
+    assert_eq!(report.mismatches, 0);
+    assert!(report.first_mismatches.is_empty());
 
     // A truncated netlist: an input error naming the file.
     let text = std::fs::read(&netlist).unwrap();

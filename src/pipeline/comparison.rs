@@ -71,6 +71,18 @@ pub fn markdown_table(o: &PipelineOutcome) -> String {
     s
 }
 
+/// The gate-level check of each candidate's netlist: samples simulated and
+/// how many differ from the fixed-point model (Markdown table).
+pub fn switching_table(results: &[super::switching::SwitchingResult]) -> String {
+    let mut s = String::from("| candidate | gate-level check | samples | mismatches |\n|---|---|---|---|\n");
+    for r in results {
+        let mismatches = r.mismatches.map_or("–".into(), |m| m.to_string());
+        let samples = if r.samples > 0 { r.samples.to_string() } else { "–".into() };
+        let _ = writeln!(s, "| {} | {} | {samples} | {mismatches} |", r.name, r.status);
+    }
+    s
+}
+
 fn number(v: Option<f64>) -> String {
     match v {
         Some(v) if v.fract() == 0.0 => format!("{v:.0}"),
@@ -139,5 +151,38 @@ fn method(m: Option<crate::calibrate::guarded::RefitMethod>) -> &'static str {
         Some(crate::calibrate::guarded::RefitMethod::Scale) => "one scale factor",
         Some(crate::calibrate::guarded::RefitMethod::Full) => "full refit",
         None => "no method",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::switching::SwitchingResult;
+
+    fn result(name: &str, status: &str, samples: usize, mismatches: Option<usize>) -> SwitchingResult {
+        SwitchingResult {
+            name: name.into(),
+            status: status.into(),
+            reason: None,
+            netlist: None,
+            samples,
+            mismatches,
+            estimated_pj: 1.0,
+            measured_pj: None,
+            layers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_switching_table_shows_samples_and_mismatches_per_candidate() {
+        let table = super::switching_table(&[
+            result("baseline", "ok", 256, Some(0)),
+            result("trial_5", "failed", 256, Some(17)),
+            result("trial_2", "skipped", 0, None),
+        ]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "| candidate | gate-level check | samples | mismatches |");
+        assert_eq!(lines[2], "| baseline | ok | 256 | 0 |");
+        assert_eq!(lines[3], "| trial_5 | failed | 256 | 17 |");
+        assert_eq!(lines[4], "| trial_2 | skipped | – | – |");
     }
 }

@@ -450,6 +450,8 @@ mod tests {
         let c = PipelineConfig::from_toml(DEFAULT_PIPELINE, Path::new("/x/pipeline.toml")).unwrap();
         assert_eq!(c.spec_path(), Path::new("/x/jet_tagger.toml"));
         assert!(c.search.enabled && c.synth.candidates >= 1);
+        // The generator the shipped [rtl.ultrascale_plus] prices were fitted on (calibration/default.toml).
+        assert!(c.generate.cmvm && c.generate.pipeline_every == 0 && c.generate.pipeline_ns == Some(5.0), "{:?}", c.generate);
     }
 
     #[test]

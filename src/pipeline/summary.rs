@@ -324,6 +324,8 @@ fn markdown(o: &PipelineOutcome, plots: &[String]) -> String {
     }
     s.push_str("\n## Estimated vs measured\n\nMeasured: Yosys (LUT, FF, DSP), the design's register stages (latency), the gate-level switching simulation of the mapped netlist (energy of the dense layers); error = (est − meas) / meas.\n\n");
     s.push_str(&super::comparison::markdown_table(o));
+    s.push_str("\nGate-level simulation of each mapped netlist against the fixed-point model, bit for bit:\n\n");
+    s.push_str(&super::comparison::switching_table(&o.switching));
     s.push_str("\n## Calibration\n\n");
     s.push_str(&calibration_text(o));
     s.push_str(&super::comparison::refit_text(o));
@@ -349,6 +351,20 @@ fn calibration_text(o: &PipelineOutcome) -> String {
     if let Some(note) = &c.note {
         let _ = writeln!(s, "{note}");
     }
+    s
+}
+
+/// A Markdown table's rows (its `| … |` lines but the `|---|` rule) as an HTML table.
+fn html_table(markdown: &str) -> String {
+    let mut s = String::from("<table>\n");
+    for line in markdown.lines().filter(|l| l.starts_with("| ")) {
+        s.push_str("<tr>");
+        for cell in line.trim_matches('|').split(" | ") {
+            let _ = write!(s, "<td>{}</td>", escape(cell.trim()));
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</table>\n");
     s
 }
 
@@ -386,15 +402,11 @@ fn html(o: &PipelineOutcome, plots: &[String]) -> String {
         }
         s.push_str("</tr>\n");
     }
-    s.push_str("</table>\n<h2>Estimated vs measured</h2>\n<table>\n");
-    for line in super::comparison::markdown_table(o).lines().filter(|l| l.starts_with("| ")) {
-        s.push_str("<tr>");
-        for cell in line.trim_matches('|').split(" | ") {
-            let _ = write!(s, "<td>{}</td>", escape(cell.trim()));
-        }
-        s.push_str("</tr>\n");
-    }
-    s.push_str("</table>\n<h2>Calibration</h2>\n");
+    s.push_str("</table>\n<h2>Estimated vs measured</h2>\n");
+    s.push_str(&html_table(&super::comparison::markdown_table(o)));
+    s.push_str("<h2>Gate-level check</h2>\n");
+    s.push_str(&html_table(&super::comparison::switching_table(&o.switching)));
+    s.push_str("<h2>Calibration</h2>\n");
     for line in
         calibration_text(o).lines().chain(super::comparison::refit_text(o).lines()).filter(|l| !l.is_empty() && !l.starts_with("|---"))
     {

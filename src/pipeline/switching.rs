@@ -30,6 +30,9 @@ pub struct SwitchingResult {
     pub reason: Option<String>,
     pub netlist: Option<PathBuf>,
     pub samples: usize,
+    /// Simulated samples whose outputs differ from the fixed-point model (none
+    /// when the simulation did not run to the end).
+    pub mismatches: Option<usize>,
     /// The estimator's switching energy of the dense layers, pJ per inference (`[energy_rtl]`).
     pub estimated_pj: f64,
     /// The measured switching energy of the dense layers (instances `lN`), pJ per inference.
@@ -84,16 +87,32 @@ pub fn switching_stage(
             reason: None,
             netlist: netlist_of(s),
             samples: 0,
+            mismatches: None,
             estimated_pj: estimated_energy(&c.energy_layers, cal),
             measured_pj: None,
             layers: Vec::new(),
         };
         match (s.status.as_str(), s.run_id, &result.netlist) {
             ("ok", Some(run), Some(netlist)) => match simulate(cfg, c, netlist, &source, cal) {
-                Ok(record) => {
+                // A wrong netlist's energy would mislead the refit: counted and shown, not stored.
+                Ok((record, first)) if record.mismatches > 0 => {
+                    let why = format!(
+                        "{} of {} samples differ between the gate-level simulation and the fixed-point model: {}",
+                        record.mismatches,
+                        record.samples,
+                        first.join("; ")
+                    );
+                    reporter.event(Event::Log(format!("switching: {}: {why}", c.name)));
+                    result.status = "failed".into();
+                    result.samples = record.samples as usize;
+                    result.mismatches = Some(record.mismatches as usize);
+                    result.reason = Some(why);
+                }
+                Ok((record, _)) => {
                     store.add_switching(RunId(run), &record)?;
                     result.status = "ok".into();
                     result.samples = record.samples as usize;
+                    result.mismatches = Some(0);
                     result.measured_pj =
                         Some(record.layers.iter().filter(|l| l.instance.starts_with('l')).map(|l| l.energy_pj).sum::<f64>());
                     result.layers = record.layers;
@@ -114,7 +133,14 @@ pub fn switching_stage(
     Ok(out)
 }
 
-fn simulate(cfg: &PipelineConfig, c: &Candidate, netlist: &Path, source: &DataSource, cal: &Calibration) -> Result<SwitchingRecord> {
+/// The measurement, and the first mismatching samples described.
+fn simulate(
+    cfg: &PipelineConfig,
+    c: &Candidate,
+    netlist: &Path,
+    source: &DataSource,
+    cal: &Calibration,
+) -> Result<(SwitchingRecord, Vec<String>)> {
     if !netlist.is_file() {
         return Err(Error::input(netlist, "the synthesis job wrote no mapped netlist"));
     }
@@ -124,7 +150,8 @@ fn simulate(cfg: &PipelineConfig, c: &Candidate, netlist: &Path, source: &DataSo
     let test = crate::train::session::test_split_for(&model, source, cfg.data.split_seed)?;
     let n = test.len().min(SWITCHING_SAMPLES);
     let raw: Vec<i64> = (0..n).flat_map(|i| net.quantize_inputs(test.row(i))).collect();
-    let report = measure(netlist, &manifest, &net, &raw, &cal.switching, &SwitchingOptions::default())?;
+    let opts = SwitchingOptions { count_mismatches: true, ..SwitchingOptions::default() };
+    let report = measure(netlist, &manifest, &net, &raw, &cal.switching, &opts)?;
     let layers = report
         .layers
         .iter()
@@ -134,12 +161,13 @@ fn simulate(cfg: &PipelineConfig, c: &Candidate, netlist: &Path, source: &DataSo
             toggles_per_inference: l.toggles_per_inference,
         })
         .collect();
-    Ok(SwitchingRecord {
+    let record = SwitchingRecord {
         netlist: netlist.to_path_buf(),
         samples: report.samples as u64,
         mismatches: report.mismatches as u64,
         energy_pj: report.energy_pj_per_inference,
         layers,
         weights_origin: cal.switching.origin.lines().next().unwrap_or_default().to_string(),
-    })
+    };
+    Ok((record, report.first_mismatches))
 }
