@@ -297,3 +297,35 @@ fn percent_budgets_use_the_part_table_for_yosys_reports() {
         assert!(stdout.contains("part table"), "{stdout}");
     }
 }
+
+/// Yosys lists every cell it maps, so its block RAM is counted from the
+/// RAMB18/RAMB36 cells (a real Yosys run of a registered 1024 × 18 ROM).
+#[test]
+fn yosys_block_ram_is_counted_from_its_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("rom.v"),
+        "module rom_top(input clk, input [9:0] a, output reg [17:0] q);\n  reg [17:0] mem [0:1023];\n  integer i;\n  initial for (i = 0; i < 1024; i = i + 1) mem[i] = (i * 37) ^ (i >> 3);\n  always @(posedge clk) q <= mem[a];\nendmodule\n",
+    )
+    .unwrap();
+    let status = std::process::Command::new("yosys")
+        .current_dir(d)
+        .args(["-q", "-p", "read_verilog rom.v; synth_xilinx -family xcup -top rom_top -flatten; tee -q -o stat.json stat -json"])
+        .status()
+        .expect("yosys is installed by scripts/setup.sh");
+    assert!(status.success());
+    let stat = d.join("stat.json");
+    let qforge::reports::ParsedReport::Synth(report) = parse_file(&stat).unwrap() else { panic!("not a synthesis report") };
+    let counted = report.bram18_equivalent().unwrap();
+    assert_eq!(counted.0, 1, "{:?}", report.cells);
+    for (limit, code, word) in [(0, 1, "exceeds"), (1, 0, "within")] {
+        let budget = d.join(format!("b{limit}.toml"));
+        std::fs::write(&budget, format!("[budget]\nbram_18k = {limit}\n")).unwrap();
+        let out =
+            std::process::Command::new(env!("CARGO_BIN_EXE_qforge")).arg("check").arg("--budget").arg(&budget).arg(&stat).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(code), "{text}");
+        assert!(text.contains(&format!("bram_18k 1 (1 RAMB18 + 2 × 0 RAMB36 cells) {word}")), "{text}");
+    }
+}

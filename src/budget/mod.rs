@@ -215,9 +215,7 @@ impl<'a> Checker<'a> {
                 Counted::Dsp => plain(used.dsp),
                 Counted::Uram => plain(used.uram),
                 // A Vivado Block RAM Tile (36 Kb) is two 18K blocks.
-                Counted::Bram18k => plain(used.bram_18k).or_else(|| {
-                    used.bram_tile.map(|t| Found { value: (t * 2.0).ceil() as u64, report: s, note: Some(format!("{t} BRAM tiles × 2")) })
-                }),
+                Counted::Bram18k => s.bram18_equivalent().map(|(value, note)| Found { value, report: s, note }),
             }
         })
     }

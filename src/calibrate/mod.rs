@@ -52,13 +52,13 @@ pub struct Measured {
 }
 
 impl Measured {
-    /// What a synthesis report states (`bram_tile` counts as two BRAM18).
+    /// What a synthesis report states (block RAM as [`SynthReport::bram18_equivalent`] counts it).
     pub fn from_report(r: &SynthReport) -> Measured {
         Measured {
             lut: r.used.lut.map(|v| v as f64),
             ff: r.used.ff.map(|v| v as f64),
             dsp: r.used.dsp.map(|v| v as f64),
-            bram_18k: r.used.bram_18k.map(|v| v as f64).or(r.used.bram_tile.map(|t| 2.0 * t)),
+            bram_18k: r.bram18_equivalent().map(|(v, _)| v as f64),
             latency_cycles: r.latency_worst_cycles.or(r.latency_cycles).map(|v| v as f64),
         }
     }

@@ -309,7 +309,7 @@ fn store_result(
                         lut: s.used.lut,
                         ff: s.used.ff,
                         dsp: s.used.dsp,
-                        bram_18k: s.used.bram_18k,
+                        bram_18k: s.bram18_equivalent().map(|(v, _)| v),
                         latency_cycles: Some(c.design_latency_cycles),
                     });
                     result.tool_version = s.tool_version.clone();

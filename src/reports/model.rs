@@ -193,6 +193,23 @@ pub struct SynthReport {
 }
 
 impl SynthReport {
+    /// Block RAM in 18K blocks: the report's own `bram_18k`, else its Vivado
+    /// Block RAM Tiles × 2 (rounded up), else, for Yosys, which lists every
+    /// cell it mapped, its RAMB18* cells plus two per RAMB36* (0 when none).
+    /// With the note saying how it was counted when it was not stated as such.
+    pub fn bram18_equivalent(&self) -> Option<(u64, Option<String>)> {
+        if let Some(b) = self.used.bram_18k {
+            return Some((b, None));
+        }
+        if let Some(t) = self.used.bram_tile {
+            return Some(((t * 2.0).ceil() as u64, Some(format!("{t} BRAM tiles × 2"))));
+        }
+        let cells = self.cells.as_ref().filter(|_| self.tool == ReportKind::Yosys)?;
+        let count = |prefix: &str| cells.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| *v).sum::<u64>();
+        let (b18, b36) = (count("RAMB18"), count("RAMB36"));
+        Some((b18 + 2 * b36, Some(format!("{b18} RAMB18 + 2 × {b36} RAMB36 cells"))))
+    }
+
     pub fn new(source_file: impl Into<PathBuf>, tool: ReportKind) -> Self {
         SynthReport {
             source_file: source_file.into(),
