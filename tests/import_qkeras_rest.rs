@@ -7,7 +7,7 @@
 //! qforge mode (no config) its quantized activations are QKeras' own values
 //! and its float network QKeras' outputs. hls4ml 1.3.0 refuses
 //! quantized_relu_po2, so that fixture has no C simulation and import with a
-//! config refuses it too; the RTL generator refuses both for now.
+//! config refuses it too, and so does `qforge hls`.
 mod hls_support;
 mod support;
 
@@ -194,7 +194,7 @@ fn relu_po2_in_qforge_mode_is_qkeras() {
 }
 
 #[test]
-fn relu_po2_is_refused_with_a_config_and_by_hls_and_rtl() {
+fn relu_po2_is_refused_with_a_config_and_by_hls() {
     let f = fixture_dir("q_relu_po2");
     assert!(std::fs::read_to_string(f.join("hls4ml_refusal.txt")).unwrap().contains("Unsupported QKeras activation: quantized_relu_po2"));
     let tmp = tempfile::tempdir().unwrap();
@@ -209,13 +209,7 @@ fn relu_po2_is_refused_with_a_config_and_by_hls_and_rtl() {
     let (code, _, err) = run_in(tmp.path(), &["hls", "--model", "imp/model.json", "--out", "prj", "--tb-samples", "0"]);
     assert_ne!(code, 0);
     assert!(err.contains("fc1") && err.contains("quantized_relu_po2"), "{err}");
-    let (code, _, err) = run_in(tmp.path(), &["rtl", "--model", "imp/model.json", "--out", "rtl"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("imp/model.json") && err.contains("fc1") && err.contains("quantized_relu_po2") && err.contains("no RTL form"),
-        "{err}"
-    );
-    // (The leaky ReLU of q_leaky is built by the RTL now: tests/rtl_hls4ml.rs.)
+    // (The RTL builds relu_po2 and q_leaky's leaky ReLU now: tests/rtl_hls4ml.rs.)
 }
 
 /// quantized_bits with alpha "auto" (fc1) and 0.75 (fc2), fixture q_alpha: hls4ml

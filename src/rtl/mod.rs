@@ -1,6 +1,6 @@
 //! The open RTL flow: Verilog for the whole fixed-point network, fully
 //! parallel (constant multiplications as CSD shift-adds, adder trees, ReLU,
-//! leaky ReLU, ApplyAlpha, casts with every ap_fixed rounding/overflow mode,
+//! leaky ReLU, ApplyAlpha, QKeras' relu_po2, casts with every ap_fixed rounding/overflow mode,
 //! qforge's table softmax or hls4ml's softmax variants, argmax), registers every N logic levels, a valid signal, flat ports; and
 //! its bit-exact simulation against `FixedNetwork::predict_raw`.
 //!
@@ -69,7 +69,7 @@ impl Default for RtlOptions {
 }
 
 /// Refuse layers that have no fixed-point form (a float kernel or bias) or
-/// no RTL form yet (quantized_relu_po2; a leaky ReLU or ApplyAlpha in an image layer).
+/// no RTL form yet (a leaky ReLU or ApplyAlpha in an image layer).
 pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()> {
     let convs: Vec<_> = model
         .spec
@@ -105,12 +105,8 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
                 ),
             ));
         }
-        let refused = match block.activation_quantizer {
-            Quantizer::ReluPo2 { .. } => true,
-            Quantizer::LeakyRelu { .. } => conv,
-            _ => false,
-        };
-        if refused {
+        // (The Rust model refuses relu_po2 after a convolution itself.)
+        if conv && matches!(block.activation_quantizer, Quantizer::LeakyRelu { .. }) {
             return Err(Error::input_at(
                 model_path,
                 None,
