@@ -23,6 +23,7 @@ pub mod layer;
 pub mod netlist;
 pub mod pool;
 pub mod products;
+pub mod saturate;
 pub mod sim;
 pub mod softmax;
 pub mod stream;
