@@ -253,6 +253,13 @@ fn float_alpha_hls_cpp_is_hls4ml_csim_bit_for_bit() {
     let cpp = std::fs::read_to_string(prj.path().join("prj/firmware/myproject.cpp")).unwrap();
     assert_eq!(cpp.matches("nnet::normalize<").count(), 2, "{cpp}");
     assert_eq!((mismatches, differing), ((0, 0), 0));
+    // io_stream has no ApplyAlpha step: refused naming the layer, nothing written.
+    let model = TrainedModel::load(&prj.path().join("hls4ml/imp/model.json")).unwrap();
+    let config = HlsConfig { io_type: "io_stream".into(), ..HlsConfig::default() };
+    let out = prj.path().join("stream");
+    let e = write_project(&model, &config, &out, &WriteOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("fc1") && e.contains("ApplyAlpha") && e.contains("io_parallel"), "{e}");
+    assert!(!out.exists());
 }
 
 /// Without a config: the float network is QKeras' (the per-channel scales

@@ -1,5 +1,6 @@
 //! The open RTL flow: Verilog for the whole fixed-point network, fully
-//! parallel (constant multiplications as CSD shift-adds, adder trees, ReLU,
+//! parallel (constant multiplications as CSD shift-adds, adder trees or
+//! hls4ml's add-then-saturate chains for saturating accumulators, ReLU,
 //! leaky ReLU, ApplyAlpha, QKeras' relu_po2, casts with every ap_fixed rounding/overflow mode,
 //! qforge's table softmax or hls4ml's softmax variants, argmax), registers every N logic levels, a valid signal, flat ports; and
 //! its bit-exact simulation against `FixedNetwork::predict_raw`.
