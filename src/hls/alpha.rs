@@ -8,6 +8,9 @@ use crate::model::fixed::AlphaStage;
 use serde::Serialize;
 use std::path::PathBuf;
 
+/// A file of the project: its path inside the folder and its bytes.
+type ProjectFile = (PathBuf, Vec<u8>);
+
 /// hls4ml's ApplyAlpha after a dense layer (`nnet::normalize`).
 #[derive(Serialize)]
 pub(super) struct AlphaCtx {
@@ -18,7 +21,7 @@ pub(super) struct AlphaCtx {
 
 /// The ApplyAlpha step `index` of layer `name`: its step, its types and its
 /// scale and bias headers (raw bits).
-pub(super) fn alpha_step(name: &str, st: &AlphaStage, index: usize, n_macro: &str) -> (Pending, Vec<Typedef>, Vec<(PathBuf, Vec<u8>)>) {
+pub(super) fn alpha_step(name: &str, st: &AlphaStage, index: usize, n_macro: &str) -> (Pending, Vec<Typedef>, Vec<ProjectFile>) {
     let k = index;
     let mut typedefs = Vec::new();
     let mut files = Vec::new();
@@ -45,4 +48,3 @@ pub(super) fn alpha_step(name: &str, st: &AlphaStage, index: usize, n_macro: &st
     };
     (step, typedefs, files)
 }
-

@@ -127,7 +127,7 @@ impl ActivationFn {
         let mut steps: Vec<(i64, i64)> = Vec::new();
         for s in starts {
             let y = self.apply(s, frac, out);
-            if steps.last().is_none_or(|&(_, prev)| prev != y) {
+            if steps.last().map(|&(_, prev)| prev) != Some(y) {
                 steps.push((s, y));
             }
         }
