@@ -5,8 +5,13 @@
 //! range, where the partial sums saturate (and saturating once at the end
 //! would differ); its structural cost counts the adders and saturation logic
 //! its Verilog holds.
+mod support;
+
+use qforge::model::features::FeatureLayer;
 use qforge::model::fixed::{FixedNetwork, RawLayer};
+use qforge::model::fixed_features::FixedFeature;
 use qforge::model::Activation;
+use qforge::model::TrainedModel;
 use qforge::quant::{FixedType, Overflow, Rounding};
 use qforge::rtl::{self, build_design, RtlOptions, SimOptions};
 use rand::{Rng, SeedableRng};
@@ -70,7 +75,8 @@ fn differs_from_one_saturation(net: &FixedNetwork, raw: &[i64]) -> usize {
             (0..l.n_out).any(|o| {
                 // Each product rounded into accum_t's fraction bits, nothing saturated before the end.
                 let fine = FixedType::signed(64, 64 - t.frac()).with_modes(t.rounding, Overflow::Wrap);
-                let products = x.iter().enumerate().map(|(i, &xi)| fine.cast_raw_wide(xi as i128 * l.weights[i * l.n_out + o] as i128, prod_frac));
+                let products =
+                    x.iter().enumerate().map(|(i, &xi)| fine.cast_raw_wide(xi as i128 * l.weights[i * l.n_out + o] as i128, prod_frac));
                 let sum = t.cast_raw(l.biases[o], l.bias_type.frac()) as i128 + products.map(|p| p as i128).sum::<i128>();
                 t.cast_raw_wide(sum, t.frac()) != acc[o]
             })
@@ -79,8 +85,8 @@ fn differs_from_one_saturation(net: &FixedNetwork, raw: &[i64]) -> usize {
 }
 
 /// (adders, cast bits) written in a dense module's Verilog: each saturating
-/// select counts its target type's width (accumulator wires `lN_acc*`, outputs
-/// `lN_y*`), each rounding increment one bit.
+/// select counts its target type's width (accumulator wires `lN_acc*` or, in a
+/// convolution, `lN_pP_acc*`; outputs `lN_y*`), each rounding increment one bit.
 fn written(text: &str, accum: &FixedType, out: &FixedType) -> (u64, u64) {
     let (mut adders, mut cast_bits) = (0, 0);
     for line in text.lines().map(str::trim) {
@@ -94,7 +100,13 @@ fn written(text: &str, accum: &FixedType, out: &FixedType) -> (u64, u64) {
         }
         if name.ends_with("_q") && rhs.starts_with('(') && rhs.contains(") ? ") {
             let local = name.split_once('_').unwrap().1;
-            cast_bits += if local.starts_with("acc") { accum.width } else if local.starts_with('y') { out.width } else { panic!("{name}") } as u64;
+            cast_bits += if local.contains("acc") {
+                accum.width
+            } else if local.starts_with('y') {
+                out.width
+            } else {
+                panic!("{name}")
+            } as u64;
         }
     }
     (adders, cast_bits)
@@ -145,4 +157,63 @@ fn ap_sat_sym_is_the_rust_model() {
 #[test]
 fn ap_sat_zero_is_the_rust_model() {
     check(3, Overflow::SatZero, Rounding::RndConv, -1);
+}
+
+/// A convolution (fixture qcnn1d imported in qforge mode, its first Conv1D's
+/// accumulator stated narrower, AP_SAT, until it changes the outputs): the parallel RTL's
+/// per-position chains are the Rust model on inputs near the input range,
+/// combinational and every 3 levels; its counted adders and cast bits are the Verilog's.
+#[test]
+fn a_saturating_conv_accumulator_is_the_rust_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hls4ml_cnn/qcnn1d");
+    let arg = |n: &str| f.join(n).display().to_string();
+    let (code, _, err) = support::run_in(dir.path(), &["import", &arg("keras.json"), "--weights", &arg("weights.h5"), "--out", "imp"]);
+    assert_eq!(code, 0, "{err}");
+    let mut model = TrainedModel::load(&dir.path().join("imp/model.json")).unwrap();
+    let wide = FixedNetwork::from_model(&model).unwrap();
+    let FixedFeature::Conv(conv) = &wide.features.as_ref().unwrap().layers[0] else { panic!("qcnn1d starts with a convolution") };
+    let acc = conv.types.accum;
+    let k = model.spec.features.iter().position(|l| matches!(l, FeatureLayer::Conv(_))).unwrap();
+    let raw = inputs(&wide, 2000, 7);
+    let samples = raw.len() / wide.n_inputs();
+    // The widest saturating accumulator that changes the conv's outputs on a tenth of the samples.
+    let mut found = None;
+    for cut in 3..acc.integer {
+        let narrow = FixedType::signed(acc.width - cut as u32, acc.integer - cut).with_modes(Rounding::Trn, Overflow::Sat);
+        let FeatureLayer::Conv(c) = &mut model.spec.features[k] else { unreachable!() };
+        c.types.accum = Some(narrow);
+        let net = FixedNetwork::from_model(&model).unwrap();
+        let FixedFeature::Conv(sat) = &net.features.as_ref().unwrap().layers[0] else { unreachable!() };
+        assert_eq!(sat.types.accum, narrow);
+        let clipped = raw.chunks(net.n_inputs()).filter(|x| sat.forward(x) != conv.forward(x)).count();
+        println!(
+            "qcnn1d conv accumulator {acc} -> {narrow} (output {}): {clipped}/{samples} samples give other conv outputs",
+            sat.types.out
+        );
+        if clipped * 10 > samples {
+            found = Some((net.clone(), narrow, sat.types.out));
+            break;
+        }
+    }
+    let (net, narrow, out_type) = found.expect("a saturating accumulator that changes the outputs");
+    let path = dir.path().join("sat/model.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    model.save(&path).unwrap();
+    for every in [0, 3] {
+        let opts = RtlOptions { pipeline_every: every, ..Default::default() };
+        let design = rtl::generate(&model, &path, &opts).unwrap();
+        let cost = design.cost.layers.iter().find(|l| l.module.ends_with("_conv")).unwrap();
+        let text = &design.files.iter().find(|(f, _)| *f == format!("{}.v", cost.module)).unwrap().1;
+        assert!(text.contains("acc0_s0_q"), "the chain is built");
+        assert_eq!((cost.adders, cost.cast_bits), written(text, &narrow, &out_type), "{}", cost.module);
+        let out = dir.path().join(format!("rtl{every}"));
+        rtl::write_design(&design, &out).unwrap();
+        let r = rtl::simulate(&out, &design.manifest, &net, &raw, &SimOptions::default()).unwrap();
+        println!(
+            "  every {every}: {} samples, {} mismatches, latency {}, conv adders {} cast bits {}",
+            r.samples, r.mismatches, r.latency_cycles, cost.adders, cost.cast_bits
+        );
+        assert_eq!((r.samples, r.mismatches), (samples, 0), "{:?}", r.first_mismatches);
+    }
 }

@@ -15,7 +15,7 @@ use super::cost::LayerCost;
 use super::csd::csd_digits;
 use super::netlist::{ModuleBuilder, Schedule, SigId};
 use super::products::round_products;
-use super::saturate::saturating_sums;
+use super::saturate::{saturating_sums, SatSums};
 use crate::error::Result;
 use crate::model::layer_types::holds_exactly;
 use crate::model::{Activation, FixedLayer};
@@ -84,7 +84,7 @@ pub fn build_layer(
     let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
     let biases: Vec<i128> = layer.biases.iter().map(|&b| acc.cast_raw(b, layer.bias_type.frac()) as i128).collect();
     let (sums, stats) = if may_saturate(layer, inputs, &biases, product_shift, drop) {
-        saturating_sums(&mut m, layer, &xs, &biases, start_level)
+        saturating_sums(&mut m, &SatSums::dense(layer), &xs, &biases, start_level)
     } else {
         let (matrix, extra, product_stats) = if drop > 0 {
             let r = round_products(&mut m, &xs, &layer.weights, layer.n_out, drop, acc.rounding, start_level);

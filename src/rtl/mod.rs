@@ -78,7 +78,7 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
         .features
         .iter()
         .filter_map(|f| match f {
-            crate::model::features::FeatureLayer::Conv(c) => Some(c.as_block()),
+            crate::model::features::FeatureLayer::Conv(c) => Some((c.as_block(), c.has_bias())),
             _ => None,
         })
         .collect();
@@ -92,7 +92,8 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
             "the RTL of image layers is bit-exact only in qforge types mode so far; this model uses hls4ml types",
         ));
     }
-    for (k, block) in model.spec.blocks.iter().chain(&convs).enumerate() {
+    let blocks = model.spec.blocks.iter().map(|b| (b, true)).chain(convs.iter().map(|(b, bias)| (b, *bias)));
+    for (k, (block, has_bias)) in blocks.enumerate() {
         // Image layers compute ReLUs and casts only.
         let conv = k >= model.spec.blocks.len();
         if conv && matches!(block.kernel_quantizer, Quantizer::QuantizedBits { alpha, .. } if alpha.is_float_scale()) {
@@ -124,6 +125,10 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
         {
             // In hls4ml types mode (or with a stated type) a float kernel is cast into a fixed type.
             let stated = if field == "kernel_quantizer" { block.types.weight } else { block.types.bias };
+            // A convolution without a bias has no bias to hold.
+            if field == "bias_quantizer" && !has_bias {
+                continue;
+            }
             if q.is_float() && stated.is_none() && model.spec.types != crate::model::TypesMode::Hls4ml {
                 return Err(Error::input_at(
                     model_path,
