@@ -171,7 +171,10 @@ fn check_qforge_mode(name: &str, inputs: &[Vec<f64>], uses: impl Fn(&qforge::mod
         let out = dir.path().join(format!("rtl{every}_{cmvm}"));
         rtl::write_design(&design, &out).unwrap();
         let r = rtl::simulate(&out, &design.manifest, &net, &raw, &SimOptions::default()).unwrap();
-        println!("{name} qforge mode every {every} cmvm {cmvm}: {} samples, {} mismatches, latency {}", r.samples, r.mismatches, r.latency_cycles);
+        println!(
+            "{name} qforge mode every {every} cmvm {cmvm}: {} samples, {} mismatches, latency {}",
+            r.samples, r.mismatches, r.latency_cycles
+        );
         assert_eq!(r.samples, raw.len() / net.n_inputs());
         assert_eq!((r.mismatches, r.latency_cycles), (0, design.manifest.latency_cycles), "{:?}", r.first_mismatches);
     }
