@@ -16,6 +16,8 @@ void {{ top }}(input_t {{ input_var }}[N_INPUT_1_1], result_t {{ output_var }}[N
 {%- endif %}
 {%- if s.kind == "dense" %}
     nnet::dense<{{ s.in_t }}, {{ s.out_t }}, config{{ s.index }}>({{ s.in_var }}, {{ s.out_var }}, w{{ s.index }}, b{{ s.index }});
+{%- elif s.kind == "normalize" %}
+    nnet::normalize<{{ s.in_t }}, {{ s.out_t }}, config{{ s.index }}>({{ s.in_var }}, {{ s.out_var }}, s{{ s.index }}, b{{ s.index }});
 {%- elif s.kind == "conv_2d_cl" %}
     nnet::conv_2d_cl<{{ s.in_t }}, {{ s.out_t }}, config{{ s.index }}>({{ s.in_var }}, {{ s.out_var }}, w{{ s.index }}, b{{ s.index }});
 {%- elif s.kind == "pooling2d_cl" %}

@@ -12,6 +12,9 @@
 #include "nnet_utils/nnet_pooling.h"
 {%- endif %}
 #include "nnet_utils/nnet_dense.h"
+{%- if alphas %}
+#include "nnet_utils/nnet_batchnorm.h"
+{%- endif %}
 #include "nnet_utils/nnet_softmax.h"
 #include "nnet_utils/nnet_softmax_hls4ml.h"
 {%- if stream %}
@@ -32,6 +35,10 @@
 {%- for d in dense %}
 #include "weights/w{{ d.index }}.h"
 #include "weights/b{{ d.index }}.h"
+{%- endfor %}
+{%- for a in alphas %}
+#include "weights/s{{ a.index }}.h"
+#include "weights/b{{ a.index }}.h"
 {%- endfor %}
 {%- if softmax %}
 #include "weights/softmax_tables{{ softmax.index }}.h"
@@ -101,6 +108,17 @@ struct config{{ d.index }} : nnet::dense_config {
     typedef layer{{ d.index }}_accum_t accum_t;
     typedef layer{{ d.index }}_weight_raw_t weight_raw_t;
     typedef layer{{ d.index }}_bias_raw_t bias_raw_t;
+};
+{% endfor %}
+{%- for a in alphas %}
+// {{ a.name }}: hls4ml's ApplyAlpha, a scale and a shift per value
+struct config{{ a.index }} : nnet::batchnorm_config {
+    static const unsigned n_in = {{ a.n }};
+    static const unsigned reuse_factor = {{ reuse }};
+    typedef layer{{ a.index }}_scale_t scale_t;
+    typedef layer{{ a.index }}_bias_t bias_t;
+    typedef layer{{ a.index }}_scale_raw_t scale_raw_t;
+    typedef layer{{ a.index }}_bias_raw_t bias_raw_t;
 };
 {% endfor %}
 {%- for a in activations %}

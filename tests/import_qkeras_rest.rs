@@ -7,7 +7,7 @@
 //! qforge mode (no config) its quantized activations are QKeras' own values
 //! and its float network QKeras' outputs. hls4ml 1.3.0 refuses
 //! quantized_relu_po2, so that fixture has no C simulation and import with a
-//! config refuses it too; the RTL generator refuses both for now.
+//! config refuses it too, and so does `qforge hls`.
 mod hls_support;
 mod support;
 
@@ -127,14 +127,15 @@ fn predict_all(dir: &Path, inputs: &[Vec<f64>]) {
     assert_eq!(std::fs::read_to_string(dir.join("p.csv")).unwrap().lines().count(), inputs.len() + 1);
 }
 
-#[test]
-fn leaky_relu_hls_cpp_is_hls4ml_csim_bit_for_bit() {
+/// `name` imported with its hls4ml config, its HLS C++ (`qforge hls`) run in
+/// g++ on the csim inputs (`qforge csim`): (the folder, (samples and values
+/// differing from the Rust model), samples differing from hls4ml's C simulation).
+fn hls_cpp_vs_hls4ml(name: &str) -> (tempfile::TempDir, (usize, usize), usize) {
     let tmp = tempfile::tempdir().unwrap();
-    let c = csim("q_leaky");
-    // hls4ml mode (with the config); qforge mode is the test below.
+    let c = csim(name);
     let dir = tmp.path().join("hls4ml");
     std::fs::create_dir_all(&dir).unwrap();
-    let model_path = import_fixture(&dir, "q_leaky", true);
+    let model_path = import_fixture(&dir, name, true);
     let model = TrainedModel::load(&model_path).unwrap();
     let net = FixedNetwork::from_model(&model).unwrap();
     let raw: Vec<i64> = c.inputs.iter().flatten().map(|&v| net.input_type.from_f64(v)).collect();
@@ -143,16 +144,23 @@ fn leaky_relu_hls_cpp_is_hls4ml_csim_bit_for_bit() {
     write_project(&model, &HlsConfig::default(), &project, &opts).unwrap();
     let result = run_csim(&project, &net, &raw, &CsimOptions::new(hls_support::ap_types()), &Silent).unwrap();
     println!(
-        "q_leaky (hls4ml mode): g++ C simulation of qforge's HLS C++ vs the Rust model, {} samples: {} differ",
+        "{name} (hls4ml mode): g++ C simulation of qforge's HLS C++ vs the Rust model, {} samples: {} differ",
         c.inputs.len(),
         result.mismatches
     );
-    assert_eq!((result.mismatches, result.mismatched_values), (0, 0), "C simulation differs from the Rust model");
     let text = std::fs::read_to_string(&result.results).unwrap();
     let n_out = net.n_outputs();
     let got = qforge::model::predict_io::parse_raw_rows(&result.results, &text, n_out + 1).unwrap();
+    assert_eq!(got.len(), c.inputs.len() * (n_out + 1));
     let differing = c.outputs_raw.iter().zip(got.chunks(n_out + 1)).filter(|(want, row)| want[..] != row[..n_out]).count();
-    println!("q_leaky: qforge's HLS C++ vs hls4ml's C simulation: {differing} of {} samples differ", c.inputs.len());
+    println!("{name}: qforge's HLS C++ vs hls4ml's C simulation: {differing} of {} samples differ", c.inputs.len());
+    (tmp, (result.mismatches, result.mismatched_values), differing)
+}
+
+#[test]
+fn leaky_relu_hls_cpp_is_hls4ml_csim_bit_for_bit() {
+    let (_tmp, mismatches, differing) = hls_cpp_vs_hls4ml("q_leaky");
+    assert_eq!(mismatches, (0, 0), "C simulation differs from the Rust model");
     assert_eq!(differing, 0);
 }
 
@@ -194,7 +202,7 @@ fn relu_po2_in_qforge_mode_is_qkeras() {
 }
 
 #[test]
-fn relu_po2_is_refused_with_a_config_and_by_hls_and_rtl() {
+fn relu_po2_is_refused_with_a_config_and_by_hls() {
     let f = fixture_dir("q_relu_po2");
     assert!(std::fs::read_to_string(f.join("hls4ml_refusal.txt")).unwrap().contains("Unsupported QKeras activation: quantized_relu_po2"));
     let tmp = tempfile::tempdir().unwrap();
@@ -209,13 +217,7 @@ fn relu_po2_is_refused_with_a_config_and_by_hls_and_rtl() {
     let (code, _, err) = run_in(tmp.path(), &["hls", "--model", "imp/model.json", "--out", "prj", "--tb-samples", "0"]);
     assert_ne!(code, 0);
     assert!(err.contains("fc1") && err.contains("quantized_relu_po2"), "{err}");
-    let (code, _, err) = run_in(tmp.path(), &["rtl", "--model", "imp/model.json", "--out", "rtl"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("imp/model.json") && err.contains("fc1") && err.contains("quantized_relu_po2") && err.contains("no RTL form"),
-        "{err}"
-    );
-    // (The leaky ReLU of q_leaky is built by the RTL now: tests/rtl_hls4ml.rs.)
+    // (The RTL builds relu_po2 and q_leaky's leaky ReLU now: tests/rtl_hls4ml.rs.)
 }
 
 /// quantized_bits with alpha "auto" (fc1) and 0.75 (fc2), fixture q_alpha: hls4ml
@@ -240,10 +242,24 @@ fn float_alpha_in_hls4ml_mode_is_hls4ml_csim_bit_for_bit() {
     }
     assert_eq!(outputs, 0);
     predict_all(tmp.path(), &c.inputs);
-    // The HLS writer refuses it, naming the layer (the RTL builds it: tests/rtl_hls4ml.rs).
-    let (code, _, err) = run_in(tmp.path(), &["hls", "--model", "imp/model.json", "--out", "prj", "--tb-samples", "0"]);
-    assert_ne!(code, 0);
-    assert!(err.contains("fc1") && err.contains("ApplyAlpha"), "{err}");
+}
+
+/// q_alpha's HLS C++: each ApplyAlpha is an `nnet::normalize` step after its
+/// dense layer, as hls4ml writes it; in g++ with the real ap_types every output
+/// is the Rust model's and hls4ml's C simulation's.
+#[test]
+fn float_alpha_hls_cpp_is_hls4ml_csim_bit_for_bit() {
+    let (prj, mismatches, differing) = hls_cpp_vs_hls4ml("q_alpha");
+    let cpp = std::fs::read_to_string(prj.path().join("prj/firmware/myproject.cpp")).unwrap();
+    assert_eq!(cpp.matches("nnet::normalize<").count(), 2, "{cpp}");
+    assert_eq!((mismatches, differing), ((0, 0), 0));
+    // io_stream has no ApplyAlpha step: refused naming the layer, nothing written.
+    let model = TrainedModel::load(&prj.path().join("hls4ml/imp/model.json")).unwrap();
+    let config = HlsConfig { io_type: "io_stream".into(), ..HlsConfig::default() };
+    let out = prj.path().join("stream");
+    let e = write_project(&model, &config, &out, &WriteOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("fc1") && e.contains("ApplyAlpha") && e.contains("io_parallel"), "{e}");
+    assert!(!out.exists());
 }
 
 /// Without a config: the float network is QKeras' (the per-channel scales

@@ -152,30 +152,52 @@ fn q_alpha_is_hls4ml_bit_for_bit() {
     check("q_alpha");
 }
 
-/// q_leaky in qforge mode (QKeras' clip of negative outputs at -slope·2^integer,
-/// qforge's table softmax): every port the Rust model's, on the csim inputs and
-/// over the whole input type, combinational and pipelined every 3 levels.
-#[test]
-fn q_leaky_in_qforge_mode_is_the_rust_model_bit_for_bit() {
+/// `name` imported in qforge mode: every port of its RTL (combinational,
+/// pipelined every 3 levels, --cmvm) the Rust model's on `inputs` and on 2 000
+/// inputs spread over the whole input type.
+fn check_qforge_mode(name: &str, inputs: &[Vec<f64>], uses: impl Fn(&qforge::model::ActivationFn) -> bool) {
     let dir = tempfile::tempdir().unwrap();
-    let model_path = import_fixture(dir.path(), "q_leaky", false);
+    let model_path = import_fixture(dir.path(), name, false);
     let model = TrainedModel::load(&model_path).unwrap();
     assert_eq!(model.spec.types, TypesMode::Qforge);
     let net = FixedNetwork::from_model(&model).unwrap();
-    assert!(net.layers.iter().any(|l| matches!(l.activation_fn, qforge::model::ActivationFn::Leaky { lowest: Some(_), .. })));
-    let c = csim("q_leaky");
-    let mut raw: Vec<i64> = c.inputs.iter().flatten().map(|&v| net.input_type.from_f64(v)).collect();
+    assert!(net.layers.iter().any(|l| uses(&l.activation_fn)), "{name}");
+    let mut raw: Vec<i64> = inputs.iter().flatten().map(|&v| net.input_type.from_f64(v)).collect();
     let (lo, hi) = (net.input_type.min_raw(), net.input_type.max_raw());
     raw.extend(support::features(2000, net.n_inputs(), 11).iter().map(|&v| lo + ((v as f64 + 2.0) / 4.0 * (hi - lo) as f64) as i64));
-    for every in [0, 3] {
-        let opts = RtlOptions { pipeline_every: every, ..Default::default() };
+    for (every, cmvm) in [(0, false), (3, false), (0, true)] {
+        let opts = RtlOptions { pipeline_every: every, cmvm, ..Default::default() };
         let design = rtl::generate(&model, &model_path, &opts).unwrap();
-        let out = dir.path().join(format!("rtl{every}"));
+        let out = dir.path().join(format!("rtl{every}_{cmvm}"));
         rtl::write_design(&design, &out).unwrap();
         let r = rtl::simulate(&out, &design.manifest, &net, &raw, &SimOptions::default()).unwrap();
-        println!("q_leaky qforge mode every {every}: {} samples, {} mismatches, latency {}", r.samples, r.mismatches, r.latency_cycles);
+        println!(
+            "{name} qforge mode every {every} cmvm {cmvm}: {} samples, {} mismatches, latency {}",
+            r.samples, r.mismatches, r.latency_cycles
+        );
+        assert_eq!(r.samples, raw.len() / net.n_inputs());
         assert_eq!((r.mismatches, r.latency_cycles), (0, design.manifest.latency_cycles), "{:?}", r.first_mismatches);
     }
+}
+
+/// q_leaky in qforge mode (QKeras' clip of negative outputs at -slope·2^integer,
+/// qforge's table softmax).
+#[test]
+fn q_leaky_in_qforge_mode_is_the_rust_model_bit_for_bit() {
+    check_qforge_mode("q_leaky", &csim("q_leaky").inputs, |f| matches!(f, qforge::model::ActivationFn::Leaky { lowest: Some(_), .. }));
+}
+
+/// QKeras' quantized_relu_po2 (plain, max_value=6, and negative_slope=0.25),
+/// which hls4ml 1.3.0 refuses: so qforge mode only, on the inputs QKeras was run on
+/// (the Rust model is QKeras' activations there: tests/import_qkeras_rest.rs).
+#[test]
+fn q_relu_po2_in_qforge_mode_is_the_rust_model_bit_for_bit() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hls4ml/q_relu_po2/qkeras.json");
+    let q: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let inputs: Vec<Vec<f64>> = serde_json::from_value(q["inputs"].clone()).unwrap();
+    assert!(inputs.len() >= 100);
+    let po2 = |f: &qforge::model::ActivationFn| matches!(f, qforge::model::ActivationFn::Po2 { .. });
+    check_qforge_mode("q_relu_po2", &inputs, po2);
 }
 
 /// The same through the command line: `qforge rtl` then `qforge rtl-sim` on the

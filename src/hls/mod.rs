@@ -10,6 +10,7 @@
 //! `qforge_scripts.json`) that `tools` runs, and [`csim`] results compared bit
 //! for bit with the Rust fixed-point model. Templates are embedded (`tcl/`,
 //! `constraints/`, `hls-templates/`) and replaceable by a user's folder.
+mod alpha;
 pub mod config;
 mod cpp_text;
 pub mod csim;

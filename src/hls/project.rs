@@ -7,6 +7,7 @@
 //! weight) and an [`HlsConfig`]. Every check runs and every file is rendered
 //! in memory before the first byte is written, so bad input leaves the output
 //! folder as it was. Constants are written as raw integer bits.
+use super::alpha::{alpha_step, AlphaCtx};
 use super::config::{HlsConfig, Strategy};
 use super::cpp_text::{array_header, is_c_identifier, raw_cpp, raw_list};
 use super::softmax_files::{hls4ml_softmax_files, SoftmaxHls4mlCtx};
@@ -158,6 +159,7 @@ struct Context {
     sizes: Vec<SizeDef>,
     typedefs: Vec<Typedef>,
     dense: Vec<DenseCtx>,
+    alphas: Vec<AlphaCtx>,
     activations: Vec<ActivationCtx>,
     softmax: Option<SoftmaxCtx>,
     softmax_hls4ml: Option<SoftmaxHls4mlCtx>,
@@ -200,7 +202,7 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let mut sizes = vec![SizeDef { name: "N_INPUT_1_1".into(), value: net.n_inputs() }];
     let mut typedefs = vec![Typedef { name: "input_t".into(), cpp: net.input_type.cpp(), comment: "network input".into() }];
-    let (mut dense, mut activations, mut steps) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut dense, mut activations, mut steps, mut alphas) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut softmax_ctx = None;
     let mut index = 1;
     let (mut in_var, mut in_t) = ("input_1".to_string(), "input_t".to_string());
@@ -216,12 +218,6 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         pending.append(&mut features.pending);
     }
     for layer in &net.layers {
-        if layer.alpha.is_some() {
-            return Err(Error::Config(format!(
-                "layer `{}`: a kernel with alpha \"auto\" or a number needs hls4ml's ApplyAlpha layer, which qforge's HLS C++ does not have yet; the Rust model (`qforge eval`, `predict`) takes it",
-                layer.name
-            )));
-        }
         index += 1;
         let k = index;
         let n_macro = format!("N_LAYER_{k}");
@@ -286,6 +282,22 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
             chan: layer.n_out,
             depth: 1,
         });
+        let mut act_in = layer.result_type;
+        if let Some(st) = &layer.alpha {
+            if config.io_type == "io_stream" {
+                return Err(Error::Config(format!(
+                    "layer `{}`: hls4ml's ApplyAlpha (a kernel with alpha \"auto\" or a number) is written for io_parallel only: use io_parallel",
+                    layer.name
+                )));
+            }
+            index += 1;
+            let (step, mut tds, mut fs) = alpha_step(&layer.name, st, index, &n_macro);
+            typedefs.append(&mut tds);
+            files.append(&mut fs);
+            alphas.push(AlphaCtx { index, name: format!("{}_alpha", layer.name), n: layer.n_out });
+            pending.push(step);
+            act_in = st.result_type;
+        }
         let mut leaky = None;
         let activation = match (&layer.activation_fn, layer.activation) {
             (ActivationFn::Leaky { slope_raw, slope_frac, lowest }, _) => {
@@ -307,7 +319,7 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
             }
             (ActivationFn::Cast, Activation::Relu) => Some("relu"),
             // A quantized linear output (or softmax input) is a cast into its type.
-            (ActivationFn::Cast, Activation::Linear | Activation::Softmax) => (layer.out_type != layer.result_type).then_some("linear"),
+            (ActivationFn::Cast, Activation::Linear | Activation::Softmax) => (layer.out_type != act_in).then_some("linear"),
         };
         if let Some(kind) = activation {
             index += 1;
@@ -439,6 +451,7 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         sizes,
         typedefs,
         dense,
+        alphas,
         activations,
         softmax: softmax_ctx,
         softmax_hls4ml,
@@ -463,6 +476,7 @@ fn render(model: &TrainedModel, net: &FixedNetwork, config: &HlsConfig, options:
         ("nnet_softmax_hls4ml.h", "firmware/nnet_utils/nnet_softmax_hls4ml.h".into()),
         ("nnet_conv.h", "firmware/nnet_utils/nnet_conv.h".into()),
         ("nnet_pooling.h", "firmware/nnet_utils/nnet_pooling.h".into()),
+        ("nnet_batchnorm.h", "firmware/nnet_utils/nnet_batchnorm.h".into()),
         ("myproject_test.cpp", format!("{top}_test.cpp")),
         ("README.md", "README.md".into()),
     ];

@@ -105,13 +105,94 @@ impl ActivationFn {
     }
 }
 
+impl ActivationFn {
+    /// `Po2` as a step function of its input over `[lo, hi]` (raw with `frac`
+    /// fractional bits): (first input of each step, its raw output in `out`),
+    /// ascending, adjacent steps differing. The output changes only where the
+    /// input's magnitude crosses a power of two, a rounding point 2^(n+½),
+    /// Keras' epsilon or the cap, so each candidate is evaluated by `apply`
+    /// itself. Empty for other functions.
+    pub fn po2_steps(&self, lo: i64, hi: i64, frac: i32, out: &FixedType) -> Vec<(i64, i64)> {
+        let ActivationFn::Po2 { slope_log2, cap, .. } = *self else { return Vec::new() };
+        let limits = [Some(PO2_EPS), cap.map(|c| c.0)];
+        let mut starts = vec![lo, 0, 1];
+        starts.extend(magnitude_breaks(hi.max(0), frac, &limits));
+        if let Some(k) = slope_log2 {
+            // Negative inputs: magnitude -r ≥ b exactly when r ≤ -b, so a step starts at 1 - b.
+            starts.extend(magnitude_breaks(-lo.min(0), frac - k, &limits).into_iter().map(|b| 1 - b));
+        }
+        starts.retain(|s| (lo..=hi).contains(s));
+        starts.sort_unstable();
+        starts.dedup();
+        let mut steps: Vec<(i64, i64)> = Vec::new();
+        for s in starts {
+            let y = self.apply(s, frac, out);
+            if steps.last().map(|&(_, prev)| prev) != Some(y) {
+                steps.push((s, y));
+            }
+        }
+        steps
+    }
+}
+
+/// Keras' epsilon as `po2_exponent` compares it.
+const PO2_EPS: f64 = 1e-7f32 as f64;
+
+/// `v·2^-frac` as `po2_exponent` computes it (exact: v < 2^53).
+fn po2_value(v: i64, frac: i32) -> f64 {
+    v as f64 * (-frac as f64).exp2()
+}
+
+/// Magnitudes in `[1, vmax]` at which `po2_exponent` may change: 2^n,
+/// ⌈2^(n+½)⌉, and the first magnitude at or above each of `limits`.
+fn magnitude_breaks(vmax: i64, frac: i32, limits: &[Option<f64>]) -> Vec<i64> {
+    let mut breaks = Vec::new();
+    for n in 0..63 {
+        let p = 1i64 << n;
+        if p > vmax {
+            break;
+        }
+        breaks.push(p);
+        let t = isqrt_ceil(1i128 << (2 * n + 1));
+        if t <= vmax as i128 {
+            breaks.push(t as i64);
+        }
+    }
+    for limit in limits.iter().flatten() {
+        if vmax >= 1 && po2_value(vmax, frac) >= *limit {
+            let (mut a, mut z) = (1, vmax);
+            while a < z {
+                let mid = a + (z - a) / 2;
+                if po2_value(mid, frac) >= *limit {
+                    z = mid;
+                } else {
+                    a = mid + 1;
+                }
+            }
+            breaks.push(a);
+        }
+    }
+    breaks
+}
+
+/// The smallest s with s² ≥ x (x ≥ 0, below 2^126).
+fn isqrt_ceil(x: i128) -> i128 {
+    let mut s = (x as f64).sqrt() as i128;
+    while s * s < x {
+        s += 1;
+    }
+    while s > 0 && (s - 1) * (s - 1) >= x {
+        s -= 1;
+    }
+    s
+}
+
 /// round(log2(v·2^-frac)) for v > 0, exactly (the half-way points 2^(n+½) are
 /// irrational): n = floor(log2), one more when v² ≥ 2^(2n+1). Values below
 /// Keras' epsilon give `eps_exp`, values at or above the cap its exponent.
 fn po2_exponent(v: i64, frac: i32, eps_exp: i32, cap: Option<(f64, i32)>) -> i32 {
-    const EPS: f64 = 1e-7f32 as f64;
-    let value = v as f64 * (-frac as f64).exp2(); // exact: v < 2^53
-    if value < EPS {
+    let value = po2_value(v, frac);
+    if value < PO2_EPS {
         return eps_exp;
     }
     if let Some((limit, e)) = cap {
@@ -231,4 +312,30 @@ pub(super) fn float_alpha(
     }
     let stage = AlphaStage { scale_type, bias_type: types.bias, result_type, scales, biases };
     Ok((values, Some(stage), vec![0; params.n_out]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The steps reproduce `apply` on every input of a range, for relu_po2 with
+    /// and without a cap and a negative slope, at two input scalings.
+    #[test]
+    fn po2_steps_are_apply_everywhere() {
+        let out = FixedType::signed(24, 10);
+        for (bits, max_value, slope_log2) in [(4, None, None), (5, Some(6.0), None), (4, Some(2.0), Some(-2))] {
+            let (min_exp, max_exp) = Quantizer::relu_po2_clip_range(bits, max_value);
+            let cap = max_value.map(|v: f64| ((v as f32) as f64, (v as f32).log2().round_ties_even() as i32));
+            let f = ActivationFn::Po2 { min_exp, max_exp, eps_exp: -23, slope_log2, cap };
+            for frac in [4, 13] {
+                let (lo, hi) = (-20_000, 20_000);
+                let steps = f.po2_steps(lo, hi, frac, &out);
+                assert!(steps.len() > 2 && steps[0].0 == lo, "{steps:?}");
+                for r in lo..=hi {
+                    let k = steps.partition_point(|&(s, _)| s <= r) - 1;
+                    assert_eq!(steps[k].1, f.apply(r, frac, &out), "bits {bits} frac {frac} r {r}");
+                }
+            }
+        }
+    }
 }

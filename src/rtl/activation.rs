@@ -3,7 +3,8 @@
 //! result times a constant scale plus the moved bias, exact, cast into its
 //! result type), then the activation function: a cast, or the leaky ReLU
 //! (`x > 0 ? x : slope·x`, each cast into the output type; in qforge mode
-//! QKeras' clip of negative outputs). Constant products are CSD shift-add
+//! QKeras' clip of negative outputs), or QKeras' relu_po2 (a select over the
+//! steps `ActivationFn::po2_steps` finds). Constant products are CSD shift-add
 //! trees, as the dense layers' are.
 //!
 //! Input: a layer's result signal and its `AlphaStage` / `ActivationFn`.
@@ -75,6 +76,31 @@ pub fn activation_out(
             });
             (y, l + 1)
         }
-        ActivationFn::Po2 { .. } => unreachable!("refused by build_design"),
+        ActivationFn::Po2 { .. } => {
+            let s = m.sig(r).clone();
+            let steps = f.po2_steps(s.lo as i64, s.hi as i64, frac, out);
+            (po2_select(m, r, &steps, base, level), level + 1)
+        }
     }
+}
+
+/// QKeras' relu_po2 as a priority select over the input's steps (from the
+/// top, `r >= start ? output : ...`), one comparison of the input per step boundary.
+fn po2_select(m: &mut ModuleBuilder, r: SigId, steps: &[(i64, i64)], base: &str, level: u32) -> SigId {
+    let s = m.sig(r).clone();
+    let lo = steps.iter().map(|&(_, y)| y as i128).min().expect("a step");
+    let hi = steps.iter().map(|&(_, y)| y as i128).max().expect("a step");
+    let w = signed_bits(lo, hi);
+    let name = format!("{base}_po2");
+    if steps.len() == 1 {
+        return m.assign(&name, (lo, hi), None, level + 1, Op::Wire, &[], |_| literal(lo, w));
+    }
+    m.cost.select_bits += (steps.len() as u64 - 1) * (s.width.max(w) as u64);
+    m.assign(&name, (lo, hi), None, level + 1, Op::Compare(s.width), &[r], |n| {
+        let mut e = literal(steps[0].1 as i128, w);
+        for &(start, y) in &steps[1..] {
+            e = format!("({} >= {}) ? {} : ({e})", n[0], literal(start as i128, s.width), literal(y as i128, w));
+        }
+        e
+    })
 }

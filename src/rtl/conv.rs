@@ -3,7 +3,8 @@
 //! patch's in-image input wires times the kernel is a dense block (`Mvm`:
 //! CSD shift-add trees, or with `cmvm` sub-expressions shared across the
 //! filters of the position), padded cells add nothing (zeros), the sum wraps
-//! to the accumulator, then the result cast, the ReLU and the output cast:
+//! to the accumulator (a saturating one that may saturate: `saturate`'s
+//! chain, in `FixedConv::forward`'s order over the patch), then the result cast, the ReLU and the output cast:
 //! exactly `FixedConv::forward`.
 //!
 //! Input: a `FixedConv` and the intervals of its input wires. Output: the
@@ -11,6 +12,7 @@
 use super::cast::{cast, relu};
 use super::layer::{BuiltLayer, LayerSummary, Mvm, PortSpec};
 use super::netlist::{ModuleBuilder, Schedule, SigId};
+use super::saturate::{saturating_sums, SatSums};
 use crate::error::{Error, Result};
 use crate::model::conv::{tap, FixedConv};
 use crate::quant::Overflow;
@@ -29,7 +31,8 @@ pub fn build_conv(
     if inputs.len() != conv.input.len() {
         return fault(format!("{} input wires for an input map of {} values", inputs.len(), conv.input.len()));
     }
-    let (biases, product_shift) = checked_biases(conv, inputs)?;
+    let (biases, product_shift, saturating) = checked_biases(conv, inputs)?;
+    let prod_frac = t.input.frac() + t.weight.frac();
     let module = format!("layer{index}_conv");
     let mut m = ModuleBuilder::new(&module, &format!("l{index}_"), schedule);
     let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
@@ -54,8 +57,15 @@ pub fn build_conv(
                 }
             }
             let name = format!("p{}_", oy * out_shape.width + ox);
-            let mvm = Mvm { weights: &weights, n_out: nf, cap: t.accum.width, name: &name };
-            let (s, stats, nz, dg) = mvm.sums(&mut m, &patch, product_shift, (&biases, &[]), start_level, cmvm);
+            let (s, stats, nz, dg) = if saturating {
+                let sat = SatSums { weights: &weights, n_out: nf, prod_frac, accum: t.accum, name: &name };
+                let (s, stats) = saturating_sums(&mut m, &sat, &patch, &biases, start_level);
+                let nz = weights.iter().filter(|&&w| w != 0).count();
+                (s, stats, nz, weights.iter().map(|&w| super::csd::csd_digits(w).len()).sum())
+            } else {
+                let mvm = Mvm { weights: &weights, n_out: nf, cap: t.accum.width, name: &name };
+                mvm.sums(&mut m, &patch, product_shift, (&biases, &[]), start_level, cmvm)
+            };
             depth = depth.max(stats.depth);
             (adders, adder_bits, nonzero, digits) = (adders + stats.adders, adder_bits + stats.adder_bits, nonzero + nz, digits + dg);
             sums.extend(s);
@@ -92,12 +102,13 @@ pub fn build_conv(
     Ok(BuiltLayer { verilog: m.finish(), outputs, summary, cost })
 }
 
-/// The biases at the accumulator's precision and the shift of the products
-/// into it, or why the RTL cannot reproduce the accumulator: one with fewer
-/// fractional bits than the products, or a saturating one whose partial sums
-/// may overflow (a cast after every addition, which a tree only reproduces
-/// when no partial sum can leave its range). `inputs`: the input intervals.
-pub(crate) fn checked_biases(conv: &FixedConv, inputs: &[PortSpec]) -> Result<(Vec<i128>, u32)> {
+/// The biases at the accumulator's precision, the shift of the products into
+/// it and whether it is a saturating one whose partial sums may overflow (a
+/// cast after every addition, which a tree only reproduces when no partial
+/// sum can leave its range: `saturate`'s chain), or why the RTL cannot
+/// reproduce the accumulator: one with fewer fractional bits than the
+/// products. `inputs`: the input intervals.
+pub(crate) fn checked_biases(conv: &FixedConv, inputs: &[PortSpec]) -> Result<(Vec<i128>, u32, bool)> {
     let t = &conv.types;
     let fault = |m: String| Err(Error::Config(format!("layer `{}`: {m}", conv.name)));
     let prod_frac = t.input.frac() + t.weight.frac();
@@ -118,10 +129,10 @@ pub(crate) fn checked_biases(conv: &FixedConv, inputs: &[PortSpec]) -> Result<(V
             .unwrap_or(0);
         wmax + biases.iter().map(|b| b.abs()).max().unwrap_or(0)
     };
-    if t.accum.overflow != Overflow::Wrap && (-worst < t.accum.min_raw() as i128 || worst > t.accum.max_raw() as i128) {
-        return fault(format!("accumulator {} saturates and its partial sums may overflow: the RTL writer needs AP_WRAP there", t.accum));
-    }
-    Ok((biases, product_shift))
+    // AP_SAT_SYM also moves the most negative code.
+    let min = t.accum.min_raw() as i128 + (t.accum.overflow == Overflow::SatSym && t.accum.signed) as i128;
+    let saturating = t.accum.overflow != Overflow::Wrap && (-worst < min || worst > t.accum.max_raw() as i128);
+    Ok((biases, product_shift, saturating))
 }
 
 /// Output `o`'s sum (raw, at the accumulator's precision) through the

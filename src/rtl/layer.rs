@@ -1,6 +1,7 @@
 //! One dense layer as one Verilog module (`layerN_dense`, wires `lN_*`):
 //! per output a shift-add tree over the CSD digits of its non-zero weights
-//! and the bias, wrapped to the accumulator, then the result cast, ApplyAlpha,
+//! and the bias, wrapped to the accumulator (a saturating one that may
+//! saturate: `saturate`'s chain, in hls4ml's order), then the result cast, ApplyAlpha,
 //! ReLU and the activation into the output type (`activation`), exactly
 //! `FixedLayer::forward`.
 //!
@@ -14,7 +15,8 @@ use super::cost::LayerCost;
 use super::csd::csd_digits;
 use super::netlist::{ModuleBuilder, Schedule, SigId};
 use super::products::round_products;
-use crate::error::{Error, Result};
+use super::saturate::{saturating_sums, SatSums};
+use crate::error::Result;
 use crate::model::layer_types::holds_exactly;
 use crate::model::{Activation, FixedLayer};
 use crate::quant::{Overflow, Rounding};
@@ -81,17 +83,21 @@ pub fn build_layer(
     let mut m = ModuleBuilder::new(&module, &prefix, schedule);
     let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
     let biases: Vec<i128> = layer.biases.iter().map(|&b| acc.cast_raw(b, layer.bias_type.frac()) as i128).collect();
-    check_overflow(layer, inputs, &biases, product_shift, drop)?;
-    let (matrix, extra, product_stats) = if drop > 0 {
-        let r = round_products(&mut m, &xs, &layer.weights, layer.n_out, drop, acc.rounding, start_level);
-        (r.high, r.extra, r.stats)
+    let (sums, stats) = if may_saturate(layer, inputs, &biases, product_shift, drop) {
+        saturating_sums(&mut m, &SatSums::dense(layer), &xs, &biases, start_level)
     } else {
-        (layer.weights.clone(), vec![Vec::new(); layer.n_out], TreeStats::default())
+        let (matrix, extra, product_stats) = if drop > 0 {
+            let r = round_products(&mut m, &xs, &layer.weights, layer.n_out, drop, acc.rounding, start_level);
+            (r.high, r.extra, r.stats)
+        } else {
+            (layer.weights.clone(), vec![Vec::new(); layer.n_out], TreeStats::default())
+        };
+        let mvm = Mvm { weights: &matrix, n_out: layer.n_out, cap: sum_bits(layer), name: "" };
+        let (sums, mut stats, _, _) = mvm.sums(&mut m, &xs, product_shift, (&biases, &extra), start_level, cmvm);
+        stats.adders += product_stats.adders;
+        stats.adder_bits += product_stats.adder_bits;
+        (sums, stats)
     };
-    let mvm = Mvm { weights: &matrix, n_out: layer.n_out, cap: sum_bits(layer), name: "" };
-    let (sums, mut stats, _, _) = mvm.sums(&mut m, &xs, product_shift, (&biases, &extra), start_level, cmvm);
-    stats.adders += product_stats.adders;
-    stats.adder_bits += product_stats.adder_bits;
     let nonzero = layer.weights.iter().filter(|&&w| w != 0).count();
     let digits = layer.weights.iter().map(|&w| csd_digits(w).len()).sum();
     m.cost.shared_terms = m.shared_adders(&sums);
@@ -302,12 +308,13 @@ impl Mvm<'_> {
     }
 }
 
-/// A saturating accumulator is a cast after every addition, which a tree only
-/// reproduces when no partial sum can leave its range: refuse it otherwise.
-fn check_overflow(layer: &FixedLayer, inputs: &[PortSpec], biases: &[i128], product_shift: u32, drop: u32) -> Result<()> {
+/// Whether a saturating accumulator may saturate: a tree reproduces the cast
+/// after every addition only when no partial sum can leave the range;
+/// otherwise the layer's sums are `saturate`'s chains.
+fn may_saturate(layer: &FixedLayer, inputs: &[PortSpec], biases: &[i128], product_shift: u32, drop: u32) -> bool {
     let acc = &layer.accum_type;
     if acc.overflow == Overflow::Wrap {
-        return Ok(());
+        return false;
     }
     let mag = inputs.iter().map(|p| p.lo.abs().max(p.hi.abs())).max().unwrap_or(0);
     let worst = (0..layer.n_out)
@@ -319,11 +326,7 @@ fn check_overflow(layer: &FixedLayer, inputs: &[PortSpec], biases: &[i128], prod
         })
         .max()
         .unwrap_or(0);
-    if -worst < acc.min_raw() as i128 || worst > acc.max_raw() as i128 {
-        return Err(Error::Config(format!(
-            "layer `{}`: accumulator {acc} saturates and its partial sums may overflow; hls4ml saturates after every addition, which the RTL writer does not build: use AP_WRAP (the default) or a wider accumulator",
-            layer.name
-        )));
-    }
-    Ok(())
+    // AP_SAT_SYM also moves the most negative code.
+    let min = acc.min_raw() as i128 + (acc.overflow == Overflow::SatSym && acc.signed) as i128;
+    -worst < min || worst > acc.max_raw() as i128
 }

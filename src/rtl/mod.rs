@@ -1,6 +1,7 @@
 //! The open RTL flow: Verilog for the whole fixed-point network, fully
-//! parallel (constant multiplications as CSD shift-adds, adder trees, ReLU,
-//! leaky ReLU, ApplyAlpha, casts with every ap_fixed rounding/overflow mode,
+//! parallel (constant multiplications as CSD shift-adds, adder trees or
+//! hls4ml's add-then-saturate chains for saturating accumulators, ReLU,
+//! leaky ReLU, ApplyAlpha, QKeras' relu_po2, casts with every ap_fixed rounding/overflow mode,
 //! qforge's table softmax or hls4ml's softmax variants, argmax), registers every N logic levels, a valid signal, flat ports; and
 //! its bit-exact simulation against `FixedNetwork::predict_raw`.
 //!
@@ -23,6 +24,7 @@ pub mod layer;
 pub mod netlist;
 pub mod pool;
 pub mod products;
+pub mod saturate;
 pub mod sim;
 pub mod softmax;
 pub mod stream;
@@ -69,14 +71,14 @@ impl Default for RtlOptions {
 }
 
 /// Refuse layers that have no fixed-point form (a float kernel or bias) or
-/// no RTL form yet (quantized_relu_po2; a leaky ReLU or ApplyAlpha in an image layer).
+/// no RTL form yet (a leaky ReLU or ApplyAlpha in an image layer).
 pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()> {
     let convs: Vec<_> = model
         .spec
         .features
         .iter()
         .filter_map(|f| match f {
-            crate::model::features::FeatureLayer::Conv(c) => Some(c.as_block()),
+            crate::model::features::FeatureLayer::Conv(c) => Some((c.as_block(), c.has_bias())),
             _ => None,
         })
         .collect();
@@ -90,7 +92,8 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
             "the RTL of image layers is bit-exact only in qforge types mode so far; this model uses hls4ml types",
         ));
     }
-    for (k, block) in model.spec.blocks.iter().chain(&convs).enumerate() {
+    let blocks = model.spec.blocks.iter().map(|b| (b, true)).chain(convs.iter().map(|(b, bias)| (b, *bias)));
+    for (k, (block, has_bias)) in blocks.enumerate() {
         // Image layers compute ReLUs and casts only.
         let conv = k >= model.spec.blocks.len();
         if conv && matches!(block.kernel_quantizer, Quantizer::QuantizedBits { alpha, .. } if alpha.is_float_scale()) {
@@ -105,12 +108,8 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
                 ),
             ));
         }
-        let refused = match block.activation_quantizer {
-            Quantizer::ReluPo2 { .. } => true,
-            Quantizer::LeakyRelu { .. } => conv,
-            _ => false,
-        };
-        if refused {
+        // (The Rust model refuses relu_po2 after a convolution itself.)
+        if conv && matches!(block.activation_quantizer, Quantizer::LeakyRelu { .. }) {
             return Err(Error::input_at(
                 model_path,
                 None,
@@ -126,6 +125,10 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
         {
             // In hls4ml types mode (or with a stated type) a float kernel is cast into a fixed type.
             let stated = if field == "kernel_quantizer" { block.types.weight } else { block.types.bias };
+            // A convolution without a bias has no bias to hold.
+            if field == "bias_quantizer" && !has_bias {
+                continue;
+            }
             if q.is_float() && stated.is_none() && model.spec.types != crate::model::TypesMode::Hls4ml {
                 return Err(Error::input_at(
                     model_path,

@@ -270,7 +270,13 @@ pub fn build_conv(conv: &FixedConv, index: usize, inputs: &[PortSpec], schedule:
     if inputs.len() != conv.input.channels {
         return Err(Error::Config(format!("layer `{}`: {} input wires for {} channels", conv.name, inputs.len(), conv.input.channels)));
     }
-    let (biases, product_shift) = checked_biases(conv, inputs)?;
+    let (biases, product_shift, saturating) = checked_biases(conv, inputs)?;
+    if saturating {
+        return Err(Error::Config(format!(
+            "layer `{}`: accumulator {} saturates and its partial sums may overflow: the streaming RTL needs AP_WRAP there (io parallel builds it)",
+            conv.name, conv.types.accum
+        )));
+    }
     let module = format!("layer{index}_sconv");
     let mut m = ModuleBuilder::new(&module, &format!("l{index}_"), schedule);
     let scan = Scan::new(conv.input, conv.window, conv.placement());

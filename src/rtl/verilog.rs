@@ -101,12 +101,6 @@ pub struct RtlDesign {
 }
 
 pub fn build_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> {
-    if let Some(l) = net.layers.iter().find(|l| matches!(l.activation_fn, crate::model::ActivationFn::Po2 { .. })) {
-        return Err(Error::Config(format!(
-            "layer `{}`: its activation quantized_relu_po2 has no RTL form in qforge yet: use quantized_relu or quantized_bits",
-            l.name
-        )));
-    }
     let (top, pipeline_every) = (opts.top.as_str(), opts.pipeline_every);
     let schedule = schedule_of(opts)?;
     let mut costs = Vec::new();
