@@ -83,7 +83,7 @@ pub fn build_layer(
     let biases: Vec<i128> = layer.biases.iter().map(|&b| acc.cast_raw(b, layer.bias_type.frac()) as i128).collect();
     check_overflow(layer, inputs, &biases, product_shift, drop)?;
     let (matrix, extra, product_stats) = if drop > 0 {
-        let r = round_products(&mut m, &xs, &layer.weights, layer.n_out, drop, acc.rounding, start_level);
+        let r = round_products(&mut m, "", &xs, &layer.weights, layer.n_out, drop, acc.rounding, start_level);
         (r.high, r.extra, r.stats)
     } else {
         (layer.weights.clone(), vec![Vec::new(); layer.n_out], TreeStats::default())
