@@ -3,8 +3,8 @@
 //! `qforge rtl-sim` (Verilator) reproduces the Rust fixed-point network bit
 //! for bit on 2 000 synthetic test images: a 2D model with every layer kind
 //! (strides, same and valid padding, no bias, max pooling over padding,
-//! average and global average pooling) pipelined in qforge types mode, and
-//! a Conv1D model with `--cmvm`. A
+//! average and global average pooling) pipelined in qforge types mode, and in
+//! hls4ml types mode combinational and pipelined, and a Conv1D model with `--cmvm`. A
 //! conv weight changed by one LSB in the model makes the same Verilog
 //! mismatch, so the comparison is not vacuous.
 mod support;
@@ -35,15 +35,21 @@ fn a_2d_cnn_with_every_layer_kind_simulates_bit_exact() {
     let piped = rtl_sim(d, "m/model.json", "rtl_q", &["--pipeline-every", "2"]);
     exact("rich qforge pipelined", &piped);
     assert!(piped["latency_cycles"].as_u64().unwrap() > 0, "{piped}");
-    // Not yet bit-exact: the same model in hls4ml types mode gave 231/2 000
-    // mismatches (unresolved; docs/cnn.md), so rtl refuses it, as it refuses
-    // the delay schedule for image layers.
+    // The same weights in hls4ml types mode (narrower inferred accumulators,
+    // the average pooling's result back in its input type, global pooling in
+    // ap_fixed<16,6>, hls4ml's stable softmax in the output stage).
     let mut h = TrainedModel::load(&d.join("m/model.json")).unwrap();
     h.spec.types = qforge::model::TypesMode::Hls4ml;
     std::fs::create_dir_all(d.join("h")).unwrap();
     h.save(&d.join("h/model.json")).unwrap();
-    let (code, _, stderr) = support::run_in(d, &["rtl", "--model", "h/model.json", "--out", "rtl_h"]);
-    assert!(code == 2 && stderr.contains("qforge types mode"), "exit {code}: {stderr}");
+    let comb = rtl_sim(d, "h/model.json", "rtl_h", &[]);
+    exact("rich hls4ml combinational", &comb);
+    assert_eq!(comb["latency_cycles"].as_u64(), Some(0), "{comb}");
+    let piped = rtl_sim(d, "h/model.json", "rtl_h2", &["--pipeline-every", "2"]);
+    exact("rich hls4ml pipelined", &piped);
+    assert!(piped["latency_cycles"].as_u64().unwrap() > 0, "{piped}");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("rtl_h/qforge_rtl.json")).unwrap()).unwrap();
+    assert!(manifest["output_stage"].as_str().unwrap().starts_with("hls4ml's stable softmax"), "{}", manifest["output_stage"]);
     let (code, _, stderr) = support::run_in(d, &["rtl", "--model", "m/model.json", "--out", "rtl_ns", "--pipeline-ns", "5"]);
     assert!(code == 2 && stderr.contains("--pipeline-ns does not take image layers"), "exit {code}: {stderr}");
 

@@ -7,49 +7,15 @@
 //! built in the output stage) must be hls4ml's and the Rust model's bit for
 //! bit, and the class the Rust model's.
 mod support;
-use qforge::model::spec::parse_fixed_type;
 use qforge::model::{FixedNetwork, TrainedModel, TypesMode};
-use qforge::quant::FixedType;
 use qforge::rtl::{self, RtlOptions, SimOptions};
 use std::path::Path;
+use support::rtl_csim::against_csim;
 use support::{import_fixture, run_in, Csim};
 
 fn csim(name: &str) -> Csim {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hls4ml").join(name).join("csim.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// Raw bits of a `width`-bit port as a value of `t`.
-fn value(bits: u64, t: &FixedType) -> f64 {
-    let raw = if t.signed && t.width < 64 && bits >> (t.width - 1) & 1 == 1 { bits as i64 - (1i64 << t.width) } else { bits as i64 };
-    t.to_f64(raw)
-}
-
-/// (samples whose logits differ from the Rust model's, whose last layer differs
-/// from hls4ml's, whose outputs differ from hls4ml's) in the simulation's outputs.txt.
-fn against_csim(out_txt: &Path, manifest: &rtl::RtlManifest, net: &FixedNetwork, csim: &Csim, raw: &[i64]) -> (usize, usize, usize) {
-    let model = net.predict_raw(raw);
-    let last = csim.layers.iter().rev().find(|l| l.class != "Softmax").unwrap();
-    let last_t = parse_fixed_type(&last.ty).unwrap();
-    let out_t = parse_fixed_type(&csim.output_type).unwrap();
-    let logit_t = net.layers.last().unwrap().out_type;
-    let text = std::fs::read_to_string(out_txt).unwrap();
-    let rows: Vec<Vec<u64>> =
-        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split_whitespace().map(|t| t.parse().unwrap()).collect()).collect();
-    assert_eq!(rows.len(), csim.inputs.len());
-    let n = manifest.logits.count;
-    let (mut ours, mut layer, mut outputs) = (0, 0, 0);
-    for (s, row) in rows.iter().enumerate() {
-        let logits = &row[1..1 + n];
-        ours += logits.iter().zip(&model.logits[s * n..(s + 1) * n]).any(|(&g, &w)| value(g, &logit_t) != logit_t.to_f64(w)) as usize;
-        layer += logits.iter().zip(&last.raw[s]).any(|(&g, &w)| value(g, &logit_t) != last_t.to_f64(w)) as usize;
-        let got: Vec<f64> = match (&manifest.probs, net.output_type()) {
-            (Some(_), t) => row[1 + n..1 + 2 * n].iter().map(|&g| value(g, &t)).collect(),
-            (None, _) => logits.iter().map(|&g| value(g, &logit_t)).collect(),
-        };
-        outputs += got.iter().zip(&csim.outputs_raw[s]).any(|(&g, &w)| g != out_t.to_f64(w)) as usize;
-    }
-    (ours, layer, outputs)
 }
 
 /// Import `name` with its config, write its RTL with `opts`, simulate the csim inputs:

@@ -2,16 +2,21 @@
 //! (`layerN_conv`, wires `lN_*`), fully unrolled: per output position the
 //! patch's in-image input wires times the kernel is a dense block (`Mvm`:
 //! CSD shift-add trees, or with `cmvm` sub-expressions shared across the
-//! filters of the position), padded cells add nothing (zeros), the sum wraps
-//! to the accumulator (a saturating one that may saturate: `saturate`'s
-//! chain, in `FixedConv::forward`'s order over the patch), then the result cast, the ReLU and the output cast:
+//! filters of the position), padded cells add nothing (zeros), products with
+//! more fractional bits than the accumulator rounded one by one into it
+//! (`products`, hls4ml's narrower `accum_t`), the sum wraps to the accumulator
+//! (a saturating one that may saturate: `saturate`'s chain, in
+//! `FixedConv::forward`'s order over the patch), then the result cast, the ReLU and the output cast:
 //! exactly `FixedConv::forward`.
 //!
 //! Input: a `FixedConv` and the intervals of its input wires. Output: the
 //! module text and the output intervals (channels last), as `layer` gives.
+use super::adder_tree::TreeStats;
 use super::cast::{cast, relu};
+use super::csd::csd_digits;
 use super::layer::{BuiltLayer, LayerSummary, Mvm, PortSpec};
 use super::netlist::{ModuleBuilder, Schedule, SigId};
+use super::products::round_products;
 use super::saturate::{saturating_sums, SatSums};
 use crate::error::{Error, Result};
 use crate::model::conv::{tap, FixedConv};
@@ -26,13 +31,11 @@ pub fn build_conv(
     schedule: Schedule,
     cmvm: bool,
 ) -> Result<BuiltLayer> {
-    let t = &conv.types;
     let fault = |m: String| Err(Error::Config(format!("layer `{}`: {m}", conv.name)));
     if inputs.len() != conv.input.len() {
         return fault(format!("{} input wires for an input map of {} values", inputs.len(), conv.input.len()));
     }
-    let (biases, product_shift, saturating) = checked_biases(conv, inputs)?;
-    let prod_frac = t.input.frac() + t.weight.frac();
+    let acc = checked_biases(conv, inputs)?;
     let module = format!("layer{index}_conv");
     let mut m = ModuleBuilder::new(&module, &format!("l{index}_"), schedule);
     let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
@@ -57,15 +60,7 @@ pub fn build_conv(
                 }
             }
             let name = format!("p{}_", oy * out_shape.width + ox);
-            let (s, stats, nz, dg) = if saturating {
-                let sat = SatSums { weights: &weights, n_out: nf, prod_frac, accum: t.accum, name: &name };
-                let (s, stats) = saturating_sums(&mut m, &sat, &patch, &biases, start_level);
-                let nz = weights.iter().filter(|&&w| w != 0).count();
-                (s, stats, nz, weights.iter().map(|&w| super::csd::csd_digits(w).len()).sum())
-            } else {
-                let mvm = Mvm { weights: &weights, n_out: nf, cap: t.accum.width, name: &name };
-                mvm.sums(&mut m, &patch, product_shift, (&biases, &[]), start_level, cmvm)
-            };
+            let (s, stats, nz, dg) = patch_sums(&mut m, conv, &acc, &patch, &weights, &name, start_level, cmvm);
             depth = depth.max(stats.depth);
             (adders, adder_bits, nonzero, digits) = (adders + stats.adders, adder_bits + stats.adder_bits, nonzero + nz, digits + dg);
             sums.extend(s);
@@ -102,29 +97,41 @@ pub fn build_conv(
     Ok(BuiltLayer { verilog: m.finish(), outputs, summary, cost })
 }
 
-/// The biases at the accumulator's precision, the shift of the products into
-/// it and whether it is a saturating one whose partial sums may overflow (a
-/// cast after every addition, which a tree only reproduces when no partial
-/// sum can leave its range: `saturate`'s chain), or why the RTL cannot
-/// reproduce the accumulator: one with fewer fractional bits than the
-/// products. `inputs`: the input intervals.
-pub(crate) fn checked_biases(conv: &FixedConv, inputs: &[PortSpec]) -> Result<(Vec<i128>, u32, bool)> {
+/// How a convolution's products reach its accumulator: the biases at the
+/// accumulator's precision, the left shift of exact products into it, the
+/// low bits each product drops (hls4ml's `accum_t` narrower than the products:
+/// each product cast into it, `products`), and whether it is a saturating
+/// accumulator whose partial sums may overflow (a cast after every addition,
+/// which a tree only reproduces when no partial sum can leave its range:
+/// `saturate`'s chain).
+pub(crate) struct AccumPlan {
+    pub biases: Vec<i128>,
+    pub product_shift: u32,
+    pub drop: u32,
+    pub saturating: bool,
+}
+
+/// The accumulator plan of `conv`. `inputs`: the input intervals.
+pub(crate) fn checked_biases(conv: &FixedConv, inputs: &[PortSpec]) -> Result<AccumPlan> {
     let t = &conv.types;
-    let fault = |m: String| Err(Error::Config(format!("layer `{}`: {m}", conv.name)));
     let prod_frac = t.input.frac() + t.weight.frac();
-    if t.accum.frac() < prod_frac {
-        return fault(format!(
-            "accumulator {} has fewer fractional bits than the products ({prod_frac}); the RTL writer needs a lossless accumulator",
-            t.accum
-        ));
-    }
-    let product_shift = (t.accum.frac() - prod_frac) as u32;
+    let product_shift = (t.accum.frac() - prod_frac).max(0) as u32;
+    let drop = (prod_frac - t.accum.frac()).max(0) as u32;
     let (cin, nf, (kh, kw)) = (conv.input.channels, conv.filters, conv.window.size);
     let biases: Vec<i128> = (0..nf).map(|f| conv.biases.get(f).map_or(0, |&b| t.accum.cast_raw(b, t.bias.frac())) as i128).collect();
     let worst: i128 = {
         let mag = inputs.iter().map(|p| p.lo.abs().max(p.hi.abs())).max().unwrap_or(0);
+        let n = (kh * kw * cin) as i128;
         let wmax: i128 = (0..nf)
-            .map(|f| ((0..kh * kw * cin).map(|i| (conv.weights[i * nf + f] as i128).abs()).sum::<i128>() * mag) << product_shift)
+            .map(|f| {
+                let products = (0..kh * kw * cin).map(|i| (conv.weights[i * nf + f] as i128).abs()).sum::<i128>() * mag;
+                // A rounded product may each round up by one.
+                if drop > 0 {
+                    (products >> drop) + n
+                } else {
+                    products << product_shift
+                }
+            })
             .max()
             .unwrap_or(0);
         wmax + biases.iter().map(|b| b.abs()).max().unwrap_or(0)
@@ -132,7 +139,44 @@ pub(crate) fn checked_biases(conv: &FixedConv, inputs: &[PortSpec]) -> Result<(V
     // AP_SAT_SYM also moves the most negative code.
     let min = t.accum.min_raw() as i128 + (t.accum.overflow == Overflow::SatSym && t.accum.signed) as i128;
     let saturating = t.accum.overflow != Overflow::Wrap && (-worst < min || worst > t.accum.max_raw() as i128);
-    Ok((biases, product_shift, saturating))
+    Ok(AccumPlan { biases, product_shift, drop, saturating })
+}
+
+/// One output position: the patch wires times its kernel rows (`weights`,
+/// `[patch][filters]`) plus the biases, each sum wrapping at the accumulator;
+/// products dropping bits are rounded one by one first; a saturating
+/// accumulator that may overflow is `saturate`'s chain. Returns the sums, the
+/// tree statistics, the non-zero weights and CSD digits.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn patch_sums(
+    m: &mut ModuleBuilder,
+    conv: &FixedConv,
+    acc: &AccumPlan,
+    patch: &[SigId],
+    weights: &[i64],
+    name: &str,
+    start_level: u32,
+    cmvm: bool,
+) -> (Vec<SigId>, TreeStats, usize, usize) {
+    let (nf, t) = (conv.filters, &conv.types);
+    let nonzero = weights.iter().filter(|&&w| w != 0).count();
+    let digits = weights.iter().map(|&w| csd_digits(w).len()).sum();
+    if acc.saturating {
+        let sat = SatSums { weights, n_out: nf, prod_frac: t.input.frac() + t.weight.frac(), accum: t.accum, name };
+        let (sums, stats) = saturating_sums(m, &sat, patch, &acc.biases, start_level);
+        return (sums, stats, nonzero, digits);
+    }
+    let (matrix, extra, product_stats) = if acc.drop > 0 {
+        let r = round_products(m, name, patch, weights, nf, acc.drop, t.accum.rounding, start_level);
+        (r.high, r.extra, r.stats)
+    } else {
+        (weights.to_vec(), vec![Vec::new(); nf], TreeStats::default())
+    };
+    let mvm = Mvm { weights: &matrix, n_out: nf, cap: t.accum.width, name };
+    let (sums, mut stats, _, _) = mvm.sums(m, patch, acc.product_shift, (&acc.biases, &extra), start_level, cmvm);
+    stats.adders += product_stats.adders;
+    stats.adder_bits += product_stats.adder_bits;
+    (sums, stats, nonzero, digits)
 }
 
 /// Output `o`'s sum (raw, at the accumulator's precision) through the

@@ -87,7 +87,7 @@ pub fn build_layer(
         saturating_sums(&mut m, &SatSums::dense(layer), &xs, &biases, start_level)
     } else {
         let (matrix, extra, product_stats) = if drop > 0 {
-            let r = round_products(&mut m, &xs, &layer.weights, layer.n_out, drop, acc.rounding, start_level);
+            let r = round_products(&mut m, "", &xs, &layer.weights, layer.n_out, drop, acc.rounding, start_level);
             (r.high, r.extra, r.stats)
         } else {
             (layer.weights.clone(), vec![Vec::new(); layer.n_out], TreeStats::default())

@@ -82,16 +82,6 @@ pub fn check_synthesizable(model: &TrainedModel, model_path: &Path) -> Result<()
             _ => None,
         })
         .collect();
-    // A 2D model in hls4ml types mode mismatched on 231 of 2 000 images in
-    // Verilator (not yet explained), so only qforge mode is taken.
-    if !model.spec.features.is_empty() && model.spec.types == crate::model::TypesMode::Hls4ml {
-        return Err(Error::input_at(
-            model_path,
-            None,
-            Some("spec.types"),
-            "the RTL of image layers is bit-exact only in qforge types mode so far; this model uses hls4ml types",
-        ));
-    }
     let blocks = model.spec.blocks.iter().map(|b| (b, true)).chain(convs.iter().map(|(b, bias)| (b, *bias)));
     for (k, (block, has_bias)) in blocks.enumerate() {
         // Image layers compute ReLUs and casts only.

@@ -9,7 +9,7 @@
 //! Input: a `FixedPool` / `FixedGlobalPool` and its input intervals. Output:
 //! the module text and output intervals, as `layer` gives.
 use super::adder_tree::{sum_tree, Term, TreeStats};
-use super::cast::cast;
+use super::cast::{cast, round_off};
 use super::csd::csd_digits;
 use super::delay::Op;
 use super::layer::{BuiltLayer, LayerSummary, PortSpec};
@@ -17,7 +17,7 @@ use super::netlist::{literal, signed_bits, ModuleBuilder, Schedule, SigId};
 use crate::error::{Error, Result};
 use crate::model::conv::tap;
 use crate::model::pool::{max_pad, FixedGlobalPool, FixedPool, PoolOp, PoolTypes};
-use crate::quant::Overflow;
+use crate::quant::{Overflow, Rounding};
 
 /// Build window pooling `index` (1-based module number) after `start_level`.
 pub fn build_pool(p: &FixedPool, index: usize, inputs: &[PortSpec], start_level: u32, schedule: Schedule) -> Result<BuiltLayer> {
@@ -59,13 +59,13 @@ fn build(
     start_level: u32,
     schedule: Schedule,
 ) -> Result<BuiltLayer> {
-    let fault = |m: String| Err(Error::Config(format!("layer `{name}`: {m}")));
     let (in_frac, acc_frac) = (t.input.frac(), t.accum.frac());
     let module = format!("layer{index}_pool");
     let mut m = ModuleBuilder::new(&module, &format!("l{index}_"), schedule);
     let xs: Vec<_> = inputs.iter().enumerate().map(|(i, p)| m.input(&format!("x{i}"), p.lo, p.hi, p.stage, p.arrival)).collect();
     let mut stats = TreeStats::default();
     let mut dividers: std::collections::HashMap<(i128, i128, i128), DivByConst> = std::collections::HashMap::new();
+    let mut rounded = std::collections::HashMap::new();
     // Per output: the accumulator's value (raw, acc_frac) and its level.
     let mut accs = Vec::with_capacity(windows.len());
     for (o, (cells, padded)) in windows.iter().enumerate() {
@@ -78,21 +78,10 @@ fn build(
                 (cast(&mut m, v, in_frac, &t.accum, &format!("{base}_m"), level), level)
             }
             PoolOp::Average => {
-                if acc_frac < in_frac {
-                    return fault(format!(
-                        "average pooling into accumulator {} drops fractional bits of its input {}: no RTL form yet",
-                        t.accum, t.input
-                    ));
-                }
-                let shift = (acc_frac - in_frac) as u32;
-                let terms: Vec<Term> = cells.iter().map(|&x| Term::shifted(&m, x, shift, false, start_level)).collect();
-                let (lo, hi) = (terms.iter().map(|t| t.lo.min(0)).sum::<i128>(), terms.iter().map(|t| t.hi.max(0)).sum::<i128>());
-                let fits = lo >= t.accum.min_raw() as i128 && hi <= t.accum.max_raw() as i128;
-                if t.accum.overflow != Overflow::Wrap && !fits {
-                    return fault(format!("the window sum may overflow the saturating accumulator {}: no RTL form yet", t.accum));
-                }
+                let terms = average_terms(&mut m, t, &cells, &mut rounded, &base, start_level)
+                    .map_err(|e| Error::Config(format!("layer `{}`: {e}", name)))?;
                 let (sum, level) = sum_tree(&mut m, &format!("{base}_sum"), terms, t.accum.width, &mut stats);
-                // The partial casts only wrap (lossless fraction): the sum wraps once.
+                // The partial casts only wrap (the inputs are already rounded): the sum wraps once.
                 let acc = cast(&mut m, sum, acc_frac, &t.accum, &format!("{base}_a"), level);
                 let (n, lo, hi) = (cells.len() as i128, m.sig(acc).lo, m.sig(acc).hi);
                 let div = *dividers.entry((n, lo, hi)).or_insert_with(|| DivByConst::for_range(n, lo, hi));
@@ -131,6 +120,53 @@ fn build(
     cost.logic_depth = last - start_level;
     cost.out_stage = out_stage;
     Ok(BuiltLayer { verilog: m.finish(), outputs, summary, cost })
+}
+
+/// The terms of an average's window sum at the accumulator's point. hls4ml's
+/// `y += x` casts every partial sum into `accum_t`; when the input has more
+/// fractional bits, the partial sum is an exact multiple of the accumulator's
+/// LSB, so for AP_TRN, AP_RND and AP_RND_MIN_INF (which commute with adding
+/// such a multiple) that is each input rounded on its own, then added (other
+/// modes are refused). With AP_WRAP the sum wraps once; a saturating
+/// accumulator whose sum may overflow is refused. `rounded` keeps each input's
+/// rounded wire for the windows that share it.
+pub(crate) fn average_terms(
+    m: &mut ModuleBuilder,
+    t: &PoolTypes,
+    cells: &[SigId],
+    rounded: &mut std::collections::HashMap<SigId, (SigId, u32)>,
+    base: &str,
+    start: u32,
+) -> std::result::Result<Vec<Term>, String> {
+    let (in_frac, acc_frac) = (t.input.frac(), t.accum.frac());
+    let terms: Vec<Term> = if acc_frac >= in_frac {
+        let shift = (acc_frac - in_frac) as u32;
+        cells.iter().map(|&x| Term::shifted(m, x, shift, false, start)).collect()
+    } else {
+        let mode = t.accum.rounding;
+        if !matches!(mode, Rounding::Trn | Rounding::Rnd | Rounding::RndMinInf) {
+            return Err(format!(
+                "average pooling into accumulator {} rounds its input {} with a mode that depends on the partial sum: no RTL form yet",
+                t.accum, t.input
+            ));
+        }
+        let drop = (in_frac - acc_frac) as u32;
+        // Truncation is wiring; a rounding adder takes a level of its own.
+        let level = if mode == Rounding::Trn { start } else { start + 1 };
+        cells
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| {
+                let (r, l) = *rounded.entry(x).or_insert_with(|| (round_off(m, x, drop, mode, &format!("{base}_r{k}"), level), level));
+                Term::shifted(m, r, 0, false, l)
+            })
+            .collect()
+    };
+    let (lo, hi) = (terms.iter().map(|t| t.lo.min(0)).sum::<i128>(), terms.iter().map(|t| t.hi.max(0)).sum::<i128>());
+    if t.accum.overflow != Overflow::Wrap && (lo < t.accum.min_raw() as i128 || hi > t.accum.max_raw() as i128) {
+        return Err(format!("the window sum may overflow the saturating accumulator {}: no RTL form yet", t.accum));
+    }
+    Ok(terms)
 }
 
 /// The largest of `cells` (and `pad`, a constant), one comparator level per tree level.

@@ -31,9 +31,12 @@ pub struct RoundedProducts {
 /// Products wider than this never occur (weights and inputs fit i64).
 const PRODUCT_CAP: u32 = 126;
 
-/// Split `weights` (`[xs.len()][n_out]`) for products that lose `drop` bits with `rounding`.
+/// Split `weights` (`[xs.len()][n_out]`) for products that lose `drop` bits
+/// with `rounding`; `name` prefixes the product wires (a conv's output position).
+#[allow(clippy::too_many_arguments)]
 pub fn round_products(
     m: &mut ModuleBuilder,
+    name: &str,
     xs: &[SigId],
     weights: &[i64],
     n_out: usize,
@@ -62,7 +65,7 @@ pub fn round_products(
             let low: i64 = lo_digits.iter().map(|d| (if d.negative { -1i64 } else { 1 }) << d.shift).sum();
             let (sig, level) = *built.entry((i, low)).or_insert_with(|| {
                 let terms = lo_digits.iter().map(|d| Term::shifted(m, x, d.shift, d.negative, start_level)).collect();
-                let base = format!("pr{i}_{}{}", if low < 0 { "m" } else { "" }, low.unsigned_abs());
+                let base = format!("{name}pr{i}_{}{}", if low < 0 { "m" } else { "" }, low.unsigned_abs());
                 let (product, level) = sum_tree(m, &base, terms, PRODUCT_CAP, &mut stats);
                 // Truncation is wiring; a rounding adder takes a level of its own.
                 let level = if rounding == Rounding::Trn { level } else { level + 1 };

@@ -3,7 +3,7 @@
 //! per `in_valid`, keeps the last `(kh-1)·W + kw` pixels in a shift register
 //! (the line buffer: kh-1 rows and a window), and when a pixel completes a
 //! window it computes that output pixel with the per-pixel arithmetic of the
-//! parallel modules (`conv::checked_biases`/`activate` and `Mvm` for a conv,
+//! parallel modules (`conv::checked_biases`/`patch_sums`/`activate` for a conv,
 //! `pool::max_tree`/`DivByConst` for pooling) on the window's taps; cells in
 //! the padding are replaced by zero (conv, average) or hls4ml's pad value
 //! (max), which is what the parallel module's dropped cells amount to.
@@ -18,17 +18,16 @@
 //!
 //! Input: a `FixedConv`/`FixedPool` and the intervals of one pixel's
 //! channels. Output: the module and [`Scan`], the timing `stream_top` chains.
-use super::adder_tree::{sum_tree, Term, TreeStats};
+use super::adder_tree::{sum_tree, TreeStats};
 use super::cast::cast;
-use super::conv::{activate, checked_biases};
+use super::conv::{activate, checked_biases, patch_sums};
 use super::delay::Op;
-use super::layer::{BuiltLayer, LayerSummary, Mvm, PortSpec};
+use super::layer::{BuiltLayer, LayerSummary, PortSpec};
 use super::netlist::{literal, ModuleBuilder, Schedule, SigId};
-use super::pool::{max_tree, DivByConst};
+use super::pool::{average_terms, max_tree, DivByConst};
 use crate::error::{Error, Result};
 use crate::model::conv::{FixedConv, Placement, Shape3, Window};
 use crate::model::pool::{max_pad, FixedPool, PoolOp};
-use crate::quant::Overflow;
 use std::fmt::Write as _;
 
 /// Where a window's outputs fall in the input stream.
@@ -270,8 +269,8 @@ pub fn build_conv(conv: &FixedConv, index: usize, inputs: &[PortSpec], schedule:
     if inputs.len() != conv.input.channels {
         return Err(Error::Config(format!("layer `{}`: {} input wires for {} channels", conv.name, inputs.len(), conv.input.channels)));
     }
-    let (biases, product_shift, saturating) = checked_biases(conv, inputs)?;
-    if saturating {
+    let acc = checked_biases(conv, inputs)?;
+    if acc.saturating {
         return Err(Error::Config(format!(
             "layer `{}`: accumulator {} saturates and its partial sums may overflow: the streaming RTL needs AP_WRAP there (io parallel builds it)",
             conv.name, conv.types.accum
@@ -282,8 +281,7 @@ pub fn build_conv(conv: &FixedConv, index: usize, inputs: &[PortSpec], schedule:
     let scan = Scan::new(conv.input, conv.window, conv.placement());
     let (taps, line_bits) = line_buffer(&mut m, &scan, inputs);
     let (cells, start) = gate(&mut m, &scan, &taps, |_| 0);
-    let mvm = Mvm { weights: &conv.weights, n_out: conv.filters, cap: conv.types.accum.width, name: "p_" };
-    let (sums, stats, nonzero, digits) = mvm.sums(&mut m, &cells, product_shift, (&biases, &[]), start, cmvm);
+    let (sums, stats, nonzero, digits) = patch_sums(&mut m, conv, &acc, &cells, &conv.weights, "p_", start, cmvm);
     let act_level = start + stats.depth + 1;
     let stage = schedule.stage_after(act_level);
     let mut outputs = Vec::with_capacity(sums.len());
@@ -307,12 +305,6 @@ pub fn build_pool(p: &FixedPool, index: usize, inputs: &[PortSpec], schedule: Sc
         return fault(format!("{} input wires for {} channels", inputs.len(), p.input.channels));
     }
     let (in_frac, acc_frac) = (t.input.frac(), t.accum.frac());
-    if p.op == PoolOp::Average && acc_frac < in_frac {
-        return fault(format!(
-            "average pooling into accumulator {} drops fractional bits of its input {}: no RTL form yet",
-            t.accum, t.input
-        ));
-    }
     let module = format!("layer{index}_spool");
     let mut m = ModuleBuilder::new(&module, &format!("l{index}_"), schedule);
     let scan = Scan::new(p.input, p.window, p.placement());
@@ -348,6 +340,7 @@ pub fn build_pool(p: &FixedPool, index: usize, inputs: &[PortSpec], schedule: Sc
         id
     });
     let mut stats = TreeStats::default();
+    let mut rounded = std::collections::HashMap::new();
     let mut values = Vec::with_capacity(ch);
     for c in 0..ch {
         let window: Vec<SigId> = (0..kh * kw).map(|k| cells[k * ch + c]).collect();
@@ -358,12 +351,8 @@ pub fn build_pool(p: &FixedPool, index: usize, inputs: &[PortSpec], schedule: Sc
                 (cast(&mut m, v, in_frac, &t.accum, &format!("{base}_m"), level), level)
             }
             PoolOp::Average => {
-                let shift = (acc_frac - in_frac) as u32;
-                let terms: Vec<Term> = window.iter().map(|&x| Term::shifted(&m, x, shift, false, start)).collect();
-                let (lo, hi) = (terms.iter().map(|t| t.lo.min(0)).sum::<i128>(), terms.iter().map(|t| t.hi.max(0)).sum::<i128>());
-                if t.accum.overflow != Overflow::Wrap && (lo < t.accum.min_raw() as i128 || hi > t.accum.max_raw() as i128) {
-                    return fault(format!("the window sum may overflow the saturating accumulator {}: no RTL form yet", t.accum));
-                }
+                let terms = average_terms(&mut m, t, &window, &mut rounded, &base, start)
+                    .map_err(|e| Error::Config(format!("layer `{}`: {e}", p.name)))?;
                 let (sum, level) = sum_tree(&mut m, &format!("{base}_sum"), terms, t.accum.width, &mut stats);
                 let acc = cast(&mut m, sum, acc_frac, &t.accum, &format!("{base}_a"), level);
                 let (alo, ahi) = (m.sig(acc).lo, m.sig(acc).hi);

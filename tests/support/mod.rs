@@ -1,6 +1,7 @@
 //! Helpers shared by integration tests.
 #![allow(dead_code)]
 pub mod cnn_specs;
+pub mod rtl_csim;
 use std::path::{Path, PathBuf};
 
 pub fn qforge_bin() -> &'static str {
