@@ -26,6 +26,7 @@ pub mod products;
 pub mod sim;
 pub mod softmax;
 pub mod stream;
+pub mod stream_global;
 pub mod stream_top;
 pub mod verilog;
 
