@@ -284,13 +284,6 @@ impl PipelineConfig {
         if !matches!(self.generate.io.as_str(), "parallel" | "stream") {
             return bad("generate.io", "unknown io type (known: parallel, stream)");
         }
-        // The run's estimate and switching stage are for io_parallel designs.
-        if self.generate.io == "stream" {
-            return bad(
-                "generate.io",
-                "qforge run does not take stream designs yet (its RTL estimate and switching stage are io_parallel's): use `qforge rtl --io stream`",
-            );
-        }
         if let Some(ns) = self.generate.pipeline_ns {
             if self.generate.pipeline_every > 0 {
                 return bad(
@@ -473,11 +466,8 @@ mod tests {
         assert_eq!(PipelineConfig::from_toml(DEFAULT_PIPELINE, Path::new("p.toml")).unwrap().generate.io, "parallel");
         let err = PipelineConfig::from_toml(&text("strem"), Path::new("p.toml")).unwrap_err();
         assert!(matches!(&err, Error::Input { field: Some(f), .. } if f == "generate.io"), "{err}");
-        let err = PipelineConfig::from_toml(&text("stream"), Path::new("p.toml")).unwrap_err();
-        assert!(
-            matches!(&err, Error::Input { field: Some(f), .. } if f == "generate.io") && err.to_string().contains("qforge rtl --io stream"),
-            "{err}"
-        );
+        // Stream designs run through the pipeline (estimate, synthesis, switching).
+        assert_eq!(PipelineConfig::from_toml(&text("stream"), Path::new("p.toml")).unwrap().generate.io, "stream");
     }
 
     #[test]

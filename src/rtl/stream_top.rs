@@ -281,7 +281,7 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
 
     let last_pixel = (input.height * input.width - 1) as u64;
     let latency = (done_cycle + head_latency as u64 - last_pixel) as u32;
-    let cost = DesignCost::from_layers(costs, latency);
+    let cost = DesignCost { frame_interval_cycles: Some(frame_interval), ..DesignCost::from_layers(costs, latency) };
     let register_bits = cost.register_bits;
     let critical_ps = summaries.iter().map(|l| l.critical_ps).max().unwrap_or(0).max(output.critical_ps);
     let stream = StreamInfo {
