@@ -460,7 +460,7 @@ mod tests {
     }
 
     #[test]
-    fn generate_io_takes_parallel_and_names_stream_as_not_yet_in_the_run() {
+    fn generate_io_takes_parallel_and_stream_and_refuses_others() {
         let text = |io: &str| format!("name = \"x\"\n[model]\nspec = \"m.toml\"\n[search]\nenabled = false\n[generate]\nio = \"{io}\"\n");
         assert_eq!(PipelineConfig::from_toml(&text("parallel"), Path::new("p.toml")).unwrap().generate.io, "parallel");
         assert_eq!(PipelineConfig::from_toml(DEFAULT_PIPELINE, Path::new("p.toml")).unwrap().generate.io, "parallel");

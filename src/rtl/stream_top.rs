@@ -280,7 +280,15 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
     costs.push(top_cost);
 
     let last_pixel = (input.height * input.width - 1) as u64;
-    let latency = (done_cycle + head_latency as u64 - last_pixel) as u32;
+    // Counted from the last pixel: a network whose last rows or columns feed
+    // no output has its result before that pixel (this wrapped around before).
+    let Some(latency) = (done_cycle + head_latency as u64).checked_sub(last_pixel) else {
+        return Err(Error::Config(format!(
+            "--io stream: the result is ready {} cycles before the image's last pixel (its last rows or columns feed no output), and out_valid is timed from the last pixel: no stream design for this network yet (use padding = \"same\" or --io parallel)",
+            last_pixel - done_cycle - head_latency as u64
+        )));
+    };
+    let latency = latency as u32;
     let cost = DesignCost { frame_interval_cycles: Some(frame_interval), ..DesignCost::from_layers(costs, latency) };
     let register_bits = cost.register_bits;
     let critical_ps = summaries.iter().map(|l| l.critical_ps).max().unwrap_or(0).max(output.critical_ps);

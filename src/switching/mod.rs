@@ -4,7 +4,8 @@
 //! --tool yosys --netlist` writes (`RTL_DIR/runs/yosys/netlist.json`): Xilinx
 //! primitives simulated cycle by cycle in Rust ([`sim`], [`cells`]), driven
 //! exactly as `qforge rtl-sim` drives the RTL (one sample per clock with
-//! `in_valid`, outputs read at `out_valid`), every logit compared bit for bit
+//! `in_valid`, or a stream design's pixels on its frame schedule; outputs
+//! read at `out_valid`), every logit compared bit for bit
 //! with `FixedNetwork::predict_raw` (a difference is [`Error::Mismatch`]).
 //! Every 0→1 and 1→0 change of every cell output bit is counted, attributed to
 //! a layer ([`attribute`]) and priced with the calibration's `[switching]`
