@@ -38,7 +38,11 @@ fn read_module(text: &str) -> Written {
             w.register_bits += width_of(decl) as u64;
             widths.insert(decl.rsplit(' ').next().unwrap().to_string(), width_of(decl));
         } else if let Some(rest) = line.strip_prefix("wire signed ") {
-            let Some((decl, rhs)) = rest.split_once(" = ") else { continue };
+            // A wire driven by an `assign` (a stream module's taps) is declared alone.
+            let Some((decl, rhs)) = rest.split_once(" = ") else {
+                widths.insert(rest.rsplit(' ').next().unwrap().to_string(), width_of(rest));
+                continue;
+            };
             let name = decl.rsplit(' ').next().unwrap().to_string();
             let bits = width_of(decl);
             widths.insert(name, bits);
@@ -187,4 +191,104 @@ fn qforge_estimate_takes_a_trained_cnn_for_the_rtl_flow() {
     assert_eq!(est["structural"]["cost"]["adders"].as_u64(), Some(cost.adders));
     assert_eq!(est["totals"]["latency_cycles"].as_u64(), Some(cost.latency_cycles as u64));
     assert!(cost.latency_cycles > 0);
+}
+
+/// Flip-flop bits of every `reg` a module declares (`reg [h:l] a, b;`,
+/// `reg signed [h:l] x;`, `reg x;`, `output reg done`), read from the text.
+fn all_register_bits(text: &str) -> u64 {
+    let mut bits = 0;
+    for line in text.lines().map(str::trim) {
+        let Some(decl) = line.strip_prefix("output ").unwrap_or(line).strip_prefix("reg ") else { continue };
+        let decl = decl.trim_end_matches([',', ';']);
+        let decl = decl.strip_prefix("signed ").unwrap_or(decl);
+        let (width, names) = match decl.strip_prefix('[') {
+            Some(rest) => {
+                let (range, names) = rest.split_once("] ").unwrap();
+                let (hi, lo) = range.split_once(':').unwrap();
+                (hi.parse::<u64>().unwrap() - lo.parse::<u64>().unwrap() + 1, names)
+            }
+            None => (1, decl),
+        };
+        bits += width * names.split(',').count() as u64;
+    }
+    bits
+}
+
+/// The running accumulators' adders (`acc <= ... : acc + x`) in always blocks.
+fn accumulator_adders(text: &str) -> (u64, u64) {
+    let mut widths: HashMap<String, u64> = HashMap::new();
+    let (mut n, mut bits) = (0, 0);
+    for line in text.lines().map(str::trim) {
+        if let Some(decl) = line.strip_prefix("reg signed [") {
+            let (hi, name) = decl.trim_end_matches(';').split_once(":0] ").unwrap();
+            widths.insert(name.to_string(), hi.parse::<u64>().unwrap() + 1);
+        } else if let Some((lhs, rhs)) = line.split_once(" <= ") {
+            if lhs.contains("_acc") && rhs.contains(" + ") {
+                n += 1;
+                bits += widths[lhs];
+            }
+        }
+    }
+    (n, bits)
+}
+
+/// An average pool's choice among its in-image counts' quotients
+/// (`(n == 4) ? q4 : (n == 2) ? q2 : q1`): the wire's bits per comparison.
+fn count_selects(text: &str) -> u64 {
+    let mut bits = 0;
+    for line in text.lines().map(str::trim) {
+        let Some((decl, rhs)) = line.strip_prefix("wire signed ").and_then(|r| r.split_once(" = ")) else { continue };
+        if rhs.starts_with('(') && rhs.contains(" ? ") {
+            bits += width_of(decl) as u64 * rhs.matches(" == ").count() as u64;
+        }
+    }
+    bits
+}
+
+#[test]
+fn the_stream_estimate_prices_what_the_stream_verilog_holds() {
+    // RICH_2D streams four image layers into its global average pooling's
+    // accumulators; CONV_1D streams three into a flatten buffer.
+    for (name, text) in [("rich", support::cnn_specs::RICH_2D), ("1d", support::cnn_specs::CONV_1D)] {
+        let spec = spec_of(text);
+        let net = network_for_spec(&spec).unwrap();
+        for every in [0, 2] {
+            let opts = RtlOptions { pipeline_every: every, stream: true, ..Default::default() };
+            let design = qforge::rtl::stream_top::build_stream_design(&net, &opts).unwrap();
+            let stream = design.manifest.stream.clone().unwrap();
+            assert_eq!(design_cost(&net, &opts).unwrap(), design.cost, "{name}: the costing builds the stream design");
+            for layer in &design.cost.layers {
+                let text = &design.files.iter().find(|(f, _)| *f == format!("{}.v", layer.module)).unwrap().1;
+                // Line buffers, their control, in_ready's counters, the flatten buffer, the pipeline.
+                assert_eq!(layer.register_bits, all_register_bits(text), "{name} {} (every {every})", layer.module);
+                if ["_sconv", "_spool", "_sgpool"].iter().any(|s| layer.module.ends_with(s)) {
+                    let w = read_module(text);
+                    let (acc, acc_bits) = accumulator_adders(text);
+                    assert_eq!((layer.adders, layer.adder_bits), (w.adders + acc, w.adder_bits + acc_bits), "{name} {}", layer.module);
+                    assert_eq!(layer.select_bits, w.select_bits + count_selects(text), "{name} {}", layer.module);
+                }
+            }
+            let flow = FlowOptions::rtl(every, qforge::rtl::cost::cost_for).with_io_stream(true);
+            let est = estimate::estimate_spec(
+                &spec,
+                &flow,
+                &Calibration::default(),
+                &Target::paper(),
+                &EnergyOptions::default(),
+                &BitsOptions::default(),
+            )
+            .unwrap();
+            let s = est.structural.as_ref().unwrap();
+            assert_eq!(s.cost, design.cost, "{name}: the estimate prices the stream design");
+            assert_eq!(s.cost.frame_interval_cycles, Some(stream.frame_interval_cycles));
+            assert_eq!(est.totals.ii_cycles, stream.frame_interval_cycles, "{name}: an image every frame interval");
+            // Each layer gets its module's price; a Flatten is the flatten buffer.
+            let modules: Vec<&str> = s.modules.iter().map(|m| m.module.as_str()).collect();
+            for (l, m) in est.layers.iter().zip(&s.modules) {
+                assert_eq!(l.resources.lut, m.resources.lut, "{name}: layer {} against {modules:?}", l.name);
+            }
+            let parallel = price(&spec, every, false);
+            assert!(parallel.totals.lut > est.totals.lut, "{name}: the stream design computes one pixel's arithmetic once");
+        }
+    }
 }

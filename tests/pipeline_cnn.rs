@@ -150,6 +150,64 @@ fn a_cnn_runs_through_the_pipeline_on_the_digits() {
     }
 }
 
+/// `[generate] io = "stream"`: the candidates are estimated, written and
+/// synthesised as stream designs (one pixel per clock, line buffers); the
+/// estimate is the stream design's.
+#[test]
+fn a_cnn_runs_through_the_pipeline_as_a_stream_design() {
+    assert!(qforge::data::images::digits_path().is_file(), "needs the digits (scripts/setup-digits.sh)");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // `same` padding: the valid 3x3 stride-2 conv reads no pixel of the last
+    // row, so its result would be ready before the last pixel (refused).
+    std::fs::write(d.join("tiny_cnn.toml"), SPEC.replace("strides = 2\n", "strides = 2\npadding = \"same\"\n")).unwrap();
+    std::fs::write(d.join("space.toml"), SPACE.replace("max_trials = 3", "max_trials = 2")).unwrap();
+    let pipeline = PIPELINE.replace("candidates = 2", "candidates = 1") + "[generate]\nio = \"stream\"\n";
+    std::fs::write(d.join("pipe.toml"), pipeline).unwrap();
+    let (code, summary, stderr) = support::run_in(d, &["run", "pipe.toml", "--out", "out", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let cands = summary["candidates"].as_array().unwrap();
+    assert_eq!(cands.len(), 1, "{summary:#}");
+    let c = &cands[0];
+    assert_eq!(c["status"], "ok", "{c:#}");
+    // Line buffers and counters: flip-flops in the estimate and in the netlist.
+    for q in ["lut", "ff"] {
+        assert!(c["estimated"][q].as_u64().unwrap() > 0 && c["measured"][q].as_u64().unwrap() > 0, "{q}: {c:#}");
+    }
+    // The written design streams, and the stored estimate is that design's.
+    let manifest = walk(d).into_iter().find(|p| p.ends_with("rtl/qforge_rtl.json")).expect("a design folder");
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let interval = m["stream"]["frame_interval_cycles"].as_u64().expect("a stream design");
+    assert!(m["files"].as_array().unwrap().iter().any(|f| f == "layer1_sconv.v"), "{m}");
+    let store = Store::open(&d.join("out/history.sqlite")).unwrap();
+    let runs = store.query(&RunFilter { kind: Some(RunKind::Synth), ..RunFilter::default() }).unwrap();
+    assert_eq!(runs.len(), 1);
+    let est = runs[0].estimates.iter().find(|e| e.get("energy_layers").is_some()).expect("the pipeline's estimate");
+    assert!(interval >= 64, "{m}");
+    // The stream design's registers (line buffers, flatten buffer, counters): a
+    // combinational parallel design has none.
+    let registers = m["cost"]["register_bits"].as_f64().unwrap();
+    assert!(registers > 0.0);
+    assert_eq!(est["features"]["register_bit"].as_f64(), Some(registers), "the estimate prices the written stream design: {est:#}");
+    // The switching stage drives the netlist pixel by pixel; on this design
+    // the gate-level simulation still differs from the model (open bug, see
+    // docs/cnn.md), which the summary records as a failed measurement.
+    assert!(summary["switching"][0]["status"].is_string(), "{summary:#}");
+}
+
+fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 #[test]
 fn the_digits_pipeline_example_reads_the_digits() {
     let cfg = qforge::pipeline::config::PipelineConfig::from_file(&support::example("digits_pipeline.toml")).unwrap();

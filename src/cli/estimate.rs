@@ -1,5 +1,6 @@
 //! `qforge estimate`: energy, bits, BOPs/EBOPs, resources and latency of a model.
 use super::{print_json, CliReporter};
+use crate::error::Error;
 use crate::estimate::{self, BitsOptions, Calibration, EnergyOptions, Flow, FlowOptions, MemoryMode, Strategy, Target};
 use crate::model::{ModelSpec, TrainedModel};
 use clap::Args;
@@ -37,6 +38,10 @@ pub struct EstimateArgs {
     /// With --flow rtl: price the design `qforge rtl --cmvm` writes (shared sub-expressions).
     #[arg(long)]
     pub cmvm: bool,
+    /// With --flow rtl: price the parallel design or the stream design
+    /// (`qforge rtl --io stream`: one pixel per clock, line buffers).
+    #[arg(long, default_value = "parallel", value_parser = ["parallel", "stream"])]
+    pub io: String,
     /// Calibration file (TOML); default: $QFORGE_CALIBRATION, else qforge-out/calibration.toml if present, else built-in.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
@@ -56,11 +61,15 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     let target = Target::new(&args.part, args.clock, args.reuse_factor, args.strategy)?;
     let energy =
         EnergyOptions { weights_on_memory: args.weights_memory, activations_on_memory: args.activations_memory, rd_wr_on_io: false };
+    if args.io == "stream" && args.flow != Flow::Rtl {
+        return Err(Error::Config("--io stream prices qforge's stream Verilog: use it with --flow rtl".into()).into());
+    }
     let flow = FlowOptions {
         flow: args.flow,
         pipeline_every: args.pipeline_every,
         cmvm: args.cmvm,
         pipeline_ns: args.pipeline_ns,
+        io_stream: args.io == "stream",
         design_cost: Some(crate::rtl::cost::cost_for),
     };
     let est = match (&args.model, &args.spec) {
@@ -113,6 +122,9 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<ExitCode> {
         });
         outln!("{:<12} {:>6} {:>10} {:>10} {:>9} {:>8.0} {:>8.0} {:>6.0} {:>7}", "other", "", "", "", "", rest.lut, rest.ff, rest.dsp, "");
         outln!("(rtl flow: `other` is {}; latency {} cycles from the generator)", names.join(", "), s.design_latency_cycles);
+        if let Some(p) = s.cost.frame_interval_cycles {
+            outln!("(io stream: latency counted from an image's last pixel; an image every {p} cycles)");
+        }
     }
     outln!(
         "{:<12} {:>6} {:>10.2} {:>10.0} {:>9} {:>8.0} {:>8.0} {:>6.0} {:>7}",

@@ -117,6 +117,10 @@ pub struct RtlSimArgs {
     pub limit: Option<usize>,
     #[arg(long, default_value = "verilator", value_parser = ["verilator", "iverilog"])]
     pub simulator: String,
+    /// Stream designs: stall the pixel stream at random, this percent of the
+    /// cycles (0-90), and let the design's `in_ready` pace the frames.
+    #[arg(long)]
+    pub stall: Option<u32>,
     #[arg(long)]
     pub json: bool,
 }
@@ -135,7 +139,7 @@ pub fn run_rtl_sim(args: RtlSimArgs) -> anyhow::Result<ExitCode> {
     if let Some(n) = args.limit {
         raw.truncate(n * net.n_inputs());
     }
-    let opts = SimOptions { simulator: args.simulator.parse::<Simulator>()?, ..SimOptions::default() };
+    let opts = SimOptions { simulator: args.simulator.parse::<Simulator>()?, stall_percent: args.stall, ..SimOptions::default() };
     eprintln!("simulating {} samples with {} ...", raw.len() / net.n_inputs(), args.simulator);
     let result = rtl::simulate(&args.rtl, &manifest, &net, &raw, &opts)?;
     if args.json {
@@ -165,7 +169,13 @@ pub fn run_rtl_sim(args: RtlSimArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    if result.latency_cycles != result.expected_latency_cycles {
+    // With stalls the wait after the last pixel may be shorter, never longer.
+    let late = if args.stall.is_some() {
+        result.latency_cycles > result.expected_latency_cycles
+    } else {
+        result.latency_cycles != result.expected_latency_cycles
+    };
+    if late {
         return Err(Error::Mismatch(format!(
             "measured latency {} cycles, but the design has {} register stages",
             result.latency_cycles, result.expected_latency_cycles

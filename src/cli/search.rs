@@ -101,6 +101,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             pipeline_every: args.pipeline_every,
             cmvm: args.cmvm,
             pipeline_ns: args.pipeline_ns,
+            io_stream: false,
             design_cost: Some(crate::rtl::cost::cost_for),
         },
     };

@@ -77,8 +77,12 @@ pub struct LayerCost {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DesignCost {
     pub layers: Vec<LayerCost>,
-    /// Register stages from `in_valid` to `out_valid`.
+    /// Register stages from `in_valid` to `out_valid` (a stream design:
+    /// cycles from an image's last pixel).
     pub latency_cycles: u32,
+    /// A stream design's cycles from one image's first pixel to the next's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_interval_cycles: Option<u64>,
     pub adders: u64,
     pub adder_bits: u64,
     pub carry_bits: u64,
@@ -120,6 +124,7 @@ impl DesignCost {
             register_bits: sum(|l| l.register_bits),
             rom_bits: sum(|l| l.rom_bits()),
             multipliers: sum(|l| l.multipliers.len() as u64),
+            frame_interval_cycles: None,
             layers,
         }
     }

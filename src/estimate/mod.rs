@@ -183,6 +183,10 @@ pub struct FlowOptions {
     /// `--pipeline-ns`) instead of every N levels.
     #[serde(default)]
     pub pipeline_ns: Option<f64>,
+    /// The RTL generator's stream design (`--io stream`): image layers take
+    /// one pixel per clock through line buffers.
+    #[serde(default)]
+    pub io_stream: bool,
     /// The RTL generator's costing (`rtl::cost::cost_for`), which the RTL
     /// flow's estimate needs; handed in so that `estimate` does not import `rtl`.
     #[serde(skip)]
@@ -193,7 +197,8 @@ pub struct FlowOptions {
 impl PartialEq for FlowOptions {
     fn eq(&self, other: &Self) -> bool {
         let ns = |f: &Self| f.pipeline_ns.map(f64::to_bits);
-        (self.flow, self.pipeline_every, self.cmvm, ns(self)) == (other.flow, other.pipeline_every, other.cmvm, ns(other))
+        (self.flow, self.pipeline_every, self.cmvm, ns(self), self.io_stream)
+            == (other.flow, other.pipeline_every, other.cmvm, ns(other), other.io_stream)
     }
 }
 
@@ -207,11 +212,11 @@ impl Default for FlowOptions {
 
 impl FlowOptions {
     pub fn hls() -> FlowOptions {
-        FlowOptions { flow: Flow::Hls, pipeline_every: 0, cmvm: false, pipeline_ns: None, design_cost: None }
+        FlowOptions { flow: Flow::Hls, pipeline_every: 0, cmvm: false, pipeline_ns: None, io_stream: false, design_cost: None }
     }
     /// The RTL flow, priced by the generator's `coster` (`rtl::cost::cost_for`).
     pub fn rtl(pipeline_every: u32, coster: DesignCoster) -> FlowOptions {
-        FlowOptions { flow: Flow::Rtl, pipeline_every, cmvm: false, pipeline_ns: None, design_cost: Some(coster) }
+        FlowOptions { flow: Flow::Rtl, pipeline_every, cmvm: false, pipeline_ns: None, io_stream: false, design_cost: Some(coster) }
     }
     /// The same flow with the RTL generator's shared sub-expressions on or off.
     pub fn with_cmvm(self, cmvm: bool) -> FlowOptions {
@@ -220,6 +225,10 @@ impl FlowOptions {
     /// The same flow with registers placed by delay at `pipeline_ns` (None: every N levels).
     pub fn with_pipeline_ns(self, pipeline_ns: Option<f64>) -> FlowOptions {
         FlowOptions { pipeline_ns, ..self }
+    }
+    /// The same flow for the stream design (`--io stream`) or the parallel one.
+    pub fn with_io_stream(self, io_stream: bool) -> FlowOptions {
+        FlowOptions { io_stream, ..self }
     }
 }
 
@@ -348,16 +357,19 @@ fn estimate_with(
     let coster = flow.design_cost.ok_or_else(|| Error::Config("the RTL flow's estimate needs the generator's costing".into()))?;
     let s = structural::structural_estimate(coster(net, flow)?, flow.pipeline_every, cal, target)?;
     // The generator writes one module per layer in order (image layers, then
-    // dense), except Flatten, which is wiring: it costs nothing.
+    // dense), except Flatten, which is wiring: it costs nothing, but in a
+    // stream design it is the flatten buffer (`stream_buffer`).
     let flatten: Vec<bool> = match images {
         Some((_, stack, _)) => {
             stack.layers.iter().map(|f| matches!(f, crate::model::fixed_features::FixedFeature::Flatten { .. })).collect()
         }
         None => Vec::new(),
     };
-    let mut modules = s.modules.iter();
+    let mut modules = s.modules.iter().peekable();
     for (i, l) in est.layers.iter_mut().enumerate() {
+        let buffer = modules.peek().is_some_and(|m| m.module == "stream_buffer");
         l.resources = match flatten.get(i) {
+            Some(true) if buffer => modules.next().map(|m| m.resources.clone()).unwrap_or_default(),
             Some(true) => Resources::default(),
             _ => modules
                 .next()
@@ -376,8 +388,9 @@ fn estimate_with(
     t.bram18 = r.bram18.ceil();
     t.latency_cycles = r.latency_cycles.round().max(0.0) as u64;
     t.latency_ns = t.latency_cycles as f64 * target.clock_ns;
-    // The generated design takes a new sample every clock.
-    t.ii_cycles = 1;
+    // The parallel design takes a new sample every clock, the stream design
+    // an image every frame interval.
+    t.ii_cycles = s.cost.frame_interval_cycles.unwrap_or(1);
     t.utilisation = Utilisation {
         lut_percent: pct(r.lut, part.lut),
         ff_percent: pct(r.ff, part.ff),

@@ -284,13 +284,6 @@ impl PipelineConfig {
         if !matches!(self.generate.io.as_str(), "parallel" | "stream") {
             return bad("generate.io", "unknown io type (known: parallel, stream)");
         }
-        // The run's estimate and switching stage are for io_parallel designs.
-        if self.generate.io == "stream" {
-            return bad(
-                "generate.io",
-                "qforge run does not take stream designs yet (its RTL estimate and switching stage are io_parallel's): use `qforge rtl --io stream`",
-            );
-        }
         if let Some(ns) = self.generate.pipeline_ns {
             if self.generate.pipeline_every > 0 {
                 return bad(
@@ -469,17 +462,14 @@ mod tests {
     }
 
     #[test]
-    fn generate_io_takes_parallel_and_names_stream_as_not_yet_in_the_run() {
+    fn generate_io_takes_parallel_and_stream_and_refuses_others() {
         let text = |io: &str| format!("name = \"x\"\n[model]\nspec = \"m.toml\"\n[search]\nenabled = false\n[generate]\nio = \"{io}\"\n");
         assert_eq!(PipelineConfig::from_toml(&text("parallel"), Path::new("p.toml")).unwrap().generate.io, "parallel");
         assert_eq!(PipelineConfig::from_toml(DEFAULT_PIPELINE, Path::new("p.toml")).unwrap().generate.io, "parallel");
         let err = PipelineConfig::from_toml(&text("strem"), Path::new("p.toml")).unwrap_err();
         assert!(matches!(&err, Error::Input { field: Some(f), .. } if f == "generate.io"), "{err}");
-        let err = PipelineConfig::from_toml(&text("stream"), Path::new("p.toml")).unwrap_err();
-        assert!(
-            matches!(&err, Error::Input { field: Some(f), .. } if f == "generate.io") && err.to_string().contains("qforge rtl --io stream"),
-            "{err}"
-        );
+        // Stream designs run through the pipeline (estimate, synthesis, switching).
+        assert_eq!(PipelineConfig::from_toml(&text("stream"), Path::new("p.toml")).unwrap().generate.io, "stream");
     }
 
     #[test]

@@ -278,7 +278,8 @@ pub fn search_stage(cfg: &PipelineConfig, dir: &Path, cal: &Calibration, reporte
         // The pipeline synthesises qforge's own Verilog: price that design.
         flow: crate::estimate::FlowOptions::rtl(cfg.generate.pipeline_every, crate::rtl::cost::cost_for)
             .with_cmvm(cfg.generate.cmvm)
-            .with_pipeline_ns(cfg.generate.pipeline_ns),
+            .with_pipeline_ns(cfg.generate.pipeline_ns)
+            .with_io_stream(cfg.generate.io == "stream"),
     };
     let o = run_search(&space, &opts, cal, reporter)?;
     let trials = o
@@ -372,7 +373,8 @@ pub fn generate_stage(
         // Priced as the design this stage writes (qforge's Verilog at its pipelining), not as an HLS design.
         let flow = estimate::FlowOptions::rtl(cfg.generate.pipeline_every, crate::rtl::cost::cost_for)
             .with_cmvm(cfg.generate.cmvm)
-            .with_pipeline_ns(cfg.generate.pipeline_ns);
+            .with_pipeline_ns(cfg.generate.pipeline_ns)
+            .with_io_stream(cfg.generate.io == "stream");
         let est = estimate::estimate_model(&model, &flow, cal, &target, &EnergyOptions::default(), &BitsOptions::default())?;
         // Conv layers first (a CNN's), then the dense ones.
         let convs = model.spec.features.iter().filter_map(|f| match f {

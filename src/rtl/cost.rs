@@ -15,9 +15,10 @@ use crate::model::FixedNetwork;
 pub use crate::estimate::design_cost::{AdderWidth, DesignCost, LayerCost, MultiplierCost, RomCost};
 
 /// The structural cost of the design `opts` would write for `net`: the
-/// builder runs in memory, nothing is written.
+/// builder runs in memory, nothing is written (the stream design's with `opts.stream`).
 pub fn design_cost(net: &FixedNetwork, opts: &RtlOptions) -> Result<DesignCost> {
-    Ok(super::verilog::build_design(net, opts)?.cost)
+    let design = if opts.stream { super::stream_top::build_stream_design(net, opts)? } else { super::verilog::build_design(net, opts)? };
+    Ok(design.cost)
 }
 
 /// [`design_cost`] for the design the RTL flow of `flow` describes: the
@@ -25,7 +26,13 @@ pub fn design_cost(net: &FixedNetwork, opts: &RtlOptions) -> Result<DesignCost> 
 pub fn cost_for(net: &FixedNetwork, flow: &FlowOptions) -> Result<DesignCost> {
     design_cost(
         net,
-        &RtlOptions { pipeline_every: flow.pipeline_every, pipeline_ns: flow.pipeline_ns, cmvm: flow.cmvm, ..RtlOptions::default() },
+        &RtlOptions {
+            pipeline_every: flow.pipeline_every,
+            pipeline_ns: flow.pipeline_ns,
+            cmvm: flow.cmvm,
+            stream: flow.io_stream,
+            ..RtlOptions::default()
+        },
     )
 }
 

@@ -28,6 +28,7 @@ pub mod saturate;
 pub mod sim;
 pub mod softmax;
 pub mod stream;
+pub mod stream_global;
 pub mod stream_top;
 pub mod verilog;
 

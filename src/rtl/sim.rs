@@ -44,11 +44,15 @@ pub struct SimOptions {
     pub env: ToolEnv,
     /// How many mismatching samples to describe.
     pub show_mismatches: usize,
+    /// Stream designs: offer each pixel in a cycle with this chance (percent)
+    /// of a stall, back to back otherwise, and let `in_ready` pace the
+    /// frames; None drives the manifest's fixed frame schedule.
+    pub stall_percent: Option<u32>,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { simulator: Simulator::Verilator, env: ToolEnv::from_process(), show_mismatches: 5 }
+        SimOptions { simulator: Simulator::Verilator, env: ToolEnv::from_process(), show_mismatches: 5, stall_percent: None }
     }
 }
 
@@ -60,8 +64,11 @@ pub struct SimResult {
     /// Samples with at least one differing output bit.
     pub mismatches: usize,
     pub first_mismatches: Vec<String>,
-    /// Cycles from in_valid to out_valid, measured per sample (all equal).
+    /// Cycles from in_valid to out_valid, measured per sample (all equal;
+    /// with stalls, the largest, which must not exceed the design's).
     pub latency_cycles: u32,
+    /// The stall chance the stream testbench drove (percent), if any.
+    pub stall_percent: Option<u32>,
     /// What the generator built (must equal the measured latency).
     pub expected_latency_cycles: u32,
     pub build_secs: f64,
@@ -91,6 +98,14 @@ pub fn simulate(design_dir: &Path, manifest: &RtlManifest, net: &FixedNetwork, r
             design_dir.display()
         )));
     }
+    if let Some(p) = opts.stall_percent {
+        if manifest.stream.is_none() || p > 90 {
+            return Err(Error::Config(format!(
+                "{}: stalls (--stall {p}) are driven on a streaming design only, at most 90 percent",
+                design_dir.display()
+            )));
+        }
+    }
     let name = match opts.simulator {
         Simulator::Verilator => "verilator",
         Simulator::Iverilog => "iverilog",
@@ -105,7 +120,7 @@ pub fn simulate(design_dir: &Path, manifest: &RtlManifest, net: &FixedNetwork, r
     let sources: Vec<PathBuf> = sources.iter().map(|s| s.canonicalize().map_err(|e| Error::io(s, e))).collect::<Result<_>>()?;
 
     let (version, build_secs, cached, run_secs) = match opts.simulator {
-        Simulator::Verilator => run_verilator(manifest, &sources, &work, &inputs_path, &outputs_path, &opts.env)?,
+        Simulator::Verilator => run_verilator(manifest, &sources, &work, &inputs_path, &outputs_path, opts)?,
         Simulator::Iverilog => run_iverilog(manifest, &sources, &work, &inputs_path, &outputs_path, samples, &opts.env)?,
     };
     let text = crate::error::read_to_string(&outputs_path)?;
@@ -167,10 +182,11 @@ pub fn simulate(design_dir: &Path, manifest: &RtlManifest, net: &FixedNetwork, r
             outputs_path.display()
         )));
     }
-    if latencies.len() > 1 {
+    // Stalls before an image's last pixel may shorten the wait after it.
+    if latencies.len() > 1 && opts.stall_percent.is_none() {
         return Err(Error::Mismatch(format!("latency differs between samples: {latencies:?} cycles")));
     }
-    let latency = *latencies.iter().next().unwrap_or(&0) as u32;
+    let latency = *latencies.iter().next_back().unwrap_or(&0) as u32;
     Ok(SimResult {
         simulator: opts.simulator,
         simulator_version: version,
@@ -179,6 +195,7 @@ pub fn simulate(design_dir: &Path, manifest: &RtlManifest, net: &FixedNetwork, r
         first_mismatches: first,
         latency_cycles: latency,
         expected_latency_cycles: manifest.latency_cycles,
+        stall_percent: opts.stall_percent,
         build_secs,
         build_cached: cached,
         run_secs,
@@ -318,25 +335,30 @@ int main(int argc, char** argv) {{
     )
 }
 
-/// The streaming design's testbench: image `k`'s pixel `i` (its channels on
-/// `in_*`) in cycle `k·P + i`, `P` the manifest's frame interval; the latency
-/// is counted from the cycle of the image's last pixel.
+/// The streaming design's testbench. Without a stall argument: image `k`'s
+/// pixel `i` (its channels on `in_*`) in cycle `k·P + i`, `P` the manifest's
+/// frame interval, and `in_ready` must be high then. With `argv[3]` = a
+/// percentage: each cycle the next pixel is offered unless a stall is drawn
+/// (xorshift, fixed seed) and taken when `in_ready` is high. The latency is
+/// counted from the cycle the image's last pixel was taken.
 fn verilator_stream_testbench(m: &RtlManifest, s: &super::stream_top::StreamInfo) -> String {
     let top = &m.top;
     let (set, print) = port_lines(m);
     format!(
-        r#"// Written by qforge (`qforge rtl-sim`): one pixel per clock, an image every {period} cycles, outputs on out_valid.
+        r#"// Written by qforge (`qforge rtl-sim`): one pixel per clock, an image every {period} cycles (or random stalls paced by in_ready), outputs on out_valid.
 #include "V{top}.h"
 #include "verilated.h"
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 int main(int argc, char** argv) {{
-  if (argc < 3) {{ fprintf(stderr, "usage: %s inputs.txt outputs.txt\n", argv[0]); return 2; }}
+  if (argc < 3) {{ fprintf(stderr, "usage: %s inputs.txt outputs.txt [stall-percent]\n", argv[0]); return 2; }}
   const size_t CH = {ch}, PIX = {pix}, N_IN = CH * PIX;
   const long long PERIOD = {period};
+  const int STALL = argc > 3 ? atoi(argv[3]) : -1;
   FILE* fin = fopen(argv[1], "r");
   if (!fin) {{ perror(argv[1]); return 2; }}
   std::vector<long long> data;
@@ -352,20 +374,35 @@ int main(int argc, char** argv) {{
   top->clk = 0; top->rst = 1; top->in_valid = 0; top->eval();
   top->clk = 1; top->eval();
   top->clk = 0; top->rst = 0; top->eval();
-  size_t next_out = 0;
+  size_t next_out = 0, k = 0, i = 0;
+  uint64_t rng = 0x9E3779B97F4A7C15ULL;
   long long cycle = 0;
-  const long long limit = (long long)n * PERIOD + 100000;
+  const long long limit = ((long long)n * PERIOD + 100000) * (STALL < 0 ? 1 : 100 / (100 - STALL) + 1);
   auto t0 = std::chrono::steady_clock::now();
   while (next_out < n && cycle < limit) {{
-    const long long k = cycle / PERIOD, i = cycle % PERIOD;
-    if (k < (long long)n && i < (long long)PIX) {{
+    bool offer;
+    if (STALL < 0) {{
+      k = cycle / PERIOD; i = cycle % PERIOD;
+      offer = k < n && i < PIX;
+    }} else {{
+      rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+      offer = k < n && (int)(rng % 100) >= STALL;
+    }}
+    if (offer) {{
       const long long* x = &data[k * N_IN + i * CH];
 {set}      top->in_valid = 1;
-      if (i == (long long)PIX - 1) last_pixel[k] = cycle;
     }} else {{
       top->in_valid = 0;
     }}
     top->clk = 0; top->eval();
+    if (offer && !top->in_ready && STALL < 0) {{
+      fprintf(stderr, "qforge-sim: in_ready low for image %zu pixel %zu in cycle %lld of the frame schedule\n", k, i, cycle);
+      return 3;
+    }}
+    if (offer && top->in_ready) {{
+      if (i == PIX - 1) last_pixel[k] = cycle;
+      if (STALL >= 0 && ++i == PIX) {{ i = 0; k++; }}
+    }}
     if (top->out_valid) {{
       fprintf(fout, "%lld", last_pixel[next_out] < 0 ? 4294967295LL : cycle - last_pixel[next_out]);
 {print}      fprintf(fout, "\n");
@@ -395,8 +432,9 @@ fn run_verilator(
     work: &Path,
     inputs: &Path,
     outputs: &Path,
-    env: &ToolEnv,
+    opts: &SimOptions,
 ) -> Result<(Option<String>, f64, bool, f64)> {
+    let env = &opts.env;
     let verilator = hdl::find("verilator", "QFORGE_VERILATOR", "verilator", env)?;
     let version = hdl::version(&verilator, "--version", env);
     let tb = work.join("tb.cpp");
@@ -454,7 +492,8 @@ fn run_verilator(
         }
         crate::error::write_atomic(&stamp_path, stamp.as_bytes())?;
     }
-    let run_args = vec![inputs.display().to_string(), outputs.display().to_string()];
+    let mut run_args = vec![inputs.display().to_string(), outputs.display().to_string()];
+    run_args.extend(opts.stall_percent.map(|p| p.to_string()));
     let step = hdl::run_logged(&exe, &run_args, work, env, &work.join("run.log"))?;
     if !step.success {
         return Err(Error::Tool(format!(

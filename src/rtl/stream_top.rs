@@ -1,9 +1,11 @@
 //! The streaming design (`qforge rtl --io stream`): one input pixel (all
 //! channels) per clock with `in_valid`; the leading convolutions and window
 //! poolings are streaming modules (`stream`), chained by their valid
-//! signals; their last map fills a flatten buffer (`stream_buffer`), and the
-//! rest (global pooling, the dense head, the output stage) is the parallel
-//! design's modules behind it, started by the buffer's `done`.
+//! signals; their last map fills a flatten buffer (`stream_buffer`) or, when
+//! a global pooling follows, its running accumulators (`stream_global`), and
+//! the rest (the dense head, the output stage) is the parallel design's
+//! modules behind it, started by the buffer's `done`. `in_ready` holds the
+//! next image back until the frame interval has passed.
 //!
 //! The cycle timing is fixed by the layers' scans, so it is computed here
 //! ([`StreamInfo`]): the latency from the last pixel's `in_valid` to
@@ -17,6 +19,7 @@ use super::netlist::{signed_bits, ModuleBuilder, Schedule};
 use super::pool::build_global;
 use super::softmax::build_output;
 use super::stream::{self, StreamLayer};
+use super::stream_global::build_global_stream;
 use super::verilog::{header, PortGroup, RtlDesign, RtlManifest};
 use super::RtlOptions;
 use crate::error::{Error, Result};
@@ -35,7 +38,8 @@ pub struct StreamInfo {
     pub frame_interval_cycles: u64,
     /// Per streaming layer: the line buffer's depth in pixels.
     pub line_buffer_pixels: Vec<usize>,
-    /// Register bits of the line buffers and the flatten buffer.
+    /// Register bits of the line buffers and the flatten buffer (none when a
+    /// global pooling accumulates the stream).
     pub buffer_register_bits: u64,
 }
 
@@ -87,6 +91,30 @@ fn buffer_module(inputs: &[PortSpec], pixels: usize) -> (String, Vec<PortSpec>, 
     (text, outputs, bits + pb as u64 + 1)
 }
 
+/// `in_ready` and `top_take` (a pixel is taken when `in_valid & in_ready`):
+/// after a frame's last pixel is taken, `in_ready` stays low for
+/// `interval - pixels` cycles. With stalls, a frame's later events come no
+/// later than if its pixels had arrived back to back ending at its last one,
+/// and the next frame's no earlier, so the one-per-clock interval keeps every
+/// layer's flush and the head's buffer clear of the next frame. Returns the
+/// register bits.
+fn ready_logic(m: &mut ModuleBuilder, pixels: usize, interval: u64) -> u64 {
+    let gap = interval - pixels as u64;
+    if gap == 0 {
+        m.raw_body("  assign in_ready = 1'b1;\n  wire top_take = in_valid;\n");
+        return 0;
+    }
+    let pb = (usize::BITS - (pixels - 1).leading_zeros()).max(1);
+    let gb = 64 - gap.leading_zeros();
+    let last = pixels - 1;
+    m.raw_body(&format!(
+        "  reg [{p1}:0] top_pix;\n  reg [{g1}:0] top_cool;\n  assign in_ready = (top_cool == 0);\n  wire top_take = in_valid & in_ready;\n  always @(posedge clk) begin\n    if (rst) begin top_pix <= 0; top_cool <= 0; end\n    else begin\n      if (top_take) top_pix <= (top_pix == {last}) ? 0 : top_pix + 1;\n      if (top_take && top_pix == {last}) top_cool <= {gap};\n      else if (top_cool != 0) top_cool <= top_cool - 1;\n    end\n  end\n",
+        p1 = pb - 1,
+        g1 = gb - 1
+    ));
+    (pb + gb) as u64
+}
+
 pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlDesign> {
     let Some(stack) = &net.features else {
         return Err(Error::Config("--io stream streams image pixels: this model has no image layers (use --io parallel)".into()));
@@ -123,7 +151,16 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
         pixels = last.scan.place.out_height * last.scan.place.out_width;
     }
     let (done_cycle, frame_interval) = timing(&streamed, input.height * input.width);
-    let (buffer_text, mut ports, buffer_bits) = buffer_module(&pixel, pixels);
+    // A global pooling right behind the streamed layers accumulates the
+    // stream itself: no flatten buffer.
+    let global = match rest.first() {
+        Some(FixedFeature::GlobalPool(g)) => Some(build_global_stream(g, streamed.len() + 1, &pixel, schedule)?),
+        _ => None,
+    };
+    let (buffer_text, mut ports, buffer_bits) = match &global {
+        Some(g) => (String::new(), g.outputs.clone(), 0),
+        None => buffer_module(&pixel, pixels),
+    };
 
     // Behind the buffer: the parallel modules, numbered on.
     let mut files = Vec::new();
@@ -137,9 +174,11 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
     }
     // Global pooling (all that may follow the streamed layers) and flatten (wiring).
     let mut head = Vec::new();
-    let mut level = 0;
-    for layer in &rest {
-        let index = streamed.len() + head.len() + 1;
+    let mut level = global.as_ref().map_or(0, |g| g.summary.last_level);
+    let skip = global.is_some() as usize;
+    let first_head = streamed.len() + skip + 1;
+    for layer in rest.iter().skip(skip) {
+        let index = first_head + head.len();
         let b = match layer {
             FixedFeature::GlobalPool(g) => build_global(g, index, &ports, level, schedule)?,
             FixedFeature::Flatten { .. } => continue,
@@ -150,7 +189,7 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
         head.push(b);
     }
     for layer in &net.layers {
-        let index = streamed.len() + head.len() + 1;
+        let index = first_head + head.len();
         let b = build_layer(layer, index, &ports, level, schedule, opts.cmvm)?;
         level = b.summary.last_level;
         ports.clone_from(&b.outputs);
@@ -165,10 +204,16 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
         summaries.push(s.built.summary.clone());
         costs.push(s.built.cost.clone());
     }
-    files.push(("stream_buffer.v".to_string(), header(&buffer_text)));
-    let mut buffer_cost = LayerCost::new("stream_buffer", pixels * pixel.len(), pixels * pixel.len());
-    buffer_cost.register_bits = buffer_bits;
-    costs.push(buffer_cost);
+    if let Some(g) = &global {
+        files.push((format!("{}.v", g.summary.module), header(&g.verilog)));
+        summaries.push(g.summary.clone());
+        costs.push(g.cost.clone());
+    } else {
+        files.push(("stream_buffer.v".to_string(), header(&buffer_text)));
+        let mut buffer_cost = LayerCost::new("stream_buffer", pixels * pixel.len(), pixels * pixel.len());
+        buffer_cost.register_bits = buffer_bits;
+        costs.push(buffer_cost);
+    }
     for b in &head {
         files.push((format!("{}.v", b.summary.module), header(&b.verilog)));
         summaries.push(b.summary.clone());
@@ -184,7 +229,10 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
     let mut current: Vec<usize> = (0..input.channels)
         .map(|i| m.raw_input(&format!("in_{i}"), t_in.width, t_in.signed, t_in.min_raw() as i128, t_in.max_raw() as i128))
         .collect();
-    let mut valid = "in_valid".to_string();
+    let mut valid = "top_take".to_string();
+    m.raw_port("output wire in_ready");
+    let in_bits = ready_logic(&mut m, input.height * input.width, frame_interval);
+    m.cost.register_bits += in_bits;
     let mut body = String::new();
     let mut connect = |m: &mut ModuleBuilder, module: &str, inst: &str, ins: &[usize], outs: &[PortSpec], extra: &[String]| {
         let mut conns = vec![".clk(clk)".to_string()];
@@ -210,9 +258,14 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
         valid = format!("{inst}_valid");
     }
     m.raw_body("  wire buf_done;\n");
-    let buffer_ports: Vec<PortSpec> = (0..pixels).flat_map(|_| pixel.iter().cloned()).collect();
     let extra = [".rst(rst)".to_string(), format!(".in_valid({valid})"), ".done(buf_done)".to_string()];
-    current = connect(&mut m, "stream_buffer", "buf0", &current, &buffer_ports, &extra);
+    current = match &global {
+        Some(g) => connect(&mut m, &g.summary.module, &g.summary.instance, &current, &g.outputs, &extra),
+        None => {
+            let buffer_ports: Vec<PortSpec> = (0..pixels).flat_map(|_| pixel.iter().cloned()).collect();
+            connect(&mut m, "stream_buffer", "buf0", &current, &buffer_ports, &extra)
+        }
+    };
     for b in &head {
         current = connect(&mut m, &b.summary.module, &b.summary.instance, &current, &b.outputs, &[]);
     }
@@ -227,8 +280,16 @@ pub fn build_stream_design(net: &FixedNetwork, opts: &RtlOptions) -> Result<RtlD
     costs.push(top_cost);
 
     let last_pixel = (input.height * input.width - 1) as u64;
-    let latency = (done_cycle + head_latency as u64 - last_pixel) as u32;
-    let cost = DesignCost::from_layers(costs, latency);
+    // Counted from the last pixel: a network whose last rows or columns feed
+    // no output has its result before that pixel (this wrapped around before).
+    let Some(latency) = (done_cycle + head_latency as u64).checked_sub(last_pixel) else {
+        return Err(Error::Config(format!(
+            "--io stream: the result is ready {} cycles before the image's last pixel (its last rows or columns feed no output), and out_valid is timed from the last pixel: no stream design for this network yet (use padding = \"same\" or --io parallel)",
+            last_pixel - done_cycle - head_latency as u64
+        )));
+    };
+    let latency = latency as u32;
+    let cost = DesignCost { frame_interval_cycles: Some(frame_interval), ..DesignCost::from_layers(costs, latency) };
     let register_bits = cost.register_bits;
     let critical_ps = summaries.iter().map(|l| l.critical_ps).max().unwrap_or(0).max(output.critical_ps);
     let stream = StreamInfo {

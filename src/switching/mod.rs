@@ -4,7 +4,8 @@
 //! --tool yosys --netlist` writes (`RTL_DIR/runs/yosys/netlist.json`): Xilinx
 //! primitives simulated cycle by cycle in Rust ([`sim`], [`cells`]), driven
 //! exactly as `qforge rtl-sim` drives the RTL (one sample per clock with
-//! `in_valid`, outputs read at `out_valid`), every logit compared bit for bit
+//! `in_valid`, or a stream design's pixels on its frame schedule; outputs
+//! read at `out_valid`), every logit compared bit for bit
 //! with `FixedNetwork::predict_raw` (a difference is [`Error::Mismatch`]).
 //! Every 0→1 and 1→0 change of every cell output bit is counted, attributed to
 //! a layer ([`attribute`]) and priced with the calibration's `[switching]`
@@ -173,7 +174,10 @@ pub fn measure(
     if samples == 0 {
         return Err(Error::Config("no samples to simulate".into()));
     }
-    if manifest.inputs.count != n_in || manifest.logits.count != net.n_outputs() {
+    // A stream design's input ports carry one pixel: image k's pixel i is
+    // driven in cycle k·P + i (P the frame interval), as rtl-sim drives it.
+    let (pixels, period) = manifest.stream.as_ref().map_or((1, 1), |s| (s.pixels, s.frame_interval_cycles));
+    if manifest.inputs.count * pixels != n_in || manifest.logits.count != net.n_outputs() {
         return Err(Error::Config(format!(
             "the design has {} inputs and {} outputs, the model {} and {}: regenerate it with `qforge rtl`",
             manifest.inputs.count,
@@ -228,26 +232,28 @@ pub fn measure(
     let mut discard = vec![0u64; nl.cells.len()];
     sim.count_toggles(&mut discard);
 
-    let (mut next_in, mut next_out, mut cycle) = (0usize, 0usize, 0u64);
+    let (mut next_out, mut cycle) = (0usize, 0u64);
+    // The cycle of each sample's (last) input pixel, the latency's origin.
     let mut in_cycle = vec![0u64; samples];
+    let ch = manifest.inputs.count;
     let mut latencies = std::collections::BTreeSet::new();
     let (mut mismatches, mut first) = (0usize, Vec::new());
     let (mut probs_compared, mut probs_unknown, mut class_compared, mut class_unknown) = (0usize, 0usize, 0usize, 0usize);
-    let limit = samples as u64 + manifest.latency_cycles as u64 + 1000;
+    let limit = samples as u64 * period + manifest.latency_cycles as u64 + 1000;
     while next_out < samples {
         if cycle >= limit {
             return Err(Error::Mismatch(format!(
                 "the netlist gave {next_out} of {samples} outputs in {cycle} cycles (out_valid never rose for the rest)"
             )));
         }
-        if next_in < samples {
-            let x = &raw_inputs[next_in * n_in..(next_in + 1) * n_in];
+        let (k, i) = ((cycle / period) as usize, (cycle % period) as usize);
+        if k < samples && i < pixels {
+            let x = &raw_inputs[k * n_in + i * ch..k * n_in + (i + 1) * ch];
             for (bits, &v) in inputs.iter().zip(x) {
                 sim.set_port(bits, (v as u64) & mask(manifest.inputs.width));
             }
             sim.set_port(&in_valid, 1);
-            in_cycle[next_in] = cycle;
-            next_in += 1;
+            in_cycle[k] = cycle;
         } else {
             sim.set_port(&in_valid, 0);
         }
