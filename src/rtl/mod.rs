@@ -30,6 +30,7 @@ pub mod softmax;
 pub mod stream;
 pub mod stream_global;
 pub mod stream_top;
+mod testbench;
 pub mod verilog;
 
 pub use cost::{design_cost, DesignCost, LayerCost};
